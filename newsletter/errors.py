@@ -1,0 +1,47 @@
+"""Errors the user can fix. Each prints as one line: ``path:line: message``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class NewsletterError(Exception):
+    """Base class: an error reported to the user without a traceback."""
+
+    exit_code = 2
+
+
+@dataclass
+class InputError(NewsletterError):
+    """Bad input: a file the user wrote or pointed at. Exit code 2."""
+
+    path: Path | str | None
+    message: str
+    line: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        location = display_path(self.path)
+        if self.line is not None:
+            location = f"{location}:{self.line}"
+        return f"{location}: {self.message}"
+
+
+class SendError(NewsletterError):
+    """A provider refused or failed a send. Exit code 1."""
+
+    exit_code = 1
+
+
+def display_path(path: Path | str) -> str:
+    """Show a path relative to the working directory when it is below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

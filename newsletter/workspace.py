@@ -1,0 +1,148 @@
+"""The workspace: a folder with ``newsletter.toml``, ``issues/`` and ``templates/``."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+SETTINGS_FILE = "newsletter.toml"
+ISSUE_FILE = "issue.md"
+
+
+@dataclass(frozen=True)
+class Brand:
+    color: str = "#1f5f3a"
+    text_color: str = "#222222"
+    background: str = "#f4f1ea"
+    font: str = "Helvetica, Arial, sans-serif"
+    logo: str = ""
+    logo_alt: str = ""
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    sentences: int = 3
+    words: int = 80
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    provider: str = "outbox"
+    audience: str = ""
+    outbox: str = "outbox"
+    sample: int = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str = "Newsletter"
+    sender: str = "Newsletter <newsletter@example.com>"
+    reply_to: str = ""
+    website: str = "https://example.com"
+    postal_address: str = ""
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
+    theme: str = "default"
+    date_order: str = "DMY"
+    brand: Brand = field(default_factory=Brand)
+    summary: SummarySettings = field(default_factory=SummarySettings)
+    send: SendSettings = field(default_factory=SendSettings)
+
+
+_TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    settings: Settings
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / "issues"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.root / self.settings.send.outbox
+
+    def issue_path(self, issue: str | Path) -> Path:
+        """Accept a slug, an issue folder or an ``issue.md`` path."""
+        candidate = Path(issue)
+        if candidate.is_file():
+            return candidate
+        if candidate.is_dir():
+            return candidate / ISSUE_FILE
+        by_slug = self.issues_dir / str(issue) / ISSUE_FILE
+        if by_slug.is_file():
+            return by_slug
+        raise InputError(
+            None,
+            f"no issue {issue!s}: expected {by_slug.relative_to(self.root)} "
+            f"or a path to an issue folder (create one with: newsletter new {issue})",
+        )
+
+
+def find_workspace(start: Path | None = None) -> Workspace:
+    """Walk up from ``start`` to the folder holding newsletter.toml (else use ``start``)."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        settings_path = folder / SETTINGS_FILE
+        if settings_path.is_file():
+            return Workspace(folder, load_settings(settings_path))
+    return Workspace(start, Settings())
+
+
+def load_secrets(workspace: Workspace) -> None:
+    """Read the workspace's .env (secrets only); variables already set in the environment win."""
+    from dotenv import load_dotenv
+
+    load_dotenv(workspace.root / ".env", override=False)
+
+
+def load_settings(path: Path) -> Settings:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = _toml_error_line(str(error))
+        raise InputError(path, f"invalid TOML: {error}", line) from None
+    top = dict(data.pop("newsletter", {}))
+    for key, value in data.items():
+        if key not in _TABLES:
+            raise InputError(path, f"unknown table [{key}] (known: newsletter, {', '.join(_TABLES)})", _line_of(text, rf"\[{re.escape(key)}\]"))
+        top[key] = _build(_TABLES[key], value, path, text, key)
+    return _build(Settings, top, path, text, "newsletter")
+
+
+def _build(cls: type, values: dict[str, Any], path: Path, text: str, table: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    for key, value in values.items():
+        if key not in known:
+            raise InputError(path, f"unknown key {key!r} in [{table}] (known: {', '.join(known)})", _line_of(text, rf"^\s*{re.escape(key)}\s*="))
+        default = known[key].default
+        if key not in _TABLES and not isinstance(value, type(default)):
+            raise InputError(path, f"{key} must be {type(default).__name__}, not {type(value).__name__}", _line_of(text, rf"^\s*{re.escape(key)}\s*="))
+    return cls(**values)
+
+
+def _line_of(text: str, pattern: str) -> int | None:
+    match = re.search(pattern, text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
