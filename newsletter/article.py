@@ -1,0 +1,58 @@
+"""The Article: what every reader produces and every later stage consumes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "item"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of article body text: a heading, a paragraph or a list item."""
+
+    kind: BlockKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str
+    title: str
+    blocks: tuple[Block, ...]
+    byline: str | None = None
+    published: dt.date | None = None
+    updated: dt.date | None = None
+    site: str | None = None
+    url: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    description: str | None = None
+    summary: str = ""
+    also_from: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(block.text for block in self.blocks)
+
+    @property
+    def prose(self) -> list[str]:
+        """Paragraphs and list items: the text a summary may quote."""
+        return [block.text for block in self.blocks if block.kind != "heading"]
+
+    @property
+    def revised(self) -> dt.date | None:
+        """The date of this version: last updated, else published."""
+        return self.updated or self.published
+
+    def to_dict(self, include_text: bool = True) -> dict:
+        data = asdict(self)
+        data.pop("blocks")
+        for key in ("published", "updated"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data["also_from"] = list(self.also_from)
+        if include_text:
+            data["text"] = self.text
+        return data
