@@ -1,0 +1,57 @@
+"""Build an issue: read and compose it, render it, and write the build folder atomically."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .compose import Issue, compose
+from .issuefile import IssueSpec, read_issue
+from .render import Rendered, render
+from .workspace import Workspace
+
+BUILD_FILES = ("index.html", "index.txt", "issue.json")
+
+
+@dataclass(frozen=True)
+class Build:
+    spec: IssueSpec
+    issue: Issue
+    rendered: Rendered
+
+
+def build_issue(workspace: Workspace, issue: str | Path) -> Build:
+    """Everything up to the final HTML and text, in memory. Raises InputError on bad input."""
+    spec = read_issue(workspace.issue_path(issue))
+    composed = compose(spec, workspace)
+    return Build(spec, composed, render(composed, workspace))
+
+
+def write_build(build: Build, out_dir: Path) -> list[Path]:
+    """Write index.html, index.txt and issue.json; the folder is replaced whole or not at all."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (staging / "index.html").write_text(build.rendered.html, encoding="utf-8")
+        (staging / "index.txt").write_text(build.rendered.text, encoding="utf-8")
+        issue_json = json.dumps(build.issue.to_dict(), ensure_ascii=False, indent=2)
+        (staging / "issue.json").write_text(issue_json + "\n", encoding="utf-8")
+        _replace_folder(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out_dir / name for name in BUILD_FILES]
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        new.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        new.rename(target)
