@@ -1,0 +1,59 @@
+"""Shared fixtures. Third-party data is read from ../shared through ``shared_dir`` only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsletter.cli import main
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLE_ISSUE = "2026-11-garden-notes"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The workplace's shared data (seeds, evaluation sets), beside the checkout as in CI."""
+    candidates = [Path(os.environ["NEWSLETTER_SHARED"])] if "NEWSLETTER_SHARED" in os.environ else []
+    candidates.append(PROJECT.parent / "shared")
+    for candidate in candidates:
+        if (candidate / "seeds").is_dir():
+            return candidate
+    pytest.fail(f"shared data not found (looked in {', '.join(map(str, candidates))}); set NEWSLETTER_SHARED")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's example workspace; the working directory is set to it."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(PROJECT / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(PROJECT / "issues" / EXAMPLE_ISSUE, root / "issues" / EXAMPLE_ISSUE)
+    monkeypatch.chdir(root)
+    return root
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture):
+    """Run the newsletter command in process; returns exit code, stdout and stderr."""
+    def run(*args: str) -> CliResult:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def write_issue(folder: Path, front_matter: str, intro: str = "Hello.") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "issue.md"
+    path.write_text(f"---\n{front_matter.strip()}\n---\n{intro}\n", encoding="utf-8")
+    return path

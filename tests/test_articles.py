@@ -1,0 +1,98 @@
+"""Reading page dumps, merging versions and summarising, on the project's own example articles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from newsletter.article import Article
+from newsletter.dedupe import group_versions, newest
+from newsletter.issuefile import Budget
+from newsletter.readers import SourceError, read_article
+from newsletter.summarize import split_sentences, summarize
+from newsletter.textdump import split_dump
+from tests.conftest import EXAMPLE_ISSUE, PROJECT
+
+ARTICLES = PROJECT / "issues" / EXAMPLE_ISSUE / "articles"
+FURNITURE = ["basket", "Skip to content", "cookies", "Share this", "Related articles",
+             "About Northwind Community Gardens", "Contact us", "Fill in the form", "Sign up to our newsletter", "©", "Photo by"]
+
+
+def read(name: str) -> Article:
+    return read_article(name, ARTICLES)
+
+
+@pytest.mark.parametrize("name, title, byline, published", [
+    ("winter-pruning.txt", "Winter pruning without fear: a beginner's guide to apples and pears",
+     "Tomasz Wierzbicki", dt.date(2026, 10, 12)),
+    ("compost.txt", 'Leaves & "brown gold": making leaf mould that works', "Dr Eleanor Whitfield", dt.date(2026, 11, 3)),
+    ("volunteer-day.txt", "Join our December work day at the Eastfield allotments", "Priya Natarajan", dt.date(2026, 10, 21)),
+    ("seed-library.txt", "Borrow a seed, grow a plant, return the favour: our new seed library",
+     "Samuel Adeyemi-Clarke", dt.date(2026, 11, 2)),
+])
+def test_metadata_from_each_dump(name: str, title: str, byline: str, published: dt.date) -> None:
+    article = read(name)
+    assert (article.title, article.byline, article.published) == (title, byline, published)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ARTICLES.glob("*.txt")))
+def test_body_has_no_furniture_and_keeps_the_article(name: str) -> None:
+    article = read(name)
+    raw = (ARTICLES / name).read_text()
+    for phrase in FURNITURE:
+        assert phrase.lower() not in article.text.lower(), f"{phrase!r} in {name}"
+    last_paragraph = article.prose[-1]
+    assert last_paragraph in raw and len(last_paragraph.split()) > 15
+    assert sum(len(p.split()) for p in article.prose) > 400
+
+
+def test_last_updated_line_is_metadata_not_text() -> None:
+    article = read("winter-pruning.txt")
+    assert article.updated == dt.date(2026, 11, 2)
+    assert "Last updated" not in article.text
+
+
+def test_list_items_and_headings_are_kept_apart() -> None:
+    blocks = read("compost.txt").blocks
+    assert ("heading", "Which leaves to use") in [(b.kind, b.text) for b in blocks]
+    items = [b.text for b in blocks if b.kind == "item"]
+    assert items and all(not item.startswith("- ") for item in items)
+
+
+def test_date_order_setting_reads_ambiguous_dates() -> None:
+    dump = "Title of a test article here\nBy Ann Example\n03-04-2026\n" + "A sentence of body text that is long enough to count. " * 4
+    assert split_dump(dump, day_first=True).published == dt.date(2026, 4, 3)
+    assert split_dump(dump, day_first=False).published == dt.date(2026, 3, 4)
+
+
+def test_newer_version_wins_by_updated_then_published() -> None:
+    old, new = read("winter-pruning-v1.txt"), read("winter-pruning.txt")
+    others = [read("compost.txt"), read("seed-library.txt")]
+    assert group_versions([old, others[0], new, others[1]]) == [[0, 2], [1], [3]]
+    assert newest([new, old]) is new and newest([old, new]) is new
+
+
+@pytest.mark.parametrize("budget", [Budget(3, 80), Budget(2, 60), Budget(1, 40), Budget(5, 120)])
+def test_summary_is_whole_sentences_within_budget(budget: Budget) -> None:
+    for path in sorted(ARTICLES.glob("*.txt")):
+        article = read(path.name)
+        summary = summarize(article, budget)
+        sentences = split_sentences(summary)
+        assert 1 <= len(sentences) <= budget.sentences
+        assert len(summary.split()) <= budget.words
+        for sentence in sentences:
+            assert any(sentence in paragraph for paragraph in article.prose), sentence
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    (b"Caf\xe9 title\nBy Ann Example\n", "not UTF-8"),
+    (b"Menu\nSkip to content\n", "no title found"),
+])
+def test_unreadable_sources_say_why(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "bad.txt").write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        read_article("bad.txt", tmp_path)

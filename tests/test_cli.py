@@ -1,0 +1,52 @@
+"""The installed console script, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import EXAMPLE_ISSUE
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    executable = shutil.which("newsletter")
+    assert executable, "the console script 'newsletter' is not installed"
+    return subprocess.run([executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_help_teaches_every_command(workspace: Path) -> None:
+    result = run("--help", cwd=workspace)
+    assert result.returncode == 0
+    for command in ("new", "add", "extract", "build", "send"):
+        assert f"newsletter {command}" in result.stdout or f"  {command} " in result.stdout
+    assert "Exit codes" in result.stdout
+
+
+def test_build_then_dry_run_send(workspace: Path) -> None:
+    build = run("build", EXAMPLE_ISSUE, "--json", cwd=workspace)
+    assert build.returncode == 0, build.stderr
+    report = json.loads(build.stdout)
+    assert report["articles"] == 4 and report["html_bytes"] < 102 * 1024
+    send = run("send", EXAMPLE_ISSUE, cwd=workspace)
+    assert send.returncode == 0, send.stderr
+    assert "Dry run: nothing was sent. 6 recipients" in send.stdout
+    assert len(list((workspace / "outbox" / EXAMPLE_ISSUE).glob("*/*.eml"))) == 3
+
+
+def test_new_then_add_then_build(workspace: Path) -> None:
+    assert run("new", "2026-12", cwd=workspace).returncode == 0
+    articles = workspace / "issues" / "2026-12" / "articles"
+    shutil.copy(workspace / "issues" / EXAMPLE_ISSUE / "articles" / "compost.txt", articles)
+    added = run("add", "2026-12", "articles/compost.txt", cwd=workspace)
+    assert added.returncode == 0 and "Added 1 article" in added.stdout
+    build = run("build", "2026-12", cwd=workspace)
+    assert build.returncode == 0, build.stderr
+    assert "brown gold" in (workspace / "build" / "2026-12" / "index.txt").read_text()
+
+
+def test_errors_are_one_line_without_traceback(workspace: Path) -> None:
+    result = run("build", "no-such-issue", cwd=workspace)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

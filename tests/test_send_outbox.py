@@ -1,0 +1,93 @@
+"""The dry run: the outbox provider writes exactly what would go out, and sends nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_ISSUE
+
+
+def only_run(workspace: Path) -> Path:
+    runs = list((workspace / "outbox" / EXAMPLE_ISSUE).iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def read_eml(path: Path) -> EmailMessage:
+    return message_from_bytes(path.read_bytes(), policy=policy.default)
+
+
+@pytest.fixture
+def audience(workspace: Path) -> list[dict]:
+    with open(workspace / "issues" / EXAMPLE_ISSUE / "audience.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_dry_run_writes_samples_payload_and_manifest(workspace: Path, cli, audience: list[dict]) -> None:
+    result = cli("send", EXAMPLE_ISSUE)
+    assert result.code == 0, result.err
+    assert "nothing was sent" in result.out
+    run = only_run(workspace)
+    emls = sorted(run.glob("*.eml"))
+    assert len(emls) == 3  # [send] sample in newsletter.toml
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["dry_run"] is True and manifest["recipients"] == len(audience)
+    requests = json.loads((run / "payload.json").read_text())
+    recipients = [p["to"][0]["email"] for r in requests for p in r["personalizations"]]
+    assert recipients == [row["email"] for row in audience]
+
+
+def test_each_sample_is_a_complete_personalised_message(workspace: Path, cli, audience: list[dict]) -> None:
+    assert cli("send", EXAMPLE_ISSUE).code == 0
+    first = read_eml(sorted(only_run(workspace).glob("*.eml"))[0])
+    person = audience[0]
+    assert first.get_content_type() == "multipart/alternative"
+    parts = [part.get_content_type() for part in first.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert first["To"].addresses[0].addr_spec == person["email"]
+    assert first["Subject"] == "Winter pruning, leaf mould & a seed library"
+    assert first["Message-ID"].endswith("@northwind.example>")
+    assert first["Date"]
+    assert f"unsubscribe?email={person['email']}" in first["List-Unsubscribe"]
+    assert "mailto:unsubscribe@northwind.example" in first["List-Unsubscribe"]
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = first.get_body(("plain",)).get_content()
+    html = first.get_body(("html",)).get_content()
+    assert f"Hello {person['first_name']}," in text and f"Hello {person['first_name']}," in html
+    assert "{{" not in text and "{{" not in html
+
+
+def test_payload_renders_once_and_personalises_by_substitution(workspace: Path, cli, audience: list[dict]) -> None:
+    assert cli("send", EXAMPLE_ISSUE).code == 0
+    request = json.loads((only_run(workspace) / "payload.json").read_text())[0]
+    assert [c["type"] for c in request["content"]] == ["text/plain", "text/html"]
+    assert "Hello {{first_name}}," in request["content"][1]["value"]
+    first = request["personalizations"][0]
+    assert first["substitutions"]["{{first_name}}"] == audience[0]["first_name"]
+    assert all(isinstance(v, str) for v in first["headers"].values())
+    assert request["custom_args"] == {"issue": EXAMPLE_ISSUE}
+
+
+def test_test_send_and_limit(workspace: Path, cli) -> None:
+    result = cli("send", EXAMPLE_ISSUE, "--to", "editor@example.org", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["recipients"] == 1 and report["dry_run"] is True
+    message = read_eml(Path(report["outbox"]) / report["files"][0])
+    assert message["Subject"].startswith("[TEST] ")
+    assert message["To"].addresses[0].addr_spec == "editor@example.org"
+    limited = json.loads(cli("send", EXAMPLE_ISSUE, "--limit", "1", "--json").out)
+    assert limited["recipients"] == 1
+
+
+def test_audience_is_deduplicated_case_insensitively(workspace: Path, cli, audience: list[dict]) -> None:
+    csv_path = workspace / "issues" / EXAMPLE_ISSUE / "audience.csv"
+    csv_path.write_text(csv_path.read_text() + audience[0]["email"].upper() + ",Again\n")
+    report = json.loads(cli("send", EXAMPLE_ISSUE, "--json").out)
+    assert report["recipients"] == len(audience)
