@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,25 +38,30 @@ def read_audience(path: Path) -> list[Recipient]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(path, f"not UTF-8 text (byte {error.start}); save the CSV as UTF-8", 1) from None
-    rows = csv.reader(text.splitlines())
-    header = next(rows, None)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
     if not header or "email" not in [h.strip().lower() for h in header]:
         raise InputError(path, "the first row must be a header with an 'email' column", 1)
     columns = [h.strip().lower() for h in header]
     recipients: list[Recipient] = []
     seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
+    while True:
+        line = reader.line_num + 1  # a quoted field may span lines: report where the row starts
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise InputError(path, f"malformed CSV: {error}", line) from None
+        if row is None:
+            return recipients
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
             raise InputError(path, f"expected {len(columns)} columns ({', '.join(columns)}), found {len(row)}", line)
         values = {column: cell.strip() for column, cell in zip(columns, row)}
         email = valid_email(values.pop("email"), path, line)
-        if email.lower() in seen:
-            continue
-        seen.add(email.lower())
-        recipients.append(Recipient(email, values, line))
-    return recipients
+        if email.lower() not in seen:
+            seen.add(email.lower())
+            recipients.append(Recipient(email, values, line))
 
 
 def valid_email(value: str, path: Path | None = None, line: int | None = None) -> str:

@@ -7,6 +7,7 @@ Every error names the issue file and the line it is on.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import InputError
@@ -83,8 +85,22 @@ ARTICLE_KEYS = {"source": str, "url": str, "title": str, "summary": str, "image"
 BUDGET_KEYS = {"sentences": int, "words": int}
 
 
+class _Constructor(RoundTripConstructor):
+    """Round-trip loading, but an impossible date (2026-02-30) is a YAML error with its line."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError as error:
+            raise ConstructorError(None, None, f"invalid date {node.value!r} ({error})", node.start_mark) from None
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
@@ -136,7 +152,9 @@ def _read_document(path: Path) -> _Document:
     try:
         front = _yaml().load(yaml_text)
     except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # An unclosed quote is only noticed at the end of the text; where it opened is the context.
+        at_end = "end of stream" in (error.problem or "")
+        mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
         line = mark.line + 2 if mark else 1
         problem = error.problem or error.context or "invalid YAML"
         raise InputError(path, f"invalid YAML: {problem}", line) from None
@@ -162,7 +180,7 @@ class _IssueValidator:
         for key, value in mapping.items():
             key_line = self.doc.line(mapping, key)
             if key not in allowed:
-                raise self.fail(f"unknown key {key!r} in {where} (allowed: {', '.join(allowed)})", key_line)
+                raise self.fail(f"unknown key {key!r} in {where}{_suggestion(str(key), allowed)}", key_line)
             expected = allowed[key]
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 raise self.fail(f"{key} must be {_type_name(expected)}, not {_kind(value)}", key_line)
@@ -202,9 +220,12 @@ class _IssueValidator:
             return None
         line = self.doc.line(parent, key)
         self.check_keys(value, BUDGET_KEYS, key, line)
-        budget = Budget(value.get("sentences", 0), value.get("words", 0))
+        return self.budget_of(value, line)
+
+    def budget_of(self, mapping: Any, line: int) -> Budget:
+        budget = Budget(mapping.get("sentences", 0), mapping.get("words", 0))
         if budget.sentences < 0 or budget.words < 0:
-            raise self.fail("summary lengths must be positive", line)
+            raise self.fail("summary lengths (sentences, words) must be 0 or more", line)
         return budget
 
     def section(self, sections: CommentedSeq, index: int) -> SectionSpec:
@@ -228,14 +249,17 @@ class _IssueValidator:
         self.check_keys(node, ARTICLE_KEYS, "an article", line)
         if not node.get("source", "").strip():
             raise self.fail("article has no 'source:' (a file path, relative to the issue folder)", line)
-        budget = None
-        if "sentences" in node or "words" in node:
-            budget = Budget(node.get("sentences", 0), node.get("words", 0))
+        budget = self.budget_of(node, line) if "sentences" in node or "words" in node else None
         return ArticleRef(
             source=node["source"].strip(), line=line, url=node.get("url"), title=node.get("title"),
             summary=node.get("summary"), image=node.get("image"), image_alt=node.get("image_alt"),
             budget=budget,
         )
+
+
+def _suggestion(key: str, allowed: dict) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
 
 
 def _kind(value: Any) -> str:
@@ -290,26 +314,30 @@ def new_issue(issues_dir: Path, slug: str, today: dt.date) -> Path:
 
 
 def add_articles(path: Path, sources: list[str], section_title: str | None = None) -> int:
-    """Append sources to a section of the issue file, keeping its comments and layout."""
+    """Append sources to a section of the issue file, keeping its comments and layout.
+
+    Sources already listed anywhere in the issue are skipped; returns how many were added.
+    """
     document = _read_document(path)
     sections = document.front.setdefault("sections", CommentedSeq())
+    listed = {
+        item if isinstance(item, str) else item.get("source")
+        for section in sections for item in (section.get("articles") or [])
+    }
+    new_sources = [s for s in dict.fromkeys(sources) if s not in listed]
+    if not new_sources:
+        return 0
     section = _pick_section(sections, section_title)
     articles = section.get("articles")
     if not isinstance(articles, CommentedSeq) or not articles:
         articles = CommentedSeq()
         section["articles"] = articles
-    existing = {item if isinstance(item, str) else item.get("source") for item in articles}
-    added = 0
-    for source in sources:
-        if source in existing:
-            continue
+    for source in new_sources:
         entry = CommentedMap()
         entry["source"] = source
         articles.append(entry)
-        existing.add(source)
-        added += 1
     _write_document(document)
-    return added
+    return len(new_sources)
 
 
 def _pick_section(sections: CommentedSeq, title: str | None) -> CommentedMap:
