@@ -51,10 +51,20 @@ class Reader(Protocol):
     def read(self, source: Source) -> Article: ...
 
 
-def _readers() -> list[Reader]:
-    from .text import TextDumpReader
+# "module:Class", tried in order; the first whose accepts() says yes reads the source.
+READERS = [
+    "newsletter.readers.text:TextDumpReader",
+]
 
-    return [TextDumpReader()]
+
+def _readers() -> list[Reader]:
+    import importlib
+
+    readers = []
+    for spec in READERS:
+        module_name, _, class_name = spec.partition(":")
+        readers.append(getattr(importlib.import_module(module_name), class_name)())
+    return readers
 
 
 def load_source(location: str, base: Path, day_first: bool = True) -> Source:
