@@ -7,25 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import logging
 import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
 
-from .compose import Issue
+from .compose import Entry, Issue, Section, render_markdown
 from .errors import InputError
-from .workspace import Workspace
+from .links import LinkNumbers, safe_url, tag_url, utm_params
+from .workspace import Settings, Workspace
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
-SAFE_SCHEMES = {"http", "https", "mailto"}
+SHARED_THEME = "_shared"
 DOCTYPE = "<!doctype html>"
-_SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
+# Zero-width and non-breaking spaces after the preheader stop clients from filling the
+# preview line with the first words of the body.
+PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 90)
 _IMPORT_RULE = re.compile(r"@import\s+url\([^)]*\)\s*;?")
+_SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
 
 
 @dataclass(frozen=True)
@@ -35,29 +39,6 @@ class Rendered:
     mjml: str
 
 
-class LinkNumbers:
-    """Numbers for reference-style links in the plain-text part, in reading order."""
-
-    def __init__(self, issue: Issue) -> None:
-        self.urls: list[str] = []
-        for entry in issue.entries:
-            url = safe_url(entry.url)
-            if url and url not in self.urls:
-                self.urls.append(url)
-
-    def number(self, url: str | None) -> int | None:
-        url = safe_url(url)
-        return self.urls.index(url) + 1 if url in self.urls else None
-
-
-def safe_url(url: str | None) -> str:
-    """Only web and mail links; anything else (javascript:, data:) is dropped."""
-    if not url:
-        return ""
-    url = url.strip()
-    return url if urlsplit(url).scheme.lower() in SAFE_SCHEMES else ""
-
-
 def long_date(value: dt.date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
@@ -65,6 +46,41 @@ def long_date(value: dt.date | None) -> str:
 def wrap(text: str, width: int = 72) -> str:
     paragraphs = re.split(r"\n\s*\n", str(text).strip())
     return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)
+
+
+def markdown_to_text(markdown: str) -> str:
+    """The intro for the plain-text part: Markdown emphasis removed, links as "text (url)"."""
+    html_text = render_markdown(markdown)
+    html_text = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", html_text)
+    html_text = re.sub(r"</p>|<br\s*/?>|</li>", "\n\n", html_text)
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text)).strip()
+
+
+class IssueView:
+    """What templates need beyond the Issue: tracked links, the web version, reference numbers."""
+
+    def __init__(self, issue: Issue, settings: Settings) -> None:
+        self.issue, self.settings = issue, settings
+        self.links = LinkNumbers([self.article_link(e, s) for s in issue.sections for e in s.entries])
+
+    def article_link(self, entry: Entry, section: Section) -> str:
+        url = safe_url(entry.url)
+        return tag_url(url, utm_params(self.settings.utm, self.issue.slug, section.title)) if url else ""
+
+    @property
+    def web_url(self) -> str:
+        return safe_url(self.settings.archive_url.replace("{slug}", self.issue.slug))
+
+    def context(self) -> dict:
+        return {
+            "issue": self.issue,
+            "settings": self.settings,
+            "brand": self.settings.brand,
+            "links": self.links,
+            "article_link": self.article_link,
+            "web_url": self.web_url,
+            "preheader_padding": PREHEADER_PADDING,
+        }
 
 
 @functools.lru_cache(maxsize=8)
@@ -78,29 +94,31 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap)
+    env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap, plaintext=markdown_to_text)
     return env
 
 
 def render(issue: Issue, workspace: Workspace) -> Rendered:
-    context = {
-        "issue": issue,
-        "settings": workspace.settings,
-        "brand": workspace.settings.brand,
-        "links": LinkNumbers(issue),
-    }
     env = environment(workspace.templates_dir)
-    mjml = _render_template(env, f"{issue.theme}/issue.mjml.j2", context)
-    text = _render_template(env, f"{issue.theme}/issue.txt.j2", context)
-    html = inline_css(compile_mjml(mjml, f"{issue.theme}/issue.mjml.j2"))
-    return Rendered(html=html, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", mjml=mjml)
+    context = IssueView(issue, workspace.settings).context()
+    html_template = f"{issue.theme}/issue.mjml.j2"
+    mjml = _render_template(env, [html_template], context)
+    text = _render_template(env, [f"{issue.theme}/issue.txt.j2", f"{SHARED_THEME}/issue.txt.j2"], context)
+    html_out = inline_css(compile_mjml(mjml, html_template))
+    return Rendered(html=html_out, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", mjml=mjml)
 
 
-def _render_template(env: jinja2.Environment, name: str, context: dict) -> str:
+def themes(workspace: Workspace) -> list[str]:
+    return _themes(environment(workspace.templates_dir))
+
+
+def _render_template(env: jinja2.Environment, names: list[str], context: dict) -> str:
+    name = names[0]
     try:
-        return env.get_template(name).render(context)
+        return env.select_template(names).render(context)
     except jinja2.TemplateNotFound as error:
-        raise InputError(None, f"theme template not found: templates/{error.name} (themes: {', '.join(_themes(env))})") from None
+        missing = error.name if error.name not in names[1:] else name
+        raise InputError(None, f"theme template not found: templates/{missing} (themes: {', '.join(_themes(env))})") from None
     except jinja2.TemplateSyntaxError as error:
         raise InputError(error.filename or name, f"template error: {error.message}", error.lineno) from None
     except jinja2.UndefinedError as error:
@@ -113,7 +131,8 @@ def _template_path(env: jinja2.Environment, name: str) -> str:
 
 
 def _themes(env: jinja2.Environment) -> list[str]:
-    return sorted({name.split("/")[0] for name in env.list_templates() if name.endswith("issue.mjml.j2")})
+    return sorted({name.split("/")[0] for name in env.list_templates()
+                   if name.endswith("/issue.mjml.j2") and not name.startswith(SHARED_THEME)})
 
 
 def compile_mjml(mjml: str, template_name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,25 @@ class Brand:
     color: str = "#1f5f3a"
     text_color: str = "#222222"
     background: str = "#f4f1ea"
+    card: str = "#ffffff"
     font: str = "Helvetica, Arial, sans-serif"
+    heading_font: str = ""
     logo: str = ""
     logo_alt: str = ""
+    logo_width: int = 160
+    dark_background: str = "#121212"
+    dark_card: str = "#1e1e1e"
+    dark_text_color: str = "#e8e8e8"
+    dark_color: str = "#8fd19e"
+    social: dict = field(default_factory=dict)  # label -> URL, shown in the footer
+
+
+@dataclass(frozen=True)
+class UtmSettings:
+    enabled: bool = True
+    source: str = "newsletter"
+    medium: str = "email"
+    campaign: str = "{slug}"  # {slug} is the issue's folder name
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,18 @@ class SendSettings:
 
 
 @dataclass(frozen=True)
+class FetchSettings:
+    """Fetching URL and feed sources; fetched pages are cached under ``cache``."""
+
+    connect_timeout: float = 10.0  # seconds
+    read_timeout: float = 20.0  # seconds without data
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    user_agent: str = ""  # default: newsletter/VERSION
+    cache: str = ".cache/sources"  # relative to the workspace
+
+
+@dataclass(frozen=True)
 class Settings:
     name: str = "Newsletter"
     sender: str = "Newsletter <newsletter@example.com>"
@@ -47,14 +75,19 @@ class Settings:
     postal_address: str = ""
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
-    theme: str = "default"
+    theme: str = "digest"
     date_order: str = "DMY"
+    language: str = "en"
+    # Where the web archive shows each issue ("view in browser"); {slug} is the issue folder.
+    archive_url: str = ""
     brand: Brand = field(default_factory=Brand)
     summary: SummarySettings = field(default_factory=SummarySettings)
     send: SendSettings = field(default_factory=SendSettings)
+    utm: UtmSettings = field(default_factory=UtmSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
 
 
-_TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings}
+_TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "utm": UtmSettings, "fetch": FetchSettings}
 
 
 @dataclass(frozen=True)
@@ -132,10 +165,21 @@ def _build(cls: type, values: dict[str, Any], path: Path, text: str, table: str)
     for key, value in values.items():
         if key not in known:
             raise InputError(path, f"unknown key {key!r} in [{table}] (known: {', '.join(known)})", _line_of(text, rf"^\s*{re.escape(key)}\s*="))
-        default = known[key].default
-        if key not in _TABLES and not isinstance(value, type(default)):
+        default = _default(known[key])
+        if key not in _TABLES and not _fits(value, default):
             raise InputError(path, f"{key} must be {type(default).__name__}, not {type(value).__name__}", _line_of(text, rf"^\s*{re.escape(key)}\s*="))
     return cls(**values)
+
+
+def _default(spec: Field) -> Any:
+    return spec.default_factory() if spec.default is MISSING else spec.default  # type: ignore[misc]
+
+
+def _fits(value: Any, default: Any) -> bool:
+    """A whole number is fine where seconds are decimal (read_timeout = 10)."""
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(default))
 
 
 def _line_of(text: str, pattern: str) -> int | None:

@@ -94,25 +94,25 @@ def test_markdown_intro_cannot_inject_html(workspace: Path, cli) -> None:
 
 def test_missing_theme_names_the_template(workspace: Path, cli) -> None:
     settings = workspace / "newsletter.toml"
-    settings.write_text(settings.read_text().replace('theme = "default"', 'theme = "nope"'))
+    settings.write_text(settings.read_text().replace('theme = "digest"', 'theme = "nope"'))
     result = cli("build", EXAMPLE_ISSUE)
     assert result.code == 2
-    assert "templates/nope/issue.mjml.j2" in result.err and "default" in result.err
+    assert "templates/nope/issue.mjml.j2" in result.err and "digest" in result.err and "letter" in result.err
     assert not (workspace / "build").exists()
 
 
 def test_workspace_template_overrides_a_partial(workspace: Path, cli) -> None:
-    partial = workspace / "templates" / "default" / "partials" / "footer.mjml.j2"
-    partial.parent.mkdir(parents=True)
+    partial = workspace / "templates" / "_shared" / "footer.mjml.j2"
+    partial.parent.mkdir(parents=True, exist_ok=True)
     partial.write_text('<mj-section><mj-column><mj-text>Custom footer {{ settings.postal_address }}</mj-text></mj-column></mj-section>\n')
     assert cli("build", EXAMPLE_ISSUE).code == 0
     assert "Custom footer Northwind Community Gardens" in (workspace / "build" / EXAMPLE_ISSUE / "index.html").read_text()
 
 
 def test_broken_template_names_file_and_line(workspace: Path, cli) -> None:
-    partial = workspace / "templates" / "default" / "partials" / "footer.mjml.j2"
-    partial.parent.mkdir(parents=True)
+    partial = workspace / "templates" / "_shared" / "footer.mjml.j2"
+    partial.parent.mkdir(parents=True, exist_ok=True)
     partial.write_text("<mj-section>\n{% if %}\n</mj-section>\n")
     result = cli("build", EXAMPLE_ISSUE)
     assert result.code == 2
-    assert re.fullmatch(r"newsletter: \S*templates/default/partials/footer\.mjml\.j2:2: template error: .+\n", result.err)
+    assert re.fullmatch(r"newsletter: \S*templates/_shared/footer\.mjml\.j2:2: template error: .+\n", result.err)
