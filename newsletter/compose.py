@@ -75,6 +75,11 @@ class Issue:
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with raw HTML shown as text, so an intro cannot inject markup."""
+    return _markdown.render(text).strip()
+
+
 def compose(spec: IssueSpec, workspace: Workspace) -> Issue:
     settings = workspace.settings
     refs = spec.articles
@@ -99,7 +104,7 @@ def compose(spec: IssueSpec, workspace: Workspace) -> Issue:
         date=spec.date,
         theme=spec.theme or settings.theme,
         intro_markdown=spec.intro,
-        intro_html=_markdown.render(spec.intro).strip(),
+        intro_html=render_markdown(spec.intro),
         sections=tuple(sections),
     )
 
