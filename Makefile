@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 ISSUE  ?= 2026-11-garden-notes
+# Browser tests drive Debian's chromium; Playwright never downloads a browser.
+CHROMIUM ?= /usr/bin/chromium
+SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench clean
 
@@ -24,8 +27,13 @@ demo: $(VENV)/.installed
 	$(BIN)/newsletter build $(ISSUE)
 	$(BIN)/newsletter send $(ISSUE)
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install chromium, or set CHROMIUM=/path/to/chromium"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: $(VENV)/.installed-test $(CHROMIUM)
+	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/build.py

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assets import ASSET_FOLDER, Assets, collect_assets
 from .compose import Issue, compose
+from .fetch import FetchOptions
 from .issuefile import IssueSpec, read_issue
 from .render import Rendered, render
 from .workspace import Workspace
@@ -21,13 +24,22 @@ class Build:
     spec: IssueSpec
     issue: Issue
     rendered: Rendered
+    assets: Assets
 
 
-def build_issue(workspace: Workspace, issue: str | Path) -> Build:
-    """Everything up to the final HTML and text, in memory. Raises InputError on bad input."""
+def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
+                fetch: FetchOptions | None = None, asset_base: str | None = None) -> Build:
+    """Everything up to the final HTML and text, in memory. Raises InputError on bad input.
+
+    Local images are linked at ``asset_base`` (default: the issue's web archive address,
+    else relative to the build folder).
+    """
     spec = read_issue(workspace.issue_path(issue))
-    composed = compose(spec, workspace)
-    return Build(spec, composed, render(composed, workspace))
+    if theme:
+        spec = dataclasses.replace(spec, theme=theme)
+    composed = compose(spec, workspace, fetch)
+    assets = collect_assets(spec, composed)
+    return Build(spec, composed, render(composed, workspace, assets, asset_base), assets)
 
 
 def write_build(build: Build, out_dir: Path) -> list[Path]:
@@ -39,6 +51,9 @@ def write_build(build: Build, out_dir: Path) -> list[Path]:
         (staging / "index.txt").write_text(build.rendered.text, encoding="utf-8")
         issue_json = json.dumps(build.issue.to_dict(), ensure_ascii=False, indent=2)
         (staging / "issue.json").write_text(issue_json + "\n", encoding="utf-8")
+        for path in build.assets.files.values():
+            (staging / ASSET_FOLDER).mkdir(exist_ok=True)
+            shutil.copyfile(path, staging / ASSET_FOLDER / path.name)
         _replace_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

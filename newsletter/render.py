@@ -13,16 +13,19 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import jinja2
 from markupsafe import Markup
 
+from .assets import Assets
 from .compose import Entry, Issue, Section, render_markdown
 from .errors import InputError
 from .links import LinkNumbers, safe_url, tag_url, utm_params
 from .workspace import Settings, Workspace
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
+NO_ASSETS = Assets({})
 SHARED_THEME = "_shared"
 DOCTYPE = "<!doctype html>"
 # Zero-width and non-breaking spaces after the preheader stop clients from filling the
@@ -59,9 +62,14 @@ def markdown_to_text(markdown: str) -> str:
 class IssueView:
     """What templates need beyond the Issue: tracked links, the web version, reference numbers."""
 
-    def __init__(self, issue: Issue, settings: Settings) -> None:
-        self.issue, self.settings = issue, settings
+    def __init__(self, issue: Issue, settings: Settings, assets: Assets, asset_base: str | None) -> None:
+        self.issue, self.settings, self.assets = issue, settings, assets
+        self.asset_base = self.web_url if asset_base is None else asset_base
         self.links = LinkNumbers([self.article_link(e, s) for s in issue.sections for e in s.entries])
+
+    def image_url(self, entry: Entry) -> str:
+        target = self.assets.target(entry.image) if entry.image else None
+        return urljoin(self.asset_base, target) if target else safe_url(entry.image)
 
     def article_link(self, entry: Entry, section: Section) -> str:
         url = safe_url(entry.url)
@@ -78,6 +86,7 @@ class IssueView:
             "brand": self.settings.brand,
             "links": self.links,
             "article_link": self.article_link,
+            "image_url": self.image_url,
             "web_url": self.web_url,
             "preheader_padding": PREHEADER_PADDING,
         }
@@ -98,9 +107,9 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def render(issue: Issue, workspace: Workspace) -> Rendered:
+def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset_base: str | None = None) -> Rendered:
     env = environment(workspace.templates_dir)
-    context = IssueView(issue, workspace.settings).context()
+    context = IssueView(issue, workspace.settings, assets, asset_base).context()
     html_template = f"{issue.theme}/issue.mjml.j2"
     mjml = _render_template(env, [html_template], context)
     text = _render_template(env, [f"{issue.theme}/issue.txt.j2", f"{SHARED_THEME}/issue.txt.j2"], context)

@@ -1,0 +1,134 @@
+"""`newsletter preview` in a real headless browser (Debian's chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from newsletter.preview import PreviewServer, dark_mode
+from newsletter.workspace import find_workspace
+from tests.conftest import EXAMPLE_ISSUE, PROJECT
+
+CHROMIUM = os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium")
+# Without the networking flags chromium stalls on a closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(os.environ.get("NEWSLETTER_TEST_ARTIFACTS", PROJECT / "test-artifacts"))
+RELOAD_TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} not found: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(workspace: Path) -> PreviewServer:
+    server = PreviewServer(find_workspace(workspace), EXAMPLE_ISSUE, port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def open_preview(browser: Browser, server: PreviewServer, width: int = 1400) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.goto(server.url)
+    page.wait_for_selector("body[data-version]")
+    return page
+
+
+def email_page(browser: Browser, server: PreviewServer, width: int, path: str = "email.html") -> Page:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(server.url + path)
+    page.wait_for_load_state("load")
+    return page
+
+
+def test_page_loads_with_inbox_row_and_findings(browser: Browser, server: PreviewServer) -> None:
+    page = open_preview(browser, server)
+    assert page.text_content("#gmail-row .subject") == "Winter pruning, leaf mould & a seed library"
+    assert "Plus our December" in page.text_content("#apple-row .pre")
+    assert "0 errors" in page.text_content("#finding-count")
+    desktop = page.frame_locator("#desktop")
+    assert "Hello Maya," in desktop.locator("body").inner_text()
+    page.click("text=Plain text")
+    assert "[1] https://northwind.example/blog/winter-pruning?" in page.text_content("#text")
+    page.click("text=Headers & MIME")
+    mime = page.text_content("#mime")
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in mime and "multipart/alternative" in mime
+
+
+@pytest.mark.parametrize("width", [375, 640])
+def test_email_fits_the_width_and_is_screenshotted(browser: Browser, server: PreviewServer, width: int) -> None:
+    page = email_page(browser, server, width)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "horizontal scroll"
+    images = page.evaluate("""() => [...document.images].map(i => ({
+        right: i.getBoundingClientRect().right, loaded: i.complete && i.naturalWidth > 0, src: i.src }))""")
+    assert images, "the example issue has a hero image"
+    for image in images:
+        assert image["loaded"], image["src"]
+        assert image["right"] <= width, image
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"preview-{width}px.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_dark_mode_view_uses_the_themes_dark_colours(browser: Browser, server: PreviewServer) -> None:
+    light = email_page(browser, server, 640).evaluate("getComputedStyle(document.querySelector('.nl-card')).backgroundColor")
+    dark_page = email_page(browser, server, 640, "email-dark.html")
+    dark = dark_page.evaluate("getComputedStyle(document.querySelector('.nl-card')).backgroundColor")
+    assert light == "rgb(255, 255, 255)" and dark == "rgb(30, 30, 30)"
+    dark_page.screenshot(path=str(ARTIFACTS / "preview-dark-640px.png"))
+
+
+def test_an_edit_shows_up_without_reloading(browser: Browser, server: PreviewServer, workspace: Path) -> None:
+    page = open_preview(browser, server)
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(issue.read_text().replace("November is the month", "Frost is coming: November is the month"))
+    page.frame_locator("#mobile").locator("text=Frost is coming").wait_for(timeout=RELOAD_TIMEOUT_MS)
+    article = workspace / "issues" / EXAMPLE_ISSUE / "articles" / "compost.txt"
+    article.write_text(article.read_text().replace('Leaves & "brown gold"', 'Leaves & "black gold"', 1))
+    page.frame_locator("#desktop").locator("text=black gold").first.wait_for(timeout=RELOAD_TIMEOUT_MS)
+
+
+def test_build_error_shows_in_the_page_and_the_server_stays_up(browser: Browser, server: PreviewServer,
+                                                               workspace: Path) -> None:
+    page = open_preview(browser, server)
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    good = issue.read_text()
+    issue.write_text(good.replace("subject:", "subjet:", 1))
+    page.wait_for_selector("#error:has-text('issue.md:')", timeout=RELOAD_TIMEOUT_MS)
+    assert "unknown key 'subjet'" in page.text_content("#error")
+    assert "Hello Maya," in page.frame_locator("#desktop").locator("body").inner_text(), "last good build stays"
+    issue.write_text(good)
+    page.wait_for_selector("#error", state="hidden", timeout=RELOAD_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("path", ["/../newsletter.toml", "/%2e%2e/newsletter.toml", "/..%2fnewsletter.toml",
+                                  "/images/../../newsletter.toml", "/images/%2e%2e%2fissue.md", "//etc/passwd",
+                                  "/issues/2026-11-garden-notes/issue.md"])
+def test_only_the_build_is_served(server: PreviewServer, path: str) -> None:
+    host, port = server.httpd.server_address[:2]
+    assert host == "127.0.0.1"
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 404
+    assert b"[newsletter]" not in body and b"subject:" not in body
+
+
+def test_dark_mode_unwraps_only_the_dark_media_rules() -> None:
+    source = "<style>@media (prefers-color-scheme: dark) { .a { color: #fff } } @media (max-width: 480px) { .b {} }</style>"
+    assert dark_mode(source) == "<style>@media all { .a { color: #fff } } @media (max-width: 480px) { .b {} }</style>"
