@@ -1,0 +1,72 @@
+"""`newsletter archive`: a static web archive of sent issues, the target of "view in browser".
+
+Each issue goes to ``<out>/<slug>/index.html`` with its images beside it, and
+``<out>/index.html`` lists them newest first. Merge fields are filled with neutral
+values, since the page is public.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .assets import ASSET_FOLDER
+from .build import build_issue
+from .issuefile import read_issue_date
+from .message import MERGE_FIELD, fill
+from .render import environment
+from .sendlog import log_path, read_log
+from .workspace import ISSUE_FILE, Workspace
+
+PUBLIC_MERGE_VALUES = {"first_name": "reader", "name": "reader", "email": ""}
+
+
+@dataclass(frozen=True)
+class ArchivedIssue:
+    slug: str
+    subject: str
+    preheader: str
+    date: dt.date | None
+
+
+def was_sent(issue_folder: Path) -> bool:
+    return read_log(log_path(issue_folder)).batches_sent > 0
+
+
+def archive_issues(workspace: Workspace, include_unsent: bool = False) -> list[Path]:
+    folders = sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
+    chosen = [folder for folder in folders if include_unsent or was_sent(folder)]
+    return sorted(chosen, key=lambda f: (read_issue_date(f / ISSUE_FILE) or dt.date.min, f.name), reverse=True)
+
+
+def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = False) -> list[ArchivedIssue]:
+    """Build every chosen issue into a staging folder, then swap it in whole."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        archived = [_write_issue(workspace, folder, staging) for folder in archive_issues(workspace, include_unsent)]
+        page = environment(workspace.templates_dir).get_template("_shared/archive.html.j2")
+        html = page.render(issues=archived, settings=workspace.settings, brand=workspace.settings.brand)
+        (staging / "index.html").write_text(html, encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return archived
+
+
+def _write_issue(workspace: Workspace, folder: Path, staging: Path) -> ArchivedIssue:
+    build = build_issue(workspace, folder, asset_base="")
+    target = staging / build.issue.slug
+    target.mkdir()
+    public = fill(build.rendered.html, PUBLIC_MERGE_VALUES, escape=True)
+    (target / "index.html").write_text(MERGE_FIELD.sub("", public), encoding="utf-8")
+    for path in build.assets.files.values():
+        (target / ASSET_FOLDER).mkdir(exist_ok=True)
+        shutil.copyfile(path, target / ASSET_FOLDER / path.name)
+    return ArchivedIssue(build.issue.slug, build.issue.subject, build.issue.preheader, build.issue.date)
