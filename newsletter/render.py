@@ -130,13 +130,21 @@ def _render_template(env: jinja2.Environment, names: list[str], context: dict) -
         raise InputError(None, f"theme template not found: templates/{missing} (themes: {', '.join(_themes(env))})") from None
     except jinja2.TemplateSyntaxError as error:
         raise InputError(error.filename or name, f"template error: {error.message}", error.lineno) from None
-    except jinja2.UndefinedError as error:
-        raise InputError(_template_path(env, name), f"template error: {error.message}") from None
+    except jinja2.TemplateError as error:  # raised while rendering: undefined names, bad filters
+        path, line = _template_frame(error) or (name, None)
+        raise InputError(path, f"template error: {error.message}", line) from None
 
 
-def _template_path(env: jinja2.Environment, name: str) -> str:
-    source = env.loader.get_source(env, name)  # type: ignore[union-attr]
-    return source[1] or name
+def _template_frame(error: BaseException) -> tuple[str, int] | None:
+    """The template file and line of the innermost template frame (Jinja rewrites tracebacks so)."""
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = (filename, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
 
 
 def _themes(env: jinja2.Environment) -> list[str]:
@@ -153,15 +161,17 @@ def compile_mjml(mjml: str, template_name: str) -> str:
     try:
         return mjml2html(mjml, disable_comments=True, fonts={})
     except ValueError as error:
-        line = _offset_line(mjml, str(error))
-        raise InputError(template_name, f"MJML compile failed (generated MJML line {line}): {error}") from None
+        raise InputError(f"templates/{template_name}", f"MJML compile failed: {error}{_near(mjml, str(error))}") from None
 
 
-def _offset_line(text: str, message: str) -> int | None:
-    match = re.search(r"(\d+)", message)
+def _near(mjml: str, message: str) -> str:
+    """MRML reports character offsets; quote the generated line so the template part can be found."""
+    match = re.search(r"position (\d+)", message)
     if not match:
-        return None
-    return text.count("\n", 0, min(int(match.group(1)), len(text))) + 1
+        return ""
+    offset = min(int(match.group(1)), len(mjml))
+    line = mjml[mjml.rfind("\n", 0, offset) + 1: (mjml.find("\n", offset) + 1 or len(mjml) + 1) - 1].strip()
+    return f", near: {line[:100]}"
 
 
 def inline_css(html: str) -> str:

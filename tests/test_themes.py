@@ -102,3 +102,25 @@ def test_init_scaffolds_a_workspace_that_builds_and_passes_check(tmp_path: Path,
     assert cli("build", issue.parent.name).code == 0
     assert cli("check", issue.parent.name).code == 0
     assert cli("init", str(root)).code == 2, "never writes into a folder with files"
+
+
+@pytest.mark.parametrize("replacement, message", [
+    ("{{ entry.summary | nosuchfilter }}", r"templates/digest/partials/article\.mjml\.j2:\d+: template error: No filter named 'nosuchfilter'\."),
+    ("{{ entry.nothing.deeper }}", r"templates/digest/partials/article\.mjml\.j2:\d+: template error: .*has no attribute 'nothing'"),
+    ("<mj-bogus>", r"templates/digest/issue\.mjml\.j2: MJML compile failed: .+"),
+])
+def test_broken_theme_is_one_line_naming_the_template(workspace: Path, cli, replacement: str, message: str) -> None:
+    from newsletter.render import PACKAGE_THEMES
+
+    partial = workspace / "templates" / "digest" / "partials" / "article.mjml.j2"
+    partial.parent.mkdir(parents=True)
+    original = (PACKAGE_THEMES / "digest" / "partials" / "article.mjml.j2").read_text()
+    assert "{{ entry.summary }}" in original
+    partial.write_text(original.replace("{{ entry.summary }}", replacement))
+    result = cli("build", EXAMPLE_ISSUE)
+    assert result.code == 2
+    assert re.fullmatch(rf"newsletter: {message}\n", result.err), result.err
+    if r"\d+" in message:
+        line = int(re.search(r"\.j2:(\d+):", result.err).group(1))
+        assert replacement in partial.read_text().splitlines()[line - 1]
+    assert not (workspace / "build").exists()
