@@ -124,3 +124,28 @@ def test_broken_theme_is_one_line_naming_the_template(workspace: Path, cli, repl
         line = int(re.search(r"\.j2:(\d+):", result.err).group(1))
         assert replacement in partial.read_text().splitlines()[line - 1]
     assert not (workspace / "build").exists()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_each_message_has_headers_parts_and_tagged_links(workspace: Path, theme: str) -> None:
+    from email import message_from_bytes, policy
+
+    from newsletter.audience import Recipient
+    from newsletter.build import build_issue
+    from newsletter.message import build_message
+    from newsletter.send import campaign_for
+    from newsletter.workspace import find_workspace
+
+    ws = find_workspace(workspace)
+    build = build_issue(ws, EXAMPLE_ISSUE, theme=theme)
+    raw = bytes(build_message(campaign_for(build, ws), Recipient("ann@example.org", {"first_name": "Ann"})))
+    message = message_from_bytes(raw, policy=policy.default)
+    for header in ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
+        assert message[header], header
+    assert message["Message-ID"].endswith("@northwind.example>")
+    assert "<https://northwind.example/unsubscribe?email=ann@example.org>" in message["List-Unsubscribe"]
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert html.count("utm_campaign=2026-11-garden-notes") >= 4 and text.count("utm_campaign=2026-11-garden-notes") == 4
+    assert "Hello Ann," in html and "Hello Ann," in text
+    assert len(build.rendered.html.encode()) < 102 * 1024
