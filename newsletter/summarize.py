@@ -1,8 +1,14 @@
 """Extractive summaries: whole sentences from the article, within a length budget.
 
-Sentences are scored by centrality (similarity to the whole article), position
-and overlap with the title, then picked greedily with a redundancy penalty
-(maximal marginal relevance) and printed in article order.
+Sentences are scored by centrality (similarity to the whole article), position and
+overlap with the topic (the title, and the standfirst when the body bears it out),
+then picked greedily, best first, each discounted by how much it repeats a sentence
+already picked, and printed in article order. A standfirst that is itself a faithful
+summary opens the blurb and the budget left over is filled from the body.
+
+Nothing is rewritten: a blurb is made of sentences exactly as the article has them,
+so a standfirst without a final full stop is never quoted (that would mean inventing
+punctuation); it still tells the scorer what the article is about.
 """
 
 from __future__ import annotations
@@ -28,9 +34,29 @@ when where which while who whom why will with would you your yours yourself your
 s t don it's that's we're they're you're can't won't isn't aren't
 """.split())
 WORD = re.compile(r"[a-z][a-z'’-]*")
+# A line break right after a sentence's final punctuation ends that sentence, whatever
+# the segmenter makes of the token before it (it reads "$42.09bn." as an abbreviation).
+BREAK_AFTER_SENTENCE_END = re.compile(r"(?<=[.!?])\s*\n\s*|(?<=[.!?][\"'’”)])\s*\n\s*")
+# Openers that point back at a sentence the blurb may not include.
 DANGLING_START = re.compile(r"^(?:this|that|these|those|it|they|he|she|but|and|so|yet|however|also|such)\b", re.IGNORECASE)
+# Calls to action the page's owner added ("Discover our ...", "Contact us today"): furniture, not content.
+CALL_TO_ACTION = re.compile(
+    r"^(?:please\s+)?(?:discover|explore|visit|contact|call|email|subscribe|sign\s+up|register|book|buy|shop|order|download"
+    r"|follow|join|click|tap|browse|check\s+out|find\s+out|learn|read|get\s+in\s+touch)"
+    r"\s+(?:(?:to|with|at|on|for)\s+)?(?:our|us|now|today|here|more|online|up)\b"
+    r"|https?://|www\.|\S@\S",
+    re.IGNORECASE,
+)
+QUOTABLE_END = ".’”\"'"
 MIN_WORDS, MAX_WORDS = 6, 50
-REDUNDANCY = 0.7
+
+TOPIC_WEIGHT = 0.3  # similarity to the title and standfirst, beside centrality (weight 1)
+LEAD_WEIGHT = 0.15  # the opening sentence gets this much more than the last one
+DANGLING_FACTOR = 0.7
+REPEAT_SIMILARITY = 0.4  # above this cosine a sentence mostly repeats one already picked
+# A standfirst is faithful when the rest of the article uses most of its content words.
+STANDFIRST_COVERAGE = 0.6
+STANDFIRST_MIN_TERMS = 3
 
 
 @dataclass(frozen=True)
@@ -47,7 +73,8 @@ class Sentence:
 def split_sentences(paragraph: str) -> list[str]:
     return [
         "".join(token.spacing + token.value for token in sentence).strip()
-        for section in segmenter.analyze(paragraph)
+        for piece in BREAK_AFTER_SENTENCE_END.split(paragraph)
+        for section in segmenter.analyze(piece)
         for sentence in section
     ]
 
@@ -56,62 +83,91 @@ def terms(text: str) -> Counter:
     return Counter(word.strip("'’-") for word in WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 2)
 
 
-def summarize(article: Article, budget: Budget) -> str:
-    sentences = [
-        Sentence(text, position, terms(text))
-        for position, text in enumerate(s for block in article.prose for s in split_sentences(block))
-    ]
-    candidates = [s for s in sentences if _quotable(s)] or sentences
-    if not candidates:
-        return ""
-    scores = _scores(candidates, terms(article.text), terms(article.title), len(sentences))
-    chosen = _pick(candidates, scores, budget)
-    return " ".join(s.text for s in sorted(chosen, key=lambda s: s.position))
+def limits(budget: Budget) -> tuple[float, float]:
+    """The budget's most sentences and most words; 0 means no limit."""
+    return budget.sentences or math.inf, budget.words or math.inf
 
 
-def _quotable(sentence: Sentence) -> bool:
-    """A sentence an editor would quote on its own: complete, a statement, not too short or long."""
+def article_sentences(article: Article) -> list[Sentence]:
+    """Every sentence of the article's paragraphs and list items, numbered in reading order."""
+    texts = (s for block in article.prose for s in split_sentences(block) if s)
+    return [Sentence(text, position, terms(text)) for position, text in enumerate(texts)]
+
+
+def quotable(sentence: Sentence) -> bool:
+    """A sentence an editor would quote on its own: complete, a statement, not too short or long, not a sales pitch."""
     return (
         MIN_WORDS <= sentence.words <= MAX_WORDS
-        and sentence.text[-1] in ".’”\"'"
+        and sentence.text[-1] in QUOTABLE_END
         and sentence.text[0].isupper()
         and "!" not in sentence.text
+        and not CALL_TO_ACTION.search(sentence.text)
     )
 
 
-def _scores(sentences: list[Sentence], document: Counter, title: Counter, total: int) -> dict[int, float]:
+def summarize(article: Article, budget: Budget) -> str:
+    """The blurb: the best whole sentences within the budget, or "" when not one fits."""
+    sentences = article_sentences(article)
+    description = (article.description or "").strip()
+    on_topic = bool(description) and _covered_by_body(description, article.text)
+    opening = _standfirst(description, budget) if on_topic else []
+    quoted = {s.text for s in opening}
+    candidates = [s for s in sentences if quotable(s) and s.text not in quoted]
+    if not opening and not candidates:  # only short or odd sentences: any complete one beats no blurb
+        candidates = [s for s in sentences if s.text[-1] in ".?!" + QUOTABLE_END and not CALL_TO_ACTION.search(s.text)]
+    topic = terms(article.title) + (terms(description) if on_topic else Counter())
+    scores = _scores(candidates, terms(article.text), topic, len(sentences))
+    chosen = _pick(candidates, scores, budget, opening)
+    return " ".join(s.text for s in opening + sorted(chosen, key=lambda s: s.position))
+
+
+def _covered_by_body(description: str, body: str) -> bool:
+    """Most of the standfirst's content words recur in the rest of the article."""
+    own = set(terms(description))
+    rest = set(terms(body.replace(description, " ", 1)))
+    return len(own) >= STANDFIRST_MIN_TERMS and len(own & rest) >= STANDFIRST_COVERAGE * len(own)
+
+
+def _standfirst(description: str, budget: Budget) -> list[Sentence]:
+    """The standfirst's sentences when all are quotable and together fit the budget, else none."""
+    sentences = [Sentence(text, -1, terms(text)) for text in split_sentences(description)]
+    max_sentences, max_words = limits(budget)
+    fits = len(sentences) <= max_sentences and sum(s.words for s in sentences) <= max_words
+    return sentences if sentences and fits and all(quotable(s) for s in sentences) else []
+
+
+def _scores(sentences: list[Sentence], document: Counter, topic: Counter, total: int) -> dict[int, float]:
     scores = {}
     for sentence in sentences:
-        centrality = _cosine(sentence.terms, document)
-        title_overlap = _cosine(sentence.terms, title) if title else 0.0
-        lead = 1.0 - min(sentence.position / max(total, 1), 1.0)
-        score = centrality + 0.3 * title_overlap + 0.35 * lead
+        lead = 1.0 - sentence.position / max(total, 1)
+        score = _cosine(sentence.terms, document) + TOPIC_WEIGHT * _cosine(sentence.terms, topic) + LEAD_WEIGHT * lead
         if DANGLING_START.match(sentence.text):
-            score *= 0.7
+            score *= DANGLING_FACTOR
         scores[sentence.position] = score
     return scores
 
 
-def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget) -> list[Sentence]:
-    max_sentences = budget.sentences or len(sentences)
-    max_words = budget.words or 10**9
+def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget, opening: list[Sentence]) -> list[Sentence]:
+    """Best first while the budget lasts; a sentence repeating an earlier pick loses what it repeats."""
+    max_sentences, max_words = limits(budget)
+    max_sentences -= len(opening)
+    words_left = max_words - sum(s.words for s in opening)
     chosen: list[Sentence] = []
     remaining = list(sentences)
     while remaining and len(chosen) < max_sentences:
-        used = sum(s.words for s in chosen)
-        fitting = [s for s in remaining if used + s.words <= max_words]
+        fitting = [s for s in remaining if s.words <= words_left]
         if not fitting:
             break
-        best = max(fitting, key=lambda s: scores[s.position] - REDUNDANCY * _max_similarity(s, chosen))
+        best = max(fitting, key=lambda s: scores[s.position] - _repetition(s, opening + chosen))
         chosen.append(best)
         remaining.remove(best)
-    if not chosen:
-        chosen = [min(sentences, key=lambda s: s.words)]
+        words_left -= best.words
     return chosen
 
 
-def _max_similarity(sentence: Sentence, chosen: list[Sentence]) -> float:
-    return max((_cosine(sentence.terms, other.terms) for other in chosen), default=0.0)
+def _repetition(sentence: Sentence, chosen: list[Sentence]) -> float:
+    similarity = max((_cosine(sentence.terms, other.terms) for other in chosen), default=0.0)
+    return max(0.0, similarity - REPEAT_SIMILARITY)
 
 
 def _cosine(a: Counter, b: Counter) -> float:
