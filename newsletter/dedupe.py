@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Iterable
 
 from .article import Article
 
@@ -41,3 +43,25 @@ def group_versions(articles: list[Article]) -> list[list[int]]:
         else:
             groups.append([index])
     return groups
+
+
+def fingerprint(text: str) -> frozenset[int]:
+    """The text's shingles as 64-bit hashes: compact to store, and the same in every process."""
+    return frozenset(int.from_bytes(hashlib.blake2b(" ".join(shingle).encode(), digest_size=8).digest(),
+                                    "little", signed=True) for shingle in shingles(text))
+
+
+class EarlierArticles:
+    """Fingerprints of the articles earlier issues featured, to tell when one comes back."""
+
+    def __init__(self, issues: Iterable[tuple[str, Iterable[frozenset[int]]]]) -> None:
+        """``issues``: each earlier issue's slug with the fingerprints of its articles."""
+        self._issues = [(slug, list(fingerprints)) for slug, fingerprints in issues]
+
+    def featured_in(self, article: Article) -> tuple[str, ...]:
+        """The earlier issues (oldest first) that featured a version of ``article``."""
+        if not self._issues:
+            return ()
+        mine = fingerprint(article.text)
+        return tuple(slug for slug, fingerprints in self._issues
+                     if any(containment(mine, earlier) >= SAME_ARTICLE for earlier in fingerprints))
