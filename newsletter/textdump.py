@@ -1,10 +1,15 @@
 """Find the article in a plain-text page dump: title, byline, dates and body.
 
-A dump is what staff get from select-all and paste: one block per line, with the
-page's furniture (shop banners, menus, share bars, "About us" blocks repeated,
-contact forms) around the article. The header zone, before the first real
-paragraph, holds the metadata; the body runs from there to the first block that
-only ever starts page furniture ("Related articles", "About the author", ...).
+A dump is what select-all, copy and paste gives: one block per line, the article somewhere
+among menus, banners, cookie notes, share bars, "related" lists, comment threads and footers.
+
+Each line first gets a kind from what it looks like on its own: prose (long, with the
+language's function words), a list item, code or figures, a short label, navigation,
+boilerplate, or the start of a page section that never belongs to an article (comments,
+"Related", "About us"). The body is then the densest stretch of prose: the contiguous run of
+lines whose weights add up to the most, prose counting for it by its length and everything
+else against it. A stretch is cut where a comment thread starts, or where a "related"/"about"
+section starts and little prose follows it. The title, byline and dates sit just above it.
 """
 
 from __future__ import annotations
@@ -13,51 +18,86 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
+
+import justext
 
 from .article import Block
-from .dates import published_date, updated_date
+from .dates import DATE_PATTERN, published_date, updated_date
 
-# Whole lines that are page furniture wherever they stand.
-FURNITURE = re.compile(
+WORD = re.compile(r"\w+")
+
+# Whole short lines that are page furniture wherever they stand.
+BOILERPLATE = re.compile(
     r"""^(?:
-        .*\b(?:shopping\s+)?(?:basket|cart|bag)\b.*\b(?:empty|no\s+items)\b.*
-      | you\s+have\s+no\s+items\b.*
-      | .*\bcookies?\b.*\b(?:accept|agree|consent|experience|settings)\b.*
-      | skip\s+to\s+(?:main\s+)?content | menu | search | home | close | print
-      | (?:main\s+)?navigation | toggle\s+navigation | back\s+to\s+top
+        .*\b(?:shopping\s+)?(?:basket|cart|bag)\b.*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
+      | .*\bcookies?\b.* | .*\ball\s+rights\s+reserved\b.* | ©.* | copyright\b.*
+      | skip\s+to\b.* | (?:main\s+|site\s+)?(?:menu|navigation|search|home|close|print|e-?mail|tweet|pin|undo|reply)
+      | toggle\s+navigation | back\s+to\s+top | loading\W* | advertisement | advertising | anzeige | publicité
+      | publicidad | (?:sponsored|promoted)\b.* | permalink\b.*
       | (?:image|photo|picture|illustration)(?:\s+credit)?\s*(?:by|:)\s.{0,80}
       | .{0,80}\bvia\s+(?:envato(?:\s+elements)?|unsplash|shutterstock|getty\s+images|pexels|istock)
-      | share(?:\s+this(?:\s+\w+)?)?\s*:?.{0,60}
-      | (?:follow\s+us|sign\s+up|subscribe)\b.{0,80}
-      | click\s+here\b.*
-      | (?:read|view|see)\s+(?:more|all)\b.{0,40}
-      | (?:fill\s+in|complete)\s+the\s+form\b.*
-      | ©.* | copyright\b.* | .*\ball\s+rights\s+reserved\b.*
-      | (?:previous|next)\s+(?:post|article)\b.*
-      | tags?\s*:.* | categor(?:y|ies)\s*:.*
+      | share\b.{0,60} | .{0,40}\bshare\s+(?:on|via|this)\b.* | click\s+to\s+(?:share|email|print)\b.*
+      | (?:follow\s+us|sign\s+(?:up|in)|log\s*in|register|subscribe)\b.{0,80} | newsletters?
+      | click\s+here\b.* | (?:read|view|see|show)\s+(?:more|all)\b.{0,40} | continue\s+reading\b.*
+      | (?:fill\s+in|complete)\s+the\s+form\b.* | (?:privacy|cookie)(?:\s+policy|\s+notice|\s+settings)?
+      | terms\b.{0,40} | (?:previous|next)\s+(?:post|article|story)\b.*
+      | tags?\s*:.* | categor(?:y|ies)\s*:.* | filed\s+under\b.*
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
-
-# Headings after which the rest of the page is furniture.
-TAIL_START = re.compile(
+# Words that fill cookie banners, sign-up forms and footers, whatever their length.
+BOILERPLATE_WORDS = re.compile(
+    r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
+    r"|sign\s+(?:in|up)|log\s+in|account|register\w*|advertis\w+|sponsored|unsubscribe|inbox)\b",
+    re.IGNORECASE,
+)
+# Where a comment thread starts: its count, or the button or form that opens it.
+COMMENTS = re.compile(
     r"""^(?:
-        related(?:\s+\w+){0,2} | you\s+(?:may|might)\s+also\s+like.* | more\s+from\b.{0,40}
-      | about\s+the\s+authors? | about\s+(?:us|(?-i:[A-Z])[\w&'.-]*(?:\s+[\w&'.-]+){0,5})
-      | contact(?:\s+us)? | get\s+in\s+touch | leave\s+a\s+(?:reply|comment)
-      | \d*\s*comments? | share\s+this(?:\s+\w+)?\s*:?.* | sign\s+up\b.* | newsletter
-      | view\s+all.*
+        .{0,40}\b\d+\s+(?:comments?|responses?|replies|kommentare?|commentaires?|comentarios?|coment[aá]rios?)\b.*
+      | (?:comments?|kommentare|commentaires|comentarios)\s*\(\d+\)
+      | (?:view|show|read|load|see|post|leave|add|write|join)\s+(?:all\s+|the\s+)?(?:a\s+)?(?:comments?|reply
+         |response|discussion|conversation)\b.*
+      | kommentare\s+lesen\b.* | (?:laisser|ajouter)\s+un\s+commentaire | deja\s+un\s+comentario
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Headings of page sections that follow an article but are not part of it.
+SECTION = re.compile(
+    r"""^(?:
+        comments? | related(?:\s+\w+){0,3} | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested).*
+      | (?:more|other)\s+(?:from|on|in|stories|articles|news|posts)\b.{0,40}
+      | (?:more\s+)?(?:recommended|popular|trending|similar|latest|top|most\s+\w+)(?:\s+\w+){0,2}
+      | read\s+next | what\s+to\s+read\s+next | further\s+reading | recent\s+(?:posts|articles|stories)
+      | about\s+the\s+authors? | about\s+(?:us|(?-i:[A-Z])[\w&'.-]*(?:\s+[\w&'.-]+){0,5})
+      | contact(?:\s+us)? | get\s+in\s+touch
+      | auch\s+interessant | mehr\s+zum\s+thema | meistgelesen | lesen\s+sie\s+auch | sur\s+le\s+même\s+sujet
+      | à\s+lire\s+aussi | les\s+plus\s+(?:lus|partagés) | lea\s+también | leia\s+também | mais\s+lidas
+    )\s*:?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
+NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
+BULLET = re.compile(r"^\s*(?:[-*•–+·▪►]|\d{1,2}[.)])\s+")
+TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
+SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
 
-NAVIGATION = re.compile(r"\S(?: {2,}|\s*[|•·]\s*)\S")
-BYLINE_PREFIX = re.compile(r"^by\s+(.+)$", re.IGNORECASE)
+BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door)\s+(.+)$", re.IGNORECASE)
 HONORIFIC = r"(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Miss|Sir|Dame|Rev)\.?"
 NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|da|del|der|bin|al)){{1,3}}$")
-BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
-SENTENCE_END = re.compile(r"[.!?…]['\"’”)]?$")
-PROSE_WORDS = 15
+
+PROSE_WORDS = 10  # a line this long, in sentences, is prose
+PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
+PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
+WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10,
+           "section": -30, "comments": -30}
+ITEM_WEIGHT = 0.5  # per word of a list item
+FURNITURE = {"navigation", "boilerplate", "section", "comments"}
+SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
+SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
+HEADER_LINES = 20  # how far above the body to look for the title, byline and date
 
 
 @dataclass(frozen=True)
@@ -72,118 +112,216 @@ class DumpParts:
     blocks: tuple[Block, ...]
 
 
-def words(line: str) -> int:
-    return len(line.split())
+@dataclass(frozen=True)
+class Line:
+    text: str
+    words: int
+    kind: str
+
+    @property
+    def weight(self) -> float:
+        if self.kind == "prose":
+            return self.words - PROSE_OFFSET
+        if self.kind == "item":
+            return self.words * ITEM_WEIGHT
+        return WEIGHTS[self.kind]
 
 
-def is_navigation(raw_line: str) -> bool:
-    """Menu bars survive a paste as short items separated by runs of spaces or bars."""
-    return bool(NAVIGATION.search(raw_line.strip())) and words(raw_line) <= 12
+def split_dump(text: str, day_first: bool = True) -> DumpParts:
+    lines = classify([" ".join(line.split()) for line in text.splitlines() if line.strip()])
+    start, end = body_span(lines)
+    header = read_header(lines, start, end, day_first)
+    # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
+    revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
+    updated = max(revisions, default=None)
+    body = [line.text for index, line in enumerate(lines[header.body_start:end], header.body_start)
+            if line.kind not in FURNITURE and index not in header.rows and not updated_date(line.text, day_first)]
+    blocks = tuple(to_block(line) for line in body)
+    first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
+    return DumpParts(
+        title=header.title,
+        byline=header.byline,
+        published=header.published,
+        updated=updated if updated and (not header.published or updated >= header.published) else None,
+        description=first_prose,
+        blocks=blocks,
+    )
 
 
-def is_furniture(line: str) -> bool:
-    return bool(FURNITURE.match(line))
+# --- what each line is ---
+
+def classify(texts: list[str]) -> list[Line]:
+    tokens = [WORD.findall(text.lower()) for text in texts]
+    stopwords = language_stopwords(Counter(token for line in tokens for token in line))
+    counts = Counter(texts)
+    kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
+    _merge_code_listings(kinds, texts)
+    return [Line(text, len(words), kind) for text, words, kind in zip(texts, tokens, kinds)]
 
 
-def is_prose(line: str) -> bool:
-    return words(line) >= PROSE_WORDS and not is_furniture(line)
+def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str]) -> str:
+    words = len(tokens)
+    stop_share = sum(token in stopwords for token in tokens) / words if words else 0.0
+    symbols = len(CODE_SYMBOL.findall(text))
+    if words <= 10 and COMMENTS.match(text):
+        return "comments"
+    if words <= 8 and SECTION.match(text):
+        return "section"
+    if words <= 12 and BOILERPLATE.match(text):
+        return "boilerplate"
+    if count > 1 and (words >= 4 and stop_share >= 0.2 or count > 2 and not symbols):
+        return "boilerplate"  # a block the page repeats is its template ("About us"), not the article
+    if len(NAVIGATION_SEPARATOR.findall(text)) >= 2 or NAVIGATION_SEPARATOR.search(text) and words <= 12:
+        return "navigation"
+    if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12):
+        return "boilerplate"
+    if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
+        return "prose"
+    if BULLET.match(text):
+        return "item"
+    if symbols >= 3 or symbols >= 2 and symbols * 40 >= len(text) or symbols and words <= 3 and not text[0].isupper():
+        return "code"
+    if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
+        return "data"
+    return "short" if words < 4 else "line"
+
+
+def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
+    """Keywords and bare names between lines of code ("SELECT", "FROM") are code too."""
+    for index, kind in enumerate(kinds):
+        if kind in ("short", "line", "boilerplate") and len(texts[index].split()) <= 6:
+            near = kinds[max(0, index - 2):index] + kinds[index + 1:index + 3]
+            if near.count("code") >= 2:
+                kinds[index] = "code"
+
+
+@cache
+def _stoplists() -> tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]]:
+    """jusText's stoplists by language, and the languages of each stopword."""
+    stoplists = {language: frozenset(justext.get_stoplist(language)) for language in justext.get_stoplists()}
+    index: dict[str, list[str]] = {}
+    for language, words in stoplists.items():
+        for word in words:
+            index.setdefault(word, []).append(language)
+    return stoplists, {word: tuple(languages) for word, languages in index.items()}
+
+
+def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
+    """The function words of the dump's language: the stoplist its words hit most often."""
+    stoplists, index = _stoplists()
+    hits: Counter[str] = Counter()
+    for token, count in token_counts.items():
+        if not any(ch.isdigit() for ch in token):  # some stoplists carry numbers, which say nothing of a language
+            for language in index.get(token, ()):
+                hits[language] += count
+    if not hits:
+        return frozenset()
+    # On a tie (a short text) English wins: several stoplists share its commonest words.
+    best = max(hits.items(), key=lambda item: (item[1], item[0] == "English"))[0]
+    return stoplists[best]
+
+
+# --- where the body is ---
+
+def body_span(lines: list[Line]) -> tuple[int, int]:
+    """The run of lines with the largest total weight, ended where a comment thread or a page section starts."""
+    best = running = 0.0
+    start = best_start = best_end = 0
+    for index, line in enumerate(lines):
+        if running <= 0:
+            running, start = 0.0, index
+        running += line.weight
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    if not best:
+        return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
+    return best_start, _section_cut(lines, best_start, best_end)
+
+
+def _section_cut(lines: list[Line], start: int, end: int) -> int:
+    prose = [line.words if line.kind == "prose" else 0 for line in lines]
+    for index in range(start, end):
+        if lines[index].kind not in ("comments", "section"):
+            continue
+        before, after = sum(prose[start:index]), sum(prose[index + 1:end])
+        if before >= SECTION_MIN_BEFORE and (lines[index].kind == "comments" or after < SECTION_AFTER_SHARE * before):
+            return index
+    return end
+
+
+# --- title, byline and date, just above the body ---
+
+@dataclass
+class Header:
+    title: str | None = None
+    byline: str | None = None
+    published: dt.date | None = None
+    rows: frozenset[int] = frozenset()
+    body_start: int = 0
+
+
+def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Header:
+    """Metadata from the lines above the first paragraph; the body starts after the last of it."""
+    first_prose = next((i for i in range(start, end) if lines[i].kind == "prose"), start)
+    zone = range(max(0, min(start, first_prose) - HEADER_LINES), first_prose)
+    header = Header(body_start=start)
+    dates = [i for i in zone if published_date(lines[i].text, day_first)]
+    bylines = [i for i in zone if lines[i].kind not in FURNITURE and _byline_row(lines, i, set(dates))]
+    if dates:
+        header.published = published_date(lines[dates[-1]].text, day_first)
+    if bylines:
+        header.byline = byline_name(lines[bylines[-1]].text)
+    anchors = dates[-1:] + bylines[-1:]
+    title_row = _title_row(lines, range(zone.start, min(anchors, default=first_prose)))
+    if title_row is None and anchors:
+        title_row = _title_row(lines, range(max(anchors) + 1, first_prose), nearest_first=False)
+    if title_row is not None:
+        header.title = lines[title_row].text
+    rows = set(dates + bylines + ([title_row] if title_row is not None else []))
+    header.rows = frozenset(rows)
+    header.body_start = max(start, max(rows) + 1) if rows else start
+    return header
+
+
+def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
+    """A "By ..." line is a byline; a bare name only beside the date."""
+    text = lines[row].text
+    if not byline_name(text):
+        return False
+    return bool(BYLINE_PREFIX.match(text)) or bool(date_rows & {row - 1, row + 1})
+
+
+def _title_row(lines: list[Line], rows: range, nearest_first: bool = True) -> int | None:
+    """The headline-like line nearest the byline and date (or the body when there are none) among ``rows``."""
+    for index in reversed(rows) if nearest_first else rows:
+        line = lines[index]
+        if line.kind in FURNITURE or line.kind in ("data", "item") or not 2 <= line.words <= 30:
+            continue
+        if published_date(line.text) or updated_date(line.text) or byline_name(line.text) and line.words <= 4:
+            continue
+        if line.text.endswith(".") and line.words > 3:
+            continue  # a caption or a standfirst, not a headline
+        return index
+    return None
 
 
 def byline_name(line: str) -> str | None:
     """The author's name when the line is a byline ("By Jane Doe", "Dr Jane Doe")."""
     match = BYLINE_PREFIX.match(line)
     candidate = match.group(1).strip() if match else line
-    candidate = re.split(r"\s*[,|]\s*|\s+(?:and|&)\s+(?=[a-z])", candidate)[0].strip()
-    if match and 1 <= words(candidate) <= 6:
+    date = DATE_PATTERN.search(candidate)
+    candidate = candidate[:date.start()] if date and date.start() > 0 else candidate
+    candidate = re.split(r"\s*[,|•·]\s*|\s+(?:and|&)\s+(?=[a-z])|\s+-\s+", candidate)[0].strip()
+    if match and 1 <= len(candidate.split()) <= 6:
         return candidate
     if NAME.match(candidate) and not SENTENCE_END.search(candidate):
         return candidate
     return None
 
 
-def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = [" ".join(line.split()) for line in text.splitlines() if not is_navigation(line)]
-    lines = [line for line in lines if line]
-    header_end = next((i for i, line in enumerate(lines) if is_prose(line)), len(lines))
-    header = _read_header(lines[:header_end], day_first)
-    body_lines, updated = _body_lines(lines[header.body_start:], day_first)
-    description = body_lines[0] if body_lines and is_prose(body_lines[0]) else None
-    return DumpParts(
-        title=header.title,
-        byline=header.byline,
-        published=header.published,
-        updated=updated,
-        description=description,
-        blocks=tuple(_to_block(line) for line in body_lines),
-    )
-
-
-@dataclass
-class _Header:
-    title: str | None = None
-    byline: str | None = None
-    published: dt.date | None = None
-    body_start: int = 0
-
-
-def _read_header(lines: list[str], day_first: bool) -> _Header:
-    """Metadata from the lines before the first paragraph; the body starts after the last of it."""
-    header = _Header()
-    date_rows = {i for i, line in enumerate(lines) if published_date(line, day_first)}
-    candidates: list[int] = []
-    last_metadata = -1
-    for i, line in enumerate(lines):
-        if i in date_rows:
-            header.published = header.published or published_date(line, day_first)
-            last_metadata = i
-        elif is_furniture(line) or updated_date(line, day_first):
-            last_metadata = max(last_metadata, i) if header.title else last_metadata
-        else:
-            candidates.append(i)
-    bylines = {i for i in candidates if byline_name(lines[i]) and _is_byline_row(lines[i], i, date_rows)}
-    titles = [i for i in candidates if i not in bylines and 2 <= words(lines[i]) <= 30]
-    if titles:
-        header.title = lines[titles[0]].strip()
-        last_metadata = max(last_metadata, titles[0])
-    if bylines:
-        first = min(bylines)
-        header.byline = byline_name(lines[first])
-        last_metadata = max(last_metadata, first)
-    header.body_start = last_metadata + 1
-    return header
-
-
-def _is_byline_row(line: str, row: int, date_rows: set[int]) -> bool:
-    """A bare name is a byline only next to the date; "By ..." always is."""
-    return bool(BYLINE_PREFIX.match(line)) or bool(date_rows & {row - 1, row + 1})
-
-
-def _body_lines(lines: list[str], day_first: bool) -> tuple[list[str], dt.date | None]:
-    updated = None
-    repeated = _repeated_lines(lines)
-    body: list[str] = []
-    for line in lines:
-        revised = updated_date(line, day_first)
-        if revised:
-            updated = max(updated, revised) if updated else revised
-            continue
-        if body and TAIL_START.match(line) and not SENTENCE_END.search(line):
-            break
-        if is_furniture(line) or line in repeated:
-            continue
-        body.append(line)
-    return body, updated
-
-
-def _repeated_lines(lines: list[str]) -> set[str]:
-    """Blocks that appear more than once are templates ("About us"), not the article."""
-    counts = Counter(line for line in lines if words(line) >= 4)
-    return {line for line, count in counts.items() if count > 1}
-
-
-def _to_block(line: str) -> Block:
+def to_block(line: str) -> Block:
     if BULLET.match(line):
         return Block("item", BULLET.sub("", line))
-    if not SENTENCE_END.search(line) and words(line) <= 14:
+    if not SENTENCE_END.search(line) and len(line.split()) <= 14:
         return Block("heading", line)
     return Block("paragraph", line)
