@@ -10,7 +10,7 @@ from charset_normalizer import from_bytes
 from lxml import etree
 
 from ..article import Article, Block
-from . import Source, SourceError
+from . import BINARY_SNIFF, Source, SourceError
 from .htmlmeta import clean, page_meta
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
@@ -33,7 +33,7 @@ class HtmlReader:
 
     def accepts(self, source: Source) -> bool:
         return (source.suffix in HTML_SUFFIXES or source.media_type.lower() in HTML_MEDIA_TYPES
-                or bool(LOOKS_LIKE_HTML.match(source.data[:SNIFF_BYTES].lstrip(codecs.BOM_UTF8))))
+                or bool(LOOKS_LIKE_HTML.match(_sniffable(source.data[:SNIFF_BYTES]))))
 
     def read(self, source: Source) -> Article:
         tree = trafilatura.load_html(decode_html(source))
@@ -44,6 +44,7 @@ class HtmlReader:
         # trafilatura deletes these anyway, after running its XPath rules over them; deleting them first
         # (the page's metadata is read) saves a quarter of its time and changes nothing it extracts.
         etree.strip_elements(tree, etree.Comment, *NEVER_ARTICLE_TEXT, with_tail=False)
+        mark_listings(tree)
         extracted = trafilatura.bare_extraction(tree, url=base_url, fast=True, include_comments=False,
                                                 include_tables=True, include_images=False)
         body = getattr(extracted, "body", None)
@@ -70,12 +71,22 @@ class HtmlReader:
         )
 
 
+def _sniffable(start: bytes) -> bytes:
+    """The first bytes as ASCII-compatible text, whatever byte-order mark they carry."""
+    for bom, encoding in BOMS:
+        if start.startswith(bom):
+            return start[len(bom):].decode(encoding, "ignore").encode("utf-8")
+    return start
+
+
 def decode_html(source: Source) -> str:
     """Bytes to text: a byte-order mark, else the declared charset (server, then page), else UTF-8, else a guess."""
     data = source.data
     for bom, encoding in BOMS:
         if data.startswith(bom):
             return _decode(source, data[len(bom):], encoding)
+    if b"\x00" in data[:BINARY_SNIFF]:
+        raise SourceError(source.location, "binary data, not an HTML page")
     declared = META_CHARSET.search(data[:CHARSET_SCAN_BYTES])
     for label in (source.charset, declared.group(1).decode("ascii") if declared else None):
         encoding = _codec(label)
@@ -123,9 +134,20 @@ def _checked(source: Source, text: str) -> str:
 BLOCK_KINDS = {"head": "heading", "p": "paragraph", "quote": "paragraph", "code": "paragraph", "item": "item"}
 
 
+def mark_listings(tree: etree._Element) -> None:
+    """A bare ``<pre>`` becomes ``<pre><code>``, so trafilatura keeps it a listing, line breaks and all."""
+    for pre in tree.iter("pre"):
+        if pre.find("code") is None:
+            code = etree.SubElement(pre, "code")
+            code.text, pre.text = pre.text, None
+            for child in list(pre)[:-1]:
+                code.append(child)
+
+
 def body_blocks(body: etree._Element) -> list[Block]:
     for line_break in body.iter("lb"):
-        line_break.tail = " " + (line_break.tail or "")
+        inside_code = any(parent.tag == "code" for parent in line_break.iterancestors())
+        line_break.tail = ("\n" if inside_code else " ") + (line_break.tail or "")
     blocks: list[Block] = []
     for element in body.iter("head", "p", "quote", "code", "item", "row"):
         if _inside_block(element):
@@ -133,6 +155,9 @@ def body_blocks(body: etree._Element) -> list[Block]:
         if element.tag == "row":
             text = " | ".join(filter(None, (clean(cell.xpath("string()")) for cell in element.iter("cell"))))
             kind = "paragraph"
+        elif element.tag == "code":  # a listing keeps its lines
+            lines = (" ".join(line.split()) for line in "".join(element.itertext()).splitlines())
+            text, kind = "\n".join(line for line in lines if line), "paragraph"
         else:
             text = clean(_text_without_nested_lists(element))
             kind = BLOCK_KINDS[element.tag]
@@ -144,7 +169,7 @@ def body_blocks(body: etree._Element) -> list[Block]:
 def _inside_block(element: etree._Element) -> bool:
     """Text inside a quote or an item is read with it, once; a nested list's items are their own blocks."""
     for parent in element.iterancestors():
-        if parent.tag in ("quote", "row") or parent.tag == "item" and element.tag != "item":
+        if parent.tag in ("quote", "row", "code") or parent.tag == "item" and element.tag != "item":
             return True
         if parent.tag == "list" and element.tag == "item":
             return False
@@ -163,8 +188,8 @@ def _text_without_nested_lists(element: etree._Element) -> str:
 
 
 def drop_repeated_title(blocks: list[Block], title: str) -> list[Block]:
-    """The page's headline heading repeats the title; the article's text starts after it."""
-    if blocks and blocks[0].kind == "heading" and _same_words(blocks[0].text, title):
+    """The page's headline repeats the title; the article's text starts after it."""
+    if blocks and _same_words(blocks[0].text, title):
         return blocks[1:]
     return blocks
 

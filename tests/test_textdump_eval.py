@@ -1,0 +1,118 @@
+"""The page-dump cleaner on pages rendered to text, and the extraction metric that measures it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.evaluation import average, evaluate_page, load_pages, overlap, page_text
+from newsletter.textdump import split_dump
+from tests.conftest import PROJECT
+
+PAGES = PROJECT / "tests" / "fixtures" / "html"
+# A spread of layouts: long comment thread, German teaser lists, French footer, a code-heavy post, a
+# changelog of list items, a wiki page, news pages with menus of hundreds of links.
+READABILITY_PAGES = ["aclu", "heise", "lemonde-1", "medicalnewstoday", "nytimes-2", "toc-missing", "tumblr",
+                     "wikipedia-3"]
+
+PARAGRAPH = ("The lower beds flood every February, so this year we raised them with oak boards and "
+             "filled them with a mix of compost, leaf mould and the sandy soil from the old path.")
+MORE = ["Oak costs more than softwood, but it lasts for decades without any treatment, and the offcuts from "
+        "the sawmill in the village were cheaper than new boards from the builders' merchant.",
+        "Next winter we will see whether the raised beds stay above the water line; if they do, the two "
+        "beds by the shed will be next on the list for the same treatment in the spring."]
+
+
+def dump(*parts: str) -> str:
+    return "\n".join(parts) + "\n"
+
+
+def test_overlap_counts_shared_word_4_grams() -> None:
+    same = overlap("one two three four five", "one two three four five")
+    assert (same.precision, same.recall, same.f1) == (1.0, 1.0, 1.0)
+    half = overlap("one two three four five", "one two three four six seven eight nine")
+    assert half.true_positive == pytest.approx(1 / 6)  # one shared 4-gram, one missed, four extra
+    assert (half.precision, half.recall) == (pytest.approx(1 / 5), pytest.approx(1 / 2))
+    assert overlap("one two three four", "").recall == 0.0
+
+
+def test_scores_average_pages_not_words() -> None:
+    long_perfect = overlap("word " * 500 + "end", "word " * 500 + "end")
+    short_missed = overlap("alpha beta gamma delta", "")
+    scores = average([long_perfect, short_missed])
+    assert scores.precision == 1.0  # a page that extracted nothing has no precision to average
+    assert scores.recall == 0.5 and scores.f1 == pytest.approx(2 / 3)
+
+
+def test_page_text_is_what_select_all_copies() -> None:
+    html = ("<html><head><title>Not shown</title><style>p {}</style></head><body>"
+            "<nav><a>Plots</a> <a>Events</a></nav><script>track()</script>"
+            "<p>First <b>bold</b> paragraph.</p><div hidden>Hidden offer</div><p style='display: none'>Gone</p>"
+            "<ul><li>One item</li><li>Two items</li></ul><pre>a  = 1\nb  = 2</pre>"
+            "<table><tr><td>cell 1</td><td>cell 2</td></tr></table></body></html>")
+    lines = [line for line in page_text(html).splitlines() if line]
+    assert lines == ["Plots Events", "First bold paragraph.", "One item", "Two items", "a  = 1", "b  = 2",
+                     "cell 1\tcell 2"]
+
+
+def test_rendered_page_cleans_down_to_the_article() -> None:
+    text = page_text((PAGES / "beehive.html").read_text(encoding="utf-8"))
+    parts = split_dump(text)
+    body = "\n".join(block.text for block in parts.blocks)
+    assert parts.title == "Our first beehive: a year of lessons & honey"
+    assert parts.byline == "Marta Kowalczyk and Idris Bello"
+    assert body.startswith("When two colonies of bees arrived")
+    assert "come along to an open inspection" in body
+    assert ("heading", "Plants the bees loved") in [(block.kind, block.text) for block in parts.blocks]
+    for furniture in ("cookies", "Donate", "Share this", "Related articles", "3 comments", "Grace Hollis",
+                      "courgette", "Registered charity", "All rights reserved"):
+        assert furniture not in body, furniture
+
+
+def test_comment_thread_after_the_article_is_dropped() -> None:
+    comments = ["12 comments", "Jo Bloggs", "3 hours ago", PARAGRAPH.replace("this year we raised", "you raised"),
+                "Reply", "Sam Reader", "2 hours ago", "I tried the same with larch boards and they rotted within "
+                "four winters, so oak is money well spent if you can find it second hand.", "Reply"]
+    parts = split_dump(dump("Raised beds for the wet corner", "By Ann Example", "3 March 2026",
+                            PARAGRAPH, PARAGRAPH.replace("oak", "larch"), *comments))
+    body = "\n".join(block.text for block in parts.blocks)
+    assert "oak boards" in body and "larch boards" in body
+    assert "Jo Bloggs" not in body and "you raised" not in body and "rotted" not in body
+
+
+def test_code_listing_inside_the_article_is_kept() -> None:
+    listing = ["SELECT", "plot,", "count(*) AS visits", "FROM", "visits", "GROUP BY", "plot;"]
+    parts = split_dump(dump("Counting visits per plot", "By Ann Example", PARAGRAPH, *listing, PARAGRAPH.upper()))
+    texts = [block.text for block in parts.blocks]
+    assert texts[0] == PARAGRAPH and texts[-1] == PARAGRAPH.upper()
+    assert all(line in texts for line in listing)
+
+
+def test_related_teasers_after_the_article_are_dropped() -> None:
+    teasers = ["Related stories", "Why we stopped digging",
+               "No-dig beds have changed how we think about the soil on the whole site, and here is why.",
+               "A guide to our compost bays",
+               "Everything you wanted to know about the three compost bays by the gate and how to use them."]
+    parts = split_dump(dump("Raised beds for the wet corner", PARAGRAPH, *MORE, *teasers))
+    assert [block.text for block in parts.blocks] == [PARAGRAPH, *MORE]
+
+
+def test_function_words_of_other_languages_count() -> None:
+    french = ("Les parcelles du bas sont inondées chaque hiver, alors nous avons surélevé les planches avec "
+              "du chêne et nous les avons remplies de compost et de terreau de feuilles.")
+    parts = split_dump(dump("Accueil", "Jardins", "Des planches surélevées pour le coin humide", "Par Anne Exemple",
+                            french, french.replace("chêne", "mélèze"), "Partager", "À lire aussi", "Le compost"))
+    assert parts.title == "Des planches surélevées pour le coin humide"
+    assert [block.text for block in parts.blocks] == [french, french.replace("chêne", "mélèze")]
+
+
+def test_readability_pages_beat_the_raw_text(shared_dir: Path) -> None:
+    """A regression guard on real pages: both readers well above the page text taken as it is."""
+    results = [evaluate_page(page) for page in load_pages(shared_dir / "eval" / "readability", READABILITY_PAGES)]
+    raw = average([result.raw for result in results]).f1
+    html = average([result.html_overlap for result in results]).f1
+    dumped = average([result.dump_overlap for result in results]).f1
+    assert raw < 0.85
+    assert html >= 0.95
+    assert dumped >= 0.92 and dumped >= raw + 0.1
