@@ -16,8 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from newsletter.evaluation import (Accuracy, Scores, average, byline_accuracy, date_accuracy, evaluate_page,
-                                   load_pages, title_accuracy)
+from newsletter.evaluation import (Accuracy, average, byline_accuracy, date_accuracy, evaluate_page,
+                                   headline_accuracy, load_pages, title_accuracy)
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval" / "readability"
@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                           ("page text as is (baseline)", raw)):
         print(f"{label:<34}{scores.precision:>10.3f}{scores.recall:>10.3f}{scores.f1:>10.3f}")
     print(f"\n{'metadata (exact, normalised)':<34}{'HTML':>12}{'page text':>12}")
-    for label, measure in (("title", title_accuracy), ("byline", byline_accuracy), ("published date", date_accuracy)):
+    for label, measure in (("title", title_accuracy), ("title or the page's <h1>", headline_accuracy),
+                           ("byline", byline_accuracy), ("published date", date_accuracy)):
         print(f"{label:<34}{show(measure(html_pairs)):>12}{show(measure(dump_pairs)):>12}")
     print(f"\n{'speed (CPU time, one thread, no I/O)':<34}{speed['html']:>9.0f}/s{speed['dump']:>9.0f}/s")
     failures = [r for r in results if r.html.error or r.dump.error]

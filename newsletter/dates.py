@@ -15,7 +15,6 @@ DATE_PATTERN = re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 )
-_PUBLISHED_PREFIX = re.compile(r"^(?:published|posted|date|written)(?:\s+on)?\s*:?\s*", re.IGNORECASE)
 _UPDATED_PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|revised)(?:\s+on)?\s*:?\s*", re.IGNORECASE)
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
 
@@ -36,14 +35,32 @@ def _whole_line_date(text: str, day_first: bool) -> dt.date | None:
     return parse_date(match.group(0), day_first) if match else None
 
 
-def published_date(line: str, day_first: bool = True) -> dt.date | None:
-    """The date when the whole line is a (publication) date, e.g. "Posted on 3 May 2024"."""
-    if _UPDATED_PREFIX.match(line):
-        return None
-    return _whole_line_date(_PUBLISHED_PREFIX.sub("", line.strip()), day_first)
-
-
 def updated_date(line: str, day_first: bool = True) -> dt.date | None:
     """The date when the line says "Last updated on <date>"."""
     match = _UPDATED_PREFIX.match(line.strip())
     return _whole_line_date(line.strip()[match.end():], day_first) if match else None
+
+
+_REVISED = re.compile(r"(?:updated|modified|revised|mis\s+à\s+jour|aktualisiert|actualizado|atualizado)\W*"
+                      r"(?:on|le|am)?\W*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\W*)?$", re.IGNORECASE)
+MAX_DATELINE_WORDS = 16
+
+
+def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date | None]:
+    """(published, updated) from a short line that carries dates among other words.
+
+    "April 28, 2019 at 6:01 am Updated April 29, 2019" gives both; "by Jane Doe, 3 May 2024" the first.
+    A date right after "updated" (or "modified", "mis à jour", ...) is the revision.
+    """
+    if len(line.split()) > MAX_DATELINE_WORDS:
+        return None, None
+    published = updated = None
+    for match in DATE_PATTERN.finditer(line):
+        date = parse_date(match.group(0), day_first)
+        if date is None:
+            continue
+        if _REVISED.search(line[max(0, match.start() - 30):match.start()]):
+            updated = updated or date
+        else:
+            published = published or date
+    return published, updated

@@ -190,6 +190,7 @@ class EvalPage:
     title: str | None
     byline: str | None
     published: dt.date | None
+    headings: tuple[str, ...] = ()  # the page's <h1> texts: the headline as a reader sees it
 
 
 def load_pages(root: Path, only: list[str] | None = None) -> list[EvalPage]:
@@ -205,13 +206,15 @@ def load_pages(root: Path, only: list[str] | None = None) -> list[EvalPage]:
         published = entry.get("_derived_published_date")
         # A byline the set itself flags (an organisation, a date string, glued text) is no person to find.
         byline = entry.get("_derived_byline_norm") if not entry.get("_derived_byline_caveat") else None
+        html = (folder / "source.html").read_bytes()
         pages.append(EvalPage(
             page_id=page_id,
-            html=(folder / "source.html").read_bytes(),
+            html=html,
             expected_text=expected,
             title=entry.get("title"),
             byline=byline,
             published=dt.date.fromisoformat(published) if published else None,
+            headings=tuple(h.text_content() for h in lxml.html.document_fromstring(html).iter("h1")),
         ))
     return pages
 
@@ -289,6 +292,13 @@ class Accuracy:
 def title_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
     scored = [(p, r) for p, r in readings if p.title]
     return Accuracy(sum(normalise_text(r.title) == normalise_text(p.title) for p, r in scored), len(scored))
+
+
+def headline_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
+    """Lenient: the title is the expected one or one of the page's <h1> headlines (a text dump has no <title>)."""
+    scored = [(p, r) for p, r in readings if p.title]
+    return Accuracy(sum(normalise_text(r.title) in {normalise_text(t) for t in (p.title, *p.headings)}
+                        for p, r in scored), len(scored))
 
 
 def byline_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:

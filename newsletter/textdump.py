@@ -23,7 +23,7 @@ from functools import cache
 import justext
 
 from .article import Block
-from .dates import DATE_PATTERN, published_date, updated_date
+from .dates import DATE_PATTERN, MAX_DATELINE_WORDS, dateline, updated_date
 
 WORD = re.compile(r"\w+")
 
@@ -84,7 +84,17 @@ BULLET = re.compile(r"^\s*(?:[-*•–+·▪►]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
 SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
 
-BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door)\s+(.+)$", re.IGNORECASE)
+BY = re.compile(r"(?:^|[\s/|•·,(-])(?:by|par|von|por|door)\s+(?P<name>.+)$", re.IGNORECASE)
+NAME_PARTICLES = {"van", "von", "de", "da", "del", "der", "den", "du", "bin", "al", "le", "la", "di"}
+NAME_JOINERS = {"and", "&", "und", "et", "y", "e"}
+MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january",
+          "february", "march", "april", "june", "july", "august", "september", "october", "november", "december"}
+MAX_NAME_WORDS = 6
+NOT_AUTHOR = re.compile(r"\b(?:reviewed|edited|photos?|photographs?|images?|illustrations?|videos?|produced"
+                        r"|translated|checked|powered|supported|sponsored|presented|designed|built)\s+\S*$",
+                        re.IGNORECASE)
+NOT_NAMES = MONTHS | {"mon", "monday", "tue", "tuesday", "wed", "wednesday", "thu", "thursday", "fri", "friday",
+                      "sat", "saturday", "sun", "sunday", "published", "posted", "updated", "date", "last", "on"}
 HONORIFIC = r"(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Miss|Sir|Dame|Rev)\.?"
 NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|da|del|der|bin|al)){{1,3}}$")
 
@@ -98,6 +108,11 @@ FURNITURE = {"navigation", "boilerplate", "section", "comments"}
 SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
 HEADER_LINES = 20  # how far above the body to look for the title, byline and date
+MAX_TITLE_WORDS = 30
+TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
+MIN_TITLE_SCORE = 0.25
+ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
+CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,8 @@ class Line:
     text: str
     words: int
     kind: str
+    topic: frozenset[str] = frozenset()  # its words that carry meaning: not function words, not numbers
+    repeated: bool = False
 
     @property
     def weight(self) -> float:
@@ -133,7 +150,7 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
     header = read_header(lines, start, end, day_first)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
     revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
-    updated = max(revisions, default=None)
+    updated = max(revisions + [header.updated] if header.updated else revisions, default=None)
     body = [line.text for index, line in enumerate(lines[header.body_start:end], header.body_start)
             if line.kind not in FURNITURE and index not in header.rows and not updated_date(line.text, day_first)]
     blocks = tuple(to_block(line) for line in body)
@@ -156,7 +173,9 @@ def classify(texts: list[str]) -> list[Line]:
     counts = Counter(texts)
     kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
     _merge_code_listings(kinds, texts)
-    return [Line(text, len(words), kind) for text, words, kind in zip(texts, tokens, kinds)]
+    return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
+                                                  and not w.isdigit()), counts[text] > 1)
+            for text, words, kind in zip(texts, tokens, kinds)]
 
 
 def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str]) -> str:
@@ -211,7 +230,7 @@ def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
     stoplists, index = _stoplists()
     hits: Counter[str] = Counter()
     for token, count in token_counts.items():
-        if not any(ch.isdigit() for ch in token):  # some stoplists carry numbers, which say nothing of a language
+        if token.isalpha():  # some stoplists carry numbers, which say nothing of a language
             for language in index.get(token, ()):
                 hits[language] += count
     if not hits:
@@ -256,25 +275,26 @@ class Header:
     title: str | None = None
     byline: str | None = None
     published: dt.date | None = None
+    updated: dt.date | None = None
     rows: frozenset[int] = frozenset()
     body_start: int = 0
 
 
 def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Header:
     """Metadata from the lines above the first paragraph; the body starts after the last of it."""
-    first_prose = next((i for i in range(start, end) if lines[i].kind == "prose"), start)
-    zone = range(max(0, min(start, first_prose) - HEADER_LINES), first_prose)
+    first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
+                            and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
+    zone = range(max(0, min(start, first_paragraph) - HEADER_LINES), first_paragraph)
     header = Header(body_start=start)
-    dates = [i for i in zone if published_date(lines[i].text, day_first)]
+    datelines = {i: dateline(lines[i].text, day_first) for i in zone if lines[i].kind not in ("prose", "comments")}
+    dates = [i for i, (published, _) in datelines.items() if published]
     bylines = [i for i in zone if lines[i].kind not in FURNITURE and _byline_row(lines, i, set(dates))]
     if dates:
-        header.published = published_date(lines[dates[-1]].text, day_first)
+        header.published, header.updated = datelines[dates[-1]]
     if bylines:
-        header.byline = byline_name(lines[bylines[-1]].text)
-    anchors = dates[-1:] + bylines[-1:]
-    title_row = _title_row(lines, range(zone.start, min(anchors, default=first_prose)))
-    if title_row is None and anchors:
-        title_row = _title_row(lines, range(max(anchors) + 1, first_prose), nearest_first=False)
+        signed = [i for i in bylines if BY.search(lines[i].text)]  # "By Jane Doe" beats a bare name
+        header.byline = byline_name(lines[(signed or bylines)[-1]].text)
+    title_row = _title_row(lines, zone, dates[-1:] + bylines[-1:], _body_topic(lines, first_paragraph, end))
     if title_row is not None:
         header.title = lines[title_row].text
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
@@ -284,39 +304,97 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
 
 
 def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
-    """A "By ..." line is a byline; a bare name only beside the date."""
+    """A "By ..." line is a byline; a bare name only on or beside the date's line."""
     text = lines[row].text
     if not byline_name(text):
         return False
-    return bool(BYLINE_PREFIX.match(text)) or bool(date_rows & {row - 1, row + 1})
+    return bool(BY.search(text)) or bool(date_rows & {row - 1, row, row + 1})
 
 
-def _title_row(lines: list[Line], rows: range, nearest_first: bool = True) -> int | None:
-    """The headline-like line nearest the byline and date (or the body when there are none) among ``rows``."""
-    for index in reversed(rows) if nearest_first else rows:
+def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
+    """The meaningful words of the body's opening paragraphs, which its headline shares."""
+    words: set[str] = set()
+    budget = TOPIC_WORDS
+    for line in lines[first:end]:
+        if line.kind == "prose" and budget > 0:
+            words |= line.topic
+            budget -= line.words
+    return frozenset(words)
+
+
+def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str]) -> int | None:
+    """The headline: a short line above the body that shares its topic, best just above the byline or date."""
+    scores = {}
+    for index in zone:
         line = lines[index]
-        if line.kind in FURNITURE or line.kind in ("data", "item") or not 2 <= line.words <= 30:
+        if not _could_be_title(line):
             continue
-        if published_date(line.text) or updated_date(line.text) or byline_name(line.text) and line.words <= 4:
-            continue
-        if line.text.endswith(".") and line.words > 3:
-            continue  # a caption or a standfirst, not a headline
-        return index
-    return None
+        shared = len(line.topic & topic) / len(line.topic) if line.topic else 0.0
+        beside_anchor = bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1)
+        scores[index] = (shared + 0.3 * beside_anchor + 0.15 * line.repeated + 0.1 * (4 <= line.words <= 20)
+                         + 0.1 * (index - zone.start + 1) / len(zone))
+    best = max(scores, key=scores.__getitem__, default=None)
+    return best if best is not None and scores[best] >= MIN_TITLE_SCORE else None
+
+
+def _could_be_title(line: Line) -> bool:
+    if line.kind in ("navigation", "section", "comments", "data", "item") or not 2 <= line.words <= MAX_TITLE_WORDS:
+        return False
+    if line.kind == "boilerplate" and not line.repeated:
+        return False  # a title repeats (breadcrumb, heading, sticky bar), so repetition alone is no bar
+    if DATE_PATTERN.search(line.text) or CLOCK_TIME.search(line.text) or updated_date(line.text):
+        return False
+    if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
+        return False
+    return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
+
+
+def ends_sentence(text: str) -> bool:
+    """Ends like a sentence, not like "... Underneath N.Y.C" (an abbreviation)."""
+    return bool(SENTENCE_END.search(text)) and not ABBREVIATION_END.search(text)
 
 
 def byline_name(line: str) -> str | None:
-    """The author's name when the line is a byline ("By Jane Doe", "Dr Jane Doe")."""
-    match = BYLINE_PREFIX.match(line)
-    candidate = match.group(1).strip() if match else line
-    date = DATE_PATTERN.search(candidate)
-    candidate = candidate[:date.start()] if date and date.start() > 0 else candidate
-    candidate = re.split(r"\s*[,|•·]\s*|\s+(?:and|&)\s+(?=[a-z])|\s+-\s+", candidate)[0].strip()
-    if match and 1 <= len(candidate.split()) <= 6:
-        return candidate
-    if NAME.match(candidate) and not SENTENCE_END.search(candidate):
-        return candidate
+    """The author's name when the line is a byline: "By Jane Doe, Staff Writer", "Dr Jane Doe", "J. Doe - 3 May 2024"."""
+    if len(line.split()) > MAX_DATELINE_WORDS:
+        return None
+    match = BY.search(line)
+    if match and not NOT_AUTHOR.search(line[:match.start() + 1]):
+        return _name_at_start(match.group("name"))
+    if NAME.match(line) and not SENTENCE_END.search(line):
+        return line
+    if DATE_PATTERN.search(line) and line.split()[0].lower().rstrip(",:") not in NOT_NAMES:
+        name = _name_at_start(line)
+        return name if name and len(name.split()) >= 2 else None
     return None
+
+
+def _name_at_start(text: str) -> str | None:
+    """The run of name-like words a byline starts with, up to its date, handle, role or separator."""
+    taken: list[str] = []
+    for token in text.split():
+        word = token.rstrip(",;:")
+        joins = word.lower() in NAME_JOINERS and taken
+        if not word or not (word[0].isupper() or word.lower() in NAME_PARTICLES or joins):
+            break
+        if any(ch.isdigit() for ch in word) or word.lower().rstrip(".") in MONTHS and _before_number(text, token):
+            break
+        handle = "@" in word  # "Jane Doe@janedoe": the handle glued to the name ends it
+        taken.append(word.split("@")[0])
+        if handle or word != token or len(taken) == MAX_NAME_WORDS:
+            break  # "Jane Doe, Staff Writer": the comma ends the name
+    while taken and (not taken[-1] or taken[-1].lower() in NAME_JOINERS | NAME_PARTICLES):
+        taken.pop()
+    if not taken or len(taken) == 1 and len(taken[0]) < 3:
+        return None
+    name = " ".join(taken)
+    return name.title() if name.isupper() and len(taken) > 1 else name
+
+
+def _before_number(text: str, token: str) -> bool:
+    """ "June 3" is a date; "Laura June Topolsky" is a name."""
+    rest = text.split(token, 1)[1].split()
+    return bool(rest) and rest[0][:1].isdigit()
 
 
 def to_block(line: str) -> Block:

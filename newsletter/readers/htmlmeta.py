@@ -17,11 +17,18 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..dates import parse_date
+from ..textdump import byline_name
 
 # schema.org types whose headline is an article's title.
 ARTICLE_TYPE = re.compile(r"Article|Posting|Report|BlogPost|Review$")
 TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·•»:]{1,2}\s+")
-BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door|af|av)\s+", re.IGNORECASE)
+BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door|af|av)\b\s*:?\s*", re.IGNORECASE)
+BYLINE_TAIL = re.compile(r"\s+[•|·—–-]\s+|\s+(?:Follow\s+)?@")  # "Jane Doe • 8h", "Jane Doe | Staff", "Jane Doe @jd"
+AUTHOR_OR_HEADLINE = etree.XPath(
+    './/h1 | .//*[@rel="author" or @itemprop="author" or contains(@class, "byline") or contains(@class, "author")'
+    ' or contains(@class, "Author") or contains(@id, "byline") or contains(@id, "author")]')
+NAME_ONLY = re.compile(r"^[^\W\d_][^\d@|•]*$")
+NOT_A_BYLINE = re.compile(r"bio|about|avatar|image|img|photo|picture|tweet|follow|social|share|comment")
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 JSON_WRAPPER = re.compile(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$")
 MAX_BYLINE_WORDS = 12
@@ -169,22 +176,30 @@ def ld_headline(article: dict, page_title: str | None) -> str | None:
 
 
 def byline_from(names: list[str]) -> str | None:
-    names = [BYLINE_PREFIX.sub("", n).strip() for n in names]
+    names = [BYLINE_PREFIX.sub("", BYLINE_TAIL.split(n)[0]).strip() for n in names]
     names = [n for n in dict.fromkeys(names) if n and "://" not in n and re.search(r"[^\W\d_]", n)]
     byline = ", ".join(names)
     return byline if byline and len(byline.split()) <= MAX_BYLINE_WORDS else None
 
 
 def page_byline(tree: etree._Element) -> str | None:
-    """An author named in the layout: ``rel=author`` links, ``itemprop=author``, "byline" classes."""
-    for path in ('.//*[@rel="author"]', './/*[@itemprop="author"]//*[@itemprop="name"]', './/*[@itemprop="author"]',
-                 './/*[contains(concat(" ", normalize-space(@class), " "), " byline ")]',
-                 './/*[contains(concat(" ", normalize-space(@class), " "), " author ")]'):
-        for element in tree.xpath(path):
-            byline = byline_from([clean(element.text_content()) or ""])
-            if byline:
-                return byline
-    return None
+    """An author named in the layout (``rel=author``, ``itemprop=author``, a "byline" or "author" class), the
+    first one after the headline: bylines above it are usually other articles' in a menu or a sidebar."""
+    first = None
+    after_headline = not tree.xpath("boolean(.//h1)")
+    for element in AUTHOR_OR_HEADLINE(tree):
+        if element.tag == "h1":
+            after_headline = True
+            continue
+        if NOT_A_BYLINE.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower()):
+            continue
+        text = clean(element.text_content()) or ""
+        byline = byline_name(text.strip(" —–-|•:")) or (text if len(text.split()) <= 4 and NAME_ONLY.match(text)
+                                                         else None)
+        if byline and after_headline:
+            return byline
+        first = first or byline
+    return first
 
 
 def itemprop_dates(tree: etree._Element) -> dict[str, str]:
