@@ -188,6 +188,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
+    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text)):
+        return "data"  # a chart's figures and tick labels ("’18", "$900", "6.6%")
     if count > 1 and (words >= 4 and stop_share >= 0.2 or count > 2 and not symbols):
         return "boilerplate"  # a block the page repeats is its template ("About us"), not the article
     if len(NAVIGATION_SEPARATOR.findall(text)) >= 2 or NAVIGATION_SEPARATOR.search(text) and words <= 12:
@@ -206,12 +208,17 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
 
 
 def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
-    """Keywords and bare names between lines of code ("SELECT", "FROM") are code too."""
-    for index, kind in enumerate(kinds):
-        if kind in ("short", "line", "boilerplate") and len(texts[index].split()) <= 6:
-            near = kinds[max(0, index - 2):index] + kinds[index + 1:index + 3]
-            if near.count("code") >= 2:
-                kinds[index] = "code"
+    """Keywords between lines of code ("SELECT", "FROM") are code too; labels among a chart's figures are data.
+
+    A listing spreads line by line (a run of keywords joins it); a chart only takes labels between its figures.
+    """
+    for listing, spreads in (("code", True), ("data", False)):
+        judged = kinds if spreads else list(kinds)
+        for index, kind in enumerate(kinds):
+            if kind in ("short", "line", "boilerplate") and len(texts[index].split()) <= 6:
+                near = judged[max(0, index - 2):index] + judged[index + 1:index + 3]
+                if near.count(listing) >= 2:
+                    kinds[index] = listing
 
 
 @cache
@@ -286,15 +293,19 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
                             and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
     zone = range(max(0, min(start, first_paragraph) - HEADER_LINES), first_paragraph)
     header = Header(body_start=start)
-    datelines = {i: dateline(lines[i].text, day_first) for i in zone if lines[i].kind not in ("prose", "comments")}
+    datelines = {i: dateline(lines[i].text, day_first) for i in zone if lines[i].kind != "comments"}
     dates = [i for i, (published, _) in datelines.items() if published]
-    bylines = [i for i in zone if lines[i].kind not in FURNITURE and _byline_row(lines, i, set(dates))]
+    # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
+    bylines = [i for i in zone if lines[i].kind not in ("section", "comments") and _byline_row(lines, i, set(dates))]
     if dates:
         header.published, header.updated = datelines[dates[-1]]
     if bylines:
         signed = [i for i in bylines if BY.search(lines[i].text)]  # "By Jane Doe" beats a bare name
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
-    title_row = _title_row(lines, zone, dates[-1:] + bylines[-1:], _body_topic(lines, first_paragraph, end))
+    topic = _body_topic(lines, first_paragraph, end)
+    title_row = _title_row(lines, zone, dates[-1:] + bylines[-1:], topic)
+    if title_row is None:  # a chart or a gallery between headline and text: look further up
+        title_row = _title_row(lines, range(0, zone.start), [], topic)
     if title_row is not None:
         header.title = lines[title_row].text
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
@@ -339,6 +350,8 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
 
 def _could_be_title(line: Line) -> bool:
     if line.kind in ("navigation", "section", "comments", "data", "item") or not 2 <= line.words <= MAX_TITLE_WORDS:
+        return False
+    if BULLET.match(line.text):
         return False
     if line.kind == "boilerplate" and not line.repeated:
         return False  # a title repeats (breadcrumb, heading, sticky bar), so repetition alone is no bar

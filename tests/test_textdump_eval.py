@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,28 @@ def test_related_teasers_after_the_article_are_dropped() -> None:
                "Everything you wanted to know about the three compost bays by the gate and how to use them."]
     parts = split_dump(dump("Raised beds for the wet corner", PARAGRAPH, *MORE, *teasers))
     assert [block.text for block in parts.blocks] == [PARAGRAPH, *MORE]
+
+
+@pytest.mark.parametrize("line, name", [
+    ("By ANN EXAMPLE | Staff writer", "Ann Example"),
+    ("by Laura June Topolsky July 10, 2026", "Laura June Topolsky"),
+    ("Dan Example - Apr 16, 2026 8:02 pm UTC", "Dan Example"),
+    ("Tuesday 15 October 2026 by Bo M. Sample", "Bo M. Sample"),
+    ("By Alissa Example@alissa Updated Jul 24, 2026, 2:15pm EDT", "Alissa Example"),
+    ("Reviewed by Dr Ann Example", None),
+    ("Published on: June 25, 2026", None),
+    ("By submitting your email you agree to our terms", None),
+])
+def test_bylines_in_busy_lines(line: str, name: str | None) -> None:
+    parts = split_dump(dump("Raised beds for the wet corner", line, PARAGRAPH, *MORE))
+    assert parts.byline == name
+
+
+def test_dateline_gives_published_and_updated() -> None:
+    parts = split_dump(dump("Raised beds for the wet corner", "By Ann Example",
+                            "April 28, 2026 at 6:01 am Updated April 29, 2026 at 3:33 pm", PARAGRAPH, *MORE))
+    assert (parts.published, parts.updated) == (dt.date(2026, 4, 28), dt.date(2026, 4, 29))
+    assert "April 28" not in "\n".join(block.text for block in parts.blocks)
 
 
 def test_function_words_of_other_languages_count() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import asdict
 
 import trafilatura
 from charset_normalizer import from_bytes
@@ -55,20 +56,7 @@ class HtmlReader:
         blocks = drop_repeated_title(blocks, title)
         if not any(block.kind != "heading" for block in blocks):
             raise SourceError(source.location, "no article text found in the page")
-        return Article(
-            source=source.location,
-            title=title,
-            blocks=tuple(blocks),
-            byline=meta.byline,
-            published=meta.published,
-            updated=meta.updated,
-            site=meta.site,
-            url=meta.url,
-            image=meta.image,
-            image_alt=meta.image_alt,
-            description=meta.description,
-            language=meta.language,
-        )
+        return Article(source=source.location, blocks=tuple(blocks), **(asdict(meta) | {"title": title}))
 
 
 def _sniffable(start: bytes) -> bytes:
