@@ -25,6 +25,7 @@ class Campaign:
     reply_to: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # may hold merge fields
     categories: tuple[str, ...] = ()
+    send_at: dt.datetime | None = None  # when the issue is scheduled to go out (aware)
 
     @property
     def sender_address(self) -> tuple[str, str]:

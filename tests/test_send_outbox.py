@@ -71,7 +71,8 @@ def test_payload_renders_once_and_personalises_by_substitution(workspace: Path, 
     first = request["personalizations"][0]
     assert first["substitutions"]["{{first_name}}"] == audience[0]["first_name"]
     assert all(isinstance(v, str) for v in first["headers"].values())
-    assert request["custom_args"] == {"issue": EXAMPLE_ISSUE}
+    # Strings only; the batch id is the send log's, so SendGrid's activity can be matched to it.
+    assert request["custom_args"] == {"issue": EXAMPLE_ISSUE, "batch": "1.1"}
 
 
 def test_test_send_and_limit(workspace: Path, cli) -> None:

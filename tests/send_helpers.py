@@ -1,0 +1,69 @@
+"""Shared parts of the send tests: settings, generated audiences, the fake SendGrid fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_ISSUE
+from tests.sendgrid_server import FakeSendGrid
+
+FAKE_KEY = "SG.fake-key-0123456789-must-never-appear"
+
+
+def set_send_settings(workspace: Path, **values: object) -> None:
+    """Set keys of newsletter.toml's [send] table, replacing any that are there."""
+    path = workspace / "newsletter.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[send]\n") + len("[send]\n")
+    end = text.find("\n[", start)
+    end = len(text) if end < 0 else end + 1
+    table = text[start:end]
+    for key, value in values.items():
+        line = f"{key} = {json.dumps(value)}"
+        table, found = re.subn(rf"(?m)^{key}\s*=.*$", line, table)
+        if not found:
+            table = f"{line}\n{table}"
+    path.write_text(text[:start] + table + text[end:], encoding="utf-8")
+
+
+def write_audience(path: Path, count: int, extra_rows: str = "") -> list[str]:
+    """``count`` generated subscribers (plus raw ``extra_rows``); returns their addresses."""
+    emails = [f"reader{number:05d}@example.org" for number in range(count)]
+    rows = "".join(f"{email},Reader{number}\n" for number, email in enumerate(emails))
+    path.write_text(f"email,first_name\n{rows}{extra_rows}", encoding="utf-8")
+    return emails
+
+
+def issue_folder(workspace: Path) -> Path:
+    return workspace / "issues" / EXAMPLE_ISSUE
+
+
+def log_events(workspace: Path) -> list[dict]:
+    path = issue_folder(workspace) / "send-log.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def copies(delivered: list[str]) -> Counter[str]:
+    return Counter(address.lower() for address in delivered)
+
+
+@pytest.fixture
+def sendgrid():
+    server = FakeSendGrid(FAKE_KEY)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sendgrid_workspace(workspace: Path, sendgrid: FakeSendGrid, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example workspace sending through the fake SendGrid, with tiny waits between retries."""
+    monkeypatch.setenv("SENDGRID_API_KEY", FAKE_KEY)
+    monkeypatch.delenv("SENDGRID_API_HOST", raising=False)
+    set_send_settings(workspace, provider="sendgrid", sendgrid_host=sendgrid.url, timeout=5, max_backoff=0.01,
+                      max_retries=3)
+    return workspace

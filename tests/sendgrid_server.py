@@ -1,0 +1,206 @@
+"""A loopback stand-in for SendGrid's v3 mail/send endpoint, for the real ``sendgrid`` client.
+
+It checks each request body the way the API does (limits, required fields, content order,
+string custom args and headers, quoted display names) plus this product's own promise (every
+personalization carries its recipient's unsubscribe headers), answers like SendGrid (202, or
+400 with an ``errors`` list), and records who was delivered. Faults are injected on chosen
+request numbers: a status (500, 429 with headers, 400), a hang past the client's timeout, or
+a callback (the crash tests kill the sending process there), after which the request is taken
+or not, and answered or not.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+MAX_PERSONALIZATIONS = 1000
+MAX_SCHEDULE_SECONDS = 72 * 3600
+
+
+@dataclass
+class Fault:
+    status: int = 0  # answer with this status instead of accepting
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "injected failure"
+    hang: float = 0.0  # seconds to wait before doing anything (longer than the client's timeout)
+    before: Callable[[], None] | None = None  # called first (the crash tests kill the sender here)
+    deliver: bool = True  # after ``before``: whether SendGrid still takes the request
+    answer: bool = True  # after ``before``: whether an answer goes back
+
+
+@dataclass
+class Attempt:
+    number: int
+    at: float
+    body: dict
+    headers: dict[str, str]
+    status: int = 0
+
+
+def v3_problems(body: dict, now: float | None = None) -> list[tuple[str, str]]:
+    """(field, message) for everything SendGrid (or this product's rules) would reject."""
+    now = now or time.time()
+    problems: list[tuple[str, str]] = []
+
+    def problem(where: str, message: str) -> None:
+        problems.append((where, message))
+
+    people = body.get("personalizations")
+    if not isinstance(people, list) or not 1 <= len(people) <= MAX_PERSONALIZATIONS:
+        problem("personalizations", f"must hold 1 to {MAX_PERSONALIZATIONS} items")
+        people = []
+    if sum(len(p.get("to", [])) + len(p.get("cc", [])) + len(p.get("bcc", [])) for p in people) > 1000:
+        problem("personalizations", "more than 1,000 recipients in one request")
+    sender = body.get("from") or {}
+    if not sender.get("email"):
+        problem("from.email", "the from address is required")
+    _check_name(sender, "from", problem)
+    if not body.get("subject") and not all(p.get("subject") for p in people):
+        problem("subject", "a subject is required")
+    content = body.get("content") or []
+    types = [part.get("type") for part in content]
+    if not content or any(not part.get("value") for part in content):
+        problem("content", "content with non-empty values is required")
+    if "text/plain" in types and types[0] != "text/plain":
+        problem("content", "text/plain must come first")
+    for key, value in (body.get("custom_args") or {}).items():
+        if not isinstance(value, str):
+            problem(f"custom_args.{key}", "custom args must be strings")
+    categories = body.get("categories") or []
+    if len(categories) > 10 or len(set(categories)) != len(categories) or any(len(c) > 255 for c in categories):
+        problem("categories", "at most 10 unique categories of up to 255 characters")
+    if "send_at" in body and (not isinstance(body["send_at"], int) or body["send_at"] > now + MAX_SCHEDULE_SECONDS):
+        problem("send_at", "must be a Unix time no more than 72 hours ahead")
+    for index, person in enumerate(people):
+        _check_personalization(person, f"personalizations.{index}", problem)
+    return problems
+
+
+def _check_personalization(person: dict, where: str, problem: Callable[[str, str], None]) -> None:
+    to = person.get("to") or []
+    if not to or not all(isinstance(a, dict) and "@" in a.get("email", "") for a in to):
+        problem(f"{where}.to", "each personalization needs a to address")
+        return
+    for address in to:
+        _check_name(address, f"{where}.to", problem)
+    headers = person.get("headers") or {}
+    if any(not isinstance(v, str) for v in headers.values()):
+        problem(f"{where}.headers", "header values must be strings")
+    unsubscribe = headers.get("List-Unsubscribe", "")
+    if to[0]["email"] not in unsubscribe or headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
+        problem(f"{where}.headers", "List-Unsubscribe with the recipient's own link and one-click Post are required")
+    if any(not isinstance(v, str) for v in (person.get("substitutions") or {}).values()):
+        problem(f"{where}.substitutions", "substitution values must be strings")
+
+
+def _check_name(address: dict, where: str, problem: Callable[[str, str], None]) -> None:
+    name = address.get("name", "")
+    if any(mark in name for mark in ",;") and not (name.startswith('"') and name.endswith('"')):
+        problem(f"{where}.name", "a name with , or ; must be quoted")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        fake = self.server.fake
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        with fake.lock:
+            fake.counter += 1
+            attempt = Attempt(fake.counter, time.monotonic(), body, dict(self.headers))
+            fake.attempts.append(attempt)
+            fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
+        attempt.status = self._answer(fake, attempt, fault)
+
+    def _answer(self, fake: FakeSendGrid, attempt: Attempt, fault: Fault | None) -> int:
+        time.sleep(fake.delay)
+        if fault and fault.hang:
+            time.sleep(fault.hang)  # the client has given up by now; nothing is delivered
+            return 0
+        if self.path != "/v3/mail/send":
+            return self._reply(404, {"errors": [{"message": "not found", "field": None}]})
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            return self._reply(401, {"errors": [{"message": "The provided authorization grant is invalid, "
+                                                 f"expired, or revoked: {self.headers.get('Authorization')}",
+                                                 "field": None}]})
+        if fault and fault.before:
+            fault.before()
+            if not fault.deliver:
+                return 0
+        if fault and fault.status:
+            return self._reply(fault.status, {"errors": [{"message": fault.message, "field": None}]}, fault.headers)
+        problems = v3_problems(attempt.body)
+        if problems:
+            fake.problems.extend(problems)
+            return self._reply(400, {"errors": [{"field": f, "message": m, "help": None} for f, m in problems]})
+        sandbox = attempt.body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
+        if not sandbox:
+            with fake.lock:
+                fake.delivered.extend(a["email"] for p in attempt.body["personalizations"] for a in p["to"])
+                fake.accepted.append(attempt.body)
+        if fault and not fault.answer:
+            return 0
+        return self._reply(200 if sandbox else 202, None, {"X-Message-Id": f"msg-{attempt.number}"})
+
+    def _reply(self, status: int, payload: dict | None, headers: dict[str, str] | None = None) -> int:
+        data = json.dumps(payload).encode() if payload is not None else b""
+        try:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            if data:
+                self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client is gone (killed, or timed out)
+        return status
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fake: FakeSendGrid) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+class FakeSendGrid:
+    def __init__(self, api_key: str = "SG.test-key-not-real") -> None:
+        self.api_key = api_key
+        self.lock = threading.Lock()
+        self.counter = 0
+        self.attempts: list[Attempt] = []
+        self.accepted: list[dict] = []  # request bodies that were delivered
+        self.delivered: list[str] = []  # addresses, once per delivered copy
+        self.problems: list[tuple[str, str]] = []
+        self.faults: dict[int, Fault] = {}  # by request number, from 1
+        self.every_request: Fault | None = None
+        self.delay = 0.0  # seconds before handling each request
+        self._server = _Server(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
