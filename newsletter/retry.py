@@ -69,7 +69,8 @@ def with_retries(action: Callable[[], T], policy: RetryPolicy,
                                        f"more than max_backoff = {policy.max_delay:g} s: send again later",
                                        failure, maybe_delivered) from None
             if attempt > policy.max_retries:
-                raise RetriesExhausted(f"{failure.message} (gave up after {attempt} attempts)", failure,
+                tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
+                raise RetriesExhausted(f"{failure.message} (gave up after {tries})", failure,
                                        maybe_delivered) from None
             delay = backoff_delay(attempt, policy, failure.retry_after)
             if on_retry:
