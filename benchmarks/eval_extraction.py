@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the test set folder")
     parser.add_argument("--pages", nargs="*", help="only these page ids")
     parser.add_argument("--per-page", action="store_true", help="print each page's F1 and metadata misses")
-    parser.add_argument("--repeat", type=int, default=3, help="time each read this often and keep the fastest")
+    parser.add_argument("--repeat", type=int, default=5, help="time each read this often and keep the fastest")
     args = parser.parse_args(argv)
 
     pages = load_pages(args.data, args.pages)

@@ -77,6 +77,15 @@ SECTION = re.compile(
     )\s*:?$""",
     re.IGNORECASE | re.VERBOSE,
 )
+# The time stamps of tickers, live feeds and comment threads.
+TIMESTAMP = re.compile(
+    r"""^\d{1,2}[:h]\d{2}\b(?!\s*(?:[ap]\.?m\.?|uhr|h)\b)
+      | \b\d+\s*(?:min(?:ute)?s?|hours?|hrs?|h|days?)\s+ago\b | ^(?:just\s+now|yesterday)$
+      | \bil\s+y\s+a\s+\d+\s*(?:min|h|heures?|jours?)\b | \bvor\s+\d+\s+(?:min|minuten|stunden?|tagen?)\b
+      | \bpřed\s+\d+\s+(?:minut|hodin|dn)\w* | \bhace\s+\d+\s+(?:min|minutos?|horas?|d[ií]as?)\b
+      | \bhá\s+\d+\s+(?:min|minutos?|horas?|dias?)\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
@@ -101,12 +110,14 @@ NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-
 PROSE_WORDS = 10  # a line this long, in sentences, is prose
 PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
 PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
-WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10,
+WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10, "stamp": -10,
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
 FURNITURE = {"navigation", "boilerplate", "section", "comments"}
 SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
+CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
+TAIL_SHARE = 0.6  # ... and a tail whose weight is this little prose is not part of it
 HEADER_LINES = 20  # how far above the body to look for the title, byline and date
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
@@ -184,6 +195,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
     symbols = len(CODE_SYMBOL.findall(text))
     if words <= 10 and COMMENTS.match(text):
         return "comments"
+    if words <= 20 and TIMESTAMP.search(text):
+        return "stamp"  # "14:44 Minister resigns", "3 hours ago": a news ticker or a thread, not an article
     if words <= 8 and SECTION.match(text):
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
@@ -261,15 +274,41 @@ def body_span(lines: list[Line]) -> tuple[int, int]:
             best, best_start, best_end = running, start, index + 1
     if not best:
         return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
-    return best_start, _section_cut(lines, best_start, best_end)
+    end = _section_cut(lines, best_start, best_end)
+    return best_start, _thin_tail_cut(lines, best_start, end)
+
+
+def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
+    """Where the prose thins out for good: a ticker or a gallery of captions after the article adds up to
+    more than the gap before it, but most of its weight is against it."""
+    running = peak = 0.0
+    peaks = []
+    for index in range(start, end):
+        running += lines[index].weight
+        if running > peak:
+            peak = running
+            peaks.append(index + 1)
+    for cut in peaks:
+        if cut >= end or _prose_share(lines[start:cut]) < CORE_SHARE:
+            continue
+        if _prose_share(lines[cut:end]) < TAIL_SHARE:
+            return cut
+    return end
+
+
+def _prose_share(lines: list[Line]) -> float:
+    """How much of a stretch's weight is prose rather than furniture against it."""
+    gained = sum(line.weight for line in lines if line.weight > 0)
+    lost = -sum(line.weight for line in lines if line.weight < 0)
+    return gained / (gained + lost) if gained + lost else 0.0
 
 
 def _section_cut(lines: list[Line], start: int, end: int) -> int:
+    """Where the article ends: at a comment thread, or at a section heading followed by little prose of its own."""
     prose = [line.words if line.kind == "prose" else 0 for line in lines]
-    for index in range(start, end):
-        if lines[index].kind not in ("comments", "section"):
-            continue
-        before, after = sum(prose[start:index]), sum(prose[index + 1:end])
+    walls = [i for i in range(start, end) if lines[i].kind in ("comments", "section")]
+    for index, next_wall in zip(walls, walls[1:] + [end]):
+        before, after = sum(prose[start:index]), sum(prose[index + 1:next_wall])
         if before >= SECTION_MIN_BEFORE and (lines[index].kind == "comments" or after < SECTION_AFTER_SHARE * before):
             return index
     return end
