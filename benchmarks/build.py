@@ -47,11 +47,13 @@ def page_dump(rng: random.Random, words: list[str], number: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_workspace(root: Path) -> None:
-    (root / "newsletter.toml").write_text((PROJECT / "newsletter.toml").read_text())
+def make_workspaces(root: Path) -> None:
+    """One workspace per size, so no issue is another's "earlier issue" to compare against."""
     rng, words = random.Random(2026), vocabulary()
     for size in SIZES:
-        folder = root / "issues" / f"bench-{size}"
+        (root / f"ws-{size}").mkdir()
+        (root / f"ws-{size}" / "newsletter.toml").write_text((PROJECT / "newsletter.toml").read_text())
+        folder = root / f"ws-{size}" / "issues" / f"bench-{size}"
         (folder / "articles").mkdir(parents=True)
         listing = []
         for number in range(size):
@@ -62,24 +64,24 @@ def make_workspace(root: Path) -> None:
             + "\n".join(listing) + "\n---\nHello {{first_name}}.\n")
 
 
-def in_process(root: Path, slug: str, repeat: int) -> tuple[float, float]:
+def in_process(root: Path, size: int, repeat: int) -> tuple[float, float]:
     from newsletter.build import build_issue, write_build
     from newsletter.workspace import find_workspace
 
-    workspace = find_workspace(root)
+    workspace = find_workspace(root / f"ws-{size}")
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        write_build(build_issue(workspace, slug), root / "build" / slug)
+        write_build(build_issue(workspace, f"bench-{size}"), workspace.build_dir / f"bench-{size}")
         times.append(time.perf_counter() - start)
     return statistics.median(times), max(times)
 
 
-def cold_cli(root: Path, slug: str, repeat: int) -> float:
+def cold_cli(root: Path, size: int, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "newsletter", "build", slug], cwd=root, check=True,
+        subprocess.run([sys.executable, "-m", "newsletter", "build", f"bench-{size}"], cwd=root / f"ws-{size}", check=True,
                        stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -92,12 +94,12 @@ def main() -> int:
     failed = False
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        make_workspace(root)
-        in_process(root, "bench-1", 1)  # imports and template compilation, not counted
+        make_workspaces(root)
+        in_process(root, 1, 1)  # imports and template compilation, not counted
         print(f"{'articles':>8}  {'in process (median)':>20}  {'in process (max)':>17}  {'cold CLI (median)':>18}")
         for size in SIZES:
-            median, worst = in_process(root, f"bench-{size}", args.repeat)
-            cold = cold_cli(root, f"bench-{size}", max(args.repeat // 2, 1))
+            median, worst = in_process(root, size, args.repeat)
+            cold = cold_cli(root, size, max(args.repeat // 2, 1))
             target = TARGET_SECONDS.get(size)
             verdict = ""
             if target:

@@ -30,6 +30,7 @@ class Article:
     image: str | None = None
     image_alt: str | None = None
     description: str | None = None
+    language: str | None = None
     summary: str = ""
     also_from: tuple[str, ...] = field(default_factory=tuple)
 

@@ -248,17 +248,27 @@ def check(ctx: CheckContext) -> CheckReport:
 def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
                 audience: Path | None = None) -> CheckReport:
     """Build the issue (optionally with another theme) and run every check on it."""
-    from .audience import read_audience
     from .build import build_issue
-    from .errors import InputError
-    from .send import audience_path, campaign_for
 
-    build = build_issue(workspace, issue, theme=theme)
-    try:
-        recipients = read_audience(audience_path(workspace, build, audience))
-        fields = {name for recipient in recipients for name in recipient.fields}
-    except InputError as error:
-        if "no audience" not in error.message:
-            raise
-        fields = None
+    return check_build(build_issue(workspace, issue, theme=theme), workspace, audience)
+
+
+def check_build(build: Build, workspace: Workspace, audience: Path | None = None) -> CheckReport:
+    from .send import campaign_for
+
+    recipients = audience_of(build, workspace, audience)
+    fields = {name for r in recipients for name in r.fields} if recipients is not None else None
     return check(CheckContext(build, campaign_for(build, workspace), workspace, fields))
+
+
+def audience_of(build: Build, workspace: Workspace, audience: Path | None = None) -> list | None:
+    """The issue's recipients, or None when no audience is configured."""
+    from .audience import read_audience
+    from .errors import InputError
+    from .send import audience_path
+
+    try:
+        path = audience_path(workspace, build, audience)
+    except InputError:
+        return None
+    return read_audience(path)

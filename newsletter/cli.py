@@ -10,15 +10,20 @@ import webbrowser
 from pathlib import Path
 
 from . import __version__
-from .errors import NewsletterError, display_path
+from .errors import InputError, NewsletterError, display_path
 
 EXAMPLES = """\
 examples:
+  newsletter init my-newsletter              start a workspace (themes, settings, a starter issue)
   newsletter new 2026-12                     scaffold issues/2026-12/issue.md
   newsletter add 2026-12 articles/a.txt      list an article in the issue
   newsletter extract article.txt --json      see what the tool finds in one article
   newsletter build 2026-12                   write build/2026-12/index.html, index.txt, issue.json
+  newsletter check 2026-12                   lint it: size, unsubscribe, links, images, client support
+  newsletter preview 2026-12                 see it in the browser; it redraws on every save
   newsletter send 2026-12                    dry run: write what would be sent to outbox/
+  newsletter send 2026-12 --send             send it (asks first); again after a crash: sends the rest
+  newsletter status 2026-12                  sent to how many, what is left
 
 Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
 """
@@ -71,16 +76,24 @@ def _parser() -> argparse.ArgumentParser:
     new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new 2026-12")
     new.add_argument("slug", metavar="SLUG", help="the issue's folder name, e.g. 2026-12")
 
-    add = command("add", _add, "Add article sources to an issue file, keeping its comments and layout.",
-                  "newsletter add 2026-12 articles/pruning.txt articles/compost.txt --section 'On the plot'")
+    add = command("add", _add, "Add article sources (files, URLs, a feed's new items) to an issue file, "
+                  "keeping its comments and layout.",
+                  "newsletter add 2026-12 articles/pruning.txt https://example.com/blog/compost --section 'On the plot'\n"
+                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml")
     add.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
-    add.add_argument("sources", metavar="SOURCE", nargs="+", help="article file paths, relative to the issue folder")
+    add.add_argument("sources", metavar="SOURCE", nargs="*",
+                     help="article file paths (relative to the issue folder) or http(s) URLs")
     add.add_argument("--section", metavar="TITLE", help="section to add to (created if missing; default: the last)")
+    add.add_argument("--feed", metavar="URL", help="an RSS or Atom feed (URL or file): add its items newer than "
+                     "the previous issue's date")
+    add.add_argument("--since", type=dt.date.fromisoformat, metavar="DATE",
+                     help="with --feed: add the items dated DATE (YYYY-MM-DD) or later instead")
 
     extract = command("extract", _extract, "Show what the tool finds in one article: metadata, text, summary.",
                       "newsletter extract issues/2026-11-garden-notes/articles/compost.txt --json")
-    extract.add_argument("source", metavar="SOURCE", help="an article file (plain-text page dump)")
+    extract.add_argument("source", metavar="SOURCE", help="an article file (plain-text page dump) or an http(s) URL")
     extract.add_argument("--json", action="store_true", help="print JSON for scripts")
+    extract.add_argument("--refresh", action="store_true", help="refetch a URL instead of using the cached copy")
 
     build = command("build", _build, "Build an issue: index.html (inlined CSS), index.txt and issue.json.",
                     "newsletter build 2026-11-garden-notes --out /tmp/preview")
@@ -88,14 +101,52 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/SLUG)")
     build.add_argument("--open", action="store_true", help="open the built HTML in a browser")
     build.add_argument("--json", action="store_true", help="print the written files and counts as JSON")
+    build.add_argument("--refresh", action="store_true",
+                       help="refetch URL sources instead of using the copies cached in .cache/sources")
 
-    send = command("send", _send, "Send an issue. This version only dry-runs: it writes to the outbox, sends nothing.",
-                   "newsletter send 2026-11-garden-notes --limit 1")
-    send.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+    check = command("check", _check, "Lint a built issue for deliverability and accessibility; exit 1 on errors.",
+                    "newsletter check 2026-11-garden-notes --theme letter --json")
+    check.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+    check.add_argument("--theme", metavar="NAME", help="check with this theme instead of the issue's")
+    check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
+    check.add_argument("--all", action="store_true", help="also show notes (info findings)")
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+    preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
+                      "newsletter preview 2026-11-garden-notes --port 8025")
+    preview.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+    preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default 8025; 0 picks a free one)")
+    preview.add_argument("--no-open", action="store_true", help="don't open a browser")
+
+    archive = command("archive", _archive, "Write the static web archive of sent issues (what view-in-browser links to).",
+                      "newsletter archive --out site/newsletter")
+    archive.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/archive)")
+    archive.add_argument("--all", action="store_true", help="include issues that were not sent yet")
+
+    init = command("init", _init, "Scaffold a new workspace: themes to edit, a starter issue, settings.",
+                   "newsletter init my-newsletter")
+    init.add_argument("folder", type=Path, metavar="DIR", help="folder to create (or an empty one)")
+
+    send = command("send", _send, "Send an issue: a dry run into outbox/ unless --send; never twice to anyone.",
+                   "newsletter send 2026-11-garden-notes --send --limit 100")
+    send.add_argument("issue", metavar="ISSUE", nargs="?", help="issue slug, folder or issue.md path")
+    send.add_argument("--send", action="store_true", help="really send, through [send] provider (after a confirmation)")
+    send.add_argument("--yes", action="store_true", help="send without asking (CI)")
     send.add_argument("--audience", type=Path, metavar="CSV", help="recipients CSV (an email column plus merge fields)")
     send.add_argument("--to", action="append", metavar="ADDR", help="test send to ADDR instead of the audience ([TEST] subject); repeatable")
-    send.add_argument("--limit", type=_positive, metavar="N", help="only the first N recipients")
+    send.add_argument("--limit", type=_positive, metavar="N", help="only the next N recipients who do not have it yet")
+    send.add_argument("--provider", metavar="NAME", help="sendgrid or smtp instead of [send] provider")
+    send.add_argument("--sandbox", action="store_true", help="SendGrid sandbox mode: the API checks everything, delivers nothing")
+    send.add_argument("--skip-bad-rows", action="store_true", help="skip invalid audience rows (listed in skipped-rows.csv) instead of stopping")
+    send.add_argument("--resend-unknown", action="store_true", help="also send batches whose fate the log does not know (check them first)")
+    send.add_argument("--due", action="store_true", help="every issue whose send_at has passed and that is not sent yet (CI)")
     send.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    status = command("status", _status, "What the send log says: sent, to how many, what is left, batches of unknown fate.",
+                     "newsletter status 2026-11-garden-notes --json")
+    status.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+    status.add_argument("--audience", type=Path, metavar="CSV", help="count what is left against this CSV")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
     return parser
 
 
@@ -127,20 +178,47 @@ def _add(args, workspace) -> int:
     from .issuefile import add_articles
 
     path = workspace.issue_path(args.issue)
-    added = add_articles(path, args.sources, args.section)
-    skipped = len(args.sources) - added
-    note = f" ({skipped} already listed)" if skipped else ""
-    print(f"Added {_count(added, 'article')} to {display_path(path)}{note}")
+    if not args.sources and not args.feed:
+        raise InputError(None, "nothing to add: give SOURCE paths or URLs, or --feed URL")
+    if args.since and not args.feed:
+        raise InputError(None, "--since only applies to --feed")
+    if args.sources:
+        added = add_articles(path, args.sources, args.section)
+        skipped = len(args.sources) - added
+        note = f" ({skipped} already listed)" if skipped else ""
+        print(f"Added {_count(added, 'article')} to {display_path(path)}{note}")
+    if args.feed:
+        _add_feed(args, workspace, path)
     return 0
 
 
+def _add_feed(args, workspace, path: Path) -> None:
+    from .feeds import add_feed_items
+    from .fetch import fetch_options
+
+    result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section)
+    name = f'"{result.feed.title}"' if result.feed.title else args.feed
+    if result.since is None:
+        window = "all dated items (no earlier issue)"
+    else:
+        after = f", after issue {result.previous}" if result.previous else ""
+        window = f"items dated {result.since} or later{after}"
+    skipped = len(result.items) - result.added
+    note = f"; {skipped} already listed" if skipped else ""
+    undated = sum(1 for item in result.feed.items if item.date is None)
+    note += f"; {_count(undated, 'item')} without a date left out" if undated else ""
+    print(f"Added {_count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
+
+
 def _extract(args, workspace) -> int:
+    from .fetch import fetch_options
     from .issuefile import Budget
     from .readers import read_article
     from .summarize import summarize
 
     settings = workspace.settings
-    article = read_article(args.source, Path.cwd(), settings.date_order.upper().startswith("D"))
+    fetch = fetch_options(workspace, refresh=args.refresh)
+    article = read_article(args.source, Path.cwd(), settings.date_order.upper().startswith("D"), fetch)
     summary = summarize(article, Budget(settings.summary.sentences, settings.summary.words))
     data = article.to_dict() | {"summary": summary}
     if args.json:
@@ -155,15 +233,18 @@ def _extract(args, workspace) -> int:
 
 def _build(args, workspace) -> int:
     from .build import build_issue, write_build
+    from .fetch import fetch_options
 
-    build = build_issue(workspace, args.issue)
+    build = build_issue(workspace, args.issue, fetch=fetch_options(workspace, refresh=args.refresh))
+    for warning in build.issue.warnings:
+        print(f"newsletter: warning: {warning}", file=sys.stderr)
     out_dir = args.out or workspace.build_dir / build.issue.slug
     files = write_build(build, out_dir)
     entries = build.issue.entries
     if args.json:
         _print_json({"issue": build.issue.slug, "out": str(out_dir), "files": [str(f) for f in files],
                      "sections": len(build.issue.sections), "articles": len(entries),
-                     "html_bytes": len(build.rendered.html.encode())})
+                     "html_bytes": len(build.rendered.html.encode()), "warnings": list(build.issue.warnings)})
     else:
         print(f"Built {build.issue.slug}: {_count(len(entries), 'article')} in {_count(len(build.issue.sections), 'section')}")
         for entry in entries:
@@ -176,21 +257,67 @@ def _build(args, workspace) -> int:
     return 0
 
 
-def _send(args, workspace) -> int:
-    from .send import execute, outbox_provider, plan_send
+def _check(args, workspace) -> int:
+    from .check import check_issue
 
-    plan = plan_send(workspace, args.issue, audience=args.audience, to=args.to, limit=args.limit)
-    result = execute(plan, outbox_provider(workspace))
+    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience)
     if args.json:
-        _print_json({"issue": plan.build.issue.slug, "provider": result.provider, "dry_run": result.dry_run,
-                     "recipients": result.accepted, "outbox": result.location, "files": result.details.get("files", [])})
-        return 0
-    source = f" from {display_path(plan.audience)}" if plan.audience else " (test addresses)"
-    print(f"Dry run: nothing was sent. {_count(result.accepted, 'recipient')}{source}.")
-    files = result.details.get("files", [])
-    samples = [name for name in files if name.endswith(".eml")]
-    print(f"Wrote {display_path(result.location)}/: {len(samples)} sample .eml, payload.json, manifest.json")
+        _print_json(report.to_dict())
+    else:
+        shown = [f for f in report.findings if args.all or f.severity != "info"]
+        for finding in shown:
+            print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
+        notes = report.count("info")
+        hidden = f", {_count(notes, 'note')}{'' if args.all else ' (see them with --all)'}" if notes else ""
+        print(f"{report.issue} ({report.theme}): {_count(report.count('error'), 'error')}, "
+              f"{_count(report.count('warning'), 'warning')}{hidden}")
+    return 1 if report.count("error") else 0
+
+
+def _preview(args, workspace) -> int:
+    from .preview import serve
+
+    try:
+        serve(workspace, args.issue, args.port, open_browser=not args.no_open)
+    except OSError as error:
+        raise InputError(None, f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); try --port 0") from None
+    except KeyboardInterrupt:
+        print("Preview stopped.")
     return 0
+
+
+def _archive(args, workspace) -> int:
+    from .archive import write_archive
+
+    out_dir = args.out or workspace.build_dir / "archive"
+    archived = write_archive(workspace, out_dir, include_unsent=args.all)
+    print(f"Archived {_count(len(archived), 'issue')} in {display_path(out_dir)}/")
+    for item in archived:
+        print(f"  {item.slug}/index.html  {item.subject}")
+    return 0
+
+
+def _init(args, workspace) -> int:
+    from .scaffold import init_workspace
+
+    created = init_workspace(args.folder, dt.date.today())
+    print(f"Created a workspace in {display_path(args.folder)}:")
+    for path in created:
+        print(f"  {display_path(path)}")
+    print(f"Next: cd {display_path(args.folder)} && newsletter build {created[-1].parent.name}")
+    return 0
+
+
+def _send(args, workspace) -> int:
+    from .sendcli import run_send
+
+    return run_send(args, workspace)
+
+
+def _status(args, workspace) -> int:
+    from .sendcli import run_status
+
+    return run_status(args, workspace)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,14 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from .article import Article
-from .dedupe import group_versions, newest
+from .dedupe import EarlierArticles, group_versions, newest
 from .errors import InputError
+from .fetch import FetchOptions, fetch_options
+from .history import featured_before
 from .issuefile import ArticleRef, Budget, IssueSpec
 from .readers import SourceError, read_article
 from .summarize import summarize
+from .summarize_llm import Summarizer, summarizer_for
 from .workspace import Workspace
 
 
@@ -29,11 +32,12 @@ class Entry:
     image: str | None
     image_alt: str
     summary_by: str  # "editor" or "extractive"
+    featured_in: tuple[str, ...] = ()  # earlier issues that featured a version of it
 
     def to_dict(self) -> dict:
         data = self.article.to_dict(include_text=False)
         data.update(title=self.title, summary=self.summary, url=self.url, image=self.image,
-                    image_alt=self.image_alt, summary_by=self.summary_by)
+                    image_alt=self.image_alt, summary_by=self.summary_by, featured_in=list(self.featured_in))
         return data
 
 
@@ -53,6 +57,7 @@ class Issue:
     intro_markdown: str
     intro_html: str
     sections: tuple[Section, ...]
+    warnings: tuple[str, ...] = ()  # one line each: skipped sources, articles featured before
 
     @property
     def entries(self) -> list[Entry]:
@@ -80,17 +85,28 @@ def render_markdown(text: str) -> str:
     return _markdown.render(text).strip()
 
 
-def compose(spec: IssueSpec, workspace: Workspace) -> Issue:
+def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = None) -> Issue:
     settings = workspace.settings
+    day_first = settings.date_order.upper().startswith("D")
+    fetch = fetch or fetch_options(workspace)
     refs = spec.articles
-    articles = [_read(ref, spec, day_first=settings.date_order.upper().startswith("D")) for ref in refs]
+    warnings: list[str] = []
+    articles = _read_all(spec, day_first, fetch, warnings)
+    earlier = _earlier_articles(spec, workspace, day_first, fetch, warnings)
     budget = spec.budget or Budget(settings.summary.sentences, settings.summary.words)
+    summarizer = summarizer_for(settings.summary)
     placed: dict[int, Entry] = {}
-    for group in group_versions(articles):
-        versions = [articles[i] for i in group]
+    listed = list(articles)
+    for group in group_versions(list(articles.values())):
+        indices = [listed[i] for i in group]
+        versions = [articles[i] for i in indices]
         winner = newest(versions)
         merged = dataclasses.replace(winner, also_from=tuple(v.source for v in versions if v is not winner))
-        placed[group[0]] = _entry(merged, [refs[i] for i in group], budget)
+        featured = earlier.featured_in(merged)
+        if featured:
+            first = refs[indices[0]]
+            warnings.append(str(InputError(spec.path, f"{first.source}: already featured in {', '.join(featured)}", first.line)))
+        placed[indices[0]] = _entry(merged, [refs[i] for i in indices], budget, featured, summarizer)
     sections, index = [], 0
     for section in spec.sections:
         entries = tuple(placed[i] for i in range(index, index + len(section.articles)) if i in placed)
@@ -106,24 +122,47 @@ def compose(spec: IssueSpec, workspace: Workspace) -> Issue:
         intro_markdown=spec.intro,
         intro_html=render_markdown(spec.intro),
         sections=tuple(sections),
+        warnings=tuple(warnings),
     )
 
 
-def _read(ref: ArticleRef, spec: IssueSpec, day_first: bool) -> Article:
-    try:
-        return read_article(ref.source, spec.folder, day_first)
-    except SourceError as error:
-        raise InputError(spec.path, f"{ref.source}: {error.message}", ref.line) from None
+def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, warnings: list[str]) -> dict[int, Article]:
+    """Every listed article by listing index; with ``skip_broken: true`` a broken one becomes a warning."""
+    articles = {}
+    for index, ref in enumerate(spec.articles):
+        try:
+            articles[index] = read_article(ref.source, spec.folder, day_first, fetch)
+        except SourceError as error:
+            problem = InputError(spec.path, f"{ref.source}: {error.message}", ref.line)
+            if not spec.skip_broken:
+                raise problem from None
+            warnings.append(f"{problem} (skipped: skip_broken is on)")
+    if not articles:
+        raise InputError(spec.path, "no article could be read; every source was skipped")
+    return articles
 
 
-def _entry(article: Article, refs: list[ArticleRef], budget: Budget) -> Entry:
+def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fetch: FetchOptions,
+                      warnings: list[str]) -> EarlierArticles:
+    """What earlier issues featured, with a warning for each one that could not be fully compared."""
+    featured = featured_before(workspace, spec.path, spec.date, day_first, fetch)
+    for issue in featured:
+        if issue.unchecked:
+            count = len(issue.unchecked)
+            warnings.append(f"{issue.slug}: {count} source{'s' if count > 1 else ''} not compared for repeats "
+                            f"(not in the cache or unreadable, e.g. {issue.unchecked[0]}); build {issue.slug} to fetch them")
+    return EarlierArticles((issue.slug, issue.fingerprints) for issue in featured)
+
+
+def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in: tuple[str, ...] = (),
+           summarizer: Summarizer = summarize) -> Entry:
     """Editor overrides come from the first listing of the article that sets them."""
     def override(name: str) -> str | None:
         return next((getattr(ref, name) for ref in refs if getattr(ref, name)), None)
 
     editor_summary = override("summary")
     article_budget = override("budget") or budget
-    summary = editor_summary.strip() if editor_summary else summarize(article, article_budget)
+    summary = editor_summary.strip() if editor_summary else summarizer(article, article_budget)
     return Entry(
         article=dataclasses.replace(article, summary=summary),
         title=(override("title") or article.title).strip(),
@@ -132,4 +171,5 @@ def _entry(article: Article, refs: list[ArticleRef], budget: Budget) -> Entry:
         image=override("image") or article.image,
         image_alt=override("image_alt") or article.image_alt or "",
         summary_by="editor" if editor_summary else "extractive",
+        featured_in=featured_in,
     )

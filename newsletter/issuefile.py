@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class IssueSpec:
     sections: tuple[SectionSpec, ...]
     intro: str
     audience: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> line, for findings
+    skip_broken: bool = False  # drop an unreadable source with a warning instead of failing
+    send_at: dt.datetime | None = None  # when to send (with a time zone); `send --due` sends it then
 
     @property
     def folder(self) -> Path:
@@ -78,7 +81,8 @@ class IssueSpec:
 
 
 ISSUE_KEYS = {"subject": str, "preheader": str, "date": (dt.date, str), "theme": str,
-              "summary": dict, "audience": str, "sections": list}
+              "summary": dict, "audience": str, "sections": list, "skip_broken": bool,
+              "send_at": (dt.date, str)}
 SECTION_KEYS = {"title": str, "articles": list}
 ARTICLE_KEYS = {"source": str, "url": str, "title": str, "summary": str, "image": str,
                 "image_alt": str, "sentences": int, "words": int}
@@ -133,6 +137,12 @@ class _Document:
 def read_issue(path: Path) -> IssueSpec:
     document = _read_document(path)
     return _IssueValidator(document).issue()
+
+
+def read_issue_date(path: Path) -> dt.date | None:
+    """Only the issue's ``date:``, so an issue still being written (no articles yet) has one."""
+    document = _read_document(path)
+    return _IssueValidator(document).date(document.front)
 
 
 def _read_document(path: Path) -> _Document:
@@ -204,7 +214,23 @@ class _IssueValidator:
             sections=tuple(self.section(sections, i) for i in range(len(sections))),
             intro=self.doc.body.strip("\n"),
             audience=front.get("audience"),
+            lines={str(key): self.doc.line(front, key) for key in front},
+            skip_broken=front.get("skip_broken", False),
+            send_at=self.send_at(front),
         )
+
+    def send_at(self, front: CommentedMap) -> dt.datetime | None:
+        value = front.get("send_at")
+        if value is None:
+            return None
+        try:
+            when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise self.fail(f"send_at must be a date and time with a time zone, e.g. 2026-11-27T07:00:00+00:00, "
+                            f"not {str(value)!r}", self.doc.line(front, "send_at"))
+        return dt.datetime.fromisoformat(when.isoformat())  # a plain datetime, not ruamel's TimeStamp
 
     def date(self, front: CommentedMap) -> dt.date | None:
         value = front.get("date")
@@ -273,7 +299,8 @@ def _kind(value: Any) -> str:
 
 
 def _type_name(expected: type | tuple) -> str:
-    names = {str: "text", int: "a whole number", dict: "a mapping", list: "a list", dt.date: "a date"}
+    names = {str: "text", int: "a whole number", dict: "a mapping", list: "a list", dt.date: "a date",
+             bool: "true or false"}
     if isinstance(expected, tuple):
         return names[expected[0]]
     return names[expected]
@@ -313,9 +340,10 @@ def new_issue(issues_dir: Path, slug: str, today: dt.date) -> Path:
     return path
 
 
-def add_articles(path: Path, sources: list[str], section_title: str | None = None) -> int:
+def add_articles(path: Path, sources: list[str | dict[str, str]], section_title: str | None = None) -> int:
     """Append sources to a section of the issue file, keeping its comments and layout.
 
+    A source is a path or URL, or a mapping of article keys (``{"source": URL, "url": URL}``).
     Sources already listed anywhere in the issue are skipped; returns how many were added.
     """
     document = _read_document(path)
@@ -324,7 +352,11 @@ def add_articles(path: Path, sources: list[str], section_title: str | None = Non
         item if isinstance(item, str) else item.get("source")
         for section in sections for item in (section.get("articles") or [])
     }
-    new_sources = [s for s in dict.fromkeys(sources) if s not in listed]
+    wanted: dict[str, dict[str, str]] = {}
+    for item in sources:
+        keys = {"source": item} if isinstance(item, str) else dict(item)
+        wanted.setdefault(keys["source"], keys)
+    new_sources = [keys for source, keys in wanted.items() if source not in listed]
     if not new_sources:
         return 0
     section = _pick_section(sections, section_title)
@@ -332,10 +364,8 @@ def add_articles(path: Path, sources: list[str], section_title: str | None = Non
     if not isinstance(articles, CommentedSeq) or not articles:
         articles = CommentedSeq()
         section["articles"] = articles
-    for source in new_sources:
-        entry = CommentedMap()
-        entry["source"] = source
-        articles.append(entry)
+    for keys in new_sources:
+        articles.append(CommentedMap(keys))
     _write_document(document)
     return len(new_sources)
 

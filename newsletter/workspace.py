@@ -33,6 +33,11 @@ class Brand:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    caniemail: str = ""  # path to a caniemail data.json; the packaged table is used when empty
+
+
+@dataclass(frozen=True)
 class UtmSettings:
     enabled: bool = True
     source: str = "newsletter"
@@ -44,14 +49,28 @@ class UtmSettings:
 class SummarySettings:
     sentences: int = 3
     words: int = 80
+    llm_url: str = ""  # OpenAI-compatible base URL (…/v1); empty: extractive summaries only
+    llm_model: str = ""
+    llm_timeout: int = 30  # seconds per article; the key comes from $NEWSLETTER_LLM_API_KEY
 
 
 @dataclass(frozen=True)
 class SendSettings:
-    provider: str = "outbox"
+    provider: str = "outbox"  # what --send uses: sendgrid or smtp (outbox is the dry run)
     audience: str = ""
+    suppressions: str = ""  # CSV with an email column: never sent to
     outbox: str = "outbox"
     sample: int = 3
+    batch_size: int = 1000  # recipients per request (SendGrid) or per logged batch (SMTP: at most 100)
+    timeout: float = 30.0  # seconds per request
+    max_retries: int = 5  # on 429, 5xx, timeouts and dropped connections
+    max_backoff: float = 60.0  # seconds: the longest wait between tries
+    sendgrid_host: str = "https://api.sendgrid.com"  # SENDGRID_API_HOST overrides it
+    smtp_host: str = "localhost"
+    smtp_port: int = 0  # 0: 587 for starttls, 465 for ssl, 25 for none
+    smtp_security: str = "starttls"  # starttls, ssl or none
+    smtp_user: str = ""  # the password is SMTP_PASSWORD in the environment or .env
+    rate_limit: float = 0.0  # SMTP messages per second; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,7 @@ class Settings:
     summary: SummarySettings = field(default_factory=SummarySettings)
     send: SendSettings = field(default_factory=SendSettings)
     utm: UtmSettings = field(default_factory=UtmSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
 
 
@@ -177,8 +197,10 @@ def _default(spec: Field) -> Any:
 
 def _fits(value: Any, default: Any) -> bool:
     """A whole number is fine where seconds are decimal (read_timeout = 10)."""
+    if isinstance(value, bool) != isinstance(default, bool):  # bool is an int to Python, not to users
+        return False
     if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, (int, float))
     return isinstance(value, type(default))
 
 
