@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from newsletter.links import tag_url
-from tests.conftest import EXAMPLE_ISSUE, write_issue
+from tests.conftest import EXAMPLE_ISSUE, PROJECT, write_issue
 
 THEMES = ["digest", "letter"]
 
@@ -97,6 +97,8 @@ def test_init_scaffolds_a_workspace_that_builds_and_passes_check(tmp_path: Path,
     for name in ("newsletter.toml", ".env.example", "templates/digest/issue.mjml.j2", "templates/letter/issue.mjml.j2",
                  "templates/_shared/footer.mjml.j2"):
         assert (root / name).is_file(), name
+    workflow = ".github/workflows/send-scheduled.yml"
+    assert (root / workflow).read_text() == (PROJECT / workflow).read_text()
     issue = next((root / "issues").glob("*/issue.md"))
     monkeypatch.chdir(root)
     assert cli("build", issue.parent.name).code == 0
