@@ -8,8 +8,10 @@ language's function words), a list item, code or figures, a short label, navigat
 boilerplate, or the start of a page section that never belongs to an article (comments,
 "Related", "About us"). The body is then the densest stretch of prose: the contiguous run of
 lines whose weights add up to the most, prose counting for it by its length and everything
-else against it. A stretch is cut where a comment thread starts, or where a "related"/"about"
-section starts and little prose follows it. The title, byline and dates sit just above it.
+else against it. A stretch is cut where a comment thread starts, where a "related"/"about"
+section starts and little prose follows it, and where the rest of it (a news ticker, a gallery
+of captions) is mostly lines against it. The headline is the short line above the body that
+shares its topic; the byline and dates sit next to it.
 """
 
 from __future__ import annotations
@@ -77,15 +79,6 @@ SECTION = re.compile(
     )\s*:?$""",
     re.IGNORECASE | re.VERBOSE,
 )
-# The time stamps of tickers, live feeds and comment threads.
-TIMESTAMP = re.compile(
-    r"""^\d{1,2}[:h]\d{2}\b(?!\s*(?:[ap]\.?m\.?|uhr|h)\b)
-      | \b\d+\s*(?:min(?:ute)?s?|hours?|hrs?|h|days?)\s+ago\b | ^(?:just\s+now|yesterday)$
-      | \bil\s+y\s+a\s+\d+\s*(?:min|h|heures?|jours?)\b | \bvor\s+\d+\s+(?:min|minuten|stunden?|tagen?)\b
-      | \bpřed\s+\d+\s+(?:minut|hodin|dn)\w* | \bhace\s+\d+\s+(?:min|minutos?|horas?|d[ií]as?)\b
-      | \bhá\s+\d+\s+(?:min|minutos?|horas?|dias?)\b""",
-    re.IGNORECASE | re.VERBOSE,
-)
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
@@ -110,7 +103,7 @@ NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-
 PROSE_WORDS = 10  # a line this long, in sentences, is prose
 PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
 PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
-WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10, "stamp": -10,
+WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10,
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
 FURNITURE = {"navigation", "boilerplate", "section", "comments"}
@@ -195,8 +188,6 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
     symbols = len(CODE_SYMBOL.findall(text))
     if words <= 10 and COMMENTS.match(text):
         return "comments"
-    if words <= 20 and TIMESTAMP.search(text):
-        return "stamp"  # "14:44 Minister resigns", "3 hours ago": a news ticker or a thread, not an article
     if words <= 8 and SECTION.match(text):
         return "section"
     if words <= 12 and BOILERPLATE.match(text):

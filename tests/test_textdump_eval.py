@@ -82,6 +82,13 @@ def test_comment_thread_after_the_article_is_dropped() -> None:
     assert "Jo Bloggs" not in body and "you raised" not in body and "rotted" not in body
 
 
+def test_a_timetable_inside_the_article_is_kept() -> None:
+    timetable = ["10:30 Welcome and safety briefing at the main gate", "11:00 Hedge planting along the north "
+                 "boundary", "12:30 Soup and bread in the pavilion"]
+    parts = split_dump(dump("Our December work day", "By Ann Example", PARAGRAPH, *timetable, *MORE))
+    assert [block.text for block in parts.blocks] == [PARAGRAPH, *timetable, *MORE]
+
+
 def test_code_listing_inside_the_article_is_kept() -> None:
     listing = ["SELECT", "plot,", "count(*) AS visits", "FROM", "visits", "GROUP BY", "plot;"]
     parts = split_dump(dump("Counting visits per plot", "By Ann Example", PARAGRAPH, *listing, PARAGRAPH.upper()))
