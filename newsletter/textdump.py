@@ -111,6 +111,9 @@ SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end th
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
 CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
 TAIL_SHARE = 0.6  # ... and a tail whose weight is this little prose is not part of it
+WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide ...
+WRAPPED_SHARE = 0.75  # ... and a line this close to the width ran into the margin
+WRAPPED_MIN_LINES = 10
 HEADER_LINES = 20  # how far above the body to look for the title, byline and date
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
@@ -149,7 +152,7 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify([" ".join(line.split()) for line in text.splitlines() if line.strip()])
+    lines = classify(unwrap([" ".join(line.split()) for line in text.splitlines()]))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
@@ -170,6 +173,30 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
 
 
 # --- what each line is ---
+
+def unwrap(lines: list[str]) -> list[str]:
+    """Non-empty lines, with paragraphs that a mail client or terminal wrapped at a fixed width joined again.
+
+    A browser's copy never wraps, so this only acts when most lines stop just short of one narrow width.
+    """
+    texts = [line for line in lines if line]
+    lengths = sorted(len(line) for line in texts)
+    if len(lengths) < WRAPPED_MIN_LINES:
+        return texts
+    width = lengths[int(len(lengths) * 0.95)]
+    if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < len(lengths) / 3:
+        return texts
+    joined: list[str] = []
+    wrapped = False  # the previous line ran to the margin, so this one may continue its paragraph ...
+    for line in lines:
+        if wrapped and line and not line[0].isupper() and not BULLET.match(line):  # ... unless it starts anew
+            joined[-1] += " " + line
+        elif line:
+            joined.append(line)
+        wrapped = bool(line) and len(line) >= WRAPPED_SHARE * width
+    return joined
+
+
 
 def classify(texts: list[str]) -> list[Line]:
     tokens = [WORD.findall(text.lower()) for text in texts]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,16 @@ def test_a_timetable_inside_the_article_is_kept() -> None:
                  "boundary", "12:30 Soup and bread in the pavilion"]
     parts = split_dump(dump("Our December work day", "By Ann Example", PARAGRAPH, *timetable, *MORE))
     assert [block.text for block in parts.blocks] == [PARAGRAPH, *timetable, *MORE]
+
+
+@pytest.mark.parametrize("width", [60, 72])
+def test_text_wrapped_by_a_mail_client_reads_like_the_original(width: int) -> None:
+    original = (PROJECT / "issues" / "2026-11-garden-notes" / "articles" / "compost.txt").read_text()
+    wrapped = "\n".join(part for line in original.splitlines() for part in textwrap.wrap(line, width) or [""])
+    unwrapped, expected = split_dump(wrapped), split_dump(original)
+    assert (unwrapped.title, unwrapped.byline, unwrapped.published) == (
+        expected.title, expected.byline, expected.published)
+    assert " ".join(b.text for b in unwrapped.blocks).split() == " ".join(b.text for b in expected.blocks).split()
 
 
 def test_code_listing_inside_the_article_is_kept() -> None:
