@@ -98,7 +98,8 @@ NOT_AUTHOR = re.compile(r"\b(?:reviewed|edited|photos?|photographs?|images?|illu
 NOT_NAMES = MONTHS | {"mon", "monday", "tue", "tuesday", "wed", "wednesday", "thu", "thursday", "fri", "friday",
                       "sat", "saturday", "sun", "sunday", "published", "posted", "updated", "date", "last", "on"}
 HONORIFIC = r"(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Miss|Sir|Dame|Rev)\.?"
-NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|da|del|der|bin|al)){{1,3}}$")
+NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*"
+                  rf"(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|da|del|der|bin|al)){{1,3}}$")
 
 PROSE_WORDS = 10  # a line this long, in sentences, is prose
 PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
@@ -425,7 +426,7 @@ def ends_sentence(text: str) -> bool:
 
 
 def byline_name(line: str) -> str | None:
-    """The author's name when the line is a byline: "By Jane Doe, Staff Writer", "Dr Jane Doe", "J. Doe - 3 May 2024"."""
+    """The author's name when the line is a byline: "By Jane Doe, Staff", "Dr Jane Doe", "J. Doe - 3 May 2024"."""
     if len(line.split()) > MAX_DATELINE_WORDS:
         return None
     match = BY.search(line)

@@ -87,6 +87,13 @@ def test_character_encodings(data: bytes, media_type: str, charset: str | None) 
     assert read_source(fetched(data, media_type, charset)).title == "Café “frost” notes"
 
 
+def test_xhtml_with_an_xml_declaration() -> None:
+    xhtml = page("Frost pockets").replace("<html>", '<html xmlns="http://www.w3.org/1999/xhtml">')
+    xhtml = '<?xml version="1.0" encoding="utf-8"?>\n' + xhtml
+    article = read_source(fetched(xhtml.encode(), "application/xhtml+xml"))
+    assert article.title == "Frost pockets" and article.prose[0].startswith("Cold air slides downhill")
+
+
 @pytest.mark.parametrize("data, message", [
     (b"\x00\x01\x02<html><body>" + b"\xff\xfe\x00" * 50, "binary data, not an HTML page"),
     (page("Frost", body="").encode(), "no article text found in the page"),

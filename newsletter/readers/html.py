@@ -6,9 +6,11 @@ import codecs
 import re
 from dataclasses import asdict
 
+import lxml.html
 import trafilatura
 from charset_normalizer import from_bytes
 from lxml import etree
+from trafilatura.utils import HTML_PARSER
 
 from ..article import Article, Block
 from . import BINARY_SNIFF, Source, SourceError
@@ -37,7 +39,7 @@ class HtmlReader:
                 or bool(LOOKS_LIKE_HTML.match(_sniffable(source.data[:SNIFF_BYTES]))))
 
     def read(self, source: Source) -> Article:
-        tree = trafilatura.load_html(decode_html(source))
+        tree = parse_html(decode_html(source))
         if tree is None:
             raise SourceError(source.location, "not an HTML page (nothing to parse)")
         base_url = source.url or (source.location if "://" in source.location else None)
@@ -57,6 +59,15 @@ class HtmlReader:
         if not any(block.kind != "heading" for block in blocks):
             raise SourceError(source.location, "no article text found in the page")
         return Article(source=source.location, blocks=tuple(blocks), **(asdict(meta) | {"title": title}))
+
+
+def parse_html(html: str) -> etree._Element | None:
+    """The page's tree; trafilatura's loader, slower but with repairs for libxml2's quirks, when lxml balks."""
+    try:
+        tree = lxml.html.document_fromstring(html, parser=HTML_PARSER)
+    except (ValueError, etree.ParserError):  # an XML declaration in a str, or nothing to parse
+        tree = None
+    return tree if tree is not None and tree.find("body") is not None else trafilatura.load_html(html)
 
 
 def _sniffable(start: bytes) -> bytes:

@@ -23,7 +23,8 @@ from ..textdump import byline_name
 ARTICLE_TYPE = re.compile(r"Article|Posting|Report|BlogPost|Review$")
 TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·•»:]{1,2}\s+")
 BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door|af|av)\b\s*:?\s*", re.IGNORECASE)
-BYLINE_TAIL = re.compile(r"\s+[•|·—–-]\s+|\s+(?:Follow\s+)?@")  # "Jane Doe • 8h", "Jane Doe | Staff", "Jane Doe @jd"
+# What follows a name in a byline element: "Jane Doe • 8h", "Jane Doe | Staff", "Jane Doe @jd".
+BYLINE_TAIL = re.compile(r"\s+[•|·—–-]\s+|\s+(?:Follow\s+)?@")
 AUTHOR_OR_HEADLINE = etree.XPath(
     './/h1 | .//*[@rel="author" or @itemprop="author" or contains(@class, "byline") or contains(@class, "author")'
     ' or contains(@class, "Author") or contains(@id, "byline") or contains(@id, "author")]')
