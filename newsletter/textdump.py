@@ -264,14 +264,28 @@ def _stoplists() -> tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]]
     return stoplists, {word: tuple(languages) for word, languages in index.items()}
 
 
+ENGLISH_SHARE = 0.3  # share of a text's words in English's stoplist that settles its language
+
+
+@cache
+def _english() -> frozenset[str]:
+    return frozenset(justext.get_stoplist("English"))
+
+
 def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
-    """The function words of the dump's language: the stoplist its words hit most often."""
+    """The function words of the dump's language: the stoplist its words hit most often.
+
+    Plainly English text skips loading the hundred other stoplists (0.4 s at start-up)."""
+    words = {token: count for token, count in token_counts.items() if token.isalpha()}
+    english = _english()
+    total = sum(words.values())
+    if total and sum(count for token, count in words.items() if token in english) >= ENGLISH_SHARE * total:
+        return english
     stoplists, index = _stoplists()
     hits: Counter[str] = Counter()
-    for token, count in token_counts.items():
-        if token.isalpha():  # some stoplists carry numbers, which say nothing of a language
-            for language in index.get(token, ()):
-                hits[language] += count
+    for token, count in words.items():  # some stoplists carry numbers, which say nothing of a language
+        for language in index.get(token, ()):
+            hits[language] += count
     if not hits:
         return frozenset()
     # On a tie (a short text) English wins: several stoplists share its commonest words.
