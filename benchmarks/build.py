@@ -1,7 +1,8 @@
 """Time building issues of 1, 10 and 20 articles: in process (warm) and as a cold CLI run.
 
-Articles are generated page dumps (deterministic, distinct, ~700 words each, with
-furniture) so near-duplicate merging does not shrink the issue.
+Articles are generated page dumps (deterministic, distinct: 42 sentences drawn from the
+example articles, ~700 words, with furniture), so near-duplicate merging does not shrink
+the issue.
 
     python benchmarks/build.py [--repeat 5]
 """
@@ -22,25 +23,24 @@ SIZES = (1, 10, 20)
 TARGET_SECONDS = {20: 0.5}
 
 
-def vocabulary() -> list[str]:
-    words: set[str] = set()
+def sentence_pool() -> list[str]:
+    """Sentences of the example articles: real English, recombined into distinct articles."""
+    sentences: set[str] = set()
     for path in (PROJECT / "issues").glob("*/articles/*.txt"):
-        words.update(w.strip(".,:;\"'()") for w in path.read_text().split())
-    return sorted(w for w in words if w.isalpha() and w.islower())
+        for line in path.read_text().splitlines():
+            if len(line.split()) >= 15:
+                sentences.update(s.strip() + "." for s in line.split(". ") if len(s.split()) >= 6)
+    return sorted(sentences)
 
 
-def sentence(rng: random.Random, words: list[str]) -> str:
-    chosen = rng.choices(words, k=rng.randint(8, 24))
-    return " ".join(chosen).capitalize() + "."
-
-
-def page_dump(rng: random.Random, words: list[str], number: int) -> str:
+def page_dump(rng: random.Random, pool: list[str], number: int) -> str:
+    chosen = iter(rng.sample(pool, 42))
     lines = ["Your basket is empty.", "Skip to content",
-             f"Article {number}: {' '.join(rng.choices(words, k=6))}", "By Alex Example", "3 November 2026"]
+             f"Article {number}: notes from the plot", "By Alex Example", "3 November 2026"]
     for paragraph in range(14):
         if paragraph % 4 == 3:
-            lines.append(" ".join(rng.choices(words, k=4)).capitalize())
-        lines.append(" ".join(sentence(rng, words) for _ in range(rng.randint(2, 4))))
+            lines.append(f"Part {paragraph // 4 + 1} of the story")
+        lines.append(" ".join(next(chosen) for _ in range(3)))
     lines += ["Share this: Facebook  X  Email", "Related articles", "About Example Gardens",
               "Example Gardens is a charity that runs allotments for local residents in the area.",
               "Contact us", "Fill in the form below and we will reply.", "© 2026 Example Gardens."]
@@ -49,7 +49,7 @@ def page_dump(rng: random.Random, words: list[str], number: int) -> str:
 
 def make_workspaces(root: Path) -> None:
     """One workspace per size, so no issue is another's "earlier issue" to compare against."""
-    rng, words = random.Random(2026), vocabulary()
+    rng, pool = random.Random(2026), sentence_pool()
     for size in SIZES:
         (root / f"ws-{size}").mkdir()
         (root / f"ws-{size}" / "newsletter.toml").write_text((PROJECT / "newsletter.toml").read_text())
@@ -57,7 +57,7 @@ def make_workspaces(root: Path) -> None:
         (folder / "articles").mkdir(parents=True)
         listing = []
         for number in range(size):
-            (folder / "articles" / f"a{number}.txt").write_text(page_dump(rng, words, number))
+            (folder / "articles" / f"a{number}.txt").write_text(page_dump(rng, pool, number))
             listing.append(f"      - source: articles/a{number}.txt\n        url: https://example.com/a{number}")
         (folder / "issue.md").write_text(
             f"---\nsubject: Benchmark {size}\npreheader: Timing\nsections:\n  - title: All\n    articles:\n"
@@ -72,7 +72,9 @@ def in_process(root: Path, size: int, repeat: int) -> tuple[float, float]:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        write_build(build_issue(workspace, f"bench-{size}"), workspace.build_dir / f"bench-{size}")
+        build = build_issue(workspace, f"bench-{size}")
+        write_build(build, workspace.build_dir / f"bench-{size}")
+        assert len(build.issue.entries) == size, "generated articles must not merge as versions"
         times.append(time.perf_counter() - start)
     return statistics.median(times), max(times)
 
