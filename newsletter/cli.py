@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import webbrowser
 from pathlib import Path
 
 from . import __version__
+from .console import count, print_json
 from .errors import InputError, NewsletterError, display_path
 
 EXAMPLES = """\
@@ -67,10 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(name: str, handler, summary: str, example: str) -> argparse.ArgumentParser:
+    def command(name: str, handler, summary: str, example: str, issue: bool = False,
+                json: str | None = None) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=summary, description=summary, epilog=f"example:\n  {example}",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(handler=handler)
+        if issue:
+            sub.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+        if json:
+            sub.add_argument("--json", action="store_true", help=json)
         return sub
 
     new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new 2026-12")
@@ -79,8 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     add = command("add", _add, "Add article sources (files, URLs, a feed's new items) to an issue file, "
                   "keeping its comments and layout.",
                   "newsletter add 2026-12 articles/pruning.txt https://example.com/blog/compost --section 'On the plot'\n"
-                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml")
-    add.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml", issue=True)
     add.add_argument("sources", metavar="SOURCE", nargs="*",
                      help="article file paths (relative to the issue folder) or http(s) URLs")
     add.add_argument("--section", metavar="TITLE", help="section to add to (created if missing; default: the last)")
@@ -90,31 +94,28 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --feed: add the items dated DATE (YYYY-MM-DD) or later instead")
 
     extract = command("extract", _extract, "Show what the tool finds in one article: metadata, text, summary.",
-                      "newsletter extract issues/2026-11-garden-notes/articles/compost.txt --json")
+                      "newsletter extract issues/2026-11-garden-notes/articles/compost.txt --json",
+                      json="print JSON for scripts")
     extract.add_argument("source", metavar="SOURCE", help="an article file (plain-text page dump) or an http(s) URL")
-    extract.add_argument("--json", action="store_true", help="print JSON for scripts")
     extract.add_argument("--refresh", action="store_true", help="refetch a URL instead of using the cached copy")
 
     build = command("build", _build, "Build an issue: index.html (inlined CSS), index.txt and issue.json.",
-                    "newsletter build 2026-11-garden-notes --out /tmp/preview")
-    build.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+                    "newsletter build 2026-11-garden-notes --out /tmp/preview", issue=True,
+                    json="print the written files and counts as JSON")
     build.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/SLUG)")
     build.add_argument("--open", action="store_true", help="open the built HTML in a browser")
-    build.add_argument("--json", action="store_true", help="print the written files and counts as JSON")
     build.add_argument("--refresh", action="store_true",
                        help="refetch URL sources instead of using the copies cached in .cache/sources")
 
     check = command("check", _check, "Lint a built issue for deliverability and accessibility; exit 1 on errors.",
-                    "newsletter check 2026-11-garden-notes --theme letter --json")
-    check.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+                    "newsletter check 2026-11-garden-notes --theme letter --json", issue=True,
+                    json="print the findings as JSON")
     check.add_argument("--theme", metavar="NAME", help="check with this theme instead of the issue's")
     check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
     check.add_argument("--all", action="store_true", help="also show notes (info findings)")
-    check.add_argument("--json", action="store_true", help="print the findings as JSON")
 
     preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
-                      "newsletter preview 2026-11-garden-notes --port 8025")
-    preview.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+                      "newsletter preview 2026-11-garden-notes --port 8025", issue=True)
     preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default 8025; 0 picks a free one)")
     preview.add_argument("--no-open", action="store_true", help="don't open a browser")
 
@@ -128,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("folder", type=Path, metavar="DIR", help="folder to create (or an empty one)")
 
     send = command("send", _send, "Send an issue: a dry run into outbox/ unless --send; never twice to anyone.",
-                   "newsletter send 2026-11-garden-notes --send --limit 100")
+                   "newsletter send 2026-11-garden-notes --send --limit 100", json="print the result as JSON")
     send.add_argument("issue", metavar="ISSUE", nargs="?", help="issue slug, folder or issue.md path")
     send.add_argument("--send", action="store_true", help="really send, through [send] provider (after a confirmation)")
     send.add_argument("--yes", action="store_true", help="send without asking (CI)")
@@ -140,13 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--skip-bad-rows", action="store_true", help="skip invalid audience rows (listed in skipped-rows.csv) instead of stopping")
     send.add_argument("--resend-unknown", action="store_true", help="also send batches whose fate the log does not know (check them first)")
     send.add_argument("--due", action="store_true", help="every issue whose send_at has passed and that is not sent yet (CI)")
-    send.add_argument("--json", action="store_true", help="print the result as JSON")
 
     status = command("status", _status, "What the send log says: sent, to how many, what is left, batches of unknown fate.",
-                     "newsletter status 2026-11-garden-notes --json")
-    status.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+                     "newsletter status 2026-11-garden-notes --json", issue=True, json="print the status as JSON")
     status.add_argument("--audience", type=Path, metavar="CSV", help="count what is left against this CSV")
-    status.add_argument("--json", action="store_true", help="print the status as JSON")
     return parser
 
 
@@ -155,14 +153,6 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return number
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _print_json(data: object) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _new(args, workspace) -> int:
@@ -186,7 +176,7 @@ def _add(args, workspace) -> int:
         added = add_articles(path, args.sources, args.section)
         skipped = len(args.sources) - added
         note = f" ({skipped} already listed)" if skipped else ""
-        print(f"Added {_count(added, 'article')} to {display_path(path)}{note}")
+        print(f"Added {count(added, 'article')} to {display_path(path)}{note}")
     if args.feed:
         _add_feed(args, workspace, path)
     return 0
@@ -206,8 +196,8 @@ def _add_feed(args, workspace, path: Path) -> None:
     skipped = len(result.items) - result.added
     note = f"; {skipped} already listed" if skipped else ""
     undated = sum(1 for item in result.feed.items if item.date is None)
-    note += f"; {_count(undated, 'item')} without a date left out" if undated else ""
-    print(f"Added {_count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
+    note += f"; {count(undated, 'item')} without a date left out" if undated else ""
+    print(f"Added {count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
 
 
 def _extract(args, workspace) -> int:
@@ -222,7 +212,7 @@ def _extract(args, workspace) -> int:
     summary = summarize(article, Budget(settings.summary.sentences, settings.summary.words))
     data = article.to_dict() | {"summary": summary}
     if args.json:
-        _print_json(data)
+        print_json(data)
         return 0
     for key in ("title", "byline", "published", "updated", "site", "url", "image", "description"):
         if data.get(key):
@@ -242,11 +232,11 @@ def _build(args, workspace) -> int:
     files = write_build(build, out_dir)
     entries = build.issue.entries
     if args.json:
-        _print_json({"issue": build.issue.slug, "out": str(out_dir), "files": [str(f) for f in files],
+        print_json({"issue": build.issue.slug, "out": str(out_dir), "files": [str(f) for f in files],
                      "sections": len(build.issue.sections), "articles": len(entries),
                      "html_bytes": len(build.rendered.html.encode()), "warnings": list(build.issue.warnings)})
     else:
-        print(f"Built {build.issue.slug}: {_count(len(entries), 'article')} in {_count(len(build.issue.sections), 'section')}")
+        print(f"Built {build.issue.slug}: {count(len(entries), 'article')} in {count(len(build.issue.sections), 'section')}")
         for entry in entries:
             for older in entry.article.also_from:
                 print(f"  merged {older} into {entry.article.source} (newer version kept)")
@@ -262,15 +252,15 @@ def _check(args, workspace) -> int:
 
     report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         shown = [f for f in report.findings if args.all or f.severity != "info"]
         for finding in shown:
             print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
         notes = report.count("info")
-        hidden = f", {_count(notes, 'note')}{'' if args.all else ' (see them with --all)'}" if notes else ""
-        print(f"{report.issue} ({report.theme}): {_count(report.count('error'), 'error')}, "
-              f"{_count(report.count('warning'), 'warning')}{hidden}")
+        hidden = f", {count(notes, 'note')}{'' if args.all else ' (see them with --all)'}" if notes else ""
+        print(f"{report.issue} ({report.theme}): {count(report.count('error'), 'error')}, "
+              f"{count(report.count('warning'), 'warning')}{hidden}")
     return 1 if report.count("error") else 0
 
 
@@ -291,7 +281,7 @@ def _archive(args, workspace) -> int:
 
     out_dir = args.out or workspace.build_dir / "archive"
     archived = write_archive(workspace, out_dir, include_unsent=args.all)
-    print(f"Archived {_count(len(archived), 'issue')} in {display_path(out_dir)}/")
+    print(f"Archived {count(len(archived), 'issue')} in {display_path(out_dir)}/")
     for item in archived:
         print(f"  {item.slug}/index.html  {item.subject}")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .cli import _count as count, _print_json
+from .console import count, print_json
 from .errors import InputError, NewsletterError, SendError, display_path
 from .providers import Provider, SendResult
 from .send import SendPlan, choose_provider, due_issues, issue_status, plan_send, send_issue
@@ -20,7 +20,7 @@ def run_send(args, workspace: Workspace) -> int:
         raise InputError(None, "send needs an ISSUE, or --due to send every scheduled issue that is due")
     report = _send_one(args, workspace, args.issue)
     if args.json:
-        _print_json(report)
+        print_json(report)
     return 0
 
 
@@ -54,7 +54,7 @@ def _send_due(args, workspace: Workspace) -> int:
             print(f"newsletter: {path.parent.name}: {error}", file=sys.stderr)
             code = max(code, error.exit_code)
     if args.json:
-        _print_json(reports)
+        print_json(reports)
     return code
 
 
@@ -143,7 +143,7 @@ def _send_json(plan: SendPlan, result: SendResult) -> dict:
 def run_status(args, workspace: Workspace) -> int:
     status = issue_status(workspace, args.issue, audience=args.audience)
     if args.json:
-        _print_json(status.to_dict())
+        print_json(status.to_dict())
         return 0
     print(f"{status.issue}: \"{status.subject}\"")
     if status.recipients is None:
