@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import PROJECT, page_dump, vocabulary  # noqa: E402 (the sibling benchmark's generators)
+from build import PROJECT, page_dump, sentence_pool  # noqa: E402 (the sibling benchmark's generators)
 
 ARTICLES_PER_ISSUE = 10
 
@@ -26,7 +26,7 @@ ARTICLES_PER_ISSUE = 10
 def make_workspace(root: Path, issues: int) -> str:
     """``issues`` monthly issues, then the new one; returns the new issue's slug."""
     (root / "newsletter.toml").write_text((PROJECT / "newsletter.toml").read_text())
-    rng, words = random.Random(2026), vocabulary()
+    rng, words = random.Random(2026), sentence_pool()
     repeated = ""
     for month in range(issues + 1):
         year, number = 2025 + month // 12, month % 12 + 1
