@@ -107,7 +107,8 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
 
 
-_TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "utm": UtmSettings, "fetch": FetchSettings}
+_TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "utm": UtmSettings, "fetch": FetchSettings,
+           "check": CheckSettings}
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,15 @@ def test_size_against_gmail_clipping(workspace: Path, cli, kilobytes: int, code:
     exit_code, report = findings(cli)
     assert code in codes(report, severity)
     assert exit_code == (1 if severity == "error" else 0)
+
+
+def test_caniemail_data_can_come_from_a_path(workspace: Path, cli, tmp_path: Path) -> None:
+    data = {"data": [{"slug": "css-letter-spacing", "title": "letter-spacing", "category": "css",
+                      "stats": {"outlook": {"windows": {"2019": "n"}}}}]}
+    path = tmp_path / "caniemail.json"
+    path.write_text(json.dumps(data))
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text() + f'\n[check]\ncaniemail = "{path}"\n')
+    _, report = findings(cli)
+    letter_spacing = next(f for f in report["findings"] if f["code"] == "client-support:css-letter-spacing")
+    assert letter_spacing["severity"] == "warning" and "Outlook (Windows)" in letter_spacing["message"]
