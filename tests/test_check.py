@@ -137,8 +137,7 @@ def test_caniemail_data_can_come_from_a_path(workspace: Path, cli, tmp_path: Pat
                       "stats": {"outlook": {"windows": {"2019": "n"}}}}]}
     path = tmp_path / "caniemail.json"
     path.write_text(json.dumps(data))
-    settings = workspace / "newsletter.toml"
-    settings.write_text(settings.read_text() + f'\n[check]\ncaniemail = "{path}"\n')
+    edit(workspace / "newsletter.toml", '# caniemail = "path/to/caniemail/data.json"', f'caniemail = "{path}"')
     _, report = findings(cli)
     letter_spacing = next(f for f in report["findings"] if f["code"] == "client-support:css-letter-spacing")
     assert letter_spacing["severity"] == "warning" and "Outlook (Windows)" in letter_spacing["message"]
