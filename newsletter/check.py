@@ -172,7 +172,18 @@ def check_merge_fields(ctx: CheckContext) -> Iterator[Finding]:
     for name in sorted(used - ctx.audience_fields - {"email"}):
         yield Finding("unknown-merge-field", "error", f"{{{{{name}}}}} is not a column of the audience "
                       f"(columns: {', '.join(sorted(ctx.audience_fields | {'email'}))}); it would be sent as "
-                      "written", ctx.issue_place())
+                      "written", _merge_field_place(ctx, name))
+
+
+def _merge_field_place(ctx: CheckContext, name: str) -> str:
+    """The first line of the issue file or the settings that uses the field, else the issue file."""
+    pattern = re.compile(r"\{\{\s*" + re.escape(name) + r"\s*\}\}")
+    for path in (ctx.build.spec.path, ctx.workspace.root / "newsletter.toml"):
+        if path.is_file():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if pattern.search(line):
+                    return f"{display_path(path)}:{number}"
+    return ctx.issue_place()
 
 
 # MJML's own output is engineered with fallbacks for each client; judge what a theme adds.

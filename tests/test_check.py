@@ -84,6 +84,8 @@ def test_subject_preheader_and_merge_fields(workspace: Path, cli) -> None:
     assert by_code["preheader-length"]["severity"] == "warning"
     assert by_code["unknown-merge-field"]["severity"] == "error"
     assert "{{nickname}}" in by_code["unknown-merge-field"]["message"]
+    hello = next(i for i, l in enumerate(text, 1) if "{{nickname}}" in l)
+    assert by_code["unknown-merge-field"]["place"].endswith(f"issue.md:{hello}")
 
 
 def test_links_and_images(workspace: Path, cli) -> None:
