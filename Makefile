@@ -35,8 +35,17 @@ $(CHROMIUM):
 test: $(VENV)/.installed-test $(CHROMIUM)
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/preview.py
+	$(BIN)/python benchmarks/eval_extraction.py
+	$(BIN)/python benchmarks/eval_summaries.py
+	$(BIN)/python benchmarks/send.py
+	$(BIN)/python benchmarks/featured.py
 
 clean:
 	rm -rf $(VENV) build outbox
