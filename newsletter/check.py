@@ -275,11 +275,7 @@ def check_build(build: Build, workspace: Workspace, audience: Path | None = None
 def audience_of(build: Build, workspace: Workspace, audience: Path | None = None) -> list | None:
     """The issue's recipients, or None when no audience is configured."""
     from .audience import read_audience
-    from .errors import InputError
-    from .send import audience_path
+    from .send import audience_file
 
-    try:
-        path = audience_path(workspace, build, audience)
-    except InputError:
-        return None
-    return read_audience(path)
+    path = audience_file(workspace, build.spec, audience)
+    return read_audience(path) if path else None
