@@ -19,8 +19,8 @@ from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import FAKE_KEY, copies, issue_folder, sendgrid, set_send_settings, write_audience  # noqa: F401
 from tests.sendgrid_server import Fault, FakeSendGrid
 
-RECIPIENTS = 150
-BATCH = 3  # 50 batches per full send: many boundaries to die at
+RECIPIENTS = 600
+BATCH = 3  # 200 batches per full send: work left for every kill to land in
 
 
 def start_send(workspace: Path, *options: str) -> subprocess.Popen:
