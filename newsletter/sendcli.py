@@ -79,6 +79,8 @@ def _progress(message: str) -> None:
 
 
 def _warn_about(plan: SendPlan) -> None:
+    for warning in plan.build.issue.warnings:  # sources dropped by skip_broken, repeats of earlier issues
+        print(f"newsletter: warning: {warning}", file=sys.stderr)
     if plan.skipped_rows:
         print(f"Skipped {count(plan.skipped_rows, 'bad row')} of {display_path(plan.audience)}: "
               f"listed in {display_path(plan.skipped_rows_report)}", file=sys.stderr)

@@ -92,3 +92,12 @@ def test_audience_is_deduplicated_case_insensitively(workspace: Path, cli, audie
     csv_path.write_text(csv_path.read_text() + audience[0]["email"].upper() + ",Again\n")
     report = json.loads(cli("send", EXAMPLE_ISSUE, "--json").out)
     assert report["recipients"] == len(audience)
+
+
+def test_send_repeats_the_builds_warnings(workspace: Path, cli) -> None:
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    text = issue.read_text().replace("audience: audience.csv", "audience: audience.csv\nskip_broken: true", 1)
+    issue.write_text(text.replace("articles/seed-library.txt", "articles/gone.txt", 1))
+    result = cli("send", EXAMPLE_ISSUE)
+    assert result.code == 0, result.err
+    assert "newsletter: warning: " in result.err and "articles/gone.txt: file not found" in result.err
