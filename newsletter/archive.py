@@ -8,13 +8,12 @@ values, since the page is public.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assets import ASSET_FOLDER
+from .assets import copy_assets
 from .build import build_issue
+from .folders import replaced_whole
 from .issuefile import read_issue_date
 from .message import MERGE_FIELD, fill
 from .render import environment
@@ -44,19 +43,11 @@ def archive_issues(workspace: Workspace, include_unsent: bool = False) -> list[P
 
 def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = False) -> list[ArchivedIssue]:
     """Build every chosen issue into a staging folder, then swap it in whole."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with replaced_whole(out_dir) as staging:
         archived = [_write_issue(workspace, folder, staging) for folder in archive_issues(workspace, include_unsent)]
         page = environment(workspace.templates_dir).get_template("_shared/archive.html.j2")
         html = page.render(issues=archived, settings=workspace.settings, brand=workspace.settings.brand)
         (staging / "index.html").write_text(html, encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return archived
 
 
@@ -66,7 +57,5 @@ def _write_issue(workspace: Workspace, folder: Path, staging: Path) -> ArchivedI
     target.mkdir()
     public = fill(build.rendered.html, PUBLIC_MERGE_VALUES, escape=True)
     (target / "index.html").write_text(MERGE_FIELD.sub("", public), encoding="utf-8")
-    for path in build.assets.files.values():
-        (target / ASSET_FOLDER).mkdir(exist_ok=True)
-        shutil.copyfile(path, target / ASSET_FOLDER / path.name)
+    copy_assets(build.assets, target)
     return ArchivedIssue(build.issue.slug, build.issue.subject, build.issue.preheader, build.issue.date)

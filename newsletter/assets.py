@@ -3,6 +3,7 @@ and linked from where the web archive will host them."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,13 @@ class Assets:
 
     def target(self, image: str) -> str | None:
         return f"{ASSET_FOLDER}/{self.files[image].name}" if image in self.files else None
+
+
+def copy_assets(assets: Assets, folder: Path) -> None:
+    """Put the images where the HTML links them: ``<folder>/images/<name>``."""
+    for path in assets.files.values():
+        (folder / ASSET_FOLDER).mkdir(exist_ok=True)
+        shutil.copyfile(path, folder / ASSET_FOLDER / path.name)
 
 
 def is_local(image: str | None) -> bool:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assets import ASSET_FOLDER, Assets, collect_assets
+from .assets import Assets, collect_assets, copy_assets
 from .compose import Issue, compose
 from .fetch import FetchOptions
+from .folders import replaced_whole
 from .issuefile import IssueSpec, read_issue
 from .render import Rendered, render
 from .workspace import Workspace
@@ -43,30 +42,11 @@ def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = Non
 
 
 def write_build(build: Build, out_dir: Path) -> list[Path]:
-    """Write index.html, index.txt and issue.json; the folder is replaced whole or not at all."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    """Write index.html, index.txt, issue.json and images; the folder is replaced whole or not at all."""
+    with replaced_whole(out_dir) as staging:
         (staging / "index.html").write_text(build.rendered.html, encoding="utf-8")
         (staging / "index.txt").write_text(build.rendered.text, encoding="utf-8")
         issue_json = json.dumps(build.issue.to_dict(), ensure_ascii=False, indent=2)
         (staging / "issue.json").write_text(issue_json + "\n", encoding="utf-8")
-        for path in build.assets.files.values():
-            (staging / ASSET_FOLDER).mkdir(exist_ok=True)
-            shutil.copyfile(path, staging / ASSET_FOLDER / path.name)
-        _replace_folder(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        copy_assets(build.assets, staging)
     return [out_dir / name for name in BUILD_FILES]
-
-
-def _replace_folder(new: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-        new.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        new.rename(target)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING, Iterator
 from ..errors import InputError
 from ..message import Campaign, build_message
 from ..payload import MAX_PERSONALIZATIONS, SendGridBody
+from ..folders import replaced_whole
 from . import Batch
 
 if TYPE_CHECKING:
@@ -47,17 +46,14 @@ class OutboxProvider:
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[OutboxSession]:
         target = self.folder / campaign.slug / self.now.strftime("%Y%m%dT%H%M%S%fZ")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
-        session = OutboxSession(staging, campaign, self.sample, self.now)
-        try:
-            yield session
-            session.finish()
-            staging.rename(target)
-        except BaseException:
-            session.payload.close()
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        with replaced_whole(target) as staging:
+            session = OutboxSession(staging, campaign, self.sample, self.now)
+            try:
+                yield session
+                session.finish()
+            except BaseException:
+                session.payload.close()
+                raise
         session.location = str(target)
 
 
