@@ -267,9 +267,13 @@ def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = Non
 def check_build(build: Build, workspace: Workspace, audience: Path | None = None) -> CheckReport:
     from .send import campaign_for
 
-    recipients = audience_of(build, workspace, audience)
-    fields = {name for r in recipients for name in r.fields} if recipients is not None else None
-    return check(CheckContext(build, campaign_for(build, workspace), workspace, fields))
+    return check(CheckContext(build, campaign_for(build, workspace), workspace,
+                              audience_fields(audience_of(build, workspace, audience))))
+
+
+def audience_fields(recipients: list | None) -> set[str] | None:
+    """The merge fields an audience offers; None when there is no audience to check against."""
+    return {name for r in recipients for name in r.fields} if recipients is not None else None
 
 
 def audience_of(build: Build, workspace: Workspace, audience: Path | None = None) -> list | None:

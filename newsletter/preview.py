@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from .audience import Recipient
 from .build import Build, build_issue
-from .check import audience_of, check_build
+from .check import CheckContext, audience_fields, audience_of, check
 from .errors import NewsletterError
 from .message import build_message, fill
 from .send import campaign_for
@@ -106,11 +106,11 @@ class PreviewState:
             self.workspace = Workspace(self.workspace.root, load_settings(settings_path))
 
     def _snapshot(self, build: Build, version: int) -> Snapshot:
-        recipients = audience_of(build, self.workspace) or []
+        recipients = audience_of(build, self.workspace)  # read once: the sample and the merge-field check
         sample = recipients[0] if recipients else SAMPLE_RECIPIENT
         campaign = campaign_for(build, self.workspace)
         email_html = fill(build.rendered.html, sample.merge_fields, escape=True)
-        report = check_build(build, self.workspace)
+        report = check(CheckContext(build, campaign, self.workspace, audience_fields(recipients)))
         return Snapshot(
             version=version,
             html=email_html,
