@@ -80,7 +80,9 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 
 
 def render_markdown(text: str) -> str:
-    """Markdown to HTML with raw HTML shown as text, so an intro cannot inject markup."""
+    """Markdown to HTML with raw HTML shown as text, so an intro cannot inject markup.
+
+    The plain-text part is derived from this HTML too (render.html_to_text)."""
     return _markdown.render(text).strip()
 
 

@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from .assets import Assets
-from .compose import Entry, Issue, Section, render_markdown
+from .compose import Entry, Issue, Section
 from .errors import InputError
 from .links import LinkNumbers, safe_url, tag_url, utm_params
 from .workspace import Settings, Workspace
@@ -51,9 +51,9 @@ def wrap(text: str, width: int = 72) -> str:
     return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)
 
 
-def markdown_to_text(markdown: str) -> str:
-    """The intro for the plain-text part: Markdown emphasis removed, links as "text (url)"."""
-    html_text = render_markdown(markdown)
+def html_to_text(html_text: str) -> str:
+    """The intro (already rendered from Markdown) for the plain-text part: links as "text (url)"."""
+    html_text = str(html_text)
     html_text = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", html_text)
     html_text = re.sub(r"</p>|<br\s*/?>|</li>", "\n\n", html_text)
     return html.unescape(re.sub(r"<[^>]+>", "", html_text)).strip()
@@ -103,7 +103,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap, plaintext=markdown_to_text)
+    env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap, plaintext=html_to_text)
     return env
 
 
