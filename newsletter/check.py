@@ -18,7 +18,7 @@ import lxml.html
 from .build import Build
 from .client_support import load_table
 from .errors import display_path
-from .message import Campaign
+from .message import MERGE_FIELD, Campaign
 from .workspace import Workspace
 
 Severity = Literal["error", "warning", "info"]
@@ -177,11 +177,10 @@ def check_merge_fields(ctx: CheckContext) -> Iterator[Finding]:
 
 def _merge_field_place(ctx: CheckContext, name: str) -> str:
     """The first line of the issue file or the settings that uses the field, else the issue file."""
-    pattern = re.compile(r"\{\{\s*" + re.escape(name) + r"\s*\}\}")
     for path in (ctx.build.spec.path, ctx.workspace.root / "newsletter.toml"):
         if path.is_file():
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-                if pattern.search(line):
+                if name in MERGE_FIELD.findall(line):
                     return f"{display_path(path)}:{number}"
     return ctx.issue_place()
 
