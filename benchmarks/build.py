@@ -65,7 +65,7 @@ def make_workspaces(root: Path) -> None:
 
 
 def in_process(root: Path, size: int, repeat: int) -> tuple[float, float]:
-    from newsletter.build import build_issue, write_build
+    from newsletter.render.build import build_issue, write_build
     from newsletter.workspace import find_workspace
 
     workspace = find_workspace(root / f"ws-{size}")

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from newsletter.evaluation import (Accuracy, average, byline_accuracy, date_accuracy, evaluate_page,
+from evaluation import (Accuracy, average, byline_accuracy, date_accuracy, evaluate_page,
                                    headline_accuracy, load_pages, title_accuracy)
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Callable
 
 from newsletter.article import Article, Block
-from newsletter.issuefile import Budget
-from newsletter.readers import read_article
-from newsletter.summarize import split_sentences, summarize
+from newsletter.compose.issuefile import Budget
+from newsletter.sources.readers import read_article
+from newsletter.compose.summarize import split_sentences, summarize
 
 PROJECT = Path(__file__).resolve().parent.parent
 K = 3

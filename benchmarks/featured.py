@@ -51,8 +51,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from newsletter.compose import compose
-    from newsletter.issuefile import read_issue
+    from newsletter.compose.issue import compose
+    from newsletter.compose.issuefile import read_issue
     from newsletter.workspace import find_workspace
 
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    from newsletter.preview import PreviewState
+    from newsletter.preview.server import PreviewState
     from newsletter.workspace import find_workspace
 
     with tempfile.TemporaryDirectory() as folder:

@@ -32,6 +32,19 @@ class InputError(NewsletterError):
         return f"{location}: {self.message}"
 
 
+class SourceError(InputError):
+    """A source that cannot be read. Callers re-point it at the line that lists the source."""
+
+    def __init__(self, location: str, message: str) -> None:
+        super().__init__(location, message)
+
+    def __str__(self) -> str:
+        # A URL is shown as given: as a path it would lose a slash (http:/host).
+        if isinstance(self.path, str) and "://" in self.path:
+            return f"{self.path}: {self.message}"
+        return super().__str__()
+
+
 class SendError(NewsletterError):
     """A provider refused or failed a send. Exit code 1."""
 

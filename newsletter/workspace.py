@@ -8,7 +8,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from newsletter.errors import InputError
 
 SETTINGS_FILE = "newsletter.toml"
 ISSUE_FILE = "issue.md"

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from newsletter.cli import main
+from newsletter.cli.commands import main
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ISSUE = "2026-11-garden-notes"
+BENCHMARKS = PROJECT / "benchmarks"
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """A script from benchmarks/, loaded by path (pysbd installs a top-level package named ``benchmarks``)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.append(str(BENCHMARKS))  # the scripts import their sibling ``evaluation``
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

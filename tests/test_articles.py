@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from newsletter.article import Article
-from newsletter.dedupe import group_versions, newest
-from newsletter.issuefile import Budget
-from newsletter.readers import SourceError, read_article
-from newsletter.summarize import split_sentences, summarize
-from newsletter.textdump import split_dump
+from newsletter.compose.dedupe import group_versions, newest
+from newsletter.compose.issuefile import Budget
+from newsletter.errors import SourceError
+from newsletter.sources.readers import read_article
+from newsletter.compose.summarize import split_sentences, summarize
+from newsletter.sources.readers.pagedump import split_dump
 from tests.conftest import EXAMPLE_ISSUE, PROJECT
 
 ARTICLES = PROJECT / "issues" / EXAMPLE_ISSUE / "articles"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.cli import main
+from newsletter.cli.commands import main
 from newsletter.errors import InputError
 from tests.conftest import EXAMPLE_ISSUE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.render import themes
+from newsletter.render.email_html import themes
 from newsletter.workspace import find_workspace
 from tests.conftest import EXAMPLE_ISSUE
 

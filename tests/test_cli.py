@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import EXAMPLE_ISSUE
 
 
+# The script pip installed beside this interpreter, not whatever ``newsletter`` comes first on PATH.
+SCRIPT = Path(sys.executable).parent / "newsletter"
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    executable = shutil.which("newsletter")
-    assert executable, "the console script 'newsletter' is not installed"
-    return subprocess.run([executable, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert SCRIPT.is_file(), f"the console script is not installed beside {sys.executable}"
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)})
 
 
 def test_help_teaches_every_command(workspace: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.feeds import parse_feed, read_feed
-from newsletter.fetch import FetchOptions
-from newsletter.readers import SourceError
+from newsletter.sources.feeds import parse_feed, read_feed
+from newsletter.sources.fetch import FetchOptions
+from newsletter.errors import SourceError
 from tests.conftest import write_issue
 from tests.http_server import WEB_FIXTURES, site, url_issue, web  # noqa: F401 (fixtures)
 

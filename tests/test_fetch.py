@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.fetch import FetchOptions, cache_key, fetch_page
-from newsletter.readers import SourceError
+from newsletter.sources.fetch import FetchOptions, cache_key, fetch_page
+from newsletter.errors import SourceError
 from tests.http_server import WEB_FIXTURES, Response, site, url_issue, web  # noqa: F401 (fixtures)
 
 TEXT = "text/plain; charset=utf-8"

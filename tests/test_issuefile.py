@@ -1,4 +1,4 @@
-"""Unit tests of newsletter.issuefile: reading, scaffolding and editing issue.md files."""
+"""Unit tests of newsletter.compose.issuefile: reading, scaffolding and editing issue.md files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import InputError
-from newsletter.issuefile import ArticleRef, Budget, add_articles, new_issue, read_issue
+from newsletter.compose.issuefile import ArticleRef, Budget, add_articles, new_issue, read_issue
 from tests.conftest import EXAMPLE_ISSUE, write_issue
 
 TODAY = dt.date(2026, 12, 1)

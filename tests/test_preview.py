@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from newsletter.preview import PreviewServer, dark_mode
+from newsletter.preview.server import PreviewServer, dark_mode
 from newsletter.workspace import find_workspace
 from tests.conftest import EXAMPLE_ISSUE, PROJECT
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.summarize import split_sentences
+from newsletter.compose.summarize import split_sentences
 from tests.conftest import write_issue
 
 FURNITURE = [

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.sendlog import LogState, SendLog, read_log
+from newsletter.deliver.sendlog import LogState, SendLog, read_log
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import FAKE_KEY, copies, issue_folder, sendgrid, set_send_settings, write_audience  # noqa: F401
 from tests.sendgrid_server import Fault, FakeSendGrid
@@ -114,8 +114,8 @@ def test_killed_at_random_points_no_one_gets_two_copies(workspace: Path, sendgri
 
 
 def test_a_line_torn_by_a_crash_counts_as_never_written(tmp_path: Path) -> None:
-    from newsletter.audience import Recipient
-    from newsletter.providers import Batch
+    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.providers import Batch
 
     path = tmp_path / "send-log.jsonl"
     batch = Batch("1.1", [Recipient("a@example.org"), Recipient("b@example.org")])
@@ -135,7 +135,7 @@ def test_a_line_torn_by_a_crash_counts_as_never_written(tmp_path: Path) -> None:
 def test_a_second_send_of_the_same_issue_is_locked_out(tmp_path: Path) -> None:
     path = tmp_path / "send-log.jsonl"
     with SendLog.locked(path):
-        code = ("import sys; from pathlib import Path; from newsletter.sendlog import SendLog\n"
+        code = ("import sys; from pathlib import Path; from newsletter.deliver.sendlog import SendLog\n"
                 "try:\n    SendLog.locked(Path(sys.argv[1])).__enter__()\n"
                 "except Exception as error:\n    print(error)\n")
         other = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=30)

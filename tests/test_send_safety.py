@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.sendlog import SendLog
+from newsletter.deliver.sendlog import SendLog
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import (FAKE_KEY, copies, issue_folder, sendgrid, sendgrid_workspace,  # noqa: F401
                                 set_send_settings, write_audience)
@@ -192,7 +192,7 @@ def test_status_tells_what_was_sent_and_what_is_left(cli, sendgrid: FakeSendGrid
 def test_the_example_workflow_runs_a_command_that_works(workspace: Path) -> None:
     from ruamel.yaml import YAML
 
-    from newsletter.sendlog import LOG_NAME
+    from newsletter.deliver.sendlog import LOG_NAME
 
     workflow_file = Path(__file__).parent.parent / ".github" / "workflows" / "send-scheduled.yml"
     workflow = YAML(typ="safe").load(workflow_file.read_text())

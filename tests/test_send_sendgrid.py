@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.retry import RetryPolicy, backoff_delay, requested_wait
+from newsletter.deliver.retry import RetryPolicy, backoff_delay, requested_wait
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import (copies, issue_folder, log_events, sendgrid, sendgrid_workspace,  # noqa: F401
                                 set_send_settings, write_audience)

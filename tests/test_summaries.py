@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
@@ -14,22 +13,14 @@ from pathlib import Path
 import pytest
 
 from newsletter.article import Article, Block
-from newsletter.issuefile import Budget
-from newsletter.summarize import split_sentences, summarize
-from newsletter.summarize_llm import ChatSummarizer, summarizer_for
+from newsletter.compose.issuefile import Budget
+from newsletter.compose.summarize import split_sentences, summarize
+from newsletter.compose.summarize_llm import ChatSummarizer, summarizer_for
 from newsletter.workspace import SummarySettings
-from tests.conftest import EXAMPLE_ISSUE, PROJECT
+from tests.conftest import EXAMPLE_ISSUE, PROJECT, benchmark_module
 
 
-def _benchmark():
-    """benchmarks/eval_summaries.py, loaded by path: pysbd installs a top-level package named ``benchmarks``."""
-    spec = importlib.util.spec_from_file_location("eval_summaries", PROJECT / "benchmarks" / "eval_summaries.py")
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluation = _benchmark()
+evaluation = benchmark_module("eval_summaries")
 
 PARAGRAPHS = [
     "The river trust planted four hundred willow whips along the eroded bank below the mill this winter.",

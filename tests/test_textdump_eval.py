@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.evaluation import average, evaluate_page, load_pages, overlap, page_text
-from newsletter.textdump import split_dump
-from tests.conftest import PROJECT
+from newsletter.sources.readers.pagedump import split_dump
+from tests.conftest import PROJECT, benchmark_module
+
+evaluation = benchmark_module("evaluation")
+average, evaluate_page, load_pages, overlap, page_text = (
+    evaluation.average, evaluation.evaluate_page, evaluation.load_pages, evaluation.overlap, evaluation.page_text)
 
 PAGES = PROJECT / "tests" / "fixtures" / "html"
 # A spread of layouts: long comment thread, German teaser lists, French footer, a code-heavy post, a

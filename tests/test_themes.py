@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from newsletter.links import tag_url
+from newsletter.render.links import tag_url
 from tests.conftest import EXAMPLE_ISSUE, PROJECT, write_issue
 
 THEMES = ["digest", "letter"]
@@ -112,7 +112,7 @@ def test_init_scaffolds_a_workspace_that_builds_and_passes_check(tmp_path: Path,
     ("<mj-bogus>", r"templates/digest/issue\.mjml\.j2: MJML compile failed: .+"),
 ])
 def test_broken_theme_is_one_line_naming_the_template(workspace: Path, cli, replacement: str, message: str) -> None:
-    from newsletter.render import PACKAGE_THEMES
+    from newsletter.render.email_html import PACKAGE_THEMES
 
     partial = workspace / "templates" / "digest" / "partials" / "article.mjml.j2"
     partial.parent.mkdir(parents=True)
@@ -132,10 +132,10 @@ def test_broken_theme_is_one_line_naming_the_template(workspace: Path, cli, repl
 def test_each_message_has_headers_parts_and_tagged_links(workspace: Path, theme: str) -> None:
     from email import message_from_bytes, policy
 
-    from newsletter.audience import Recipient
-    from newsletter.build import build_issue
-    from newsletter.message import build_message
-    from newsletter.send import campaign_for
+    from newsletter.deliver.audience import Recipient
+    from newsletter.render.build import build_issue
+    from newsletter.deliver.message import build_message
+    from newsletter.deliver.send import campaign_for
     from newsletter.workspace import find_workspace
 
     ws = find_workspace(workspace)

@@ -1,0 +1,312 @@
+"""Measure article extraction: body overlap, metadata accuracy, and pages rendered to plain text.
+
+Body overlap follows the article-extraction-benchmark: word 4-gram shingles, one page's
+true/false positives and negatives scaled to sum to 1 (so a long page weighs no more than
+a short one), precision and recall averaged over pages, F1 from those two averages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import statistics
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import lxml.html
+from lxml import etree
+
+WORD = re.compile(r"\w+")
+SHINGLE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """One page's shingle overlap, scaled so that the three parts sum to 1."""
+
+    true_positive: float
+    false_positive: float
+    false_negative: float
+
+    @property
+    def precision(self) -> float:
+        if self.false_positive == self.false_negative == 0:
+            return 1.0
+        found = self.true_positive + self.false_positive
+        return self.true_positive / found if found else 0.0
+
+    @property
+    def recall(self) -> float:
+        if self.false_positive == self.false_negative == 0:
+            return 1.0
+        expected = self.true_positive + self.false_negative
+        return self.true_positive / expected if expected else 0.0
+
+    @property
+    def f1(self) -> float:
+        return harmonic_mean(self.precision, self.recall)
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+
+
+def harmonic_mean(a: float, b: float) -> float:
+    return 2 * a * b / (a + b) if a + b else 0.0
+
+
+def shingles(text: str, size: int = SHINGLE_SIZE) -> Counter:
+    tokens = WORD.findall(text or "")
+    # A text shorter than one shingle still counts as one (short) shingle.
+    return Counter(tuple(tokens[i:i + size]) for i in range(max(1, len(tokens) - size + 1)) if tokens[i:i + size])
+
+
+def overlap(expected: str, extracted: str) -> Overlap:
+    want, got = shingles(expected), shingles(extracted)
+    true_positive = sum((want & got).values())
+    false_positive = sum((got - want).values())
+    false_negative = sum((want - got).values())
+    total = true_positive + false_positive + false_negative
+    if not total:
+        return Overlap(0.0, 0.0, 0.0)
+    return Overlap(true_positive / total, false_positive / total, false_negative / total)
+
+
+def average(overlaps: list[Overlap]) -> Scores:
+    """Mean precision over pages that extracted something, mean recall over pages that expect something."""
+    precisions = [o.precision for o in overlaps if o.true_positive + o.false_positive > 0]
+    recalls = [o.recall for o in overlaps if o.true_positive + o.false_negative > 0]
+    precision = statistics.fmean(precisions) if precisions else 0.0
+    recall = statistics.fmean(recalls) if recalls else 0.0
+    return Scores(precision, recall, harmonic_mean(precision, recall))
+
+
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+                        "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"'})
+
+
+def normalise_text(text: str | None) -> str:
+    """Compare titles and names the way a reader would: spacing and quote styles do not matter."""
+    text = unicodedata.normalize("NFKC", text or "").translate(QUOTES)
+    return " ".join(text.split())
+
+
+# --- pages rendered to plain text, as a browser's select-all and copy gives them ---
+
+# Elements a browser does not show, or whose text a copy does not carry.
+UNRENDERED = {"head", "script", "style", "noscript", "template", "svg", "math", "canvas", "iframe", "object",
+              "embed", "audio", "video", "select", "textarea", "input", "datalist", "map", "img", "picture"}
+BLOCKS = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog", "dir", "div",
+          "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+          "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section",
+          "summary", "table", "tbody", "thead", "tfoot", "tr", "caption", "ul", "option", "optgroup", "br"}
+SPACED_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "figure"}
+CELLS = {"td", "th"}
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+CELL_GAP = "\x1f"
+SPACE = re.compile(r"[ \t\n\r\f\v\u200b]+")
+
+
+def is_hidden(element: etree._Element) -> bool:
+    return element.get("hidden") is not None or bool(HIDDEN_STYLE.search(element.get("style", "")))
+
+
+class _Lines:
+    """Collects inline text into lines the way block boxes break them."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.pieces: list[str] = []
+
+    def add(self, text: str | None, preformatted: bool) -> None:
+        if not text:
+            return
+        if not preformatted:
+            self.pieces.append(text)
+            return
+        first, *rest = text.split("\n")
+        self.pieces.append(first.replace(" ", "\xa0"))
+        for part in rest:
+            self.flush()
+            self.pieces.append(part.replace(" ", "\xa0"))
+
+    def flush(self, blank: bool = False) -> None:
+        line = SPACE.sub(" ", "".join(self.pieces)).replace("\xa0", " ").strip(" " + CELL_GAP)
+        line = re.sub(rf"\s*{CELL_GAP}\s*", "\t", line)
+        self.pieces = []
+        if line:
+            self.lines.append(line)
+        if blank and self.lines and self.lines[-1]:
+            self.lines.append("")
+
+
+def page_text(html: str) -> str:
+    """The visible text of a page, one block per line, with all its menus, banners and footers."""
+    document = lxml.html.document_fromstring(html)
+    body = document.find("body")
+    out = _Lines()
+    stack: list[tuple[etree._Element, bool]] = [(body if body is not None else document, False)]
+    pre_depth = 0
+    while stack:
+        element, closing = stack.pop()
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if closing:
+            if tag == "pre":
+                pre_depth -= 1
+            if tag in BLOCKS:
+                out.flush(blank=tag in SPACED_BLOCKS)
+            elif tag in CELLS:
+                out.pieces.append(CELL_GAP)
+            out.add(element.tail, pre_depth > 0)
+            continue
+        if not tag or tag in UNRENDERED or is_hidden(element):
+            out.add(element.tail, pre_depth > 0)
+            continue
+        if tag in BLOCKS:
+            out.flush(blank=tag in SPACED_BLOCKS)
+        if tag == "pre":
+            pre_depth += 1
+        out.add(element.text, pre_depth > 0)
+        stack.append((element, True))
+        stack.extend((child, False) for child in reversed(element))
+    out.flush()
+    return "\n".join(out.lines).strip() + "\n"
+
+
+# --- the evaluation set: pages with expected text and metadata ---
+
+@dataclass(frozen=True)
+class EvalPage:
+    page_id: str
+    html: bytes
+    expected_text: str
+    title: str | None
+    byline: str | None
+    published: dt.date | None
+    headings: tuple[str, ...] = ()  # the page's <h1> texts: the headline as a reader sees it
+
+
+def load_pages(root: Path, only: list[str] | None = None) -> list[EvalPage]:
+    """Pages of a readability-style set: test-pages/<id>/{source.html,expected.html}, manifest.json."""
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    pages = []
+    for page_id in only or sorted(manifest):
+        entry = manifest[page_id]
+        folder = root / "test-pages" / page_id
+        derived = root / "_derived" / "expected-text" / f"{page_id}.txt"
+        expected = (derived.read_text(encoding="utf-8") if derived.is_file()
+                    else page_text((folder / "expected.html").read_text(encoding="utf-8")))
+        published = entry.get("_derived_published_date")
+        # A byline the set itself flags (an organisation, a date string, glued text) is no person to find.
+        byline = entry.get("_derived_byline_norm") if not entry.get("_derived_byline_caveat") else None
+        html = (folder / "source.html").read_bytes()
+        pages.append(EvalPage(
+            page_id=page_id,
+            html=html,
+            expected_text=expected,
+            title=entry.get("title"),
+            byline=byline,
+            published=dt.date.fromisoformat(published) if published else None,
+            headings=tuple(h.text_content() for h in lxml.html.document_fromstring(html).iter("h1")),
+        ))
+    return pages
+
+
+# --- one page through both readers ---
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reader made of one input: the article (None when it refused) and how long it took."""
+
+    text: str
+    title: str | None
+    byline: str | None
+    published: dt.date | None
+    seconds: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PageResult:
+    page: EvalPage
+    html: Reading
+    dump: Reading
+    raw: Overlap
+
+    @property
+    def html_overlap(self) -> Overlap:
+        return overlap(self.page.expected_text, self.html.text)
+
+    @property
+    def dump_overlap(self) -> Overlap:
+        return overlap(self.page.expected_text, self.dump.text)
+
+
+def timed_read(source, repeat: int = 1) -> Reading:
+    """Read a source, timing the CPU this process spent (one core: extraction is single-threaded).
+
+    The time is the least of ``repeat`` reads, so caches warmed and other work on the machine count least.
+    """
+    from newsletter.errors import SourceError
+    from newsletter.sources.readers import read_source
+
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        try:
+            article = read_source(source)
+        except SourceError as error:
+            return Reading("", None, None, None, time.process_time() - start, str(error))
+        times.append(time.process_time() - start)
+    return Reading(article.text, article.title, article.byline, article.published, min(times))
+
+
+def evaluate_page(page: EvalPage, day_first: bool = True, repeat: int = 1) -> PageResult:
+    """The page's HTML through the HTML reader, and its select-all text through the page-dump reader."""
+    from newsletter.sources.source import Source
+    from newsletter.sources.readers.html import decode_html
+
+    html_source = Source(f"{page.page_id}/source.html", Path(f"{page.page_id}.html"), page.html, day_first)
+    dump = page_text(decode_html(html_source))
+    dump_source = Source(f"{page.page_id}/page.txt", Path(f"{page.page_id}.txt"), dump.encode("utf-8"), day_first)
+    return PageResult(page, timed_read(html_source, repeat), timed_read(dump_source, repeat),
+                      overlap(page.expected_text, dump))
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    right: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+
+def title_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
+    scored = [(p, r) for p, r in readings if p.title]
+    return Accuracy(sum(normalise_text(r.title) == normalise_text(p.title) for p, r in scored), len(scored))
+
+
+def headline_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
+    """Lenient: the title is the expected one or one of the page's <h1> headlines (a text dump has no <title>)."""
+    scored = [(p, r) for p, r in readings if p.title]
+    return Accuracy(sum(normalise_text(r.title) in {normalise_text(t) for t in (p.title, *p.headings)}
+                        for p, r in scored), len(scored))
+
+
+def byline_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
+    scored = [(p, r) for p, r in readings if p.byline]
+    return Accuracy(sum(normalise_text(r.byline) == normalise_text(p.byline) for p, r in scored), len(scored))
+
+
+def date_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
+    scored = [(p, r) for p, r in readings if p.published]
+    return Accuracy(sum(r.published == p.published for p, r in scored), len(scored))

@@ -1,0 +1,1 @@
+"""Check: deliverability and accessibility findings on a build and the campaign made from it."""

@@ -1,0 +1,284 @@
+"""`newsletter check`: deliverability and accessibility findings for a built issue.
+
+Each check is a small function over a CheckContext that yields Findings; CHECKS lists
+them. A finding has a code, a severity and a place (``file:line`` where one exists).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import lxml.html
+
+from newsletter.render.build import Build
+from newsletter.check.client_support import load_table
+from newsletter.errors import display_path
+from newsletter.deliver.message import MERGE_FIELD, Campaign
+from newsletter.workspace import Workspace
+
+Severity = Literal["error", "warning", "info"]
+GMAIL_CLIP_BYTES = 102 * 1024
+CLIP_WARNING_SHARE = 0.8
+SUBJECT_MAX = 60  # Gmail's desktop inbox shows about 70 characters, phones 35-45
+PREHEADER_MIN, PREHEADER_MAX = 30, 110
+# Features the themes use on purpose, with fallbacks for clients that lack them
+# (MJML's responsive @media columns, dark-mode rules): worth knowing, not worth a warning.
+PROGRESSIVE = {"css-at-media-prefers-color-scheme", "html-meta-color-scheme", "css-color-scheme"}
+CSS_DECLARATION = re.compile(r"(?<![\w-])([a-z-]+)\s*:\s*([^;{}]+)")
+AT_RULE = re.compile(r"@([a-z-]+)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    place: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    issue: str
+    theme: str
+    findings: tuple[Finding, ...]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity == severity)
+
+    def to_dict(self) -> dict:
+        return {"issue": self.issue, "theme": self.theme, "errors": self.count("error"),
+                "warnings": self.count("warning"), "findings": [asdict(f) for f in self.findings]}
+
+
+@dataclass
+class CheckContext:
+    build: Build
+    campaign: Campaign
+    workspace: Workspace
+    audience_fields: set[str] | None  # None: no audience to check merge fields against
+
+    @property
+    def html(self) -> str:
+        return self.build.rendered.html
+
+    @cached_property
+    def document(self) -> lxml.html.HtmlElement:
+        return lxml.html.document_fromstring(self.html)
+
+    def issue_place(self, key: str | None = None) -> str:
+        spec = self.build.spec
+        line = spec.lines.get(key) if key else None
+        return f"{display_path(spec.path)}:{line}" if line else display_path(spec.path)
+
+    def html_place(self, element: lxml.html.HtmlElement | None = None) -> str:
+        """Lines of the HTML as `newsletter build` writes it."""
+        path = display_path(self.workspace.build_dir / self.build.issue.slug / "index.html")
+        line = getattr(element, "sourceline", None)
+        return f"{path}:{line}" if line else path
+
+
+def check_size(ctx: CheckContext) -> Iterator[Finding]:
+    size = len(ctx.html.encode("utf-8"))
+    share = size / GMAIL_CLIP_BYTES
+    if share > 1:
+        yield Finding("gmail-clip", "error", f"HTML is {size / 1024:.0f} KB: Gmail clips messages over 102 KB "
+                      "and hides the rest, unsubscribe link included", ctx.html_place())
+    elif share > CLIP_WARNING_SHARE:
+        yield Finding("gmail-clip-near", "warning", f"HTML is {size / 1024:.0f} KB, {share:.0%} of Gmail's "
+                      "102 KB clipping limit", ctx.html_place())
+
+
+def check_unsubscribe(ctx: CheckContext) -> Iterator[Finding]:
+    settings = ctx.workspace.settings
+    if not (settings.unsubscribe_url or settings.unsubscribe_mailto):
+        yield Finding("no-list-unsubscribe", "error", "no List-Unsubscribe header: set unsubscribe_url "
+                      "(https) and/or unsubscribe_mailto in newsletter.toml", "newsletter.toml")
+    elif not settings.unsubscribe_url.startswith("https:"):
+        yield Finding("no-one-click-unsubscribe", "warning", "Gmail and Yahoo require one-click unsubscribe "
+                      "(RFC 8058): set an https unsubscribe_url in newsletter.toml", "newsletter.toml")
+    visible = [a for a in ctx.document.iter("a") if "unsubscribe" in (a.text_content() or "").lower()]
+    if not visible:
+        yield Finding("no-unsubscribe-link", "error", "no visible unsubscribe link in the email body",
+                      ctx.html_place())
+
+
+def check_postal_address(ctx: CheckContext) -> Iterator[Finding]:
+    address = ctx.workspace.settings.postal_address.strip()
+    body_text = " ".join(ctx.document.text_content().split())
+    if not address:
+        yield Finding("no-postal-address", "error", "no postal address: set postal_address in newsletter.toml "
+                      "(CAN-SPAM requires one in every commercial email)", "newsletter.toml")
+    elif " ".join(address.split()) not in body_text:
+        yield Finding("no-postal-address", "error", "the postal address is not shown in the email body "
+                      "(the theme's footer leaves it out)", ctx.html_place())
+
+
+def check_links(ctx: CheckContext) -> Iterator[Finding]:
+    for anchor in ctx.document.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        label = " ".join((anchor.text_content() or "").split())[:40] or anchor.get("title", "")
+        if not href or href == "#":
+            yield Finding("empty-link", "error", f"link {label!r} goes nowhere", ctx.html_place(anchor))
+        elif href.lower().startswith("http:"):
+            yield Finding("insecure-link", "warning", f"link {label!r} uses http: ({href}); use https:",
+                          ctx.html_place(anchor))
+        elif not re.match(r"(?i)(https|mailto):", href):
+            yield Finding("bad-link", "error", f"link {label!r} is not a web or mail link: {href}",
+                          ctx.html_place(anchor))
+
+
+def check_images(ctx: CheckContext) -> Iterator[Finding]:
+    for image in ctx.document.iter("img"):
+        src = image.get("src", "")
+        if image.get("alt") is None:
+            yield Finding("image-no-alt", "error", f"image {src} has no alt text", ctx.html_place(image))
+        elif not image.get("alt").strip() and not image.get("role") == "presentation":
+            yield Finding("image-empty-alt", "warning", f"image {src} has empty alt text", ctx.html_place(image))
+        if not image.get("width"):
+            yield Finding("image-no-width", "warning", f"image {src} has no width attribute (Outlook shows it "
+                          "at its natural size)", ctx.html_place(image))
+
+
+def check_subject_and_preheader(ctx: CheckContext) -> Iterator[Finding]:
+    issue = ctx.build.issue
+    if not issue.subject:
+        yield Finding("no-subject", "error", "the subject is empty", ctx.issue_place("subject"))
+    elif len(issue.subject) > SUBJECT_MAX:
+        yield Finding("subject-length", "warning", f"the subject is {len(issue.subject)} characters; inboxes "
+                      f"cut it after about {SUBJECT_MAX} (phones after about 40)", ctx.issue_place("subject"))
+    if not issue.preheader:
+        yield Finding("no-preheader", "warning", "no preheader: inboxes will show the first words of the body "
+                      "next to the subject", ctx.issue_place())
+    elif not PREHEADER_MIN <= len(issue.preheader) <= PREHEADER_MAX:
+        yield Finding("preheader-length", "warning", f"the preheader is {len(issue.preheader)} characters; "
+                      f"{PREHEADER_MIN}-{PREHEADER_MAX} fill the inbox preview", ctx.issue_place("preheader"))
+    elif issue.preheader.strip().lower() == issue.subject.strip().lower():
+        yield Finding("preheader-repeats-subject", "warning", "the preheader repeats the subject",
+                      ctx.issue_place("preheader"))
+
+
+def check_merge_fields(ctx: CheckContext) -> Iterator[Finding]:
+    used = ctx.campaign.merge_field_names()
+    if ctx.audience_fields is None:
+        if used - {"email"}:
+            yield Finding("merge-fields-unchecked", "info", f"no audience to check merge fields against: "
+                          f"{', '.join(sorted(used))}", ctx.issue_place())
+        return
+    for name in sorted(used - ctx.audience_fields - {"email"}):
+        yield Finding("unknown-merge-field", "error", f"{{{{{name}}}}} is not a column of the audience "
+                      f"(columns: {', '.join(sorted(ctx.audience_fields | {'email'}))}); it would be sent as "
+                      "written", _merge_field_place(ctx, name))
+
+
+def _merge_field_place(ctx: CheckContext, name: str) -> str:
+    """The first line of the issue file or the settings that uses the field, else the issue file."""
+    for path in (ctx.build.spec.path, ctx.workspace.root / "newsletter.toml"):
+        if path.is_file():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if name in MERGE_FIELD.findall(line):
+                    return f"{display_path(path)}:{number}"
+    return ctx.issue_place()
+
+
+# MJML's own output is engineered with fallbacks for each client; judge what a theme adds.
+MJML_BASELINE = """<mjml><mj-head><mj-preview>p</mj-preview></mj-head><mj-body><mj-wrapper><mj-section>
+<mj-column><mj-text>t</mj-text><mj-image src="https://example.com/a.png" alt="a" href="https://example.com" />
+<mj-button href="https://example.com">b</mj-button><mj-divider /></mj-column></mj-section></mj-wrapper>
+</mj-body></mjml>"""
+
+
+@functools.lru_cache(maxsize=1)
+def mjml_baseline_features() -> frozenset[str]:
+    from newsletter.render.email_html import compile_mjml, inline_css
+
+    html = inline_css(compile_mjml(MJML_BASELINE, "baseline"))
+    return frozenset(used_features(lxml.html.document_fromstring(html)))
+
+
+def check_client_support(ctx: CheckContext) -> Iterator[Finding]:
+    table = load_table(ctx.workspace.settings.check.caniemail or None)["features"]
+    baseline = mjml_baseline_features()
+    for slug, element in sorted(used_features(ctx.document).items()):
+        fact = table.get(slug)
+        if slug in baseline or not fact or not (fact["unsupported"] or fact["partial"]):
+            continue
+        severity: Severity = "info" if slug in PROGRESSIVE or not fact["unsupported"] else "warning"
+        support = [f"not supported in {', '.join(fact['unsupported'])}"] if fact["unsupported"] else []
+        support += [f"partly supported in {', '.join(fact['partial'])}"] if fact["partial"] else []
+        yield Finding(f"client-support:{slug}", severity, f"{fact['title']}: {'; '.join(support)}",
+                      ctx.html_place(element))
+
+
+def used_features(document: lxml.html.HtmlElement) -> dict[str, lxml.html.HtmlElement | None]:
+    """caniemail feature slugs used by the HTML, each with the first element using it."""
+    found: dict[str, lxml.html.HtmlElement | None] = {}
+    for element in document.iter():
+        if not isinstance(element.tag, str):
+            continue
+        found.setdefault(f"html-{element.tag}", element)
+        css = element.text if element.tag == "style" else element.get("style", "")
+        for slug in _css_features(css or ""):
+            found.setdefault(slug, element)
+        if element.tag == "img":
+            src = element.get("src", "").lower()
+            kind = "base64" if src.startswith("data:") else src.rsplit(".", 1)[-1].split("?")[0]
+            found.setdefault(f"image-{kind}", element)
+    return found
+
+
+def _css_features(css: str) -> Iterator[str]:
+    for rule in AT_RULE.findall(css):
+        yield f"css-at-{rule}"
+    if "prefers-color-scheme" in css:
+        yield "css-at-media-prefers-color-scheme"
+    for prop, value in CSS_DECLARATION.findall(css):
+        yield f"css-{prop}"
+        if prop == "display":
+            yield f"css-display-{value.strip().split()[0]}"
+
+
+CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
+    check_size, check_unsubscribe, check_postal_address, check_links, check_images,
+    check_subject_and_preheader, check_merge_fields, check_client_support,
+]
+
+
+def check(ctx: CheckContext) -> CheckReport:
+    findings = [finding for run in CHECKS for finding in run(ctx)]
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda f: order[f.severity])
+    return CheckReport(ctx.build.issue.slug, ctx.build.issue.theme, tuple(findings))
+
+
+def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
+                audience: Path | None = None) -> CheckReport:
+    """Build the issue (optionally with another theme) and run every check on it."""
+    from newsletter.render.build import build_issue
+
+    return check_build(build_issue(workspace, issue, theme=theme), workspace, audience)
+
+
+def check_build(build: Build, workspace: Workspace, audience: Path | None = None) -> CheckReport:
+    from newsletter.deliver.send import campaign_for
+
+    return check(CheckContext(build, campaign_for(build, workspace), workspace,
+                              audience_fields(audience_of(build, workspace, audience))))
+
+
+def audience_fields(recipients: list | None) -> set[str] | None:
+    """The merge fields an audience offers; None when there is no audience to check against."""
+    return {name for r in recipients for name in r.fields} if recipients is not None else None
+
+
+def audience_of(build: Build, workspace: Workspace, audience: Path | None = None) -> list | None:
+    """The issue's recipients, or None when no audience is configured."""
+    from newsletter.deliver.audience import read_audience
+    from newsletter.deliver.send import audience_file
+
+    path = audience_file(workspace, build.spec, audience)
+    return read_audience(path) if path else None

@@ -1,0 +1,314 @@
+"""The ``newsletter`` command: a thin layer over the library's functions."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import webbrowser
+from pathlib import Path
+
+from newsletter import __version__
+from newsletter.cli.console import count, print_json
+from newsletter.errors import InputError, NewsletterError, display_path
+
+EXAMPLES = """\
+examples:
+  newsletter init my-newsletter              start a workspace (themes, settings, a starter issue)
+  newsletter new 2026-12                     scaffold issues/2026-12/issue.md
+  newsletter add 2026-12 articles/a.txt      list an article in the issue
+  newsletter extract article.txt --json      see what the tool finds in one article
+  newsletter build 2026-12                   write build/2026-12/index.html, index.txt, issue.json
+  newsletter check 2026-12                   lint it: size, unsubscribe, links, images, client support
+  newsletter preview 2026-12                 see it in the browser; it redraws on every save
+  newsletter send 2026-12                    dry run: write what would be sent to outbox/
+  newsletter send 2026-12 --send             send it (asks first); again after a crash: sends the rest
+  newsletter status 2026-12                  sent to how many, what is left
+
+Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        from newsletter.workspace import find_workspace, load_secrets
+
+        workspace = find_workspace(args.workspace)
+        load_secrets(workspace)
+        return args.handler(args, workspace) or 0
+    except NewsletterError as error:
+        if args.debug:
+            raise
+        print(f"newsletter: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("newsletter: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsletter",
+        description="Compose email newsletters from article files: extract, summarise, render, check, send.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"newsletter {__version__}")
+    parser.add_argument("-C", "--workspace", type=Path, metavar="DIR",
+                        help="workspace folder (default: the nearest folder with newsletter.toml)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler, summary: str, example: str, issue: bool = False,
+                json: str | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary, epilog=f"example:\n  {example}",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(handler=handler)
+        if issue:
+            sub.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
+        if json:
+            sub.add_argument("--json", action="store_true", help=json)
+        return sub
+
+    new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new 2026-12")
+    new.add_argument("slug", metavar="SLUG", help="the issue's folder name, e.g. 2026-12")
+
+    add = command("add", _add, "Add article sources (files, URLs, a feed's new items) to an issue file, "
+                  "keeping its comments and layout.",
+                  "newsletter add 2026-12 articles/pruning.txt https://example.com/blog/compost --section 'On the plot'\n"
+                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml", issue=True)
+    add.add_argument("sources", metavar="SOURCE", nargs="*",
+                     help="article file paths (relative to the issue folder) or http(s) URLs")
+    add.add_argument("--section", metavar="TITLE", help="section to add to (created if missing; default: the last)")
+    add.add_argument("--feed", metavar="URL", help="an RSS or Atom feed (URL or file): add its items newer than "
+                     "the previous issue's date")
+    add.add_argument("--since", type=dt.date.fromisoformat, metavar="DATE",
+                     help="with --feed: add the items dated DATE (YYYY-MM-DD) or later instead")
+
+    extract = command("extract", _extract, "Show what the tool finds in one article: metadata, text, summary.",
+                      "newsletter extract issues/2026-11-garden-notes/articles/compost.txt --json",
+                      json="print JSON for scripts")
+    extract.add_argument("source", metavar="SOURCE", help="an article file (plain-text page dump) or an http(s) URL")
+    extract.add_argument("--refresh", action="store_true", help="refetch a URL instead of using the cached copy")
+
+    build = command("build", _build, "Build an issue: index.html (inlined CSS), index.txt and issue.json.",
+                    "newsletter build 2026-11-garden-notes --out /tmp/preview", issue=True,
+                    json="print the written files and counts as JSON")
+    build.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/SLUG)")
+    build.add_argument("--open", action="store_true", help="open the built HTML in a browser")
+    build.add_argument("--refresh", action="store_true",
+                       help="refetch URL sources instead of using the copies cached in .cache/sources")
+
+    check = command("check", _check, "Lint a built issue for deliverability and accessibility; exit 1 on errors.",
+                    "newsletter check 2026-11-garden-notes --theme letter --json", issue=True,
+                    json="print the findings as JSON")
+    check.add_argument("--theme", metavar="NAME", help="check with this theme instead of the issue's")
+    check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
+    check.add_argument("--all", action="store_true", help="also show notes (info findings)")
+
+    preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
+                      "newsletter preview 2026-11-garden-notes --port 8025", issue=True)
+    preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default 8025; 0 picks a free one)")
+    preview.add_argument("--no-open", action="store_true", help="don't open a browser")
+
+    archive = command("archive", _archive, "Write the static web archive of sent issues (what view-in-browser links to).",
+                      "newsletter archive --out site/newsletter")
+    archive.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/archive)")
+    archive.add_argument("--all", action="store_true", help="include issues that were not sent yet")
+
+    init = command("init", _init, "Scaffold a new workspace: themes to edit, a starter issue, settings.",
+                   "newsletter init my-newsletter")
+    init.add_argument("folder", type=Path, metavar="DIR", help="folder to create (or an empty one)")
+
+    send = command("send", _send, "Send an issue: a dry run into outbox/ unless --send; never twice to anyone.",
+                   "newsletter send 2026-11-garden-notes --send --limit 100", json="print the result as JSON")
+    send.add_argument("issue", metavar="ISSUE", nargs="?", help="issue slug, folder or issue.md path")
+    send.add_argument("--send", action="store_true", help="really send, through [send] provider (after a confirmation)")
+    send.add_argument("--yes", action="store_true", help="send without asking (CI)")
+    send.add_argument("--audience", type=Path, metavar="CSV", help="recipients CSV (an email column plus merge fields)")
+    send.add_argument("--to", action="append", metavar="ADDR", help="test send to ADDR instead of the audience ([TEST] subject); repeatable")
+    send.add_argument("--limit", type=_positive, metavar="N", help="only the next N recipients who do not have it yet")
+    send.add_argument("--provider", metavar="NAME", help="sendgrid or smtp instead of [send] provider")
+    send.add_argument("--sandbox", action="store_true", help="SendGrid sandbox mode: the API checks everything, delivers nothing")
+    send.add_argument("--skip-bad-rows", action="store_true", help="skip invalid audience rows (listed in skipped-rows.csv) instead of stopping")
+    send.add_argument("--resend-unknown", action="store_true", help="also send batches whose fate the log does not know (check them first)")
+    send.add_argument("--due", action="store_true", help="every issue whose send_at has passed and that is not sent yet (CI)")
+
+    status = command("status", _status, "What the send log says: sent, to how many, what is left, batches of unknown fate.",
+                     "newsletter status 2026-11-garden-notes --json", issue=True, json="print the status as JSON")
+    status.add_argument("--audience", type=Path, metavar="CSV", help="count what is left against this CSV")
+    return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def _new(args, workspace) -> int:
+    from newsletter.compose.issuefile import new_issue
+
+    path = new_issue(workspace.issues_dir, args.slug, dt.date.today())
+    print(f"Created {display_path(path)}")
+    print(f"Next: put article files in {display_path(path.parent / 'articles')}/ and run: newsletter add {args.slug} articles/FILE.txt")
+    return 0
+
+
+def _add(args, workspace) -> int:
+    from newsletter.compose.issuefile import add_articles
+
+    path = workspace.issue_path(args.issue)
+    if not args.sources and not args.feed:
+        raise InputError(None, "nothing to add: give SOURCE paths or URLs, or --feed URL")
+    if args.since and not args.feed:
+        raise InputError(None, "--since only applies to --feed")
+    if args.sources:
+        added = add_articles(path, args.sources, args.section)
+        skipped = len(args.sources) - added
+        note = f" ({skipped} already listed)" if skipped else ""
+        print(f"Added {count(added, 'article')} to {display_path(path)}{note}")
+    if args.feed:
+        _add_feed(args, workspace, path)
+    return 0
+
+
+def _add_feed(args, workspace, path: Path) -> None:
+    from newsletter.sources.feeds import add_feed_items
+    from newsletter.sources.fetch import fetch_options
+
+    result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section)
+    name = f'"{result.feed.title}"' if result.feed.title else args.feed
+    if result.since is None:
+        window = "all dated items (no earlier issue)"
+    else:
+        after = f", after issue {result.previous}" if result.previous else ""
+        window = f"items dated {result.since} or later{after}"
+    skipped = len(result.items) - result.added
+    note = f"; {skipped} already listed" if skipped else ""
+    undated = sum(1 for item in result.feed.items if item.date is None)
+    note += f"; {count(undated, 'item')} without a date left out" if undated else ""
+    print(f"Added {count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
+
+
+def _extract(args, workspace) -> int:
+    from newsletter.sources.fetch import fetch_options
+    from newsletter.compose.issuefile import Budget
+    from newsletter.sources.readers import read_article
+    from newsletter.compose.summarize import summarize
+
+    settings = workspace.settings
+    fetch = fetch_options(workspace, refresh=args.refresh)
+    article = read_article(args.source, Path.cwd(), settings.date_order.upper().startswith("D"), fetch)
+    summary = summarize(article, Budget(settings.summary.sentences, settings.summary.words))
+    data = article.to_dict() | {"summary": summary}
+    if args.json:
+        print_json(data)
+        return 0
+    for key in ("title", "byline", "published", "updated", "site", "url", "image", "description"):
+        if data.get(key):
+            print(f"{key + ':':<13}{data[key]}")
+    print(f"\nsummary:\n{summary}\n\ntext ({len(article.text.split())} words):\n{article.text}")
+    return 0
+
+
+def _build(args, workspace) -> int:
+    from newsletter.render.build import build_issue, write_build
+    from newsletter.sources.fetch import fetch_options
+
+    build = build_issue(workspace, args.issue, fetch=fetch_options(workspace, refresh=args.refresh))
+    for warning in build.issue.warnings:
+        print(f"newsletter: warning: {warning}", file=sys.stderr)
+    out_dir = args.out or workspace.build_dir / build.issue.slug
+    files = write_build(build, out_dir)
+    entries = build.issue.entries
+    if args.json:
+        print_json({"issue": build.issue.slug, "out": str(out_dir), "files": [str(f) for f in files],
+                     "sections": len(build.issue.sections), "articles": len(entries),
+                     "html_bytes": len(build.rendered.html.encode()), "warnings": list(build.issue.warnings)})
+    else:
+        print(f"Built {build.issue.slug}: {count(len(entries), 'article')} in {count(len(build.issue.sections), 'section')}")
+        for entry in entries:
+            for older in entry.article.also_from:
+                print(f"  merged {older} into {entry.article.source} (newer version kept)")
+        for path in files:
+            print(f"  {display_path(path):<48} {path.stat().st_size / 1024:6.1f} KB")
+    if args.open:
+        webbrowser.open((out_dir / "index.html").resolve().as_uri())
+    return 0
+
+
+def _check(args, workspace) -> int:
+    from newsletter.check.checks import check_issue
+
+    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        shown = [f for f in report.findings if args.all or f.severity != "info"]
+        for finding in shown:
+            print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
+        notes = report.count("info")
+        hidden = f", {count(notes, 'note')}{'' if args.all else ' (see them with --all)'}" if notes else ""
+        print(f"{report.issue} ({report.theme}): {count(report.count('error'), 'error')}, "
+              f"{count(report.count('warning'), 'warning')}{hidden}")
+    return 1 if report.count("error") else 0
+
+
+def _preview(args, workspace) -> int:
+    from newsletter.preview.server import serve
+
+    try:
+        serve(workspace, args.issue, args.port, open_browser=not args.no_open)
+    except OSError as error:
+        raise InputError(None, f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); try --port 0") from None
+    except KeyboardInterrupt:
+        print("Preview stopped.")
+    return 0
+
+
+def _archive(args, workspace) -> int:
+    from newsletter.preview.archive import write_archive
+
+    out_dir = args.out or workspace.build_dir / "archive"
+    archived = write_archive(workspace, out_dir, include_unsent=args.all)
+    print(f"Archived {count(len(archived), 'issue')} in {display_path(out_dir)}/")
+    for item in archived:
+        print(f"  {item.slug}/index.html  {item.subject}")
+    return 0
+
+
+def _init(args, workspace) -> int:
+    from newsletter.cli.scaffold import init_workspace
+
+    created = init_workspace(args.folder, dt.date.today())
+    print(f"Created a workspace in {display_path(args.folder)}:")
+    for path in created:
+        print(f"  {display_path(path)}")
+    print(f"Next: cd {display_path(args.folder)} && newsletter build {created[-1].parent.name}")
+    return 0
+
+
+def _send(args, workspace) -> int:
+    from newsletter.cli.send import run_send
+
+    return run_send(args, workspace)
+
+
+def _status(args, workspace) -> int:
+    from newsletter.cli.send import run_status
+
+    return run_status(args, workspace)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

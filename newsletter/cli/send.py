@@ -1,0 +1,171 @@
+"""The console side of ``newsletter send`` and ``newsletter status``: the confirmation,
+progress lines, summaries and JSON. The work is done by newsletter.deliver.send."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from newsletter.cli.console import count, print_json
+from newsletter.errors import InputError, NewsletterError, SendError, display_path
+from newsletter.deliver.providers import Provider, SendResult
+from newsletter.deliver.send import SendPlan, choose_provider, due_issues, issue_status, plan_send, send_issue
+from newsletter.workspace import Workspace
+
+
+def run_send(args, workspace: Workspace) -> int:
+    if args.due:
+        return _send_due(args, workspace)
+    if not args.issue:
+        raise InputError(None, "send needs an ISSUE, or --due to send every scheduled issue that is due")
+    report = _send_one(args, workspace, args.issue)
+    if args.json:
+        print_json(report)
+    return 0
+
+
+def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
+    """Send (or dry-run) one issue; print the summary unless --json; return the JSON report."""
+    provider = choose_provider(workspace, send=args.send, sandbox=args.sandbox, name=args.provider)
+    plan = plan_send(workspace, issue, audience=args.audience, to=args.to, limit=args.limit,
+                     skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown)
+    _warn_about(plan)
+    progress = _progress if not provider.dry_run else (lambda _: None)
+    result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress)
+    if not args.json:
+        _print_summary(plan, provider, result)
+    return _send_json(plan, result)
+
+
+def _send_due(args, workspace: Workspace) -> int:
+    """Every due issue, each on its own: one that fails does not stop the others."""
+    if args.issue or args.to:
+        raise InputError(None, "--due sends every issue that is due: give no ISSUE and no --to")
+    paths, problems = due_issues(workspace)
+    for problem in problems:
+        print(f"newsletter: {problem}", file=sys.stderr)
+    if not paths and not args.json:
+        print("No scheduled issue is due.")
+    code, reports = 2 if problems else 0, []
+    for path in paths:
+        try:
+            reports.append(_send_one(args, workspace, path))
+        except NewsletterError as error:
+            print(f"newsletter: {path.parent.name}: {error}", file=sys.stderr)
+            code = max(code, error.exit_code)
+    if args.json:
+        print_json(reports)
+    return code
+
+
+def _confirmation(assume_yes: bool):
+    def confirm(plan: SendPlan, provider: Provider) -> None:
+        if assume_yes:
+            return
+        if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
+            raise InputError(None, "refusing to send without a confirmation and there is no terminal to ask on: "
+                             "add --yes")
+        when = f", scheduled for {plan.campaign.send_at.isoformat()}" if plan.campaign.send_at else ""
+        print(f"Send \"{plan.campaign.subject}\" to {count(len(plan.recipients), 'recipient')} "
+              f"via {provider.name}{when}? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise SendError("not confirmed: nothing was sent")
+
+    return confirm
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _warn_about(plan: SendPlan) -> None:
+    for warning in plan.build.issue.warnings:  # sources dropped by skip_broken, repeats of earlier issues
+        print(f"newsletter: warning: {warning}", file=sys.stderr)
+    if plan.skipped_rows:
+        print(f"Skipped {count(plan.skipped_rows, 'bad row')} of {display_path(plan.audience)}: "
+              f"listed in {display_path(plan.skipped_rows_report)}", file=sys.stderr)
+    for batch in plan.history.unknown:
+        if not plan.resend_unknown:
+            print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.to[0]}, "
+                  f"started {batch.started}): its fate is unknown. Check the {batch.provider} activity, then "
+                  "send again with --resend-unknown if it was not delivered.", file=sys.stderr)
+
+
+def _print_summary(plan: SendPlan, provider: Provider, result: SendResult) -> None:
+    source = f" from {display_path(plan.audience)}" if plan.audience else " (test addresses)"
+    batches = result.details.get("batches", 0)
+    if provider.dry_run and "files" in result.details:
+        print(f"Dry run: nothing was sent. {count(result.accepted, 'recipient')}{source}.")
+        samples = [name for name in result.details["files"] if name.endswith(".eml")]
+        print(f"Wrote {display_path(result.location)}/: {len(samples)} sample .eml, payload.json, manifest.json")
+    elif provider.dry_run:
+        print(f"Sandbox: {provider.name} accepted {count(result.accepted, 'recipient')} in "
+              f"{count(batches, 'request')}; nothing was delivered.")
+    elif plan.test:
+        print(f"Test sent to {', '.join(r.email for r in plan.recipients)} via {provider.name}.")
+    elif result.accepted:
+        print(f"Sent to {count(result.accepted, 'recipient')}{source} in {batches} batch{'es' if batches != 1 else ''} "
+              f"via {provider.name}. Log: {display_path(plan.log)}")
+    else:
+        print(f"Nothing to send: no one in the audience is waiting for it. Log: {display_path(plan.log)}")
+    notes = _plan_notes(plan)
+    if notes:
+        print(f"{'; '.join(notes)}.")
+    if provider.dry_run and "files" in result.details and result.accepted and not plan.test:
+        print(f"To send it: newsletter send {plan.build.issue.slug} --send")
+
+
+def _plan_notes(plan: SendPlan) -> list[str]:
+    notes = []
+    if plan.already_sent:
+        notes.append(f"{count(plan.already_sent, 'recipient')} already had it")
+    if plan.suppressed:
+        notes.append(f"{plan.suppressed:,} suppressed")
+    if plan.held_back:
+        notes.append(f"{plan.held_back:,} held back in batches of unknown fate")
+    if plan.left_after:
+        notes.append(f"{plan.left_after:,} left for another run (--limit)")
+    return notes
+
+
+def _send_json(plan: SendPlan, result: SendResult) -> dict:
+    return {
+        "issue": plan.build.issue.slug, "provider": result.provider, "dry_run": result.dry_run,
+        "test": plan.test, "recipients": result.accepted,
+        "audience": str(plan.audience) if plan.audience else None,
+        "already_sent": plan.already_sent, "suppressed": plan.suppressed, "held_back": plan.held_back,
+        "left": plan.left_after, "unknown_batches": [b.id for b in plan.history.unknown],
+        "skipped_rows": plan.skipped_rows,
+        "skipped_rows_report": str(plan.skipped_rows_report) if plan.skipped_rows_report else None,
+        "batches": result.details.get("batches", 0), "log": result.details.get("log"),
+        "outbox": result.location, "files": result.details.get("files", []),
+    }
+
+
+def run_status(args, workspace: Workspace) -> int:
+    status = issue_status(workspace, args.issue, audience=args.audience)
+    if args.json:
+        print_json(status.to_dict())
+        return 0
+    print(f"{status.issue}: \"{status.subject}\"")
+    if status.recipients is None:
+        print("  audience   none set")
+    else:
+        extras = [f"{status.suppressed:,} suppressed"] if status.suppressed else []
+        extras += [f"{count(status.skipped_rows, 'bad row')} skipped"] if status.skipped_rows else []
+        print(f"  audience   {count(status.recipients, 'recipient')} in {display_path(status.audience)}"
+              + (f" ({', '.join(extras)})" if extras else ""))
+    last = f", last batch {status.last_sent}" if status.last_sent else ""
+    print(f"  sent       {status.sent:,} in {count(status.runs, 'run')}{last}")
+    if status.left is not None:
+        print(f"  left       {status.left:,}")
+    print(f"  unknown    {len(status.unknown)} batches" if len(status.unknown) != 1 else "  unknown    1 batch")
+    for batch in status.unknown:
+        print(f"    batch {batch['batch']}: {count(batch['count'], 'recipient')} (first {batch['first']}), "
+              f"started {batch['started']} via {batch['provider']}" + (f": {batch['note']}" if batch["note"] else ""))
+    if status.unknown:
+        print("  Check the provider's activity for them; send with --resend-unknown if they were not delivered.")
+    if status.send_at:
+        state = "due" if status.due else ("sent" if status.complete else "not yet due")
+        print(f"  scheduled  {status.send_at.isoformat()} ({state})")
+    return 0

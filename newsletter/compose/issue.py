@@ -1,0 +1,177 @@
+"""Compose an issue: read every article, merge versions, summarise, place in sections."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+
+from newsletter.article import Article
+from newsletter.compose.dedupe import EarlierArticles, group_versions, newest
+from newsletter.errors import InputError
+from newsletter.sources.fetch import FetchOptions, fetch_options
+from newsletter.compose.history import featured_before
+from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
+from newsletter.errors import SourceError
+from newsletter.sources.readers import read_article
+from newsletter.compose.summarize import summarize
+from newsletter.compose.summarize_llm import Summarizer, summarizer_for
+from newsletter.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article as it appears in the issue: the editor's overrides applied."""
+
+    article: Article
+    title: str
+    summary: str
+    url: str | None
+    image: str | None
+    image_alt: str
+    summary_by: str  # "editor" or "extractive"
+    featured_in: tuple[str, ...] = ()  # earlier issues that featured a version of it
+
+    def to_dict(self) -> dict:
+        data = self.article.to_dict(include_text=False)
+        data.update(title=self.title, summary=self.summary, url=self.url, image=self.image,
+                    image_alt=self.image_alt, summary_by=self.summary_by, featured_in=list(self.featured_in))
+        return data
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    slug: str
+    subject: str
+    preheader: str
+    date: dt.date | None
+    theme: str
+    intro_markdown: str
+    intro_html: str
+    sections: tuple[Section, ...]
+    warnings: tuple[str, ...] = ()  # one line each: skipped sources, articles featured before
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [entry for section in self.sections for entry in section.entries]
+
+    def to_dict(self) -> dict:
+        return {
+            "slug": self.slug,
+            "subject": self.subject,
+            "preheader": self.preheader,
+            "date": self.date.isoformat() if self.date else None,
+            "theme": self.theme,
+            "intro": self.intro_markdown,
+            "sections": [
+                {"title": s.title, "articles": [e.to_dict() for e in s.entries]} for s in self.sections
+            ],
+        }
+
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with raw HTML shown as text, so an intro cannot inject markup.
+
+    The plain-text part is derived from this HTML too (render.html_to_text)."""
+    return _markdown.render(text).strip()
+
+
+def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = None) -> Issue:
+    settings = workspace.settings
+    day_first = settings.date_order.upper().startswith("D")
+    fetch = fetch or fetch_options(workspace)
+    refs = spec.articles
+    warnings: list[str] = []
+    articles = _read_all(spec, day_first, fetch, warnings)
+    earlier = _earlier_articles(spec, workspace, day_first, fetch, warnings)
+    budget = spec.budget or Budget(settings.summary.sentences, settings.summary.words)
+    summarizer = summarizer_for(settings.summary)
+    placed: dict[int, Entry] = {}
+    listed = list(articles)
+    for group in group_versions(list(articles.values())):
+        indices = [listed[i] for i in group]
+        versions = [articles[i] for i in indices]
+        winner = newest(versions)
+        merged = dataclasses.replace(winner, also_from=tuple(v.source for v in versions if v is not winner))
+        featured = earlier.featured_in(merged)
+        if featured:
+            first = refs[indices[0]]
+            warnings.append(str(InputError(spec.path, f"{first.source}: already featured in {', '.join(featured)}", first.line)))
+        placed[indices[0]] = _entry(merged, [refs[i] for i in indices], budget, featured, summarizer)
+    sections, index = [], 0
+    for section in spec.sections:
+        entries = tuple(placed[i] for i in range(index, index + len(section.articles)) if i in placed)
+        index += len(section.articles)
+        if entries:
+            sections.append(Section(section.title, entries))
+    return Issue(
+        slug=spec.slug,
+        subject=spec.subject,
+        preheader=spec.preheader,
+        date=spec.date,
+        theme=spec.theme or settings.theme,
+        intro_markdown=spec.intro,
+        intro_html=render_markdown(spec.intro),
+        sections=tuple(sections),
+        warnings=tuple(warnings),
+    )
+
+
+def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, warnings: list[str]) -> dict[int, Article]:
+    """Every listed article by listing index; with ``skip_broken: true`` a broken one becomes a warning."""
+    articles = {}
+    for index, ref in enumerate(spec.articles):
+        try:
+            articles[index] = read_article(ref.source, spec.folder, day_first, fetch)
+        except SourceError as error:
+            problem = InputError(spec.path, f"{ref.source}: {error.message}", ref.line)
+            if not spec.skip_broken:
+                raise problem from None
+            warnings.append(f"{problem} (skipped: skip_broken is on)")
+    if not articles:
+        raise InputError(spec.path, "no article could be read; every source was skipped")
+    return articles
+
+
+def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fetch: FetchOptions,
+                      warnings: list[str]) -> EarlierArticles:
+    """What earlier issues featured, with a warning for each one that could not be fully compared."""
+    featured = featured_before(workspace, spec.path, spec.date, day_first, fetch)
+    for issue in featured:
+        if issue.unchecked:
+            count = len(issue.unchecked)
+            warnings.append(f"{issue.slug}: {count} source{'s' if count > 1 else ''} not compared for repeats "
+                            f"(not in the cache or unreadable, e.g. {issue.unchecked[0]}); build {issue.slug} to fetch them")
+    return EarlierArticles((issue.slug, issue.fingerprints) for issue in featured)
+
+
+def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in: tuple[str, ...] = (),
+           summarizer: Summarizer = summarize) -> Entry:
+    """Editor overrides come from the first listing of the article that sets them."""
+    def override(name: str) -> str | None:
+        return next((getattr(ref, name) for ref in refs if getattr(ref, name)), None)
+
+    editor_summary = override("summary")
+    article_budget = override("budget") or budget
+    summary = editor_summary.strip() if editor_summary else summarizer(article, article_budget)
+    return Entry(
+        article=dataclasses.replace(article, summary=summary),
+        title=(override("title") or article.title).strip(),
+        summary=summary,
+        url=override("url") or article.url,
+        image=override("image") or article.image,
+        image_alt=override("image_alt") or article.image_alt or "",
+        summary_by="editor" if editor_summary else "extractive",
+        featured_in=featured_in,
+    )

@@ -1,0 +1,393 @@
+"""Read, validate, scaffold and edit ``issue.md`` files.
+
+An issue file is YAML front matter between ``---`` lines, then a Markdown intro.
+Every error names the issue file and the line it is on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from newsletter.errors import InputError
+
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a summary may be: at most this many sentences and words."""
+
+    sentences: int
+    words: int
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """One article as the issue lists it, with the editor's overrides."""
+
+    source: str
+    line: int
+    url: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    budget: Budget | None = None
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    title: str
+    articles: tuple[ArticleRef, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class IssueSpec:
+    path: Path
+    subject: str
+    preheader: str
+    date: dt.date | None
+    theme: str | None
+    budget: Budget | None
+    sections: tuple[SectionSpec, ...]
+    intro: str
+    audience: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> line, for findings
+    skip_broken: bool = False  # drop an unreadable source with a warning instead of failing
+    send_at: dt.datetime | None = None  # when to send (with a time zone); `send --due` sends it then
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def slug(self) -> str:
+        return self.folder.name
+
+    @property
+    def articles(self) -> list[ArticleRef]:
+        return [ref for section in self.sections for ref in section.articles]
+
+
+ISSUE_KEYS = {"subject": str, "preheader": str, "date": (dt.date, str), "theme": str,
+              "summary": dict, "audience": str, "sections": list, "skip_broken": bool,
+              "send_at": (dt.date, str)}
+SECTION_KEYS = {"title": str, "articles": list}
+ARTICLE_KEYS = {"source": str, "url": str, "title": str, "summary": str, "image": str,
+                "image_alt": str, "sentences": int, "words": int}
+BUDGET_KEYS = {"sentences": int, "words": int}
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip loading, but an impossible date (2026-02-30) is a YAML error with its line."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError as error:
+            raise ConstructorError(None, None, f"invalid date {node.value!r} ({error})", node.start_mark) from None
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    return yaml
+
+
+@dataclass
+class _Document:
+    """The raw parts of an issue file, kept for round-trip edits."""
+
+    path: Path
+    front: CommentedMap
+    body: str
+    first_yaml_line: int  # file line number of the YAML's first line
+
+    def line(self, node: Any, key: Any = None) -> int:
+        """The 1-based file line of ``node`` (or of ``key`` inside it)."""
+        try:
+            if key is None:
+                row = node.lc.line
+            elif isinstance(node, CommentedSeq):
+                row = node.lc.item(key)[0]
+            else:
+                row = node.lc.key(key)[0]
+        except (AttributeError, KeyError, TypeError):
+            row = 0
+        return self.first_yaml_line + row
+
+
+def read_issue(path: Path) -> IssueSpec:
+    document = _read_document(path)
+    return _IssueValidator(document).issue()
+
+
+def read_issue_date(path: Path) -> dt.date | None:
+    """Only the issue's ``date:``, so an issue still being written (no articles yet) has one."""
+    document = _read_document(path)
+    return _IssueValidator(document).date(document.front)
+
+
+def _read_document(path: Path) -> _Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "issue file not found") from None
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"not UTF-8 text ({error.reason})", 1) from None
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != FENCE:
+        raise InputError(path, "must start with '---' and YAML front matter (subject, sections, ...)", 1)
+    closing = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == FENCE), None)
+    if closing is None:
+        raise InputError(path, "front matter has no closing '---' line", 1)
+    yaml_text = "".join(lines[1:closing])
+    try:
+        front = _yaml().load(yaml_text)
+    except MarkedYAMLError as error:
+        # An unclosed quote is only noticed at the end of the text; where it opened is the context.
+        at_end = "end of stream" in (error.problem or "")
+        mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
+        line = mark.line + 2 if mark else 1
+        problem = error.problem or error.context or "invalid YAML"
+        raise InputError(path, f"invalid YAML: {problem}", line) from None
+    except YAMLError as error:
+        raise InputError(path, f"invalid YAML: {error}", 2) from None
+    if front is None:
+        front = CommentedMap()
+    if not isinstance(front, CommentedMap):
+        raise InputError(path, "front matter must be a mapping of keys (subject:, sections:, ...)", 2)
+    return _Document(path, front, "".join(lines[closing + 1:]), first_yaml_line=2)
+
+
+class _IssueValidator:
+    def __init__(self, document: _Document) -> None:
+        self.doc = document
+
+    def fail(self, message: str, line: int) -> InputError:
+        return InputError(self.doc.path, message, line)
+
+    def check_keys(self, mapping: Any, allowed: dict, where: str, line: int) -> None:
+        if not isinstance(mapping, dict):
+            raise self.fail(f"{where} must be a mapping, not {_kind(mapping)}", line)
+        for key, value in mapping.items():
+            key_line = self.doc.line(mapping, key)
+            if key not in allowed:
+                raise self.fail(f"unknown key {key!r} in {where}{_suggestion(str(key), allowed)}", key_line)
+            expected = allowed[key]
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise self.fail(f"{key} must be {_type_name(expected)}, not {_kind(value)}", key_line)
+
+    def issue(self) -> IssueSpec:
+        front = self.doc.front
+        self.check_keys(front, ISSUE_KEYS, "the front matter", 2)
+        for required in ("subject", "sections"):
+            if required not in front:
+                raise self.fail(f"missing required key {required!r}", 2)
+        sections = front["sections"]
+        if not sections:
+            raise self.fail("sections is empty: list at least one section with articles", self.doc.line(front, "sections"))
+        return IssueSpec(
+            path=self.doc.path,
+            subject=str(front["subject"]).strip(),
+            preheader=str(front.get("preheader", "")).strip(),
+            date=self.date(front),
+            theme=front.get("theme"),
+            budget=self.budget(front.get("summary"), front, "summary"),
+            sections=tuple(self.section(sections, i) for i in range(len(sections))),
+            intro=self.doc.body.strip("\n"),
+            audience=front.get("audience"),
+            lines={str(key): self.doc.line(front, key) for key in front},
+            skip_broken=front.get("skip_broken", False),
+            send_at=self.send_at(front),
+        )
+
+    def send_at(self, front: CommentedMap) -> dt.datetime | None:
+        value = front.get("send_at")
+        if value is None:
+            return None
+        try:
+            when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise self.fail(f"send_at must be a date and time with a time zone, e.g. 2026-11-27T07:00:00+00:00, "
+                            f"not {str(value)!r}", self.doc.line(front, "send_at"))
+        return dt.datetime.fromisoformat(when.isoformat())  # a plain datetime, not ruamel's TimeStamp
+
+    def date(self, front: CommentedMap) -> dt.date | None:
+        value = front.get("date")
+        if value is None or isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise self.fail(f"date must be YYYY-MM-DD, not {value!r}", self.doc.line(front, "date")) from None
+
+    def budget(self, value: Any, parent: Any, key: str) -> Budget | None:
+        if value is None:
+            return None
+        line = self.doc.line(parent, key)
+        self.check_keys(value, BUDGET_KEYS, key, line)
+        return self.budget_of(value, line)
+
+    def budget_of(self, mapping: Any, line: int) -> Budget:
+        budget = Budget(mapping.get("sentences", 0), mapping.get("words", 0))
+        if budget.sentences < 0 or budget.words < 0:
+            raise self.fail("summary lengths (sentences, words) must be 0 or more", line)
+        return budget
+
+    def section(self, sections: CommentedSeq, index: int) -> SectionSpec:
+        node = sections[index]
+        line = self.doc.line(sections, index)
+        self.check_keys(node, SECTION_KEYS, "a section", line)
+        if "articles" not in node or not node["articles"]:
+            raise self.fail("section has no articles: add an 'articles:' list", line)
+        articles = node["articles"]
+        return SectionSpec(
+            title=str(node.get("title", "")).strip(),
+            articles=tuple(self.article(articles, i) for i in range(len(articles))),
+            line=line,
+        )
+
+    def article(self, articles: CommentedSeq, index: int) -> ArticleRef:
+        node = articles[index]
+        line = self.doc.line(articles, index)
+        if isinstance(node, str):
+            return ArticleRef(source=node.strip(), line=line)
+        self.check_keys(node, ARTICLE_KEYS, "an article", line)
+        if not node.get("source", "").strip():
+            raise self.fail("article has no 'source:' (a file path, relative to the issue folder)", line)
+        budget = self.budget_of(node, line) if "sentences" in node or "words" in node else None
+        return ArticleRef(
+            source=node["source"].strip(), line=line, url=node.get("url"), title=node.get("title"),
+            summary=node.get("summary"), image=node.get("image"), image_alt=node.get("image_alt"),
+            budget=budget,
+        )
+
+
+def _suggestion(key: str, allowed: dict) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _type_name(expected: type | tuple) -> str:
+    names = {str: "text", int: "a whole number", dict: "a mapping", list: "a list", dt.date: "a date",
+             bool: "true or false"}
+    if isinstance(expected, tuple):
+        return names[expected[0]]
+    return names[expected]
+
+
+STARTER = """\
+---
+# Subject line and the preview text shown after it in the inbox.
+subject: "{title}"
+preheader: "One line that makes people open it"
+date: {date}
+# Summary length for every article (override per article with sentences:/words:).
+summary: {{sentences: 3, words: 80}}
+sections:
+  - title: Featured
+    articles: []
+    # Add articles with: newsletter add {slug} PATH...
+    # or write them here:
+    #   - source: articles/my-article.txt   # relative to this folder
+    #     url: https://example.com/blog/my-article
+    #     summary: "Your own blurb wins over the generated one."
+---
+Hello! This intro is **Markdown**. Say what this issue is about.
+"""
+
+
+def new_issue(issues_dir: Path, slug: str, today: dt.date) -> Path:
+    if not slug or "/" in slug or slug.startswith("."):
+        raise InputError(None, f"invalid issue name {slug!r}: use letters, digits and dashes, e.g. {today:%Y-%m}")
+    folder = issues_dir / slug
+    path = folder / "issue.md"
+    if path.exists():
+        raise InputError(path, "already exists; edit it, or choose another name")
+    (folder / "articles").mkdir(parents=True, exist_ok=True)
+    title = slug.replace("-", " ").title()
+    path.write_text(STARTER.format(title=title, date=today.isoformat(), slug=slug), encoding="utf-8")
+    return path
+
+
+def add_articles(path: Path, sources: list[str | dict[str, str]], section_title: str | None = None) -> int:
+    """Append sources to a section of the issue file, keeping its comments and layout.
+
+    A source is a path or URL, or a mapping of article keys (``{"source": URL, "url": URL}``).
+    Sources already listed anywhere in the issue are skipped; returns how many were added.
+    """
+    document = _read_document(path)
+    sections = document.front.setdefault("sections", CommentedSeq())
+    listed = {
+        item if isinstance(item, str) else item.get("source")
+        for section in sections for item in (section.get("articles") or [])
+    }
+    wanted: dict[str, dict[str, str]] = {}
+    for item in sources:
+        keys = {"source": item} if isinstance(item, str) else dict(item)
+        wanted.setdefault(keys["source"], keys)
+    new_sources = [keys for source, keys in wanted.items() if source not in listed]
+    if not new_sources:
+        return 0
+    section = _pick_section(sections, section_title)
+    articles = section.get("articles")
+    if not isinstance(articles, CommentedSeq) or not articles:
+        articles = CommentedSeq()
+        section["articles"] = articles
+    for keys in new_sources:
+        articles.append(CommentedMap(keys))
+    _write_document(document)
+    return len(new_sources)
+
+
+def _pick_section(sections: CommentedSeq, title: str | None) -> CommentedMap:
+    """The section titled ``title``, else the last one; created when missing."""
+    if title is None and sections:
+        return sections[-1]
+    for section in sections:
+        if str(section.get("title", "")).strip() == title:
+            return section
+    section = CommentedMap()
+    section["title"] = title or "Featured"
+    section["articles"] = CommentedSeq()
+    sections.append(section)
+    return section
+
+
+def _write_document(document: _Document) -> None:
+    buffer = io.StringIO()
+    _yaml().dump(document.front, buffer)
+    text = f"{FENCE}\n{buffer.getvalue()}{FENCE}\n{document.body}"
+    temporary = document.path.with_suffix(".md.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(document.path)

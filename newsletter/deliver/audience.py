@@ -1,0 +1,202 @@
+"""Audiences: who gets an issue, read from a CSV file (an ``email`` column plus merge fields).
+
+Addresses are validated with email-validator (no DNS), de-duplicated case-insensitively and
+checked against an optional suppression list. A bad row is an error naming its line, or,
+when asked, skipped and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gc
+import io
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from email_validator import EmailNotValidError, validate_email
+
+from newsletter.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str
+    fields: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def name(self) -> str:
+        first, last = self.fields.get("first_name", ""), self.fields.get("last_name", "")
+        full = f"{first} {last}" if first and last else first or last
+        return full.strip() or self.fields.get("name", "")
+
+    @property
+    def merge_fields(self) -> dict[str, str]:
+        return {**self.fields, "email": self.email}
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    message: str
+    cells: list[str]
+
+
+@dataclass
+class Audience:
+    path: Path
+    recipients: list[Recipient]
+    bad_rows: list[BadRow] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def read_audience(path: Path) -> list[Recipient]:
+    """Valid, unique recipients in file order. A bad row is an error naming its line."""
+    return load_audience(path).recipients
+
+
+def load_audience(path: Path, skip_bad_rows: bool = False) -> Audience:
+    """The audience in file order; with ``skip_bad_rows`` bad rows are collected, not raised."""
+    with cycle_collector_paused():
+        return _load_audience(path, skip_bad_rows)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """For bulk work on records that cannot form cycles (recipients, request bodies): with
+    100,000 of them alive, the cycle collector would rescan them again and again for
+    nothing, a quarter of a large dry run's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_audience(path: Path, skip_bad_rows: bool) -> Audience:
+    audience = Audience(path, [])
+    seen: set[str] = set()
+    columns, rows = _csv_rows(path)
+    for line, cells in rows:
+        try:
+            recipient = _recipient(path, line, columns, cells)
+        except InputError as error:
+            if not skip_bad_rows:
+                raise
+            audience.bad_rows.append(BadRow(line, error.message, cells))
+            continue
+        key = recipient.email.lower()
+        if key in seen:
+            audience.duplicates += 1
+        else:
+            seen.add(key)
+            audience.recipients.append(recipient)
+    return audience
+
+
+def read_suppressions(path: Path) -> set[str]:
+    """Lower-cased addresses never to send to, from a CSV with an ``email`` column
+    (what SendGrid and most providers export)."""
+    columns, rows = _csv_rows(path, "suppression list")
+    index = columns.index("email")
+    suppressed = set()
+    for _, cells in rows:
+        value = cells[index].strip() if index < len(cells) else ""
+        if value:
+            try:
+                value = valid_email(value)
+            except InputError:
+                pass  # an odd entry still suppresses exactly what it says
+            suppressed.add(value.lower())
+    return suppressed
+
+
+def write_bad_rows(audience: Audience, target: Path) -> Path:
+    """A CSV report of the skipped rows: where each was, why, and its cells. Replaced whole."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "line", "error", "row"])
+    for row in audience.bad_rows:
+        writer.writerow([str(audience.path), row.line, row.message, _csv_line(row.cells)])
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(buffer.getvalue(), encoding="utf-8")
+    os.replace(temporary, target)
+    return target
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    return buffer.getvalue()
+
+
+def _csv_rows(path: Path, what: str = "audience file") -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The lower-cased header (which has an ``email`` column) and the non-blank rows with their lines."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, f"{what} not found") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"not UTF-8 text (byte {error.start}); save the CSV as UTF-8", 1) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    columns = [h.strip().lower() for h in header or []]
+    if "email" not in columns:
+        raise InputError(path, "the first row must be a header with an 'email' column", 1)
+    return columns, _rows(path, reader)
+
+
+def _rows(path: Path, reader: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    while True:
+        line = reader.line_num + 1  # a quoted field may span lines: report where the row starts
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise InputError(path, f"malformed CSV: {error}", line) from None
+        if row is None:
+            return
+        if any(map(str.strip, row)):
+            yield line, row
+
+
+def _recipient(path: Path, line: int, columns: list[str], cells: list[str]) -> Recipient:
+    if len(cells) != len(columns):
+        raise InputError(path, f"expected {len(columns)} columns ({', '.join(columns)}), found {len(cells)}", line)
+    values = dict(zip(columns, map(str.strip, cells)))
+    return Recipient(valid_email(values.pop("email"), path, line), values, line)
+
+
+# RFC 5322 dot-atom: every such ASCII local part is one email-validator accepts unchanged.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+
+
+def valid_email(value: str, path: Path | None = None, line: int | None = None) -> str:
+    """The normalised address, or an InputError naming where the bad one came from."""
+    local, at, domain = value.rpartition("@")
+    # Fast path for the common case: the library checks each distinct domain once, which
+    # is what makes 100,000 addresses take a fraction of a second instead of seconds.
+    if at and len(local) <= 64 and len(value) <= 254 and domain.isascii() and _DOT_ATOM.match(local):
+        normalized_domain = _valid_domain(domain)
+        if normalized_domain:
+            return f"{local}@{normalized_domain}"
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InputError(path, f"invalid email address {value!r}: {error}", line) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_domain(domain: str) -> str | None:
+    try:
+        return validate_email(f"postmaster@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None

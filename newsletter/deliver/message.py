@@ -1,0 +1,81 @@
+"""A Campaign is one rendered issue ready to go out; each recipient gets it with merge fields filled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
+
+from newsletter.deliver.audience import Recipient
+
+MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    slug: str
+    subject: str
+    html: str
+    text: str
+    sender: str
+    reply_to: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # may hold merge fields
+    categories: tuple[str, ...] = ()
+    send_at: dt.datetime | None = None  # when the issue is scheduled to go out (aware)
+
+    @property
+    def sender_address(self) -> tuple[str, str]:
+        name, address = getaddresses([self.sender])[0]
+        return name, address
+
+    @property
+    def domain(self) -> str:
+        return self.sender_address[1].rpartition("@")[2] or "localhost"
+
+    def merge_field_names(self) -> set[str]:
+        parts = [self.subject, self.html, self.text, *self.headers.values()]
+        return {name for part in parts for name in MERGE_FIELD.findall(part)}
+
+
+def fill(template: str, values: dict[str, str], escape: bool = False) -> str:
+    """Replace ``{{name}}`` with the recipient's value; unknown names stay visible for `check`."""
+    def replace(match: re.Match) -> str:
+        if match.group(1) not in values:
+            return match.group(0)
+        value = values[match.group(1)]
+        return html.escape(value) if escape else value
+
+    return MERGE_FIELD.sub(replace, template)
+
+
+def unsubscribe_headers(url: str, mailto: str) -> dict[str, str]:
+    """RFC 2369 List-Unsubscribe with RFC 8058 one-click, when an https link exists."""
+    targets = [f"<{url}>"] if url else []
+    if mailto:
+        targets.append(f"<mailto:{mailto}?subject=unsubscribe>")
+    headers = {"List-Unsubscribe": ", ".join(targets)} if targets else {}
+    if url.startswith("https:"):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def build_message(campaign: Campaign, recipient: Recipient, now: dt.datetime | None = None) -> EmailMessage:
+    values = recipient.merge_fields
+    message = EmailMessage()
+    name, address = campaign.sender_address
+    message["From"] = Address(display_name=name, addr_spec=address)
+    message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
+    if campaign.reply_to:
+        message["Reply-To"] = campaign.reply_to
+    message["Subject"] = fill(campaign.subject, values)
+    message["Date"] = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    message["Message-ID"] = make_msgid(idstring=campaign.slug, domain=campaign.domain)
+    for header, value in campaign.headers.items():
+        message[header] = fill(value, values)
+    message.set_content(fill(campaign.text, values))
+    message.add_alternative(fill(campaign.html, values, escape=True), subtype="html")
+    return message

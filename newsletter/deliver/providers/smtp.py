@@ -1,0 +1,157 @@
+"""Any SMTP server through smtplib: STARTTLS or implicit TLS, login, one message per recipient.
+
+Each recipient gets a complete message with their merge fields filled (message.build_message).
+A rate limit spaces messages out. The session remembers who in a batch already has the
+message, so a retry after a dropped connection carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import ssl
+import time
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+from newsletter.errors import InputError
+from newsletter.deliver.message import Campaign, build_message
+from newsletter.deliver.retry import TemporaryFailure
+from newsletter.deliver.providers import Batch, BatchFailed, redact, secret
+
+if TYPE_CHECKING:
+    from newsletter.workspace import Workspace
+
+SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+class SmtpProvider:
+    name = "smtp"
+    dry_run = False
+    max_batch = 100  # one message per recipient: smaller batches keep an unknown batch small
+    max_schedule = dt.timedelta(0)  # SMTP cannot hold mail for later
+
+    def __init__(self, host: str, port: int, security: str = "starttls", user: str = "", password: str = "",
+                 timeout: float = 30.0, rate_limit: float = 0.0) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.user, self.password = user, password
+        self.timeout = timeout
+        self.rate_limit = rate_limit
+
+    @classmethod
+    def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> SmtpProvider:
+        settings = workspace.settings.send
+        if sandbox:
+            raise InputError(None, "the smtp provider has no sandbox mode: send a test with --to ADDR")
+        if settings.smtp_security not in SECURITY_PORTS:
+            raise InputError(None, f"[send] smtp_security must be one of {', '.join(SECURITY_PORTS)}, "
+                             f"not {settings.smtp_security!r}")
+        if settings.smtp_security == "none" and settings.smtp_user:
+            raise InputError(None, "[send] smtp_security = 'none' would send the SMTP password unencrypted: "
+                             "use 'starttls' or 'ssl'")
+        password = secret("SMTP_PASSWORD", "SMTP login") if settings.smtp_user else ""
+        port = settings.smtp_port or SECURITY_PORTS[settings.smtp_security]
+        return cls(settings.smtp_host, port, settings.smtp_security, settings.smtp_user, password,
+                   settings.timeout, settings.rate_limit)
+
+    @contextmanager
+    def open(self, campaign: Campaign) -> Iterator[SmtpSession]:
+        session = SmtpSession(self, campaign)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+class SmtpSession:
+    def __init__(self, provider: SmtpProvider, campaign: Campaign) -> None:
+        self.provider = provider
+        self.campaign = campaign
+        self.connection: smtplib.SMTP | None = None
+        self.delivered: dict[str, list[str]] = {}  # batch id -> addresses, in order
+        self.next_send = 0.0
+        self.messages = 0
+
+    def send(self, batch: Batch) -> str:
+        done = self.delivered.setdefault(batch.id, [])
+        already = set(done)
+        for recipient in batch.recipients:
+            if recipient.email not in already:
+                self._send_one(build_message(self.campaign, recipient), recipient.email, done)
+                done.append(recipient.email)
+        return f"{len(done)} messages accepted by {self.provider.host}:{self.provider.port}"
+
+    def details(self) -> dict:
+        return {"messages": self.messages}
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.connection = None
+
+    def _send_one(self, message, address: str, done: list[str]) -> None:
+        connection = self._connected(done)
+        self._wait_for_rate_limit()
+        try:
+            connection.send_message(message, from_addr=self.campaign.sender_address[1], to_addrs=[address])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = error.recipients.get(address, (550, b"refused"))
+            raise self._answer(code, reply, address, done) from None
+        except smtplib.SMTPResponseException as error:
+            raise self._answer(error.smtp_code, error.smtp_error, address, done) from None
+        except (smtplib.SMTPException, OSError) as error:
+            self.connection = None
+            # The connection died mid-message: the server may have taken it.
+            raise TemporaryFailure(f"SMTP connection lost while sending to {address}: {error}",
+                                   maybe_delivered=True, delivered=list(done)) from None
+        self.messages += 1
+
+    def _answer(self, code: int, reply: bytes | str, address: str, done: list[str]) -> Exception:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        message = redact(f"SMTP server answered {code} {text} for {address}")
+        if 400 <= code < 500:
+            return TemporaryFailure(message, delivered=list(done))
+        return BatchFailed(f"{message}; if the address is wrong, add it to the suppression list "
+                           "and send again to reach the rest", delivered=done)
+
+    def _connected(self, done: list[str]) -> smtplib.SMTP:
+        if self.connection is None:
+            try:
+                self.connection = self._connect()
+            except smtplib.SMTPAuthenticationError as error:
+                raise BatchFailed(redact(f"SMTP login refused: {error.smtp_code} "
+                                         f"{error.smtp_error.decode('utf-8', 'replace')}"), delivered=done) from None
+            except (ssl.SSLCertVerificationError, smtplib.SMTPNotSupportedError) as error:
+                raise BatchFailed(redact(f"SMTP {self.provider.security} failed: {error}"), delivered=done) from None
+            except (smtplib.SMTPException, OSError) as error:
+                raise TemporaryFailure(redact(f"cannot connect to {self.provider.host}:{self.provider.port}: {error}"),
+                                       delivered=list(done)) from None
+        return self.connection
+
+    def _connect(self) -> smtplib.SMTP:
+        provider = self.provider
+        context = ssl.create_default_context()
+        if provider.security == "ssl":
+            connection = smtplib.SMTP_SSL(provider.host, provider.port, timeout=provider.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(provider.host, provider.port, timeout=provider.timeout)
+        try:
+            if provider.security == "starttls":
+                connection.starttls(context=context)
+            if provider.user:
+                connection.login(provider.user, provider.password)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _wait_for_rate_limit(self) -> None:
+        if self.provider.rate_limit <= 0:
+            return
+        pause = self.next_send - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self.next_send = max(self.next_send, time.monotonic()) + 1 / self.provider.rate_limit

@@ -1,0 +1,297 @@
+"""Send an issue: build it, choose who gets it, hand it to a provider batch by batch.
+
+A real send is recorded in the issue's send log (sendlog.py) before and after every batch,
+under a lock; a dry run (the outbox), a sandbox send and a test send (``--to``) leave no
+trace there. Whoever the log says already has the issue is never sent it again; batches of
+unknown fate are held back until the user checks them and asks for ``resend_unknown``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from newsletter.deliver.audience import (Audience, Recipient, cycle_collector_paused, load_audience, read_suppressions, valid_email,
+                       write_bad_rows)
+from newsletter.render.build import Build, build_issue
+from newsletter.errors import InputError, SendError, display_path
+from newsletter.compose.issuefile import IssueSpec, read_issue
+from newsletter.deliver.message import Campaign, unsubscribe_headers
+from newsletter.deliver.providers import Batch, BatchFailed, Provider, SendResult, Session, get_provider, redact
+from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
+from newsletter.deliver.sendlog import LogState, SendLog, log_path, read_log
+from newsletter.workspace import SendSettings, Workspace
+
+TEST_PREFIX = "[TEST] "
+SKIPPED_ROWS_REPORT = "skipped-rows.csv"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    build: Build
+    campaign: Campaign
+    recipients: list[Recipient]  # who gets it in this run
+    audience: Path | None  # None for a test send (--to)
+    history: LogState = field(default_factory=LogState)
+    candidates: list[Recipient] = field(default_factory=list)  # the audience minus suppressions
+    suppressed: int = 0
+    already_sent: int = 0
+    held_back: int = 0  # in batches of unknown fate
+    left_after: int = 0  # still to send after this run (--limit)
+    limit: int | None = None
+    resend_unknown: bool = False
+    skipped_rows: int = 0
+    skipped_rows_report: Path | None = None
+
+    @property
+    def test(self) -> bool:
+        return self.audience is None
+
+    @property
+    def log(self) -> Path:
+        return log_path(self.build.spec.folder)
+
+    def refreshed(self, history: LogState) -> SendPlan:
+        """The same plan against the log as it is now (read again under the lock)."""
+        return replace(self, history=history, **_select(self.candidates, history, self.limit, self.resend_unknown))
+
+
+def campaign_for(build: Build, workspace: Workspace, test: bool = False) -> Campaign:
+    settings = workspace.settings
+    subject = f"{TEST_PREFIX}{build.issue.subject}" if test else build.issue.subject
+    return Campaign(
+        slug=build.issue.slug,
+        subject=subject,
+        html=build.rendered.html,
+        text=build.rendered.text,
+        sender=settings.sender,
+        reply_to=settings.reply_to,
+        headers=unsubscribe_headers(settings.unsubscribe_url, settings.unsubscribe_mailto),
+        categories=("newsletter", build.issue.slug),
+        send_at=None if test else build.spec.send_at,  # a test goes out now
+    )
+
+
+def audience_file(workspace: Workspace, spec: IssueSpec, override: Path | None = None) -> Path | None:
+    """--audience, else the issue's ``audience:``, else newsletter.toml's [send] audience."""
+    if override:
+        return override
+    if spec.audience:
+        return spec.folder / spec.audience
+    if workspace.settings.send.audience:
+        return workspace.root / workspace.settings.send.audience
+    return None
+
+
+def audience_path(workspace: Workspace, build: Build, override: Path | None) -> Path:
+    path = audience_file(workspace, build.spec, override)
+    if path is None:
+        raise InputError(build.spec.path, "no audience: add 'audience: audience.csv' to the issue, "
+                         "set [send] audience in newsletter.toml, or pass --audience CSV or --to ADDR")
+    return path
+
+
+def suppressions(workspace: Workspace) -> set[str]:
+    name = workspace.settings.send.suppressions
+    return read_suppressions(workspace.root / name) if name else set()
+
+
+def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = None,
+              to: list[str] | None = None, limit: int | None = None, skip_bad_rows: bool = False,
+              resend_unknown: bool = False) -> SendPlan:
+    build = build_issue(workspace, issue)
+    if to:
+        recipients = [Recipient(valid_email(address)) for address in to][:limit]
+        return SendPlan(build, campaign_for(build, workspace, test=True), recipients, None)
+    source = audience_path(workspace, build, audience)
+    loaded = load_audience(source, skip_bad_rows)
+    report = write_bad_rows(loaded, build.spec.folder / SKIPPED_ROWS_REPORT) if loaded.bad_rows else None
+    blocked = suppressions(workspace)
+    candidates = [r for r in loaded.recipients if r.email.lower() not in blocked]
+    history = read_log(log_path(build.spec.folder))
+    return SendPlan(build, campaign_for(build, workspace), audience=source, history=history, candidates=candidates,
+                    suppressed=len(loaded.recipients) - len(candidates), limit=limit,
+                    resend_unknown=resend_unknown, skipped_rows=len(loaded.bad_rows), skipped_rows_report=report,
+                    **_select(candidates, history, limit, resend_unknown))
+
+
+def _select(candidates: list[Recipient], history: LogState, limit: int | None, resend_unknown: bool) -> dict:
+    unknown = set() if resend_unknown else history.unknown_addresses
+    pending = [r for r in candidates if r.email.lower() not in history.sent and r.email.lower() not in unknown]
+    chosen = pending[:limit] if limit is not None else pending
+    already = sum(1 for r in candidates if r.email.lower() in history.sent)
+    held = sum(1 for r in candidates if r.email.lower() in unknown and r.email.lower() not in history.sent)
+    return {"recipients": chosen, "already_sent": already, "held_back": held, "left_after": len(pending) - len(chosen)}
+
+
+def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = False,
+                    name: str | None = None) -> Provider:
+    """The outbox unless --send or --sandbox; then --provider, else [send] provider."""
+    if not (send or sandbox):
+        return get_provider("outbox", workspace)
+    provider = get_provider(name or workspace.settings.send.provider, workspace, sandbox=sandbox)
+    if provider.dry_run and not sandbox:
+        raise InputError(None, f"provider {provider.name!r} only writes a dry run: set [send] provider = "
+                         "\"sendgrid\" or \"smtp\" in newsletter.toml, or pass --provider, to really send")
+    return provider
+
+
+def check_schedule(plan: SendPlan, provider: Provider, now: dt.datetime | None = None) -> None:
+    """A scheduled issue goes out now only through a provider that can hold it until then."""
+    send_at = plan.campaign.send_at
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if send_at is None or send_at <= now or provider.max_schedule is None or send_at - now <= provider.max_schedule:
+        return
+    if provider.max_schedule:
+        hours = provider.max_schedule.total_seconds() / 3600
+        limit = f"{provider.name} holds mail at most {hours:g} h"
+    else:
+        limit = f"{provider.name} cannot hold mail for later"
+    spec = plan.build.spec
+    raise InputError(spec.path, f"send_at {send_at.isoformat()} is in the future and {limit}: "
+                     "'newsletter send --due --send' sends it once it is due", spec.lines.get("send_at"))
+
+
+def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
+               confirm: Callable[[SendPlan, Provider], None], progress: Progress = lambda _: None) -> SendResult:
+    """Send the plan. A real send asks ``confirm`` (which raises to refuse), then locks the
+    log and re-plans against it so two runs never send the same batch."""
+    check_schedule(plan, provider)
+    if provider.dry_run or plan.test:
+        return execute(plan, provider, settings, None, progress)
+    if not plan.recipients and plan.history.complete:
+        return SendResult(provider.name, 0, False, details={"batches": 0, "log": str(plan.log)})
+    if plan.recipients:
+        confirm(plan, provider)
+    # Even with nobody left a run is recorded: its "complete" tells `--due` the issue is done.
+    with SendLog.locked(plan.log) as log:
+        return execute(plan.refreshed(log.state()), provider, settings, log, progress)
+
+
+def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: SendLog | None = None,
+            progress: Progress = lambda _: None) -> SendResult:
+    size = max(1, min(settings.batch_size, provider.max_batch))
+    run = plan.history.runs + 1
+    batches = [Batch(f"{run}.{number}", plan.recipients[start:start + size])
+               for number, start in enumerate(range(0, len(plan.recipients), size), start=1)]
+    policy = RetryPolicy(max_retries=settings.max_retries, max_delay=settings.max_backoff)
+    if log:
+        source = display_path(plan.audience) if plan.audience else ""
+        log.run_started(run, provider.name, source, len(plan.recipients), len(batches))
+    sent, outcome = 0, "failed"
+    try:
+        with provider.open(plan.campaign) as session, cycle_collector_paused():
+            for batch in batches:
+                sent += _send_batch(session, batch, provider.name, policy, log, progress)
+        outcome = "complete" if plan.left_after == 0 else "partial"
+    except (BatchFailed, RetriesExhausted) as error:
+        raise SendError(redact(f"{error}. Sent to {sent} of {len(plan.recipients)} recipients before that; "
+                               + _after_failure(plan, log, error))) from None
+    finally:
+        if log:
+            log.run_ended(run, outcome, sent)
+    details = {**session.details(), "batches": len(batches), "log": str(plan.log) if log else None}
+    return SendResult(provider.name, sent, provider.dry_run, details.get("location"), details)
+
+
+def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPolicy, log: SendLog | None,
+                progress: Progress) -> int:
+    def retrying(failure, attempt: int, delay: float) -> None:
+        progress(redact(f"batch {batch.id}: {failure.message}; "
+                        f"retry {attempt} of {policy.max_retries} in {delay:.1f} s"))
+
+    if log:
+        log.batch_started(batch, provider)
+    try:
+        receipt = with_retries(lambda: session.send(batch), policy, on_retry=retrying)
+    except RetriesExhausted as error:
+        if log and error.maybe_delivered:
+            log.batch_unknown(batch, str(error))
+        elif log:
+            log.batch_failed(batch, str(error), error.delivered)
+        raise
+    except BatchFailed as error:
+        if log:
+            log.batch_failed(batch, str(error), error.delivered)
+        raise
+    if log:
+        log.batch_sent(batch, receipt)
+    progress(f"batch {batch.id}: {len(batch.recipients)} sent ({receipt})")
+    return len(batch.recipients)
+
+
+def _after_failure(plan: SendPlan, log: SendLog | None, error: Exception) -> str:
+    if log is None:
+        return "nothing was recorded (not a real send)"
+    if getattr(error, "maybe_delivered", False):
+        return ("that batch may have been delivered, so it is held back: check the provider's activity, "
+                f"then 'newsletter send {plan.build.issue.slug} --send --resend-unknown' if it was not")
+    return "the send log has it: fix the cause and run the same command again to send the rest"
+
+
+@dataclass(frozen=True)
+class IssueStatus:
+    issue: str
+    subject: str
+    audience: Path | None
+    recipients: int | None  # in the audience, after suppressions (None: no audience)
+    suppressed: int
+    skipped_rows: int
+    sent: int  # confirmed, all time
+    left: int | None
+    unknown: list[dict]
+    runs: int
+    last_sent: str | None
+    complete: bool
+    send_at: dt.datetime | None
+    due: bool
+
+    def to_dict(self) -> dict:
+        data = {key: getattr(self, key) for key in self.__dataclass_fields__}
+        data["audience"] = display_path(self.audience) if self.audience else None
+        data["send_at"] = self.send_at.isoformat() if self.send_at else None
+        return data
+
+
+def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None = None,
+                 now: dt.datetime | None = None) -> IssueStatus:
+    """What the send log says, against the audience as it is now. Builds nothing."""
+    spec = read_issue(workspace.issue_path(issue))
+    history = read_log(log_path(spec.folder))
+    source = audience_file(workspace, spec, audience)
+    recipients = left = None
+    suppressed = skipped = 0
+    if source is not None:
+        loaded: Audience = load_audience(source, skip_bad_rows=True)
+        blocked = suppressions(workspace)
+        candidates = [r for r in loaded.recipients if r.email.lower() not in blocked]
+        recipients, skipped = len(candidates), len(loaded.bad_rows)
+        suppressed = len(loaded.recipients) - len(candidates)
+        left = len(_select(candidates, history, None, False)["recipients"])
+    now = now or dt.datetime.now(dt.timezone.utc)
+    unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
+                "first": b.to[0] if b.to else None, "note": b.note} for b in history.unknown]
+    return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
+                       unknown, history.runs, history.last_sent, history.complete, spec.send_at,
+                       bool(spec.send_at and spec.send_at <= now and not history.complete))
+
+
+def due_issues(workspace: Workspace, now: dt.datetime | None = None) -> tuple[list[Path], list[InputError]]:
+    """Issues whose ``send_at`` has passed and that no run has finished sending, oldest first;
+    and the issue files that could not be read (reported, not fatal for the others)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    due: list[tuple[dt.datetime, Path]] = []
+    problems: list[InputError] = []
+    for path in sorted(workspace.issues_dir.glob("*/issue.md")):
+        try:
+            spec = read_issue(path)
+        except InputError as error:
+            problems.append(error)
+            continue
+        if spec.send_at and spec.send_at <= now and not read_log(log_path(spec.folder)).complete:
+            due.append((spec.send_at, path))
+    return [path for _, path in sorted(due)], problems

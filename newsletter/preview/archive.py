@@ -1,0 +1,61 @@
+"""`newsletter archive`: a static web archive of sent issues, the target of "view in browser".
+
+Each issue goes to ``<out>/<slug>/index.html`` with its images beside it, and
+``<out>/index.html`` lists them newest first. Merge fields are filled with neutral
+values, since the page is public.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.render.assets import copy_assets
+from newsletter.render.build import build_issue
+from newsletter.files import replaced_whole
+from newsletter.compose.issuefile import read_issue_date
+from newsletter.deliver.message import MERGE_FIELD, fill
+from newsletter.render.email_html import environment
+from newsletter.deliver.sendlog import log_path, read_log
+from newsletter.workspace import ISSUE_FILE, Workspace
+
+PUBLIC_MERGE_VALUES = {"first_name": "reader", "name": "reader", "email": ""}
+
+
+@dataclass(frozen=True)
+class ArchivedIssue:
+    slug: str
+    subject: str
+    preheader: str
+    date: dt.date | None
+
+
+def was_sent(issue_folder: Path) -> bool:
+    return read_log(log_path(issue_folder)).batches_sent > 0
+
+
+def archive_issues(workspace: Workspace, include_unsent: bool = False) -> list[Path]:
+    folders = sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
+    chosen = [folder for folder in folders if include_unsent or was_sent(folder)]
+    return sorted(chosen, key=lambda f: (read_issue_date(f / ISSUE_FILE) or dt.date.min, f.name), reverse=True)
+
+
+def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = False) -> list[ArchivedIssue]:
+    """Build every chosen issue into a staging folder, then swap it in whole."""
+    with replaced_whole(out_dir) as staging:
+        archived = [_write_issue(workspace, folder, staging) for folder in archive_issues(workspace, include_unsent)]
+        page = environment(workspace.templates_dir).get_template("_shared/archive.html.j2")
+        html = page.render(issues=archived, settings=workspace.settings, brand=workspace.settings.brand)
+        (staging / "index.html").write_text(html, encoding="utf-8")
+    return archived
+
+
+def _write_issue(workspace: Workspace, folder: Path, staging: Path) -> ArchivedIssue:
+    build = build_issue(workspace, folder, asset_base="")
+    target = staging / build.issue.slug
+    target.mkdir()
+    public = fill(build.rendered.html, PUBLIC_MERGE_VALUES, escape=True)
+    (target / "index.html").write_text(MERGE_FIELD.sub("", public), encoding="utf-8")
+    copy_assets(build.assets, target)
+    return ArchivedIssue(build.issue.slug, build.issue.subject, build.issue.preheader, build.issue.date)

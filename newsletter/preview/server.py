@@ -1,0 +1,241 @@
+"""`newsletter preview`: a local server that shows an issue as the inbox will, and redraws on save.
+
+The server listens on 127.0.0.1 only and serves a fixed set of views of the current
+build, never files by path. A watcher polls the issue folder, ``templates/`` and
+``newsletter.toml``; each change rebuilds in process. A build error is shown in the page
+(with its file and line) and the last good build stays on screen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import mimetypes
+import re
+import threading
+import time
+import webbrowser
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from newsletter.deliver.audience import Recipient
+from newsletter.render.build import Build, build_issue
+from newsletter.check.checks import CheckContext, audience_fields, audience_of, check
+from newsletter.errors import NewsletterError
+from newsletter.deliver.message import build_message, fill
+from newsletter.deliver.send import campaign_for
+from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
+
+LOOPBACK = "127.0.0.1"
+POLL_SECONDS = 0.25
+PAGE = Path(__file__).parent / "web" / "preview.html"
+SAMPLE_RECIPIENT = Recipient("reader@example.com", {"first_name": "Reader"})
+DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{")
+# Gmail's desktop list shows about this many characters of subject plus preheader;
+# Apple Mail on iPhone shows the subject on one line and two lines of preview.
+GMAIL_ROW_CHARS, APPLE_SUBJECT_CHARS, APPLE_PREVIEW_CHARS = 110, 38, 90
+
+
+@dataclass
+class Snapshot:
+    """Everything the views show, from one build."""
+
+    version: int
+    html: str = ""
+    dark_html: str = ""
+    text: str = ""
+    mime: str = ""
+    inbox: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+    images: dict[str, Path] = field(default_factory=dict)  # "/images/<name>" -> file
+    error: str = ""
+    built_in_ms: float = 0.0
+
+
+def dark_mode(email_html: str) -> str:
+    """Apply the email's own dark-mode rules unconditionally, as a dark-mode client would."""
+    return DARK_MEDIA.sub("@media all {", email_html)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def inbox_row(build: Build, sender_name: str, sample: Recipient) -> dict:
+    subject = fill(build.issue.subject, sample.merge_fields)
+    preheader = fill(build.issue.preheader, sample.merge_fields) or build.rendered.text.split("\n", 3)[-1][:200]
+    gmail_room = max(GMAIL_ROW_CHARS - len(subject) - 3, 0)
+    return {
+        "sender": sender_name,
+        "subject": subject,
+        "preheader": preheader,
+        "gmail": {"subject": truncate(subject, GMAIL_ROW_CHARS), "preheader": truncate(preheader, gmail_room)},
+        "apple": {"subject": truncate(subject, APPLE_SUBJECT_CHARS), "preheader": truncate(preheader, APPLE_PREVIEW_CHARS)},
+    }
+
+
+class PreviewState:
+    """The latest snapshot and a rebuild function; rebuilds are serialised by a lock."""
+
+    def __init__(self, workspace: Workspace, issue: str | Path) -> None:
+        self.workspace, self.issue = workspace, issue
+        self.lock = threading.Lock()
+        self.snapshot = Snapshot(version=0)
+
+    def rebuild(self) -> Snapshot:
+        with self.lock:
+            started = time.perf_counter()
+            previous = self.snapshot
+            try:
+                self._reload_settings()
+                build = build_issue(self.workspace, self.issue, asset_base="")
+                snapshot = self._snapshot(build, previous.version + 1)
+            except NewsletterError as error:
+                snapshot = dataclasses.replace(previous, version=previous.version + 1, error=str(error))
+            snapshot.built_in_ms = (time.perf_counter() - started) * 1000
+            self.snapshot = snapshot
+            return snapshot
+
+    def _reload_settings(self) -> None:
+        settings_path = self.workspace.root / SETTINGS_FILE
+        if settings_path.is_file():
+            self.workspace = Workspace(self.workspace.root, load_settings(settings_path))
+
+    def _snapshot(self, build: Build, version: int) -> Snapshot:
+        recipients = audience_of(build, self.workspace)  # read once: the sample and the merge-field check
+        sample = recipients[0] if recipients else SAMPLE_RECIPIENT
+        campaign = campaign_for(build, self.workspace)
+        email_html = fill(build.rendered.html, sample.merge_fields, escape=True)
+        report = check(CheckContext(build, campaign, self.workspace, audience_fields(recipients)))
+        return Snapshot(
+            version=version,
+            html=email_html,
+            dark_html=dark_mode(email_html),
+            text=fill(build.rendered.text, sample.merge_fields),
+            mime=build_message(campaign, sample).as_string(),
+            inbox=inbox_row(build, campaign.sender_address[0] or campaign.sender_address[1], sample),
+            findings=[finding.__dict__ for finding in report.findings],
+            images={f"/{build.assets.target(image)}": path for image, path in build.assets.files.items()},
+        )
+
+
+class Watcher(threading.Thread):
+    """Polls modification times; cheap, portable and needs no extra library."""
+
+    def __init__(self, state: PreviewState, paths: list[Path], interval: float = POLL_SECONDS) -> None:
+        super().__init__(daemon=True)
+        self.state, self.paths, self.interval = state, paths, interval
+        self.stopped = threading.Event()
+
+    def fingerprint(self) -> tuple:
+        stamps = []
+        for root in self.paths:
+            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+            stamps.extend((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        return tuple(stamps)
+
+    def run(self) -> None:
+        seen = self.fingerprint()
+        while not self.stopped.wait(self.interval):
+            current = self.fingerprint()
+            if current != seen:
+                seen = current
+                self.state.rebuild()
+
+
+def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
+    class PreviewHandler(BaseHTTPRequestHandler):
+        server_version = "newsletter-preview"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            snapshot = state.snapshot
+            routes = {
+                "/": lambda: ("text/html", PAGE.read_text(encoding="utf-8")),
+                "/email.html": lambda: ("text/html", snapshot.html or _error_page(snapshot.error)),
+                "/email-dark.html": lambda: ("text/html", snapshot.dark_html or _error_page(snapshot.error)),
+                "/email.txt": lambda: ("text/plain", snapshot.text),
+                "/message.eml": lambda: ("text/plain", snapshot.mime),
+                "/state.json": lambda: ("application/json", json.dumps(_state(snapshot))),
+            }
+            path = urlsplit(self.path).path
+            if path in snapshot.images:
+                image = snapshot.images[path]
+                self.reply(mimetypes.guess_type(image.name)[0] or "application/octet-stream", image.read_bytes())
+            elif path in routes:
+                content_type, body = routes[path]()
+                self.reply(f"{content_type}; charset=utf-8", body.encode("utf-8"))
+            else:
+                self.send_error(HTTPStatus.NOT_FOUND, "not found")
+
+        def reply(self, content_type: str, data: bytes) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args) -> None:  # quiet: the terminal shows rebuilds instead
+            pass
+
+    return PreviewHandler
+
+
+def _state(snapshot: Snapshot) -> dict:
+    return {"version": snapshot.version, "error": snapshot.error, "inbox": snapshot.inbox,
+            "findings": snapshot.findings, "built_in_ms": round(snapshot.built_in_ms, 1)}
+
+
+def _error_page(error: str) -> str:
+    return f"<!doctype html><title>Build error</title><pre>{html.escape(error)}</pre>"
+
+
+def watched_paths(workspace: Workspace, issue_path: Path) -> list[Path]:
+    return [issue_path.parent, workspace.templates_dir, workspace.root / SETTINGS_FILE]
+
+
+class PreviewServer:
+    """The server and its watcher; ``start`` returns at once, ``stop`` shuts both down."""
+
+    def __init__(self, workspace: Workspace, issue: str | Path, port: int = 0) -> None:
+        self.state = PreviewState(workspace, issue)
+        self.state.rebuild()
+        self.httpd = ThreadingHTTPServer((LOOPBACK, port), make_handler(self.state))
+        self.watcher = Watcher(self.state, watched_paths(workspace, workspace.issue_path(issue)))
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> None:
+        self.watcher.start()
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.watcher.stopped.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def serve(workspace: Workspace, issue: str | Path, port: int, open_browser: bool, report=print) -> None:
+    """Run until interrupted, reporting each rebuild."""
+    server = PreviewServer(workspace, issue, port)
+    server.start()
+    report(f"Previewing {server.state.snapshot.inbox.get('subject', issue)} at {server.url} (Ctrl+C to stop)")
+    if open_browser:
+        webbrowser.open(server.url)
+    shown = server.state.snapshot.version
+    try:
+        while True:
+            time.sleep(POLL_SECONDS)
+            snapshot = server.state.snapshot
+            if snapshot.version != shown:
+                shown = snapshot.version
+                report(f"rebuilt in {snapshot.built_in_ms:.0f} ms" + (f": {snapshot.error}" if snapshot.error else ""))
+    finally:
+        server.stop()

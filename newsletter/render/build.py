@@ -1,0 +1,52 @@
+"""Build an issue: read and compose it, render it, and write the build folder atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.render.assets import Assets, collect_assets, copy_assets
+from newsletter.compose.issue import Issue, compose
+from newsletter.sources.fetch import FetchOptions
+from newsletter.files import replaced_whole
+from newsletter.compose.issuefile import IssueSpec, read_issue
+from newsletter.render.email_html import Rendered, render
+from newsletter.workspace import Workspace
+
+BUILD_FILES = ("index.html", "index.txt", "issue.json")
+
+
+@dataclass(frozen=True)
+class Build:
+    spec: IssueSpec
+    issue: Issue
+    rendered: Rendered
+    assets: Assets
+
+
+def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
+                fetch: FetchOptions | None = None, asset_base: str | None = None) -> Build:
+    """Everything up to the final HTML and text, in memory. Raises InputError on bad input.
+
+    Local images are linked at ``asset_base`` (default: the issue's web archive address,
+    else relative to the build folder).
+    """
+    spec = read_issue(workspace.issue_path(issue))
+    if theme:
+        spec = dataclasses.replace(spec, theme=theme)
+    composed = compose(spec, workspace, fetch)
+    assets = collect_assets(spec, composed)
+    return Build(spec, composed, render(composed, workspace, assets, asset_base), assets)
+
+
+def write_build(build: Build, out_dir: Path) -> list[Path]:
+    """Write index.html, index.txt, issue.json and images; the folder is replaced whole or not at all."""
+    with replaced_whole(out_dir) as staging:
+        (staging / "index.html").write_text(build.rendered.html, encoding="utf-8")
+        (staging / "index.txt").write_text(build.rendered.text, encoding="utf-8")
+        issue_json = json.dumps(build.issue.to_dict(), ensure_ascii=False, indent=2)
+        (staging / "issue.json").write_text(issue_json + "\n", encoding="utf-8")
+        copy_assets(build.assets, staging)
+    return [out_dir / name for name in BUILD_FILES]

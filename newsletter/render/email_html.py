@@ -1,0 +1,193 @@
+"""Render a composed Issue: Jinja2 -> MJML -> HTML (mjml-python) -> inlined CSS (premailer).
+
+The plain-text part is rendered from the same Issue with its own template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import logging
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+import jinja2
+from markupsafe import Markup
+
+from newsletter.render.assets import Assets
+from newsletter.compose.issue import Entry, Issue, Section
+from newsletter.errors import InputError
+from newsletter.render.links import LinkNumbers, safe_url, tag_url, utm_params
+from newsletter.workspace import Settings, Workspace
+
+PACKAGE_THEMES = Path(__file__).parent / "themes"
+NO_ASSETS = Assets({})
+SHARED_THEME = "_shared"
+DOCTYPE = "<!doctype html>"
+# Zero-width and non-breaking spaces after the preheader stop clients from filling the
+# preview line with the first words of the body.
+PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 90)
+_IMPORT_RULE = re.compile(r"@import\s+url\([^)]*\)\s*;?")
+_SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    text: str
+    mjml: str
+
+
+def long_date(value: dt.date | None) -> str:
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def wrap(text: str, width: int = 72) -> str:
+    paragraphs = re.split(r"\n\s*\n", str(text).strip())
+    return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)
+
+
+def html_to_text(html_text: str) -> str:
+    """The intro (already rendered from Markdown) for the plain-text part: links as "text (url)"."""
+    html_text = str(html_text)
+    html_text = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", html_text)
+    html_text = re.sub(r"</p>|<br\s*/?>|</li>", "\n\n", html_text)
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text)).strip()
+
+
+class IssueView:
+    """What templates need beyond the Issue: tracked links, the web version, reference numbers."""
+
+    def __init__(self, issue: Issue, settings: Settings, assets: Assets, asset_base: str | None) -> None:
+        self.issue, self.settings, self.assets = issue, settings, assets
+        self.asset_base = self.web_url if asset_base is None else asset_base
+        self.links = LinkNumbers([self.article_link(e, s) for s in issue.sections for e in s.entries])
+
+    def image_url(self, entry: Entry) -> str:
+        target = self.assets.target(entry.image) if entry.image else None
+        return urljoin(self.asset_base, target) if target else safe_url(entry.image)
+
+    def article_link(self, entry: Entry, section: Section) -> str:
+        url = safe_url(entry.url)
+        return tag_url(url, utm_params(self.settings.utm, self.issue.slug, section.title)) if url else ""
+
+    @property
+    def web_url(self) -> str:
+        return safe_url(self.settings.archive_url.replace("{slug}", self.issue.slug))
+
+    def context(self) -> dict:
+        return {
+            "issue": self.issue,
+            "settings": self.settings,
+            "brand": self.settings.brand,
+            "links": self.links,
+            "article_link": self.article_link,
+            "image_url": self.image_url,
+            "web_url": self.web_url,
+            "preheader_padding": PREHEADER_PADDING,
+        }
+
+
+@functools.lru_cache(maxsize=8)
+def environment(templates_dir: Path) -> jinja2.Environment:
+    """Workspace templates first, so a team can override any theme file or partial."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(templates_dir), str(PACKAGE_THEMES)]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap, plaintext=html_to_text)
+    return env
+
+
+def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset_base: str | None = None) -> Rendered:
+    env = environment(workspace.templates_dir)
+    context = IssueView(issue, workspace.settings, assets, asset_base).context()
+    html_template = f"{issue.theme}/issue.mjml.j2"
+    mjml = _render_template(env, [html_template], context)
+    text = _render_template(env, [f"{issue.theme}/issue.txt.j2", f"{SHARED_THEME}/issue.txt.j2"], context)
+    html_out = inline_css(compile_mjml(mjml, html_template))
+    return Rendered(html=html_out, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", mjml=mjml)
+
+
+def themes(workspace: Workspace) -> list[str]:
+    return _themes(environment(workspace.templates_dir))
+
+
+def _render_template(env: jinja2.Environment, names: list[str], context: dict) -> str:
+    name = names[0]
+    try:
+        return env.select_template(names).render(context)
+    except jinja2.TemplateNotFound as error:
+        missing = error.name if error.name not in names[1:] else name
+        raise InputError(None, f"theme template not found: templates/{missing} (themes: {', '.join(_themes(env))})") from None
+    except jinja2.TemplateSyntaxError as error:
+        raise InputError(error.filename or name, f"template error: {error.message}", error.lineno) from None
+    except jinja2.TemplateError as error:  # raised while rendering: undefined names, bad filters
+        path, line = _template_frame(error) or (name, None)
+        raise InputError(path, f"template error: {error.message}", line) from None
+
+
+def _template_frame(error: BaseException) -> tuple[str, int] | None:
+    """The template file and line of the innermost template frame (Jinja rewrites tracebacks so)."""
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = (filename, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    return found
+
+
+def _themes(env: jinja2.Environment) -> list[str]:
+    return sorted({name.split("/")[0] for name in env.list_templates()
+                   if name.endswith("/issue.mjml.j2") and not name.startswith(SHARED_THEME)})
+
+
+def compile_mjml(mjml: str, template_name: str) -> str:
+    from mjml import mjml2html
+
+    # MRML rejects spaces between two tags on one line (after </mj-title>, say);
+    # a newline there means the same to HTML and keeps user templates compiling.
+    mjml = _SPACES_BETWEEN_TAGS.sub(">\n<", mjml)
+    try:
+        return mjml2html(mjml, disable_comments=True, fonts={})
+    except ValueError as error:
+        raise InputError(f"templates/{template_name}", f"MJML compile failed: {error}{_near(mjml, str(error))}") from None
+
+
+def _near(mjml: str, message: str) -> str:
+    """MRML reports character offsets; quote the generated line so the template part can be found."""
+    match = re.search(r"position (\d+)", message)
+    if not match:
+        return ""
+    offset = min(int(match.group(1)), len(mjml))
+    line = mjml[mjml.rfind("\n", 0, offset) + 1: (mjml.find("\n", offset) + 1 or len(mjml) + 1) - 1].strip()
+    return f", near: {line[:100]}"
+
+
+def inline_css(html: str) -> str:
+    """Inline CSS for clients that ignore <style>, keeping @media rules in a <style> block."""
+    from premailer import Premailer
+
+    html = _IMPORT_RULE.sub("", html)
+    inlined = Premailer(
+        html,
+        keep_style_tags=True,
+        strip_important=False,
+        allow_network=False,
+        remove_classes=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform()
+    if not inlined.lstrip().lower().startswith("<!doctype"):
+        inlined = f"{DOCTYPE}\n{inlined}"
+    return inlined

@@ -1,0 +1,119 @@
+"""RSS and Atom feeds: list their items, pick the ones newer than the previous issue."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import feedparser
+
+from newsletter.errors import InputError
+from newsletter.sources.fetch import FEED_TYPES, PAGE_TYPES, FetchOptions, fetch_page, is_url
+from newsletter.compose.history import previous_issue
+from newsletter.compose.issuefile import add_articles
+from newsletter.errors import SourceError
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    title: str
+    link: str
+    published: dt.datetime | None
+    updated: dt.datetime | None
+
+    @property
+    def date(self) -> dt.date | None:
+        """When the item first appeared: published, else updated (an edit is not a new item)."""
+        moment = self.published or self.updated
+        return moment.date() if moment else None
+
+
+@dataclass(frozen=True)
+class Feed:
+    location: str
+    title: str
+    items: tuple[FeedItem, ...]
+
+    def items_since(self, since: dt.date | None) -> list[FeedItem]:
+        """Items dated on or after ``since`` (all dated items when None), oldest first."""
+        dated = [item for item in self.items if item.date and (since is None or item.date >= since)]
+        return sorted(dated, key=lambda item: item.date)
+
+
+def read_feed(location: str, base: Path, options: FetchOptions) -> Feed:
+    """A feed from a URL (fetched through the cache) or a file relative to ``base``."""
+    if is_url(location):
+        # A feed is fetched fresh: its point is to show what is new since last time.
+        options = dataclasses.replace(options, refresh=True, offline=False)
+        data = fetch_page(location, options, accept=FEED_TYPES | PAGE_TYPES).body
+    else:
+        try:
+            data = (base / location).read_bytes()
+        except OSError as error:
+            raise SourceError(location, f"cannot read the feed: {error.strerror or error}") from None
+    return parse_feed(location, data)
+
+
+def parse_feed(location: str, data: bytes) -> Feed:
+    parsed = feedparser.parse(data)
+    problem = parsed.get("bozo_exception")
+    if not parsed.get("version"):
+        detail = f" ({_first_line(problem)})" if problem else ""
+        raise SourceError(location, f"not an RSS or Atom feed{detail}")
+    # feedparser recovers from small mistakes; an item it could not finish means the feed is broken.
+    if parsed.bozo and (not parsed.entries or not all(entry.get("link") for entry in parsed.entries)):
+        raise SourceError(location, f"feed does not parse: {_first_line(problem)}")
+    items = tuple(_item(entry) for entry in parsed.entries if entry.get("link"))
+    return Feed(location, parsed.feed.get("title", "").strip(), items)
+
+
+def _item(entry: feedparser.FeedParserDict) -> FeedItem:
+    return FeedItem(
+        title=entry.get("title", "").strip(),
+        link=entry["link"].strip(),
+        # dict.get: feedparser's own get() answers a missing updated date with the published one.
+        published=_moment(dict.get(entry, "published_parsed")),
+        updated=_moment(dict.get(entry, "updated_parsed")),
+    )
+
+
+def _moment(parsed_time) -> dt.datetime | None:
+    """feedparser's UTC struct_time as an aware datetime."""
+    if not parsed_time:
+        return None
+    return dt.datetime.fromtimestamp(calendar.timegm(parsed_time), dt.timezone.utc)
+
+
+def _first_line(problem: object) -> str:
+    text = str(problem or "unknown error").strip()
+    return text.splitlines()[0] if text else type(problem).__name__
+
+
+@dataclass(frozen=True)
+class FeedAddition:
+    """What ``newsletter add --feed`` did."""
+
+    feed: Feed
+    since: dt.date | None  # items dated on or after this were wanted (None: all)
+    previous: str | None  # the issue the cutoff came from
+    items: tuple[FeedItem, ...]  # the wanted items, oldest first
+    added: int  # how many of them were not listed yet
+
+
+def add_feed_items(issue_path: Path, issues_dir: Path, location: str, options: FetchOptions,
+                   since: dt.date | None = None, section: str | None = None) -> FeedAddition:
+    """List a feed's items newer than the previous issue (or dated ``since`` on) as URL sources."""
+    previous = None
+    if since is None:
+        previous = previous_issue(issues_dir, issue_path)
+        if previous and previous.date is None:
+            raise InputError(previous.path, "the previous issue has no date: to add feed items, "
+                             "give it a 'date:' or pass --since DATE")
+        since = previous.date + dt.timedelta(days=1) if previous else None
+    feed = read_feed(location, Path.cwd(), options)
+    items = tuple(feed.items_since(since))
+    added = add_articles(issue_path, [{"source": item.link, "url": item.link} for item in items], section)
+    return FeedAddition(feed, since, previous.slug if previous else None, items, added)

@@ -1,0 +1,208 @@
+"""Fetch web pages and feeds over HTTP(S), with limits, into the workspace's cache.
+
+A fetched page is stored as ``<sha256 of the URL>.body`` plus ``.json`` (where it ended
+up, status, the headers that matter, when), so a rebuild reads the same bytes offline.
+Decoding is left to the readers: a page is handed on as bytes, media type and charset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from email.message import Message
+from pathlib import Path
+
+import httpx
+
+from newsletter import __version__
+from newsletter.errors import SourceError
+from newsletter.workspace import Workspace
+
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml",
+                        "application/xml", "text/xml"})
+KEPT_HEADERS = ("content-type", "content-length", "last-modified", "etag", "date")
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """How to fetch: limits from newsletter.toml's [fetch] table and the command's --refresh."""
+
+    cache_dir: Path | None = None  # None: no cache
+    refresh: bool = False  # refetch even when the cache has the page
+    offline: bool = False  # only the cache; a page that is not in it is an error
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    user_agent: str = f"newsletter/{__version__}"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One fetched page, as the server sent it."""
+
+    url: str
+    final_url: str
+    status: int
+    media_type: str
+    charset: str | None
+    headers: dict[str, str]
+    fetched_at: str
+    body: bytes
+
+    def record(self) -> dict:
+        data = asdict(self)
+        data.pop("body")
+        return data
+
+
+def is_url(location: str) -> bool:
+    return "://" in location
+
+
+def fetch_page(url: str, options: FetchOptions, accept: frozenset[str] = PAGE_TYPES) -> Fetched:
+    """The page at ``url``, from the cache unless refreshing. Raises SourceError naming the URL."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise SourceError(url, "only http:// and https:// URLs can be fetched")
+    cached = None if options.refresh else _read_cache(url, options.cache_dir)
+    if cached is None:
+        if options.offline:
+            raise SourceError(url, "not in the cache (fetch it once with a build of its issue)")
+        cached = _download(url, options, accept)
+        _write_cache(cached, options.cache_dir)
+    if cached.media_type not in accept:
+        raise SourceError(url, _wrong_type_message(cached.media_type, accept))
+    return cached
+
+
+def _download(url: str, options: FetchOptions, accept: frozenset[str]) -> Fetched:
+    timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
+    headers = {"User-Agent": options.user_agent, "Accept": ", ".join(sorted(accept)) + ", */*;q=0.1"}
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=options.max_redirects,
+                          headers=headers) as client:
+            with client.stream("GET", url) as response:
+                return _receive(url, response, options.max_bytes, accept)
+    except httpx.TooManyRedirects:
+        raise SourceError(url, f"too many redirects (the limit is {options.max_redirects})") from None
+    except httpx.ConnectTimeout:
+        raise SourceError(url, f"timed out connecting after {options.connect_timeout:g} s") from None
+    except httpx.TimeoutException:
+        raise SourceError(url, f"timed out: no data for {options.read_timeout:g} s") from None
+    except httpx.UnsupportedProtocol as error:
+        raise SourceError(url, f"cannot fetch: {error}") from None
+    except httpx.ConnectError as error:
+        raise SourceError(url, f"cannot connect: {_reason(error)}") from None
+    except httpx.HTTPError as error:
+        raise SourceError(url, f"fetch failed: {_reason(error)}") from None
+
+
+def _receive(url: str, response: httpx.Response, max_bytes: int, accept: frozenset[str]) -> Fetched:
+    if not response.is_success:
+        raise SourceError(url, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
+    media_type, charset = _content_type(response.headers.get("content-type", ""))
+    if media_type not in accept:
+        raise SourceError(url, _wrong_type_message(media_type, accept))
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise SourceError(url, _too_big_message(max_bytes))
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise SourceError(url, _too_big_message(max_bytes))
+        chunks.append(chunk)
+    return Fetched(
+        url=url,
+        final_url=str(response.url),
+        status=response.status_code,
+        media_type=media_type,
+        charset=charset,
+        headers={name: response.headers[name] for name in KEPT_HEADERS if name in response.headers},
+        fetched_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        body=b"".join(chunks),
+    )
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    message = Message()
+    message["content-type"] = header
+    media_type = message.get_content_type() if header.strip() else ""
+    return media_type, message.get_param("charset")
+
+
+def _wrong_type_message(media_type: str, accept: frozenset[str]) -> str:
+    wanted = "a feed (RSS or Atom)" if not accept & PAGE_TYPES else "an HTML page or plain text"
+    if accept & PAGE_TYPES and media_type in FEED_TYPES:
+        return f"this is a feed ({media_type}), not an article: add its items with newsletter add ISSUE --feed URL"
+    return f"content type {media_type or 'missing'}, expected {wanted}"
+
+
+def _too_big_message(max_bytes: int) -> str:
+    return f"larger than {max_bytes / 1_000_000:g} MB (raise [fetch] max_bytes in newsletter.toml)"
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip()
+    if "refused" in text.lower():
+        return "connection refused"
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def cache_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _read_cache(url: str, cache_dir: Path | None) -> Fetched | None:
+    if cache_dir is None:
+        return None
+    stem = cache_dir / cache_key(url)
+    try:
+        record = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        body = stem.with_suffix(".body").read_bytes()
+    except (FileNotFoundError, ValueError):
+        return None
+    if record.get("url") != url:
+        return None
+    return Fetched(**record, body=body)
+
+
+def _write_cache(page: Fetched, cache_dir: Path | None) -> None:
+    """Body first, record last: a record on disk always has its body beside it."""
+    if cache_dir is None:
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stem = cache_dir / cache_key(page.url)
+    write_atomically(stem.with_suffix(".body"), page.body)
+    record = json.dumps(page.record(), ensure_ascii=False, indent=2) + "\n"
+    write_atomically(stem.with_suffix(".json"), record.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def fetch_options(workspace: Workspace, refresh: bool = False) -> FetchOptions:
+    """The workspace's [fetch] settings, caching under the workspace."""
+    settings = workspace.settings.fetch
+    return FetchOptions(
+        cache_dir=workspace.root / settings.cache,
+        refresh=refresh,
+        connect_timeout=float(settings.connect_timeout),
+        read_timeout=float(settings.read_timeout),
+        max_bytes=settings.max_bytes,
+        max_redirects=settings.max_redirects,
+        user_agent=settings.user_agent or FetchOptions.user_agent,
+    )

@@ -1,0 +1,490 @@
+"""Find the article in a plain-text page dump: title, byline, dates and body.
+
+A dump is what select-all, copy and paste gives: one block per line, the article somewhere
+among menus, banners, cookie notes, share bars, "related" lists, comment threads and footers.
+
+Each line first gets a kind from what it looks like on its own: prose (long, with the
+language's function words), a list item, code or figures, a short label, navigation,
+boilerplate, or the start of a page section that never belongs to an article (comments,
+"Related", "About us"). The body is then the densest stretch of prose: the contiguous run of
+lines whose weights add up to the most, prose counting for it by its length and everything
+else against it. A stretch is cut where a comment thread starts, where a "related"/"about"
+section starts and little prose follows it, and where the rest of it (a news ticker, a gallery
+of captions) is mostly lines against it. The headline is the short line above the body that
+shares its topic; the byline and dates sit next to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+import justext
+
+from newsletter.article import Block
+from newsletter.dates import DATE_PATTERN, MAX_DATELINE_WORDS, dateline, updated_date
+
+WORD = re.compile(r"\w+")
+
+# Whole short lines that are page furniture wherever they stand.
+BOILERPLATE = re.compile(
+    r"""^(?:
+        .*\b(?:shopping\s+)?(?:basket|cart|bag)\b.*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
+      | .*\bcookies?\b.* | .*\ball\s+rights\s+reserved\b.* | ©.* | copyright\b.*
+      | skip\s+to\b.* | (?:main\s+|site\s+)?(?:menu|navigation|search|home|close|print|e-?mail|tweet|pin|undo|reply)
+      | toggle\s+navigation | back\s+to\s+top | loading\W* | advertisement | advertising | anzeige | publicité
+      | publicidad | (?:sponsored|promoted)\b.* | permalink\b.*
+      | (?:image|photo|picture|illustration)(?:\s+credit)?\s*(?:by|:)\s.{0,80}
+      | .{0,80}\bvia\s+(?:envato(?:\s+elements)?|unsplash|shutterstock|getty\s+images|pexels|istock)
+      | share\b.{0,60} | .{0,40}\bshare\s+(?:on|via|this)\b.* | click\s+to\s+(?:share|email|print)\b.*
+      | (?:follow\s+us|sign\s+(?:up|in)|log\s*in|register|subscribe)\b.{0,80} | newsletters?
+      | click\s+here\b.* | (?:read|view|see|show)\s+(?:more|all)\b.{0,40} | continue\s+reading\b.*
+      | (?:fill\s+in|complete)\s+the\s+form\b.* | (?:privacy|cookie)(?:\s+policy|\s+notice|\s+settings)?
+      | terms\b.{0,40} | (?:previous|next)\s+(?:post|article|story)\b.*
+      | tags?\s*:.* | categor(?:y|ies)\s*:.* | filed\s+under\b.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Words that fill cookie banners, sign-up forms and footers, whatever their length.
+BOILERPLATE_WORDS = re.compile(
+    r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
+    r"|sign\s+(?:in|up)|log\s+in|account|register\w*|advertis\w+|sponsored|unsubscribe|inbox)\b",
+    re.IGNORECASE,
+)
+# Where a comment thread starts: its count, or the button or form that opens it.
+COMMENTS = re.compile(
+    r"""^(?:
+        .{0,40}\b\d+\s+(?:comments?|responses?|replies|kommentare?|commentaires?|comentarios?|coment[aá]rios?)\b.*
+      | (?:comments?|kommentare|commentaires|comentarios)\s*\(\d+\)
+      | (?:view|show|read|load|see|post|leave|add|write|join)\s+(?:all\s+|the\s+)?(?:a\s+)?(?:comments?|reply
+         |response|discussion|conversation)\b.*
+      | kommentare\s+lesen\b.* | (?:laisser|ajouter)\s+un\s+commentaire | deja\s+un\s+comentario
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Headings of page sections that follow an article but are not part of it.
+SECTION = re.compile(
+    r"""^(?:
+        comments? | related(?:\s+\w+){0,3} | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested).*
+      | (?:more|other)\s+(?:from|on|in|stories|articles|news|posts)\b.{0,40}
+      | (?:more\s+)?(?:recommended|popular|trending|similar|latest|top|most\s+\w+)(?:\s+\w+){0,2}
+      | read\s+next | what\s+to\s+read\s+next | further\s+reading | recent\s+(?:posts|articles|stories)
+      | about\s+the\s+authors? | about\s+(?:us|(?-i:[A-Z])[\w&'.-]*(?:\s+[\w&'.-]+){0,5})
+      | contact(?:\s+us)? | get\s+in\s+touch
+      | auch\s+interessant | mehr\s+zum\s+thema | meistgelesen | lesen\s+sie\s+auch | sur\s+le\s+même\s+sujet
+      | à\s+lire\s+aussi | les\s+plus\s+(?:lus|partagés) | lea\s+también | leia\s+também | mais\s+lidas
+    )\s*:?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
+NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
+BULLET = re.compile(r"^\s*(?:[-*•–+·▪►]|\d{1,2}[.)])\s+")
+TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
+SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
+
+BY = re.compile(r"(?:^|[\s/|•·,(-])(?:by|par|von|por|door)\s+(?P<name>.+)$", re.IGNORECASE)
+NAME_PARTICLES = {"van", "von", "de", "da", "del", "der", "den", "du", "bin", "al", "le", "la", "di"}
+NAME_JOINERS = {"and", "&", "und", "et", "y", "e"}
+MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january",
+          "february", "march", "april", "june", "july", "august", "september", "october", "november", "december"}
+MAX_NAME_WORDS = 6
+NOT_AUTHOR = re.compile(r"\b(?:reviewed|edited|photos?|photographs?|images?|illustrations?|videos?|produced"
+                        r"|translated|checked|powered|supported|sponsored|presented|designed|built)\s+\S*$",
+                        re.IGNORECASE)
+NOT_NAMES = MONTHS | {"mon", "monday", "tue", "tuesday", "wed", "wednesday", "thu", "thursday", "fri", "friday",
+                      "sat", "saturday", "sun", "sunday", "published", "posted", "updated", "date", "last", "on"}
+HONORIFIC = r"(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Miss|Sir|Dame|Rev)\.?"
+NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*"
+                  rf"(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|da|del|der|bin|al)){{1,3}}$")
+
+PROSE_WORDS = 10  # a line this long, in sentences, is prose
+PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
+PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
+WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10,
+           "section": -30, "comments": -30}
+ITEM_WEIGHT = 0.5  # per word of a list item
+FURNITURE = {"navigation", "boilerplate", "section", "comments"}
+SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
+SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
+CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
+TAIL_SHARE = 0.6  # ... and a tail whose weight is this little prose is not part of it
+WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide ...
+WRAPPED_SHARE = 0.75  # ... and a line this close to the width ran into the margin
+WRAPPED_MIN_LINES = 10
+HEADER_LINES = 20  # how far above the body to look for the title, byline and date
+MAX_TITLE_WORDS = 30
+TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
+MIN_TITLE_SCORE = 0.25
+ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
+CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+
+
+@dataclass(frozen=True)
+class DumpParts:
+    """What the cleaner found in a dump."""
+
+    title: str | None
+    byline: str | None
+    published: dt.date | None
+    updated: dt.date | None
+    description: str | None
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    words: int
+    kind: str
+    topic: frozenset[str] = frozenset()  # its words that carry meaning: not function words, not numbers
+    repeated: bool = False
+
+    @property
+    def weight(self) -> float:
+        if self.kind == "prose":
+            return self.words - PROSE_OFFSET
+        if self.kind == "item":
+            return self.words * ITEM_WEIGHT
+        return WEIGHTS[self.kind]
+
+
+def split_dump(text: str, day_first: bool = True) -> DumpParts:
+    lines = classify(unwrap([" ".join(line.split()) for line in text.splitlines()]))
+    start, end = body_span(lines)
+    header = read_header(lines, start, end, day_first)
+    # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
+    revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
+    updated = max(revisions + [header.updated] if header.updated else revisions, default=None)
+    body = [line.text for index, line in enumerate(lines[header.body_start:end], header.body_start)
+            if line.kind not in FURNITURE and index not in header.rows and not updated_date(line.text, day_first)]
+    blocks = tuple(to_block(line) for line in body)
+    first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
+    return DumpParts(
+        title=header.title,
+        byline=header.byline,
+        published=header.published,
+        updated=updated if updated and (not header.published or updated >= header.published) else None,
+        description=first_prose,
+        blocks=blocks,
+    )
+
+
+# --- what each line is ---
+
+def unwrap(lines: list[str]) -> list[str]:
+    """Non-empty lines, with paragraphs that a mail client or terminal wrapped at a fixed width joined again.
+
+    A browser's copy never wraps, so this only acts when most lines stop just short of one narrow width.
+    """
+    texts = [line for line in lines if line]
+    lengths = sorted(len(line) for line in texts)
+    if len(lengths) < WRAPPED_MIN_LINES:
+        return texts
+    width = lengths[int(len(lengths) * 0.95)]
+    if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < len(lengths) / 3:
+        return texts
+    joined: list[str] = []
+    wrapped = False  # the previous line ran to the margin, so this one may continue its paragraph ...
+    for line in lines:
+        if wrapped and line and not line[0].isupper() and not BULLET.match(line):  # ... unless it starts anew
+            joined[-1] += " " + line
+        elif line:
+            joined.append(line)
+        wrapped = bool(line) and len(line) >= WRAPPED_SHARE * width
+    return joined
+
+
+
+def classify(texts: list[str]) -> list[Line]:
+    tokens = [WORD.findall(text.lower()) for text in texts]
+    stopwords = language_stopwords(Counter(token for line in tokens for token in line))
+    counts = Counter(texts)
+    kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
+    _merge_code_listings(kinds, texts)
+    return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
+                                                  and not w.isdigit()), counts[text] > 1)
+            for text, words, kind in zip(texts, tokens, kinds)]
+
+
+def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str]) -> str:
+    words = len(tokens)
+    stop_share = sum(token in stopwords for token in tokens) / words if words else 0.0
+    symbols = len(CODE_SYMBOL.findall(text))
+    if words <= 10 and COMMENTS.match(text):
+        return "comments"
+    if words <= 8 and SECTION.match(text):
+        return "section"
+    if words <= 12 and BOILERPLATE.match(text):
+        return "boilerplate"
+    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text)):
+        return "data"  # a chart's figures and tick labels ("’18", "$900", "6.6%")
+    if count > 1 and (words >= 4 and stop_share >= 0.2 or count > 2 and not symbols):
+        return "boilerplate"  # a block the page repeats is its template ("About us"), not the article
+    if len(NAVIGATION_SEPARATOR.findall(text)) >= 2 or NAVIGATION_SEPARATOR.search(text) and words <= 12:
+        return "navigation"
+    if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12):
+        return "boilerplate"
+    if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
+        return "prose"
+    if BULLET.match(text):
+        return "item"
+    if symbols >= 3 or symbols >= 2 and symbols * 40 >= len(text) or symbols and words <= 3 and not text[0].isupper():
+        return "code"
+    if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
+        return "data"
+    return "short" if words < 4 else "line"
+
+
+def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
+    """Keywords between lines of code ("SELECT", "FROM") are code too; labels among a chart's figures are data.
+
+    A listing spreads line by line (a run of keywords joins it); a chart only takes labels between its figures.
+    """
+    for listing, spreads in (("code", True), ("data", False)):
+        judged = kinds if spreads else list(kinds)
+        for index, kind in enumerate(kinds):
+            if kind in ("short", "line", "boilerplate") and len(texts[index].split()) <= 6:
+                near = judged[max(0, index - 2):index] + judged[index + 1:index + 3]
+                if near.count(listing) >= 2:
+                    kinds[index] = listing
+
+
+@cache
+def _stoplists() -> tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]]:
+    """jusText's stoplists by language, and the languages of each stopword."""
+    stoplists = {language: frozenset(justext.get_stoplist(language)) for language in justext.get_stoplists()}
+    index: dict[str, list[str]] = {}
+    for language, words in stoplists.items():
+        for word in words:
+            index.setdefault(word, []).append(language)
+    return stoplists, {word: tuple(languages) for word, languages in index.items()}
+
+
+ENGLISH_SHARE = 0.3  # share of a text's words in English's stoplist that settles its language
+
+
+@cache
+def _english() -> frozenset[str]:
+    return frozenset(justext.get_stoplist("English"))
+
+
+def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
+    """The function words of the dump's language: the stoplist its words hit most often.
+
+    Plainly English text skips loading the hundred other stoplists (0.4 s at start-up)."""
+    words = {token: count for token, count in token_counts.items() if token.isalpha()}
+    english = _english()
+    total = sum(words.values())
+    if total and sum(count for token, count in words.items() if token in english) >= ENGLISH_SHARE * total:
+        return english
+    stoplists, index = _stoplists()
+    hits: Counter[str] = Counter()
+    for token, count in words.items():  # some stoplists carry numbers, which say nothing of a language
+        for language in index.get(token, ()):
+            hits[language] += count
+    if not hits:
+        return frozenset()
+    # On a tie (a short text) English wins: several stoplists share its commonest words.
+    best = max(hits.items(), key=lambda item: (item[1], item[0] == "English"))[0]
+    return stoplists[best]
+
+
+# --- where the body is ---
+
+def body_span(lines: list[Line]) -> tuple[int, int]:
+    """The run of lines with the largest total weight, ended where a comment thread or a page section starts."""
+    best = running = 0.0
+    start = best_start = best_end = 0
+    for index, line in enumerate(lines):
+        if running <= 0:
+            running, start = 0.0, index
+        running += line.weight
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    if not best:
+        return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
+    end = _section_cut(lines, best_start, best_end)
+    return best_start, _thin_tail_cut(lines, best_start, end)
+
+
+def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
+    """Where the prose thins out for good: a ticker or a gallery of captions after the article adds up to
+    more than the gap before it, but most of its weight is against it."""
+    running = peak = 0.0
+    peaks = []
+    for index in range(start, end):
+        running += lines[index].weight
+        if running > peak:
+            peak = running
+            peaks.append(index + 1)
+    for cut in peaks:
+        if cut >= end or _prose_share(lines[start:cut]) < CORE_SHARE:
+            continue
+        if _prose_share(lines[cut:end]) < TAIL_SHARE:
+            return cut
+    return end
+
+
+def _prose_share(lines: list[Line]) -> float:
+    """How much of a stretch's weight is prose rather than furniture against it."""
+    gained = sum(line.weight for line in lines if line.weight > 0)
+    lost = -sum(line.weight for line in lines if line.weight < 0)
+    return gained / (gained + lost) if gained + lost else 0.0
+
+
+def _section_cut(lines: list[Line], start: int, end: int) -> int:
+    """Where the article ends: at a comment thread, or at a section heading followed by little prose of its own."""
+    prose = [line.words if line.kind == "prose" else 0 for line in lines]
+    walls = [i for i in range(start, end) if lines[i].kind in ("comments", "section")]
+    for index, next_wall in zip(walls, walls[1:] + [end]):
+        before, after = sum(prose[start:index]), sum(prose[index + 1:next_wall])
+        if before >= SECTION_MIN_BEFORE and (lines[index].kind == "comments" or after < SECTION_AFTER_SHARE * before):
+            return index
+    return end
+
+
+# --- title, byline and date, just above the body ---
+
+@dataclass
+class Header:
+    title: str | None = None
+    byline: str | None = None
+    published: dt.date | None = None
+    updated: dt.date | None = None
+    rows: frozenset[int] = frozenset()
+    body_start: int = 0
+
+
+def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Header:
+    """Metadata from the lines above the first paragraph; the body starts after the last of it."""
+    first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
+                            and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
+    zone = range(max(0, min(start, first_paragraph) - HEADER_LINES), first_paragraph)
+    header = Header(body_start=start)
+    datelines = {i: dateline(lines[i].text, day_first) for i in zone if lines[i].kind != "comments"}
+    dates = [i for i, (published, _) in datelines.items() if published]
+    # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
+    bylines = [i for i in zone if lines[i].kind not in ("section", "comments") and _byline_row(lines, i, set(dates))]
+    if dates:
+        header.published, header.updated = datelines[dates[-1]]
+    if bylines:
+        signed = [i for i in bylines if BY.search(lines[i].text)]  # "By Jane Doe" beats a bare name
+        header.byline = byline_name(lines[(signed or bylines)[-1]].text)
+    topic = _body_topic(lines, first_paragraph, end)
+    title_row = _title_row(lines, zone, dates[-1:] + bylines[-1:], topic)
+    if title_row is None:  # a chart or a gallery between headline and text: look further up
+        title_row = _title_row(lines, range(0, zone.start), [], topic)
+    if title_row is not None:
+        header.title = lines[title_row].text
+    rows = set(dates + bylines + ([title_row] if title_row is not None else []))
+    header.rows = frozenset(rows)
+    header.body_start = max(start, max(rows) + 1) if rows else start
+    return header
+
+
+def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
+    """A "By ..." line is a byline; a bare name only on or beside the date's line."""
+    text = lines[row].text
+    if not byline_name(text):
+        return False
+    return bool(BY.search(text)) or bool(date_rows & {row - 1, row, row + 1})
+
+
+def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
+    """The meaningful words of the body's opening paragraphs, which its headline shares."""
+    words: set[str] = set()
+    budget = TOPIC_WORDS
+    for line in lines[first:end]:
+        if line.kind == "prose" and budget > 0:
+            words |= line.topic
+            budget -= line.words
+    return frozenset(words)
+
+
+def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str]) -> int | None:
+    """The headline: a short line above the body that shares its topic, best just above the byline or date."""
+    scores = {}
+    for index in zone:
+        line = lines[index]
+        if not _could_be_title(line):
+            continue
+        shared = len(line.topic & topic) / len(line.topic) if line.topic else 0.0
+        beside_anchor = bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1)
+        scores[index] = (shared + 0.3 * beside_anchor + 0.15 * line.repeated + 0.1 * (4 <= line.words <= 20)
+                         + 0.1 * (index - zone.start + 1) / len(zone))
+    best = max(scores, key=scores.__getitem__, default=None)
+    return best if best is not None and scores[best] >= MIN_TITLE_SCORE else None
+
+
+def _could_be_title(line: Line) -> bool:
+    if line.kind in ("navigation", "section", "comments", "data", "item") or not 2 <= line.words <= MAX_TITLE_WORDS:
+        return False
+    if BULLET.match(line.text):
+        return False
+    if line.kind == "boilerplate" and not line.repeated:
+        return False  # a title repeats (breadcrumb, heading, sticky bar), so repetition alone is no bar
+    if DATE_PATTERN.search(line.text) or CLOCK_TIME.search(line.text) or updated_date(line.text):
+        return False
+    if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
+        return False
+    return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
+
+
+def ends_sentence(text: str) -> bool:
+    """Ends like a sentence, not like "... Underneath N.Y.C" (an abbreviation)."""
+    return bool(SENTENCE_END.search(text)) and not ABBREVIATION_END.search(text)
+
+
+def byline_name(line: str) -> str | None:
+    """The author's name when the line is a byline: "By Jane Doe, Staff", "Dr Jane Doe", "J. Doe - 3 May 2024"."""
+    if len(line.split()) > MAX_DATELINE_WORDS:
+        return None
+    match = BY.search(line)
+    if match and not NOT_AUTHOR.search(line[:match.start() + 1]):
+        return _name_at_start(match.group("name"))
+    if NAME.match(line) and not SENTENCE_END.search(line):
+        return line
+    if DATE_PATTERN.search(line) and line.split()[0].lower().rstrip(",:") not in NOT_NAMES:
+        name = _name_at_start(line)
+        return name if name and len(name.split()) >= 2 else None
+    return None
+
+
+def _name_at_start(text: str) -> str | None:
+    """The run of name-like words a byline starts with, up to its date, handle, role or separator."""
+    taken: list[str] = []
+    for token in text.split():
+        word = token.rstrip(",;:")
+        joins = word.lower() in NAME_JOINERS and taken
+        if not word or not (word[0].isupper() or word.lower() in NAME_PARTICLES or joins):
+            break
+        if any(ch.isdigit() for ch in word) or word.lower().rstrip(".") in MONTHS and _before_number(text, token):
+            break
+        handle = "@" in word  # "Jane Doe@janedoe": the handle glued to the name ends it
+        taken.append(word.split("@")[0])
+        if handle or word != token or len(taken) == MAX_NAME_WORDS:
+            break  # "Jane Doe, Staff Writer": the comma ends the name
+    while taken and (not taken[-1] or taken[-1].lower() in NAME_JOINERS | NAME_PARTICLES):
+        taken.pop()
+    if not taken or len(taken) == 1 and len(taken[0]) < 3:
+        return None
+    name = " ".join(taken)
+    return name.title() if name.isupper() and len(taken) > 1 else name
+
+
+def _before_number(text: str, token: str) -> bool:
+    """ "June 3" is a date; "Laura June Topolsky" is a name."""
+    rest = text.split(token, 1)[1].split()
+    return bool(rest) and rest[0][:1].isdigit()
+
+
+def to_block(line: str) -> Block:
+    if BULLET.match(line):
+        return Block("item", BULLET.sub("", line))
+    if not SENTENCE_END.search(line) and len(line.split()) <= 14:
+        return Block("heading", line)
+    return Block("paragraph", line)

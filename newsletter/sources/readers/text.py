@@ -1,0 +1,33 @@
+"""Plain-text page dumps: what staff get from select-all, copy, paste."""
+
+from __future__ import annotations
+
+from newsletter.article import Article
+from newsletter.sources.readers.pagedump import split_dump
+from newsletter.sources.source import Source
+from newsletter.errors import SourceError
+
+TEXT_SUFFIXES = {".txt", ".text", ""}
+
+
+class TextDumpReader:
+    name = "text"
+
+    def accepts(self, source: Source) -> bool:
+        return source.suffix in TEXT_SUFFIXES
+
+    def read(self, source: Source) -> Article:
+        parts = split_dump(source.text(), source.day_first)
+        if not parts.title:
+            raise SourceError(source.location, "no title found: put the article title on its own line near the top")
+        if not any(block.kind != "heading" for block in parts.blocks):
+            raise SourceError(source.location, "no article text found (only headings or page furniture)")
+        return Article(
+            source=source.location,
+            title=parts.title,
+            blocks=parts.blocks,
+            byline=parts.byline,
+            published=parts.published,
+            updated=parts.updated,
+            description=parts.description,
+        )
