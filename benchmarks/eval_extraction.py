@@ -16,8 +16,16 @@ import os
 import sys
 from pathlib import Path
 
-from evaluation import (Accuracy, average, byline_accuracy, date_accuracy, evaluate_page,
-                                   headline_accuracy, load_pages, title_accuracy)
+from evaluation import (
+    Accuracy,
+    average,
+    byline_accuracy,
+    date_accuracy,
+    evaluate_page,
+    headline_accuracy,
+    load_pages,
+    title_accuracy,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval" / "readability"

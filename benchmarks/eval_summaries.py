@@ -26,8 +26,8 @@ from typing import Callable
 
 from newsletter.article import Article, Block
 from newsletter.compose.issuefile import Budget
-from newsletter.sources.readers import read_article
 from newsletter.compose.summarize import split_sentences, summarize
+from newsletter.sources.readers import read_article
 
 PROJECT = Path(__file__).resolve().parent.parent
 K = 3

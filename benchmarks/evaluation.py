@@ -270,8 +270,8 @@ def timed_read(source, repeat: int = 1) -> Reading:
 
 def evaluate_page(page: EvalPage, day_first: bool = True, repeat: int = 1) -> PageResult:
     """The page's HTML through the HTML reader, and its select-all text through the page-dump reader."""
-    from newsletter.sources.source import Source
     from newsletter.sources.readers.html import decode_html
+    from newsletter.sources.source import Source
 
     html_source = Source(f"{page.page_id}/source.html", Path(f"{page.page_id}.html"), page.html, day_first)
     dump = page_text(decode_html(html_source))

@@ -80,11 +80,11 @@ def test_subject_preheader_and_merge_fields(workspace: Path, cli) -> None:
     assert code == 1
     by_code = {f["code"]: f for f in report["findings"]}
     text = issue.read_text().splitlines()
-    assert by_code["subject-length"]["place"].endswith(f"issue.md:{next(i for i, l in enumerate(text, 1) if l.startswith('subject:'))}")
+    assert by_code["subject-length"]["place"].endswith(f"issue.md:{next(i for i, line in enumerate(text, 1) if line.startswith('subject:'))}")
     assert by_code["preheader-length"]["severity"] == "warning"
     assert by_code["unknown-merge-field"]["severity"] == "error"
     assert "{{nickname}}" in by_code["unknown-merge-field"]["message"]
-    hello = next(i for i, l in enumerate(text, 1) if "{{nickname}}" in l)
+    hello = next(i for i, line in enumerate(text, 1) if "{{nickname}}" in line)
     assert by_code["unknown-merge-field"]["place"].endswith(f"issue.md:{hello}")
 
 

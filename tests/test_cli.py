@@ -10,7 +10,6 @@ from pathlib import Path
 
 from tests.conftest import EXAMPLE_ISSUE
 
-
 # The script pip installed beside this interpreter, not whatever ``newsletter`` comes first on PATH.
 SCRIPT = Path(sys.executable).parent / "newsletter"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.http_server import WEB_FIXTURES, site, url_issue, web  # noqa: F401 (fixtures)
+from tests.http_server import WEB_FIXTURES, url_issue
 
 TEXT = "text/plain; charset=utf-8"
 HEDGEHOG = (WEB_FIXTURES / "hedgehog-houses.txt").read_text()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.errors import SourceError
 from newsletter.sources.feeds import parse_feed, read_feed
 from newsletter.sources.fetch import FetchOptions
-from newsletter.errors import SourceError
 from tests.conftest import write_issue
-from tests.http_server import WEB_FIXTURES, site, url_issue, web  # noqa: F401 (fixtures)
+from tests.http_server import WEB_FIXTURES, url_issue
 
 TEXT = "text/plain; charset=utf-8"
 RSS = "application/rss+xml"
@@ -83,8 +83,8 @@ def test_add_feed_adds_only_items_newer_than_the_previous_issue(site, web, cli) 
 
     result = cli("add", "2026-11", "--feed", feed)
     assert result.code == 0, result.err
-    assert result.out == (f'Added 2 articles to issues/2026-11/issue.md from "Plot Notes": items dated 2026-11-01 '
-                          f"or later, after issue 2026-10; 1 item without a date left out\n")
+    assert result.out == ('Added 2 articles to issues/2026-11/issue.md from "Plot Notes": items dated 2026-11-01 '
+                          "or later, after issue 2026-10; 1 item without a date left out\n")
     base = web.url("")
     assert listed_sources(november) == ["articles/welcome.txt", f"{base}/blog/water-butts", f"{base}/blog/lasagne-pots"]
     text = november.read_text()

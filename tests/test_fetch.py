@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.sources.fetch import FetchOptions, cache_key, fetch_page
 from newsletter.errors import SourceError
-from tests.http_server import WEB_FIXTURES, Response, site, url_issue, web  # noqa: F401 (fixtures)
+from newsletter.sources.fetch import FetchOptions, cache_key, fetch_page
+from tests.http_server import WEB_FIXTURES, Response, url_issue
 
 TEXT = "text/plain; charset=utf-8"
 HEDGEHOG_TITLE = "Building a hedgehog house from scrap timber"

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.sources.source import Source
-
 from newsletter.errors import SourceError
-
 from newsletter.sources.readers import read_article, read_source
+from newsletter.sources.source import Source
 from tests.conftest import PROJECT
 
 PAGES = PROJECT / "tests" / "fixtures" / "html"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import InputError
 from newsletter.compose.issuefile import ArticleRef, Budget, add_articles, new_issue, read_issue
+from newsletter.errors import InputError
 from tests.conftest import EXAMPLE_ISSUE, write_issue
 
 TODAY = dt.date(2026, 12, 1)

@@ -16,8 +16,8 @@ import pytest
 
 from newsletter.deliver.sendlog import LogState, SendLog, read_log
 from tests.conftest import EXAMPLE_ISSUE
-from tests.send_helpers import FAKE_KEY, copies, issue_folder, sendgrid, set_send_settings, write_audience  # noqa: F401
-from tests.sendgrid_server import Fault, FakeSendGrid
+from tests.send_helpers import FAKE_KEY, copies, issue_folder, set_send_settings, write_audience
+from tests.sendgrid_server import FakeSendGrid, Fault
 
 RECIPIENTS = 600
 BATCH = 3  # 200 batches per full send: work left for every kill to land in

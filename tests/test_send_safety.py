@@ -15,8 +15,7 @@ import pytest
 
 from newsletter.deliver.sendlog import SendLog
 from tests.conftest import EXAMPLE_ISSUE
-from tests.send_helpers import (FAKE_KEY, copies, issue_folder, sendgrid, sendgrid_workspace,  # noqa: F401
-                                set_send_settings, write_audience)
+from tests.send_helpers import FAKE_KEY, copies, issue_folder, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid
 
 

@@ -10,9 +10,8 @@ import pytest
 
 from newsletter.deliver.retry import RetryPolicy, backoff_delay, requested_wait
 from tests.conftest import EXAMPLE_ISSUE
-from tests.send_helpers import (copies, issue_folder, log_events, sendgrid, sendgrid_workspace,  # noqa: F401
-                                set_send_settings, write_audience)
-from tests.sendgrid_server import Fault, FakeSendGrid
+from tests.send_helpers import copies, issue_folder, log_events, set_send_settings, write_audience
+from tests.sendgrid_server import FakeSendGrid, Fault
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import copies, issue_folder, log_events, set_send_settings, write_audience
 from tests.smtp_server import PASSWORD, USER, Mailbox, make_certificate, start_server
 
-
 # In "ssl" mode the whole connection is TLS, which aiosmtpd's AUTH-over-TLS check cannot see.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
 from newsletter.compose.summarize_llm import ChatSummarizer, summarizer_for
 from newsletter.workspace import SummarySettings
-from tests.conftest import EXAMPLE_ISSUE, PROJECT, benchmark_module
-
+from tests.conftest import EXAMPLE_ISSUE, benchmark_module
 
 evaluation = benchmark_module("eval_summaries")
 

@@ -133,9 +133,9 @@ def test_each_message_has_headers_parts_and_tagged_links(workspace: Path, theme:
     from email import message_from_bytes, policy
 
     from newsletter.deliver.audience import Recipient
-    from newsletter.render.build import build_issue
     from newsletter.deliver.message import build_message
     from newsletter.deliver.send import campaign_for
+    from newsletter.render.build import build_issue
     from newsletter.workspace import find_workspace
 
     ws = find_workspace(workspace)

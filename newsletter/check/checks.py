@@ -15,10 +15,10 @@ from typing import Callable, Iterator, Literal
 
 import lxml.html
 
-from newsletter.render.build import Build
 from newsletter.check.client_support import load_table
-from newsletter.errors import display_path
 from newsletter.deliver.message import MERGE_FIELD, Campaign
+from newsletter.errors import display_path
+from newsletter.render.build import Build
 from newsletter.workspace import Workspace
 
 Severity = Literal["error", "warning", "info"]

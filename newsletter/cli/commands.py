@@ -201,10 +201,10 @@ def _add_feed(args, workspace, path: Path) -> None:
 
 
 def _extract(args, workspace) -> int:
-    from newsletter.sources.fetch import fetch_options
     from newsletter.compose.issuefile import Budget
-    from newsletter.sources.readers import read_article
     from newsletter.compose.summarize import summarize
+    from newsletter.sources.fetch import fetch_options
+    from newsletter.sources.readers import read_article
 
     settings = workspace.settings
     fetch = fetch_options(workspace, refresh=args.refresh)

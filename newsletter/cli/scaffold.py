@@ -6,8 +6,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from newsletter.errors import InputError
 from newsletter.compose.issuefile import add_articles, new_issue
+from newsletter.errors import InputError
 from newsletter.render.email_html import PACKAGE_THEMES
 
 SCAFFOLD = Path(__file__).parent / "starter"

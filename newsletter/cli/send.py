@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from newsletter.cli.console import count, print_json
-from newsletter.errors import InputError, NewsletterError, SendError, display_path
 from newsletter.deliver.providers import Provider, SendResult
 from newsletter.deliver.send import SendPlan, choose_provider, due_issues, issue_status, plan_send, send_issue
+from newsletter.errors import InputError, NewsletterError, SendError, display_path
 from newsletter.workspace import Workspace
 
 

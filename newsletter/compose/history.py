@@ -17,12 +17,12 @@ from pathlib import Path
 
 from newsletter import __version__
 from newsletter.compose.dedupe import fingerprint
-from newsletter.errors import InputError
-from newsletter.sources.fetch import FetchOptions, write_atomically
 from newsletter.compose.issuefile import read_issue, read_issue_date
-from newsletter.sources.source import Source, load_source
-from newsletter.errors import SourceError
+from newsletter.errors import InputError, SourceError
+from newsletter.files import write_atomically
+from newsletter.sources.fetch import FetchOptions
 from newsletter.sources.readers import read_source
+from newsletter.sources.source import Source, load_source
 from newsletter.workspace import ISSUE_FILE, Workspace
 
 MEMO_DIR = Path(".cache") / "featured"  # in the workspace, beside the fetched pages

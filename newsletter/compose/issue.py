@@ -10,14 +10,13 @@ from markdown_it import MarkdownIt
 
 from newsletter.article import Article
 from newsletter.compose.dedupe import EarlierArticles, group_versions, newest
-from newsletter.errors import InputError
-from newsletter.sources.fetch import FetchOptions, fetch_options
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
-from newsletter.errors import SourceError
-from newsletter.sources.readers import read_article
 from newsletter.compose.summarize import summarize
 from newsletter.compose.summarize_llm import Summarizer, summarizer_for
+from newsletter.errors import InputError, SourceError
+from newsletter.sources.fetch import FetchOptions, fetch_options
+from newsletter.sources.readers import read_article
 from newsletter.workspace import Workspace
 
 

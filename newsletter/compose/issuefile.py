@@ -19,6 +19,7 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from newsletter.errors import InputError
+from newsletter.files import write_atomically
 
 FENCE = "---"
 
@@ -388,6 +389,4 @@ def _write_document(document: _Document) -> None:
     buffer = io.StringIO()
     _yaml().dump(document.front, buffer)
     text = f"{FENCE}\n{buffer.getvalue()}{FENCE}\n{document.body}"
-    temporary = document.path.with_suffix(".md.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(document.path)
+    write_atomically(document.path, text)

@@ -11,7 +11,6 @@ import csv
 import functools
 import gc
 import io
-import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Iterable, Iterator
 from email_validator import EmailNotValidError, validate_email
 
 from newsletter.errors import InputError
+from newsletter.files import write_atomically
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +125,7 @@ def write_bad_rows(audience: Audience, target: Path) -> Path:
     writer.writerow(["file", "line", "error", "row"])
     for row in audience.bad_rows:
         writer.writerow([str(audience.path), row.line, row.message, _csv_line(row.cells)])
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(temporary, target)
+    write_atomically(target, buffer.getvalue())
     return target
 
 

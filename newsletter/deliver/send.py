@@ -13,15 +13,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from newsletter.deliver.audience import (Audience, Recipient, cycle_collector_paused, load_audience, read_suppressions, valid_email,
-                       write_bad_rows)
-from newsletter.render.build import Build, build_issue
-from newsletter.errors import InputError, SendError, display_path
 from newsletter.compose.issuefile import IssueSpec, read_issue
+from newsletter.deliver.audience import (
+    Audience,
+    Recipient,
+    cycle_collector_paused,
+    load_audience,
+    read_suppressions,
+    valid_email,
+    write_bad_rows,
+)
 from newsletter.deliver.message import Campaign, unsubscribe_headers
 from newsletter.deliver.providers import Batch, BatchFailed, Provider, SendResult, Session, get_provider, redact
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
 from newsletter.deliver.sendlog import LogState, SendLog, log_path, read_log
+from newsletter.errors import InputError, SendError, display_path
+from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SendSettings, Workspace
 
 TEST_PREFIX = "[TEST] "

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from newsletter.errors import InputError, SendError
 from newsletter.deliver.providers import Batch, redact
+from newsletter.errors import InputError, SendError
 
 LOG_NAME = "send-log.jsonl"
 

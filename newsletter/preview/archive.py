@@ -11,13 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.render.assets import copy_assets
-from newsletter.render.build import build_issue
-from newsletter.files import replaced_whole
 from newsletter.compose.issuefile import read_issue_date
 from newsletter.deliver.message import MERGE_FIELD, fill
-from newsletter.render.email_html import environment
 from newsletter.deliver.sendlog import log_path, read_log
+from newsletter.files import replaced_whole
+from newsletter.render.assets import copy_assets
+from newsletter.render.build import build_issue
+from newsletter.render.email_html import environment
 from newsletter.workspace import ISSUE_FILE, Workspace
 
 PUBLIC_MERGE_VALUES = {"first_name": "reader", "name": "reader", "email": ""}

@@ -22,12 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from newsletter.deliver.audience import Recipient
-from newsletter.render.build import Build, build_issue
 from newsletter.check.checks import CheckContext, audience_fields, audience_of, check
-from newsletter.errors import NewsletterError
+from newsletter.deliver.audience import Recipient
 from newsletter.deliver.message import build_message, fill
 from newsletter.deliver.send import campaign_for
+from newsletter.errors import NewsletterError
+from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
 
 LOOPBACK = "127.0.0.1"

@@ -9,8 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsletter.compose.issue import Issue
-from newsletter.errors import InputError
 from newsletter.compose.issuefile import IssueSpec
+from newsletter.errors import InputError
 
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif"}
 ASSET_FOLDER = "images"

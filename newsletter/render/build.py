@@ -7,12 +7,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.render.assets import Assets, collect_assets, copy_assets
 from newsletter.compose.issue import Issue, compose
-from newsletter.sources.fetch import FetchOptions
-from newsletter.files import replaced_whole
 from newsletter.compose.issuefile import IssueSpec, read_issue
+from newsletter.files import replaced_whole
+from newsletter.render.assets import Assets, collect_assets, copy_assets
 from newsletter.render.email_html import Rendered, render
+from newsletter.sources.fetch import FetchOptions
 from newsletter.workspace import Workspace
 
 BUILD_FILES = ("index.html", "index.txt", "issue.json")

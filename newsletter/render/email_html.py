@@ -18,9 +18,9 @@ from urllib.parse import urljoin
 import jinja2
 from markupsafe import Markup
 
-from newsletter.render.assets import Assets
 from newsletter.compose.issue import Entry, Issue, Section
 from newsletter.errors import InputError
+from newsletter.render.assets import Assets
 from newsletter.render.links import LinkNumbers, safe_url, tag_url, utm_params
 from newsletter.workspace import Settings, Workspace
 

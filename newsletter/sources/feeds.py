@@ -10,11 +10,10 @@ from pathlib import Path
 
 import feedparser
 
-from newsletter.errors import InputError
-from newsletter.sources.fetch import FEED_TYPES, PAGE_TYPES, FetchOptions, fetch_page, is_url
 from newsletter.compose.history import previous_issue
 from newsletter.compose.issuefile import add_articles
-from newsletter.errors import SourceError
+from newsletter.errors import InputError, SourceError
+from newsletter.sources.fetch import FEED_TYPES, PAGE_TYPES, FetchOptions, fetch_page, is_url
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from email.message import Message
 from pathlib import Path
@@ -20,6 +18,7 @@ import httpx
 
 from newsletter import __version__
 from newsletter.errors import SourceError
+from newsletter.files import write_atomically
 from newsletter.workspace import Workspace
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
@@ -181,17 +180,6 @@ def _write_cache(page: Fetched, cache_dir: Path | None) -> None:
     write_atomically(stem.with_suffix(".body"), page.body)
     record = json.dumps(page.record(), ensure_ascii=False, indent=2) + "\n"
     write_atomically(stem.with_suffix(".json"), record.encode("utf-8"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def fetch_options(workspace: Workspace, refresh: bool = False) -> FetchOptions:

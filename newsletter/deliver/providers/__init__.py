@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ContextManager, Protocol, Sequence
 
 from newsletter.deliver.audience import Recipient
-from newsletter.errors import InputError, SendError
 from newsletter.deliver.message import Campaign
+from newsletter.errors import InputError, SendError
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from newsletter.errors import InputError
 from newsletter.deliver.message import Campaign, build_message
-from newsletter.deliver.providers.sendgrid_payload import MAX_PERSONALIZATIONS, SendGridBody
-from newsletter.files import replaced_whole
 from newsletter.deliver.providers import Batch
+from newsletter.deliver.providers.sendgrid_payload import MAX_PERSONALIZATIONS, SendGridBody
+from newsletter.errors import InputError
+from newsletter.files import replaced_whole
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace

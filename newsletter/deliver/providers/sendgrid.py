@@ -19,9 +19,9 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from newsletter.deliver.message import Campaign
+from newsletter.deliver.providers import Batch, BatchFailed, redact, secret
 from newsletter.deliver.providers.sendgrid_payload import MAX_PERSONALIZATIONS, MAX_SCHEDULE, SendGridBody
 from newsletter.deliver.retry import TemporaryFailure, requested_wait
-from newsletter.deliver.providers import Batch, BatchFailed, redact, secret
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace

@@ -14,10 +14,10 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
-from newsletter.errors import InputError
 from newsletter.deliver.message import Campaign, build_message
-from newsletter.deliver.retry import TemporaryFailure
 from newsletter.deliver.providers import Batch, BatchFailed, redact, secret
+from newsletter.deliver.retry import TemporaryFailure
+from newsletter.errors import InputError
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace

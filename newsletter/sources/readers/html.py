@@ -13,9 +13,9 @@ from lxml import etree
 from trafilatura.utils import HTML_PARSER
 
 from newsletter.article import Article, Block
-from newsletter.sources.source import BINARY_SNIFF, Source
 from newsletter.errors import SourceError
 from newsletter.sources.readers.htmlmeta import clean, page_meta
+from newsletter.sources.source import BINARY_SNIFF, Source
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
 HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from newsletter.article import Article
+from newsletter.errors import SourceError
 from newsletter.sources.readers.pagedump import split_dump
 from newsletter.sources.source import Source
-from newsletter.errors import SourceError
 
 TEXT_SUFFIXES = {".txt", ".text", ""}
 
