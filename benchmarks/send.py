@@ -68,12 +68,12 @@ def main() -> None:
         make_workspace(root, args.recipients)
         runs = [run_once(root) for _ in range(args.repeat)]
         report = runs[-1][3]
-        payload = Path(report["outbox"]) / "payload.json"
+        record = Path(report["outbox"]) / "recipients.jsonl"
         seconds = [elapsed for elapsed, _, _, _ in runs]
         cpu = statistics.median(used for _, used, _, _ in runs)
         peak = max(mb for _, _, mb, _ in runs)
         print(f"recipients {args.recipients:,} ({report['recipients']:,} after {report['suppressed']:,} suppressed), "
-              f"{report['batches']} requests, payload.json {payload.stat().st_size / 1e6:.1f} MB")
+              f"{report['batches']} batches, recipients.jsonl {record.stat().st_size / 1e6:.1f} MB")
         print(f"wall time  median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "
               f"(target < {TARGET_SECONDS:g} s: {'met' if statistics.median(seconds) < TARGET_SECONDS else 'MISSED'})")
         print(f"CPU time   median {cpu:.2f} s (user + system)")

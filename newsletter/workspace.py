@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from newsletter.errors import InputError
+from newsletter.schema import check_choice, check_mapping, dataclass_types, suggestion
+
+T = TypeVar("T")
 
 SETTINGS_FILE = "newsletter.toml"
 ISSUE_FILE = "issue.md"
@@ -65,12 +68,20 @@ class SendSettings:
     timeout: float = 30.0  # seconds per request
     max_retries: int = 5  # on 429, 5xx, timeouts and dropped connections
     max_backoff: float = 60.0  # seconds: the longest wait between tries
-    sendgrid_host: str = "https://api.sendgrid.com"  # SENDGRID_API_HOST overrides it
-    smtp_host: str = "localhost"
-    smtp_port: int = 0  # 0: 587 for starttls, 465 for ssl, 25 for none
-    smtp_security: str = "starttls"  # starttls, ssl or none
-    smtp_user: str = ""  # the password is SMTP_PASSWORD in the environment or .env
-    rate_limit: float = 0.0  # SMTP messages per second; 0: no limit
+    # [send.NAME] tables, as written: each provider module reads and validates its own.
+    providers: dict = field(default_factory=dict)
+
+
+# Keys that moved into a provider's own table; an old workspace gets told where, not ignored.
+MOVED_KEYS = {
+    "sendgrid_host": "host under [send.sendgrid]",
+    "smtp_host": "host under [send.smtp]",
+    "smtp_port": "port under [send.smtp]",
+    "smtp_security": "security under [send.smtp]",
+    "smtp_user": "user under [send.smtp]",
+    "rate_limit": "rate_limit under [send.smtp]",
+}
+DATE_ORDERS = ("DMY", "MDY")
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class Settings:
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
     theme: str = "digest"
-    date_order: str = "DMY"
+    date_order: str = "DMY"  # how to read 03/04/2025 in sources: DMY or MDY
     language: str = "en"
     # Where the web archive shows each issue ("view in browser"); {slug} is the issue folder.
     archive_url: str = ""
@@ -106,6 +117,10 @@ class Settings:
     check: CheckSettings = field(default_factory=CheckSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
 
+    @property
+    def day_first(self) -> bool:
+        return self.date_order == "DMY"
+
 
 _TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "utm": UtmSettings, "fetch": FetchSettings,
            "check": CheckSettings}
@@ -115,6 +130,22 @@ _TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "ut
 class Workspace:
     root: Path
     settings: Settings
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    def settings_line(self, table: str, key: str | None = None) -> int | None:
+        """Where ``[table]`` (or ``key`` in it) is written in newsletter.toml, for error messages."""
+        path = self.settings_path
+        return _key_line(path.read_text(encoding="utf-8"), table, key) if path.is_file() else None
+
+    def provider_settings(self, name: str, cls: type[T]) -> T:
+        """The ``[send.NAME]`` table as the provider's own settings class, checked like every table."""
+        values = self.settings.send.providers.get(name, {})
+        path = self.settings_path
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        return _build(cls, values, path, text, f"send.{name}")
 
     @property
     def issues_dir(self) -> Path:
@@ -167,42 +198,61 @@ def load_secrets(workspace: Workspace) -> None:
 
 
 def load_settings(path: Path) -> Settings:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"not UTF-8 text (byte {error.start}): save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = _toml_error_line(str(error))
-        raise InputError(path, f"invalid TOML: {error}", line) from None
+        raise InputError(path, f"invalid TOML: {_toml_message(str(error))}", _toml_error_line(str(error))) from None
     top = dict(data.pop("newsletter", {}))
     for key, value in data.items():
         if key not in _TABLES:
-            raise InputError(path, f"unknown table [{key}] (known: newsletter, {', '.join(_TABLES)})", _line_of(text, rf"\[{re.escape(key)}\]"))
+            if not isinstance(value, dict):
+                top[key] = value  # a top-level key outside any table: checked with the [newsletter] keys
+                continue
+            raise InputError(path, f"unknown table [{key}]{suggestion(key, ['newsletter', *_TABLES])}",
+                             _table_line(text, key))
         top[key] = _build(_TABLES[key], value, path, text, key)
-    return _build(Settings, top, path, text, "newsletter")
+    settings = _build(Settings, top, path, text, "newsletter")
+    check_choice(settings.date_order, DATE_ORDERS, "date_order", path, _key_line(text, "newsletter", "date_order"))
+    return settings
 
 
-def _build(cls: type, values: dict[str, Any], path: Path, text: str, table: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    for key, value in values.items():
-        if key not in known:
-            raise InputError(path, f"unknown key {key!r} in [{table}] (known: {', '.join(known)})", _line_of(text, rf"^\s*{re.escape(key)}\s*="))
-        default = _default(known[key])
-        if key not in _TABLES and not _fits(value, default):
-            raise InputError(path, f"{key} must be {type(default).__name__}, not {type(value).__name__}", _line_of(text, rf"^\s*{re.escape(key)}\s*="))
-    return cls(**values)
+def _build(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:
+    values = dict(values)
+    if cls is SendSettings:
+        values["providers"] = {key: values.pop(key) for key in list(values) if isinstance(values[key], dict)}
+    for key in values:
+        if key in MOVED_KEYS and table == "send":
+            raise InputError(path, f"{key} in [send] has moved: write it as {MOVED_KEYS[key]}", _key_line(text, table, key))
+    allowed = {name: expected for name, expected in dataclass_types(cls).items() if name not in _TABLES}
+    nested_names = set(_TABLES) if cls is Settings else {"providers"} if cls is SendSettings else set()
+    nested = {key: value for key, value in values.items() if key in nested_names}
+    plain = {key: value for key, value in values.items() if key not in nested}
+    check_mapping(plain, allowed, f"[{table}]", path, lambda key: _key_line(text, table, key))
+    return cls(**plain, **nested)
 
 
-def _default(spec: Field) -> Any:
-    return spec.default_factory() if spec.default is MISSING else spec.default  # type: ignore[misc]
+def _table_line(text: str, table: str) -> int | None:
+    return _line_of(text, rf"^[ \t]*\[[ \t]*{re.escape(table)}[ \t]*\]")
 
 
-def _fits(value: Any, default: Any) -> bool:
-    """A whole number is fine where seconds are decimal (read_timeout = 10)."""
-    if isinstance(value, bool) != isinstance(default, bool):  # bool is an int to Python, not to users
-        return False
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(default))
+def _key_line(text: str, table: str, key: str | None) -> int | None:
+    """The line of ``key`` inside ``[table]`` (or before any table, for [newsletter] keys)."""
+    header = _table_line(text, table)
+    lines = text.splitlines()
+    start = header or 0
+    if key is None:
+        return header
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if number > start and header is not None and re.match(r"\s*\[", line):
+            break
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number + 1
+    return header
 
 
 def _line_of(text: str, pattern: str) -> int | None:
@@ -213,3 +263,8 @@ def _line_of(text: str, pattern: str) -> int | None:
 def _toml_error_line(message: str) -> int | None:
     match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else None
+
+
+def _toml_message(message: str) -> str:
+    """tomllib says "(at line 3, column 7)"; the line is already in front of the message."""
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", message)

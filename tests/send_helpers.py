@@ -16,19 +16,29 @@ FAKE_KEY = "SG.fake-key-0123456789-must-never-appear"
 
 
 def set_send_settings(workspace: Path, **values: object) -> None:
-    """Set keys of newsletter.toml's [send] table, replacing any that are there."""
+    """Set keys of newsletter.toml's [send] table, replacing any that are there; a mapping value
+    (``smtp={"host": ...}``) sets keys of that provider's own ``[send.NAME]`` table."""
+    for name, table in [(key, value) for key, value in values.items() if isinstance(value, dict)]:
+        _set_table_keys(workspace, f"send.{name}", table)
+    _set_table_keys(workspace, "send", {key: value for key, value in values.items() if not isinstance(value, dict)})
+
+
+def _set_table_keys(workspace: Path, table: str, values: dict) -> None:
     path = workspace / "newsletter.toml"
     text = path.read_text(encoding="utf-8")
-    start = text.index("[send]\n") + len("[send]\n")
+    header = f"[{table}]\n"
+    if header not in text:
+        text = text.rstrip("\n") + f"\n\n{header}"
+    start = text.index(header) + len(header)
     end = text.find("\n[", start)
     end = len(text) if end < 0 else end + 1
-    table = text[start:end]
+    body = text[start:end]
     for key, value in values.items():
         line = f"{key} = {json.dumps(value)}"
-        table, found = re.subn(rf"(?m)^{key}\s*=.*$", line, table)
+        body, found = re.subn(rf"(?m)^{key}\s*=.*$", line, body)
         if not found:
-            table = f"{line}\n{table}"
-    path.write_text(text[:start] + table + text[end:], encoding="utf-8")
+            body = f"{line}\n{body}"
+    path.write_text(text[:start] + body + text[end:], encoding="utf-8")
 
 
 def write_audience(path: Path, count: int, extra_rows: str = "") -> list[str]:
@@ -64,6 +74,6 @@ def sendgrid_workspace(workspace: Path, sendgrid: FakeSendGrid, monkeypatch: pyt
     """The example workspace sending through the fake SendGrid, with tiny waits between retries."""
     monkeypatch.setenv("SENDGRID_API_KEY", FAKE_KEY)
     monkeypatch.delenv("SENDGRID_API_HOST", raising=False)
-    set_send_settings(workspace, provider="sendgrid", sendgrid_host=sendgrid.url, timeout=5, max_backoff=0.01,
+    set_send_settings(workspace, provider="sendgrid", sendgrid={"host": sendgrid.url}, timeout=5, max_backoff=0.01,
                       max_retries=3)
     return workspace

@@ -78,7 +78,7 @@ def check_invariants(state: LogState, delivered: list[str], audience: list[str])
 
 @pytest.mark.parametrize("seed", [11, 2026])
 def test_killed_at_random_points_no_one_gets_two_copies(workspace: Path, sendgrid: FakeSendGrid, seed: int) -> None:
-    set_send_settings(workspace, provider="sendgrid", sendgrid_host=sendgrid.url, batch_size=BATCH,
+    set_send_settings(workspace, provider="sendgrid", sendgrid={"host": sendgrid.url}, batch_size=BATCH,
                       max_backoff=0.01, timeout=5)
     audience = write_audience(issue_folder(workspace) / "audience.csv", RECIPIENTS)
     sendgrid.delay = 0.02
@@ -114,8 +114,7 @@ def test_killed_at_random_points_no_one_gets_two_copies(workspace: Path, sendgri
 
 
 def test_a_line_torn_by_a_crash_counts_as_never_written(tmp_path: Path) -> None:
-    from newsletter.deliver.audience import Recipient
-    from newsletter.deliver.providers import Batch
+    from newsletter.deliver.audience import Batch, Recipient
 
     path = tmp_path / "send-log.jsonl"
     batch = Batch("1.1", [Recipient("a@example.org"), Recipient("b@example.org")])

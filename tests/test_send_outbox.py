@@ -29,7 +29,11 @@ def audience(workspace: Path) -> list[dict]:
         return list(csv.DictReader(file))
 
 
-def test_dry_run_writes_samples_payload_and_manifest(workspace: Path, cli, audience: list[dict]) -> None:
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_dry_run_writes_samples_record_and_manifest(workspace: Path, cli, audience: list[dict]) -> None:
     result = cli("send", EXAMPLE_ISSUE)
     assert result.code == 0, result.err
     assert "nothing was sent" in result.out
@@ -38,9 +42,9 @@ def test_dry_run_writes_samples_payload_and_manifest(workspace: Path, cli, audie
     assert len(emls) == 3  # [send] sample in newsletter.toml
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["dry_run"] is True and manifest["recipients"] == len(audience)
-    requests = json.loads((run / "payload.json").read_text())
-    recipients = [p["to"][0]["email"] for r in requests for p in r["personalizations"]]
-    assert recipients == [row["email"] for row in audience]
+    recipients = read_jsonl(run / "recipients.jsonl")
+    assert [r["email"] for r in recipients] == [row["email"] for row in audience]
+    assert {r["batch"] for r in recipients} == {"1.1"}
 
 
 def test_each_sample_is_a_complete_personalised_message(workspace: Path, cli, audience: list[dict]) -> None:
@@ -63,16 +67,21 @@ def test_each_sample_is_a_complete_personalised_message(workspace: Path, cli, au
     assert "{{" not in text and "{{" not in html
 
 
-def test_payload_renders_once_and_personalises_by_substitution(workspace: Path, cli, audience: list[dict]) -> None:
+def test_the_record_is_provider_neutral_shared_parts_once_then_merge_values(workspace: Path, cli,
+                                                                            audience: list[dict]) -> None:
     assert cli("send", EXAMPLE_ISSUE).code == 0
-    request = json.loads((only_run(workspace) / "payload.json").read_text())[0]
-    assert [c["type"] for c in request["content"]] == ["text/plain", "text/html"]
-    assert "Hello {{first_name}}," in request["content"][1]["value"]
-    first = request["personalizations"][0]
-    assert first["substitutions"]["{{first_name}}"] == audience[0]["first_name"]
-    assert all(isinstance(v, str) for v in first["headers"].values())
-    # Strings only; the batch id is the send log's, so SendGrid's activity can be matched to it.
-    assert request["custom_args"] == {"issue": EXAMPLE_ISSUE, "batch": "1.1"}
+    run = only_run(workspace)
+    shared = json.loads((run / "message.json").read_text())
+    assert "Hello {{first_name}}," in shared["html"] and "Hello {{first_name}}," in shared["text"]
+    assert "first_name" in shared["merge_fields"] and shared["subject"]
+    assert shared["from"]["email"].endswith("@northwind.example")
+    assert "{{email}}" in shared["headers"]["List-Unsubscribe"]
+    first = read_jsonl(run / "recipients.jsonl")[0]
+    assert first["fields"]["first_name"] == audience[0]["first_name"]
+    assert first["name"].startswith(audience[0]["first_name"])
+    # Nothing SendGrid-shaped: the dry run does not assume the provider a real send would use.
+    assert not (run / "payload.json").exists()
+    assert "personalizations" not in (run / "recipients.jsonl").read_text()
 
 
 def test_test_send_and_limit(workspace: Path, cli) -> None:

@@ -78,8 +78,8 @@ def test_suppressed_addresses_are_never_sent_to(cli, workspace: Path) -> None:
     set_send_settings(workspace, suppressions="suppressions.csv")
     report = json.loads(cli("send", EXAMPLE_ISSUE, "--json").out)
     assert report["recipients"] == 5 and report["suppressed"] == 1
-    payload = (Path(report["outbox"]) / "payload.json").read_text()
-    assert "ruth.obi@example.net" not in payload and "maya.hollis@example.org" in payload
+    record = (Path(report["outbox"]) / "recipients.jsonl").read_text()
+    assert "ruth.obi@example.net" not in record and "maya.hollis@example.org" in record
     set_send_settings(workspace, suppressions="missing.csv")
     missing = cli("send", EXAMPLE_ISSUE)
     assert missing.code == 2 and "missing.csv: suppression list not found" in missing.err
@@ -128,7 +128,7 @@ def test_the_api_key_is_never_printed_logged_or_written(sendgrid: FakeSendGrid, 
     for output in outputs:
         assert FAKE_KEY not in output.stdout + output.stderr
     files = written_files(sendgrid_workspace)
-    assert any(path.name == "send-log.jsonl" for path in files) and any(path.name == "payload.json" for path in files)
+    assert any(path.name == "send-log.jsonl" for path in files) and any(path.name == "recipients.jsonl" for path in files)
     for path in files:
         assert FAKE_KEY.encode() not in path.read_bytes(), path
 

@@ -190,7 +190,7 @@ def schedule(workspace: Path, when: dt.datetime) -> None:
 def test_api_host_from_settings_is_overridden_by_the_environment(
         cli, sendgrid: FakeSendGrid, audience: list[str], sendgrid_workspace: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    set_send_settings(sendgrid_workspace, sendgrid_host="http://127.0.0.1:9/", max_retries=0)
+    set_send_settings(sendgrid_workspace, sendgrid={"host": "http://127.0.0.1:9/"}, max_retries=0)
     assert send(cli).code == 1  # nothing listens on port 9
     monkeypatch.setenv("SENDGRID_API_HOST", sendgrid.url + "/v3")
     result = send(cli)

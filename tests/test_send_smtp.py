@@ -27,9 +27,8 @@ def smtp(request, workspace: Path, certificate, monkeypatch: pytest.MonkeyPatch)
     mailbox = Mailbox()
     controller = start_server(mailbox, *certificate, security=request.param)
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
-    set_send_settings(workspace, provider="smtp", smtp_host="127.0.0.1", smtp_port=controller.port,
-                      smtp_security=request.param, smtp_user=USER, max_backoff=0.01, max_retries=3, batch_size=4,
-                      timeout=5)
+    set_send_settings(workspace, provider="smtp", max_backoff=0.01, max_retries=3, batch_size=4, timeout=5,
+                      smtp={"host": "127.0.0.1", "port": controller.port, "security": request.param, "user": USER})
     yield mailbox
     controller.stop()
 
@@ -95,7 +94,7 @@ def test_a_wrong_password_stops_before_anything_is_sent(cli, smtp: Mailbox, audi
 
 
 def test_the_rate_limit_spaces_messages_out(cli, smtp: Mailbox, audience: list[str], workspace: Path) -> None:
-    set_send_settings(workspace, rate_limit=20)
+    set_send_settings(workspace, smtp={"rate_limit": 20})
     assert send(cli).code == 0
     times = [item.at for item in smtp.received]
     assert len(times) == 10 and times[-1] - times[0] >= 9 / 20 - 0.02  # 20 a second: 9 gaps of 50 ms
@@ -104,7 +103,7 @@ def test_the_rate_limit_spaces_messages_out(cli, smtp: Mailbox, audience: list[s
 def test_plain_smtp_with_a_password_is_refused(cli, audience: list[str], workspace: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
-    set_send_settings(workspace, provider="smtp", smtp_security="none", smtp_user=USER)
+    set_send_settings(workspace, provider="smtp", smtp={"host": "127.0.0.1", "security": "none", "user": USER})
     result = send(cli)
     assert result.code == 2 and "would send the SMTP password unencrypted" in result.err
 

@@ -208,7 +208,7 @@ def _extract(args, workspace) -> int:
 
     settings = workspace.settings
     fetch = fetch_options(workspace, refresh=args.refresh)
-    article = read_article(args.source, Path.cwd(), settings.date_order.upper().startswith("D"), fetch)
+    article = read_article(args.source, Path.cwd(), settings.day_first, fetch)
     summary = summarize(article, Budget(settings.summary.sentences, settings.summary.words))
     data = article.to_dict() | {"summary": summary}
     if args.json:

@@ -94,13 +94,11 @@ def _warn_about(plan: SendPlan) -> None:
 def _print_summary(plan: SendPlan, provider: Provider, result: SendResult) -> None:
     source = f" from {display_path(plan.audience)}" if plan.audience else " (test addresses)"
     batches = result.details.get("batches", 0)
-    if provider.dry_run and "files" in result.details:
+    if result.location:  # a dry run that wrote what it would send
         print(f"Dry run: nothing was sent. {count(result.accepted, 'recipient')}{source}.")
-        samples = [name for name in result.details["files"] if name.endswith(".eml")]
-        print(f"Wrote {display_path(result.location)}/: {len(samples)} sample .eml, payload.json, manifest.json")
-    elif provider.dry_run:
-        print(f"Sandbox: {provider.name} accepted {count(result.accepted, 'recipient')} in "
-              f"{count(batches, 'request')}; nothing was delivered.")
+        print(result.summary)
+    elif result.summary:
+        print(result.summary)
     elif plan.test:
         print(f"Test sent to {', '.join(r.email for r in plan.recipients)} via {provider.name}.")
     elif result.accepted:
@@ -111,7 +109,7 @@ def _print_summary(plan: SendPlan, provider: Provider, result: SendResult) -> No
     notes = _plan_notes(plan)
     if notes:
         print(f"{'; '.join(notes)}.")
-    if provider.dry_run and "files" in result.details and result.accepted and not plan.test:
+    if result.location and result.accepted and not plan.test:
         print(f"To send it: newsletter send {plan.build.issue.slug} --send")
 
 

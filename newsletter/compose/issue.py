@@ -88,7 +88,7 @@ def render_markdown(text: str) -> str:
 
 def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = None) -> Issue:
     settings = workspace.settings
-    day_first = settings.date_order.upper().startswith("D")
+    day_first = settings.day_first
     fetch = fetch or fetch_options(workspace)
     refs = spec.articles
     warnings: list[str] = []

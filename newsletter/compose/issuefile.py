@@ -7,7 +7,6 @@ Every error names the issue file and the line it is on.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
+from newsletter.schema import check_mapping
 
 FENCE = "---"
 
@@ -186,15 +186,10 @@ class _IssueValidator:
         return InputError(self.doc.path, message, line)
 
     def check_keys(self, mapping: Any, allowed: dict, where: str, line: int) -> None:
-        if not isinstance(mapping, dict):
-            raise self.fail(f"{where} must be a mapping, not {_kind(mapping)}", line)
-        for key, value in mapping.items():
-            key_line = self.doc.line(mapping, key)
-            if key not in allowed:
-                raise self.fail(f"unknown key {key!r} in {where}{_suggestion(str(key), allowed)}", key_line)
-            expected = allowed[key]
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise self.fail(f"{key} must be {_type_name(expected)}, not {_kind(value)}", key_line)
+        def line_of(key: str | None) -> int:
+            return line if key is None else self.doc.line(mapping, key)
+
+        check_mapping(mapping, allowed, where, self.doc.path, line_of)
 
     def issue(self) -> IssueSpec:
         front = self.doc.front
@@ -282,29 +277,6 @@ class _IssueValidator:
             summary=node.get("summary"), image=node.get("image"), image_alt=node.get("image_alt"),
             budget=budget,
         )
-
-
-def _suggestion(key: str, allowed: dict) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "empty"
-    return f"{type(value).__name__} {value!r}"
-
-
-def _type_name(expected: type | tuple) -> str:
-    names = {str: "text", int: "a whole number", dict: "a mapping", list: "a list", dt.date: "a date",
-             bool: "true or false"}
-    if isinstance(expected, tuple):
-        return names[expected[0]]
-    return names[expected]
 
 
 STARTER = """\

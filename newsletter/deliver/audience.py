@@ -15,7 +15,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -38,6 +38,14 @@ class Recipient:
     @property
     def merge_fields(self) -> dict[str, str]:
         return {**self.fields, "email": self.email}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Recipients handed to a provider in one go, under an id that the send log and the provider share."""
+
+    id: str  # "<run>.<number>"
+    recipients: Sequence[Recipient]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Callable
 from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.deliver.audience import (
     Audience,
+    Batch,
     Recipient,
     cycle_collector_paused,
     load_audience,
@@ -24,8 +25,9 @@ from newsletter.deliver.audience import (
     write_bad_rows,
 )
 from newsletter.deliver.message import Campaign, unsubscribe_headers
-from newsletter.deliver.providers import Batch, BatchFailed, Provider, SendResult, Session, get_provider, redact
+from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session, get_provider
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
+from newsletter.deliver.secrets import redact
 from newsletter.deliver.sendlog import LogState, SendLog, log_path, read_log
 from newsletter.errors import InputError, SendError, display_path
 from newsletter.render.build import Build, build_issue
@@ -202,7 +204,8 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
         if log:
             log.run_ended(run, outcome, sent)
     details = {**session.details(), "batches": len(batches), "log": str(plan.log) if log else None}
-    return SendResult(provider.name, sent, provider.dry_run, details.get("location"), details)
+    result = SendResult(provider.name, sent, provider.dry_run, details.get("location"), details)
+    return replace(result, summary=provider.summary(result))
 
 
 def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPolicy, log: SendLog | None,

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from newsletter.deliver.providers import Batch, redact
+from newsletter.deliver.audience import Batch
+from newsletter.deliver.secrets import redact
 from newsletter.errors import InputError, SendError
 
 LOG_NAME = "send-log.jsonl"

@@ -1,8 +1,12 @@
 """Providers deliver a Campaign to recipients, one batch at a time. Each is one module with one class.
 
-The outbox provider (the dry run) sits beside the real ones, so "dry run" is a
-choice of provider, not an ``if`` scattered through the sending code. A provider opens a
-session for one campaign; the session sends batches and may raise:
+A provider module owns everything about its service: its ``[send.NAME]`` settings table (a
+dataclass, read with ``workspace.provider_settings``), the secrets it asks for, the request it
+makes and how it sums up a result. Adding one is a module plus one line in ``PROVIDERS``.
+
+The outbox provider (the dry run) sits beside the real ones, so "dry run" is a choice of
+provider, not an ``if`` scattered through the sending code. A provider opens a session for one
+campaign; the session sends batches and may raise:
 
 - ``retry.TemporaryFailure``: worth trying again (the caller backs off and retries);
 - ``BatchFailed``: will not work; ``delivered`` lists addresses that got it anyway.
@@ -12,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ContextManager, Protocol, Sequence
 
-from newsletter.deliver.audience import Recipient
+from newsletter.deliver.audience import Batch
 from newsletter.deliver.message import Campaign
+from newsletter.deliver.secrets import redact
 from newsletter.errors import InputError, SendError
+from newsletter.schema import suggestion
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -29,23 +34,15 @@ PROVIDERS = {
     "smtp": "newsletter.deliver.providers.smtp:SmtpProvider",
 }
 
-# Environment variables holding secrets: read only from the environment or .env, never shown.
-SECRET_VARIABLES = ("SENDGRID_API_KEY", "SMTP_PASSWORD")
-
-
-@dataclass(frozen=True)
-class Batch:
-    id: str  # "<run>.<number>", the same in the send log and in the provider's custom args
-    recipients: Sequence[Recipient]
-
 
 @dataclass(frozen=True)
 class SendResult:
     provider: str
     accepted: int
     dry_run: bool
-    location: str | None = None
+    location: str | None = None  # where a dry run wrote what it would have sent
     details: dict = field(default_factory=dict)
+    summary: str = ""  # the provider's own line about what it did, for people
 
 
 class BatchFailed(SendError):
@@ -73,31 +70,33 @@ class Provider(Protocol):
 
     def open(self, campaign: Campaign) -> ContextManager[Session]: ...
 
+    def summary(self, result: SendResult) -> str:
+        """One line for people about what the run did (empty: the caller's generic line)."""
+
+
+def provider_class(name: str, workspace: Workspace | None = None) -> type:
+    if name not in PROVIDERS:
+        raise InputError(workspace.settings_path if workspace else None,
+                         f"unknown provider {name!r}{suggestion(name, PROVIDERS)}")
+    module_name, _, class_name = PROVIDERS[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
 
 def get_provider(name: str, workspace: Workspace, sandbox: bool = False) -> Provider:
-    if name not in PROVIDERS:
-        raise InputError(None, f"unknown provider {name!r} (available: {', '.join(PROVIDERS)})")
-    module_name, _, class_name = PROVIDERS[name].partition(":")
-    provider_class = getattr(importlib.import_module(module_name), class_name)
-    return provider_class.from_workspace(workspace, sandbox=sandbox)
+    check_provider_tables(workspace)
+    return provider_class(name, workspace).from_workspace(workspace, sandbox=sandbox)
 
 
-def secret(variable: str, needed_for: str) -> str:
-    value = os.environ.get(variable, "")
-    if not value:
-        raise InputError(None, f"{variable} is not set: {needed_for} needs it in the environment or in .env "
-                         "(see .env.example)")
-    return value
+def check_provider_tables(workspace: Workspace) -> None:
+    """Every ``[send.NAME]`` table names a provider and holds only what that provider reads."""
+    for name in workspace.settings.send.providers:
+        if name not in PROVIDERS:
+            raise InputError(workspace.settings_path, f"unknown table [send.{name}]: no provider is called {name!r}"
+                             + suggestion(name, PROVIDERS), workspace.settings_line(f"send.{name}"))
+        settings_class = getattr(provider_class(name), "Settings", None)
+        if settings_class is not None:
+            workspace.provider_settings(name, settings_class)
 
 
-def redact(text: str) -> str:
-    """``text`` with every secret's value blanked out, whatever a server or library put in it."""
-    for variable in SECRET_VARIABLES:
-        value = os.environ.get(variable, "")
-        if len(value) >= 4:
-            text = text.replace(value, "[redacted]")
-    return text
-
-
-__all__ = ["PROVIDERS", "Batch", "BatchFailed", "Provider", "SECRET_VARIABLES", "SendResult", "Session",
-           "get_provider", "redact", "secret"]
+__all__ = ["PROVIDERS", "Batch", "BatchFailed", "Provider", "SendResult", "Session", "check_provider_tables",
+           "get_provider", "provider_class"]

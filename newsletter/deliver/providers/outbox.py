@@ -1,9 +1,15 @@
 """The dry run: writes what would be sent to ``outbox/<slug>/<time>/`` and sends nothing.
 
-Per run: one ``.eml`` per sample recipient, ``payload.json`` (the SendGrid v3 requests a
-real send would make, for every recipient, one recipient per line, written batch by batch so a
-large audience never sits in memory as one document) and ``manifest.json``. The folder
-appears whole or not at all.
+What it writes is the same whichever provider a real send would use:
+
+- ``message.json``: the parts every recipient shares (sender, subject, headers, the HTML and
+  text with their ``{{merge fields}}``, categories, send time);
+- ``recipients.jsonl``: one line per recipient, in batch order: the batch, the address, the
+  display name and the merge values that fill the shared parts; written batch by batch, so a
+  large audience never sits in memory as one document;
+- one complete ``.eml`` per sample recipient, and ``manifest.json``.
+
+The folder appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -15,20 +21,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from newsletter.deliver.audience import Batch
 from newsletter.deliver.message import Campaign, build_message
-from newsletter.deliver.providers import Batch
-from newsletter.deliver.providers.sendgrid_payload import MAX_PERSONALIZATIONS, SendGridBody
-from newsletter.errors import InputError
+from newsletter.deliver.providers import SendResult
+from newsletter.errors import InputError, display_path
 from newsletter.files import replaced_whole
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
 
+FILES = ("message.json", "recipients.jsonl", "manifest.json")
+
 
 class OutboxProvider:
     name = "outbox"
     dry_run = True
-    max_batch = MAX_PERSONALIZATIONS
+    max_batch = 1000
     max_schedule = None
 
     def __init__(self, folder: Path, sample: int = 3, now: dt.datetime | None = None) -> None:
@@ -52,9 +60,14 @@ class OutboxProvider:
                 yield session
                 session.finish()
             except BaseException:
-                session.payload.close()
+                session.recipients_file.close()
                 raise
         session.location = str(target)
+
+    def summary(self, result: SendResult) -> str:
+        samples = sum(1 for name in result.details.get("files", []) if name.endswith(".eml"))
+        return (f"Wrote {display_path(result.location or '')}/: {samples} sample .eml, "
+                f"{', '.join(FILES)}")
 
 
 class OutboxSession:
@@ -63,28 +76,28 @@ class OutboxSession:
         self.campaign = campaign
         self.sample = sample
         self.now = now
-        self.body = SendGridBody(campaign, now)
         self.eml_files: list[str] = []
         self.recipients = 0
-        self.requests = 0
+        self.batches = 0
         self.location: str | None = None
-        self.payload = open(folder / "payload.json", "w", encoding="utf-8")
-        self.payload.write("[")
+        self.recipients_file = open(folder / "recipients.jsonl", "w", encoding="utf-8")
+        _write_json(folder / "message.json", _shared_parts(campaign, now))
 
     def send(self, batch: Batch) -> str:
         for recipient in batch.recipients[: self.sample - len(self.eml_files)]:
             name = f"{len(self.eml_files) + 1:03d}-{_safe_name(recipient.email)}.eml"
             (self.folder / name).write_bytes(bytes(build_message(self.campaign, recipient, self.now)))
             self.eml_files.append(name)
-        request = self.body.request(batch.recipients, batch.id)
-        self.payload.write(("\n" if not self.requests else ",\n") + _one_recipient_per_line(request))
-        self.requests += 1
+        prefix = f'{{"batch": {_JSON.encode(batch.id)}, "email": '
+        self.recipients_file.write("".join(
+            f'{prefix}{_JSON.encode(r.email)}, "name": {_JSON.encode(r.name)}, "fields": {_JSON.encode(r.fields)}}}\n'
+            for r in batch.recipients))
+        self.batches += 1
         self.recipients += len(batch.recipients)
-        return f"written to payload.json as request {self.requests}"
+        return f"written to recipients.jsonl as batch {batch.id}"
 
     def finish(self) -> None:
-        self.payload.write("\n]\n")
-        self.payload.close()
+        self.recipients_file.close()
         manifest = {
             "issue": self.campaign.slug,
             "subject": self.campaign.subject,
@@ -93,23 +106,35 @@ class OutboxSession:
             "created": self.now.isoformat(),
             "send_at": self.campaign.send_at.isoformat() if self.campaign.send_at else None,
             "recipients": self.recipients,
-            "requests": self.requests,
+            "batches": self.batches,
             "eml_files": self.eml_files,
         }
-        (self.folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _write_json(self.folder / "manifest.json", manifest)
 
     def details(self) -> dict:
-        return {"files": self.eml_files + ["payload.json", "manifest.json"], "requests": self.requests,
-                "location": self.location}
+        return {"files": self.eml_files + list(FILES), "location": self.location}
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps with options builds one per call
 
 
-def _one_recipient_per_line(request: dict) -> str:
-    shared = {key: value for key, value in request.items() if key != "personalizations"}
-    people = ",\n  ".join(map(_JSON.encode, request["personalizations"]))
-    return f'{_JSON.encode(shared)[:-1]}, "personalizations": [\n  {people}\n]}}'
+def _shared_parts(campaign: Campaign, now: dt.datetime) -> dict:
+    name, address = campaign.sender_address
+    return {
+        "from": {"name": name, "email": address},
+        "reply_to": campaign.reply_to or None,
+        "subject": campaign.subject,
+        "headers": campaign.headers,
+        "categories": list(campaign.categories),
+        "send_at": campaign.send_at.isoformat() if campaign.send_at and campaign.send_at > now else None,
+        "merge_fields": sorted(campaign.merge_field_names()),
+        "text": campaign.text,
+        "html": campaign.html,
+    }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _safe_name(email: str) -> str:

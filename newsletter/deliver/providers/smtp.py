@@ -1,5 +1,8 @@
 """Any SMTP server through smtplib: STARTTLS or implicit TLS, login, one message per recipient.
 
+Settings: ``[send.smtp]`` (host, port, security, user, rate_limit). Secret: ``SMTP_PASSWORD``
+when a user is set.
+
 Each recipient gets a complete message with their merge fields filled (message.build_message).
 A rate limit spaces messages out. The session remembers who in a batch already has the
 message, so a retry after a dropped connection carries on where it stopped.
@@ -12,21 +15,36 @@ import smtplib
 import ssl
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
+from newsletter.deliver.audience import Batch
 from newsletter.deliver.message import Campaign, build_message
-from newsletter.deliver.providers import Batch, BatchFailed, redact, secret
+from newsletter.deliver.providers import BatchFailed, SendResult
 from newsletter.deliver.retry import TemporaryFailure
+from newsletter.deliver.secrets import redact, secret
 from newsletter.errors import InputError
+from newsletter.schema import check_choice
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
 
 SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+PASSWORD = "SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""
+    port: int = 0  # 0: 587 for starttls, 465 for ssl, 25 for none
+    security: str = "starttls"  # starttls, ssl or none
+    user: str = ""  # the password is SMTP_PASSWORD in the environment or .env
+    rate_limit: float = 0.0  # messages per second; 0: no limit
 
 
 class SmtpProvider:
     name = "smtp"
+    Settings = SmtpSettings
     dry_run = False
     max_batch = 100  # one message per recipient: smaller batches keep an unknown batch small
     max_schedule = dt.timedelta(0)  # SMTP cannot hold mail for later
@@ -40,19 +58,27 @@ class SmtpProvider:
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> SmtpProvider:
-        settings = workspace.settings.send
+        own = workspace.provider_settings(cls.name, SmtpSettings)
+        where = workspace.settings_path
+
+        def line(key: str | None = None) -> int | None:
+            return workspace.settings_line("send.smtp", key)
+
         if sandbox:
             raise InputError(None, "the smtp provider has no sandbox mode: send a test with --to ADDR")
-        if settings.smtp_security not in SECURITY_PORTS:
-            raise InputError(None, f"[send] smtp_security must be one of {', '.join(SECURITY_PORTS)}, "
-                             f"not {settings.smtp_security!r}")
-        if settings.smtp_security == "none" and settings.smtp_user:
-            raise InputError(None, "[send] smtp_security = 'none' would send the SMTP password unencrypted: "
-                             "use 'starttls' or 'ssl'")
-        password = secret("SMTP_PASSWORD", "SMTP login") if settings.smtp_user else ""
-        port = settings.smtp_port or SECURITY_PORTS[settings.smtp_security]
-        return cls(settings.smtp_host, port, settings.smtp_security, settings.smtp_user, password,
-                   settings.timeout, settings.rate_limit)
+        if not own.host:
+            raise InputError(where, "[send.smtp] host is not set: name your SMTP server, e.g. host = "
+                             "\"smtp.example.org\"", line())
+        check_choice(own.security, SECURITY_PORTS, "[send.smtp] security", where, line("security"))
+        if own.security == "none" and own.user:
+            raise InputError(where, "[send.smtp] security = 'none' would send the SMTP password unencrypted: "
+                             "use 'starttls' or 'ssl'", line("security"))
+        password = secret(PASSWORD, "SMTP login") if own.user else ""
+        port = own.port or SECURITY_PORTS[own.security]
+        return cls(own.host, port, own.security, own.user, password, workspace.settings.send.timeout, own.rate_limit)
+
+    def summary(self, result: SendResult) -> str:
+        return ""
 
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[SmtpSession]:
