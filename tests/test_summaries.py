@@ -209,8 +209,8 @@ def test_any_model_failure_falls_back_to_the_extractive_blurb(chat: ChatStub, re
                                                               caplog, monkeypatch) -> None:
     monkeypatch.setenv("NEWSLETTER_LLM_API_KEY", "sk-test-secret")
     chat.reply = reply
-    summary = summarizer_for(SummarySettings(llm_url=chat.url))(article(), Budget(2, 80))
-    assert summary == summarize(article(), Budget(2, 80))
+    summary, made_by = summarizer_for(SummarySettings(llm_url=chat.url)).blurb(article(), Budget(2, 80))
+    assert (summary, made_by) == (summarize(article(), Budget(2, 80)), "extractive")
     assert len(chat.requests) == 1
     assert reason in caplog.text and "river.txt" in caplog.text
     assert "sk-test-secret" not in caplog.text
@@ -242,5 +242,6 @@ def test_build_uses_the_model_configured_in_newsletter_toml(workspace: Path, cha
     entries = [entry for section in issue["sections"] for entry in section["articles"]]
     by_model = sorted(f"{offered[1]} {offered[2]}" for offered in map(chat.numbered, chat.requests))
     assert sorted(e["summary"] for e in entries if e["summary_by"] != "editor") == by_model
+    assert sorted(e["summary_by"] for e in entries) == ["editor", "model", "model", "model"]
     assert len(chat.requests) == 3  # the fourth article has the editor's own blurb, which wins
     assert "sk-test-secret" not in result.out + result.err

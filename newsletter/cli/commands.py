@@ -183,7 +183,7 @@ def _add(args, workspace) -> int:
 
 
 def _add_feed(args, workspace, path: Path) -> None:
-    from newsletter.sources.feeds import add_feed_items
+    from newsletter.compose.feedadd import add_feed_items
     from newsletter.sources.fetch import fetch_options
 
     result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section)

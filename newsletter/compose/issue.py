@@ -13,7 +13,7 @@ from newsletter.compose.dedupe import EarlierArticles, group_versions, newest
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.compose.summarize import summarize
-from newsletter.compose.summarize_llm import Summarizer, summarizer_for
+from newsletter.compose.summarize_llm import Summarizer, blurb, summarizer_for
 from newsletter.errors import InputError, SourceError
 from newsletter.sources.fetch import FetchOptions, fetch_options
 from newsletter.sources.readers import read_article
@@ -30,7 +30,7 @@ class Entry:
     url: str | None
     image: str | None
     image_alt: str
-    summary_by: str  # "editor" or "extractive"
+    summary_by: str  # "editor", "model" or "extractive"
     featured_in: tuple[str, ...] = ()  # earlier issues that featured a version of it
 
     def to_dict(self) -> dict:
@@ -163,7 +163,7 @@ def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in
 
     editor_summary = override("summary")
     article_budget = override("budget") or budget
-    summary = editor_summary.strip() if editor_summary else summarizer(article, article_budget)
+    summary, summary_by = (editor_summary.strip(), "editor") if editor_summary else blurb(summarizer, article, article_budget)
     return Entry(
         article=dataclasses.replace(article, summary=summary),
         title=(override("title") or article.title).strip(),
@@ -171,6 +171,6 @@ def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in
         url=override("url") or article.url,
         image=override("image") or article.image,
         image_alt=override("image_alt") or article.image_alt or "",
-        summary_by="editor" if editor_summary else "extractive",
+        summary_by=summary_by,
         featured_in=featured_in,
     )

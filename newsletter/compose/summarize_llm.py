@@ -44,6 +44,13 @@ def summarizer_for(settings: SummarySettings) -> Summarizer:
     return ChatSummarizer(settings.llm_url, settings.llm_model, settings.llm_timeout, os.environ.get(API_KEY_VARIABLE))
 
 
+def blurb(summarizer: Summarizer, article: Article, budget: Budget) -> tuple[str, str]:
+    """A summary and how it was made ("model" or "extractive"), whichever summariser is configured."""
+    if isinstance(summarizer, ChatSummarizer):
+        return summarizer.blurb(article, budget)
+    return summarizer(article, budget), "extractive"
+
+
 class ChatSummarizer:
     def __init__(self, url: str, model: str = "", timeout: float = 30, api_key: str | None = None) -> None:
         base = url.rstrip("/")
@@ -54,10 +61,14 @@ class ChatSummarizer:
         self.reachable = True
 
     def __call__(self, article: Article, budget: Budget) -> str:
+        return self.blurb(article, budget)[0]
+
+    def blurb(self, article: Article, budget: Budget) -> tuple[str, str]:
+        """The summary and who chose its sentences: "model", or "extractive" after a fallback."""
         if not self.reachable:
-            return summarize(article, budget)
+            return summarize(article, budget), "extractive"
         try:
-            return self._pick(article, budget)
+            return self._pick(article, budget), "model"
         except httpx.TransportError as error:  # refused, reset, timed out: it will not get better this run
             self.reachable = False
             log.warning("newsletter: warning: summary model at %s unreachable (%s); extractive summaries from here on",
@@ -65,7 +76,7 @@ class ChatSummarizer:
         except Exception as error:  # noqa: BLE001 (any failure falls back, as documented)
             log.warning("newsletter: warning: %s: summary model failed (%s); extractive summary used instead",
                         article.source, _describe(error))
-        return summarize(article, budget)
+        return summarize(article, budget), "extractive"
 
     def _pick(self, article: Article, budget: Budget) -> str:
         candidates = [s for s in article_sentences(article) if quotable(s)][:MAX_SENTENCES_SHOWN]

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import feedparser
 
-from newsletter.compose.history import previous_issue
-from newsletter.compose.issuefile import add_articles
-from newsletter.errors import InputError, SourceError
+from newsletter.errors import SourceError
 from newsletter.sources.fetch import FEED_TYPES, PAGE_TYPES, FetchOptions, fetch_page, is_url
 
 
@@ -89,30 +87,3 @@ def _moment(parsed_time) -> dt.datetime | None:
 def _first_line(problem: object) -> str:
     text = str(problem or "unknown error").strip()
     return text.splitlines()[0] if text else type(problem).__name__
-
-
-@dataclass(frozen=True)
-class FeedAddition:
-    """What ``newsletter add --feed`` did."""
-
-    feed: Feed
-    since: dt.date | None  # items dated on or after this were wanted (None: all)
-    previous: str | None  # the issue the cutoff came from
-    items: tuple[FeedItem, ...]  # the wanted items, oldest first
-    added: int  # how many of them were not listed yet
-
-
-def add_feed_items(issue_path: Path, issues_dir: Path, location: str, options: FetchOptions,
-                   since: dt.date | None = None, section: str | None = None) -> FeedAddition:
-    """List a feed's items newer than the previous issue (or dated ``since`` on) as URL sources."""
-    previous = None
-    if since is None:
-        previous = previous_issue(issues_dir, issue_path)
-        if previous and previous.date is None:
-            raise InputError(previous.path, "the previous issue has no date: to add feed items, "
-                             "give it a 'date:' or pass --since DATE")
-        since = previous.date + dt.timedelta(days=1) if previous else None
-    feed = read_feed(location, Path.cwd(), options)
-    items = tuple(feed.items_since(since))
-    added = add_articles(issue_path, [{"source": item.link, "url": item.link} for item in items], section)
-    return FeedAddition(feed, since, previous.slug if previous else None, items, added)

@@ -1,0 +1,94 @@
+"""The package's shape: one folder per pipeline stage, imports only downwards, every import declared."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+from tests.conftest import PROJECT
+
+PACKAGE = PROJECT / "newsletter"
+# Each stage may import its own modules and those of the stages before it, never one after it.
+STAGES = ["", "sources", "compose", "render", "deliver", "check", "preview", "publish", "cli"]
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PROJECT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def stage(module: str) -> int:
+    if module == "newsletter.__main__":  # ``python -m newsletter`` is the command line
+        return STAGES.index("cli")
+    parts = module.split(".")
+    return STAGES.index(parts[1]) if len(parts) > 2 or (len(parts) == 2 and parts[1] in STAGES) else 0
+
+
+def test_every_import_goes_down_the_pipeline() -> None:
+    upward = [f"{module} imports {target}"
+              for module, path in modules().items() for target in imports(path)
+              if target.startswith("newsletter.") and stage(target) > stage(module)]
+    assert upward == []
+
+
+def test_no_import_cycle_between_modules() -> None:
+    known = modules()
+    graph = {module: {t for t in imports(path) if t in known and t != module} for module, path in known.items()}
+    # Package __init__ files that only document their stage take part like any module.
+    visiting, done, cycles = set(), set(), []
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in visiting:
+            cycles.append(" -> ".join(trail[trail.index(node):] + [node]))
+            return
+        if node in done:
+            return
+        visiting.add(node)
+        for target in sorted(graph[node]):
+            visit(target, trail + [node])
+        visiting.discard(node)
+        done.add(node)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert cycles == []
+
+
+def test_the_top_level_holds_at_most_eight_modules() -> None:
+    top = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top) <= 8, top
+    assert {path.name for path in PACKAGE.iterdir() if path.is_dir() and (path / "__init__.py").exists()} >= {
+        "sources", "compose", "render", "deliver", "check", "preview", "cli"}
+
+
+def test_every_imported_distribution_is_declared() -> None:
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    declared = {_normalise(re.split(r"[<>=!~\[; ]", spec)[0]) for spec in project["dependencies"]}
+    owners = packages_distributions()
+    third_party = {target.split(".")[0] for path in modules().values() for target in imports(path)}
+    third_party -= set(sys.stdlib_module_names) | {"newsletter"}
+    missing = sorted(f"{name} ({', '.join(owners.get(name, ['?']))})" for name in third_party
+                     if not declared & {_normalise(dist) for dist in owners.get(name, [name])})
+    assert missing == []
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
