@@ -1,10 +1,10 @@
-"""Time building issues of 1, 10 and 20 articles: in process (warm) and as a cold CLI run.
+"""Time building issues of 1, 10, 20 and 200 articles: in process (warm) and as a cold CLI run.
 
 Articles are generated page dumps (deterministic, distinct: 42 sentences drawn from the
 example articles, ~700 words, with furniture), so near-duplicate merging does not shrink
 the issue.
 
-    python benchmarks/build.py [--repeat 5]
+    python benchmarks/build.py [--repeat 5] [--sizes 20 200]
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-SIZES = (1, 10, 20)
-TARGET_SECONDS = {20: 0.5}
+SIZES = (1, 10, 20, 200)
+TARGET_SECONDS = {20: 0.5, 200: 1.2}
 
 
 def sentence_pool() -> list[str]:
@@ -47,10 +47,10 @@ def page_dump(rng: random.Random, pool: list[str], number: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_workspaces(root: Path) -> None:
+def make_workspaces(root: Path, sizes: tuple[int, ...] = SIZES) -> None:
     """One workspace per size, so no issue is another's "earlier issue" to compare against."""
     rng, pool = random.Random(2026), sentence_pool()
-    for size in SIZES:
+    for size in sorted({1, *sizes}):
         (root / f"ws-{size}").mkdir()
         (root / f"ws-{size}" / "newsletter.toml").write_text((PROJECT / "newsletter.toml").read_text())
         folder = root / f"ws-{size}" / "issues" / f"bench-{size}"
@@ -92,14 +92,15 @@ def cold_cli(root: Path, size: int, repeat: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     args = parser.parse_args()
     failed = False
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        make_workspaces(root)
+        make_workspaces(root, tuple(args.sizes))
         in_process(root, 1, 1)  # imports and template compilation, not counted
         print(f"{'articles':>8}  {'in process (median)':>20}  {'in process (max)':>17}  {'cold CLI (median)':>18}")
-        for size in SIZES:
+        for size in args.sizes:
             median, worst = in_process(root, size, args.repeat)
             cold = cold_cli(root, size, max(args.repeat // 2, 1))
             target = TARGET_SECONDS.get(size)

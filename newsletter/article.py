@@ -57,3 +57,18 @@ class Article:
         if include_text:
             data["text"] = self.text
         return data
+
+    def to_record(self) -> dict:
+        """Everything, blocks included, as JSON-ready data (``from_record`` reads it back)."""
+        data = self.to_dict(include_text=False)
+        data["blocks"] = [[block.kind, block.text] for block in self.blocks]
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict) -> Article:
+        values = dict(data)
+        values["blocks"] = tuple(Block(kind, text) for kind, text in values["blocks"])
+        for key in ("published", "updated"):
+            values[key] = dt.date.fromisoformat(values[key]) if values[key] else None
+        values["also_from"] = tuple(values.get("also_from", ()))
+        return cls(**values)

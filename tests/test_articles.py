@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import Article
+from newsletter.article import Article, Block
 from newsletter.compose.dedupe import group_versions, newest
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
@@ -97,3 +97,31 @@ def test_unreadable_sources_say_why(tmp_path: Path, content: bytes, message: str
     (tmp_path / "bad.txt").write_bytes(content)
     with pytest.raises(SourceError, match=message):
         read_article("bad.txt", tmp_path)
+
+
+def test_indexed_grouping_matches_comparing_every_pair() -> None:
+    """The shingle index only skips pairs that share no text: the groups are those of the plain definition."""
+    import random
+
+    from newsletter.compose.dedupe import SAME_ARTICLE, containment, shingles
+
+    rng = random.Random(7)
+    words = [f"w{n}" for n in range(300)]
+    bases = [" ".join(rng.choices(words, k=120)) for _ in range(12)]
+    texts = []
+    for _ in range(60):  # versions of the bases: cut, extended, or mixed with another base
+        base = rng.choice(bases).split()
+        cut = rng.randint(30, 120)
+        extra = rng.choice(bases).split()[: rng.randint(0, 90)]
+        texts.append(" ".join(base[:cut] + extra))
+    articles = [Article(f"a{n}.txt", f"A{n}", (Block("paragraph", text),)) for n, text in enumerate(texts)]
+
+    expected: list[list[int]] = []
+    for index, text in enumerate(texts):
+        group = next((g for g in expected if containment(shingles(texts[g[0]]), shingles(text)) >= SAME_ARTICLE), None)
+        if group is None:
+            expected.append([index])
+        else:
+            group.append(index)
+    assert group_versions(articles) == expected
+    assert 1 < len(expected) < len(texts)  # the data really has both merges and distinct articles

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable
+from itertools import chain
 
 from newsletter.article import Article
 
@@ -32,17 +34,45 @@ def newest(versions: list[Article]) -> Article:
 
 
 def group_versions(articles: list[Article]) -> list[list[int]]:
-    """Indices of articles grouped by sameness, each group in listing order."""
-    fingerprints = [shingles(article.text) for article in articles]
+    """Indices of articles grouped by sameness, each group in listing order.
+
+    An article joins the first group whose first article it matches. Candidates come from an
+    index of shingles, so only articles that share text are ever compared, not every pair."""
+    leaders = ShingleIndex()
     groups: list[list[int]] = []
-    for index in range(len(articles)):
-        for group in groups:
-            if containment(fingerprints[group[0]], fingerprints[index]) >= SAME_ARTICLE:
-                group.append(index)
-                break
+    for index, article in enumerate(articles):
+        mine = shingles(article.text)
+        same = leaders.matches(mine)
+        if same:
+            groups[same[0]].append(index)
         else:
+            leaders.add(mine)
             groups.append([index])
     return groups
+
+
+class ShingleIndex:
+    """Shingle sets by number, found again by containment through an inverted index."""
+
+    def __init__(self) -> None:
+        self._postings: defaultdict[Hashable, list[int]] = defaultdict(list)
+        self._sizes: list[int] = []
+
+    def add(self, items: frozenset) -> int:
+        number = len(self._sizes)
+        self._sizes.append(len(items))
+        for item in items:
+            self._postings[item].append(number)
+        return number
+
+    def matches(self, items: frozenset) -> list[int]:
+        """Numbers of the stored sets that ``containment`` calls the same article, in order."""
+        if not items:
+            return []
+        postings = self._postings
+        shared = Counter(chain.from_iterable(postings[item] for item in items if item in postings))
+        return sorted(number for number, count in shared.items()
+                      if self._sizes[number] and count / min(len(items), self._sizes[number]) >= SAME_ARTICLE)
 
 
 def fingerprint(text: str) -> frozenset[int]:
@@ -56,12 +86,18 @@ class EarlierArticles:
 
     def __init__(self, issues: Iterable[tuple[str, Iterable[frozenset[int]]]]) -> None:
         """``issues``: each earlier issue's slug with the fingerprints of its articles."""
-        self._issues = [(slug, list(fingerprints)) for slug, fingerprints in issues]
+        self._slugs: list[str] = []
+        self._owner: list[int] = []  # fingerprint number -> its issue's position in _slugs
+        self._index = ShingleIndex()
+        for slug, fingerprints in issues:
+            self._slugs.append(slug)
+            for earlier in fingerprints:
+                self._index.add(earlier)
+                self._owner.append(len(self._slugs) - 1)
 
     def featured_in(self, article: Article) -> tuple[str, ...]:
         """The earlier issues (oldest first) that featured a version of ``article``."""
-        if not self._issues:
+        if not self._slugs:
             return ()
-        mine = fingerprint(article.text)
-        return tuple(slug for slug, fingerprints in self._issues
-                     if any(containment(mine, earlier) >= SAME_ARTICLE for earlier in fingerprints))
+        issues = sorted({self._owner[number] for number in self._index.matches(fingerprint(article.text))})
+        return tuple(self._slugs[issue] for issue in issues)

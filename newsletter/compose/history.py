@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter import __version__
+from newsletter.compose.cache import CACHE_DIR, ArticleCache
 from newsletter.compose.dedupe import fingerprint
 from newsletter.compose.issuefile import read_issue, read_issue_date
 from newsletter.errors import InputError, SourceError
 from newsletter.files import write_atomically
 from newsletter.sources.fetch import FetchOptions
-from newsletter.sources.readers import read_source
 from newsletter.sources.source import Source, load_source
 from newsletter.workspace import ISSUE_FILE, Workspace
 
@@ -134,7 +134,7 @@ class _Memo:
             return frozenset(array("q", memo.read_bytes()))
         except FileNotFoundError:
             pass
-        found = fingerprint(read_source(source).text)
+        found = fingerprint(ArticleCache(self.folder.parent / CACHE_DIR.name, self.day_first).read(source)[0].text)
         self._write(memo, array("q", sorted(found)).tobytes())
         return found
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 from markdown_it import MarkdownIt
 
 from newsletter.article import Article
+from newsletter.compose.cache import CACHE_DIR, ArticleCache
 from newsletter.compose.dedupe import EarlierArticles, group_versions, newest
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
-from newsletter.compose.summarize import summarize
 from newsletter.compose.summarize_llm import Summarizer, blurb, summarizer_for
 from newsletter.errors import InputError, SourceError
 from newsletter.sources.fetch import FetchOptions, fetch_options
-from newsletter.sources.readers import read_article
-from newsletter.workspace import Workspace
+from newsletter.sources.source import load_source
+from newsletter.workspace import SummarySettings, Workspace
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,11 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     fetch = fetch or fetch_options(workspace)
     refs = spec.articles
     warnings: list[str] = []
-    articles = _read_all(spec, day_first, fetch, warnings)
+    cache = ArticleCache(workspace.root / CACHE_DIR if fetch.cache_dir else None, day_first, fetch.refresh)
+    articles, keys = _read_all(spec, day_first, fetch, cache, warnings)
     earlier = _earlier_articles(spec, workspace, day_first, fetch, warnings)
     budget = spec.budget or Budget(settings.summary.sentences, settings.summary.words)
-    summarizer = summarizer_for(settings.summary)
+    summaries = _Summaries(cache, summarizer_for(settings.summary), _summary_method(settings.summary))
     placed: dict[int, Entry] = {}
     listed = list(articles)
     for group in group_versions(list(articles.values())):
@@ -107,7 +109,9 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
         if featured:
             first = refs[indices[0]]
             warnings.append(str(InputError(spec.path, f"{first.source}: already featured in {', '.join(featured)}", first.line)))
-        placed[indices[0]] = _entry(merged, [refs[i] for i in indices], budget, featured, summarizer)
+        refs_of_group = [refs[i] for i in indices]
+        placed[indices[0]] = _entry(merged, refs_of_group, budget, featured,
+                                    summaries.maker(keys[indices[versions.index(winner)]]))
     sections, index = [], 0
     for section in spec.sections:
         entries = tuple(placed[i] for i in range(index, index + len(section.articles)) if i in placed)
@@ -127,12 +131,14 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     )
 
 
-def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, warnings: list[str]) -> dict[int, Article]:
-    """Every listed article by listing index; with ``skip_broken: true`` a broken one becomes a warning."""
-    articles = {}
+def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, cache: ArticleCache,
+              warnings: list[str]) -> tuple[dict[int, Article], dict[int, str]]:
+    """Every listed article (and its cache key) by listing index; with ``skip_broken: true`` a
+    broken one becomes a warning."""
+    articles, keys = {}, {}
     for index, ref in enumerate(spec.articles):
         try:
-            articles[index] = read_article(ref.source, spec.folder, day_first, fetch)
+            articles[index], keys[index] = cache.read(load_source(ref.source, spec.folder, day_first, fetch))
         except SourceError as error:
             problem = InputError(spec.path, f"{ref.source}: {error.message}", ref.line)
             if not spec.skip_broken:
@@ -140,7 +146,26 @@ def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, warnings: l
             warnings.append(f"{problem} (skipped: skip_broken is on)")
     if not articles:
         raise InputError(spec.path, "no article could be read; every source was skipped")
-    return articles
+    return articles, keys
+
+
+def _summary_method(settings: SummarySettings) -> str:
+    return f"model {settings.llm_url} {settings.llm_model}" if settings.llm_url else "extractive"
+
+
+@dataclass
+class _Summaries:
+    """Summaries through the cache: a source whose bytes did not change is not summarised again."""
+
+    cache: ArticleCache
+    summarizer: Summarizer
+    method: str
+
+    def maker(self, article_key: str) -> Callable[[Article, Budget], tuple[str, str]]:
+        def make(article: Article, budget: Budget) -> tuple[str, str]:
+            return self.cache.summary(article_key, budget, self.method,
+                                      lambda: blurb(self.summarizer, article, budget))
+        return make
 
 
 def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fetch: FetchOptions,
@@ -155,15 +180,16 @@ def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fe
     return EarlierArticles((issue.slug, issue.fingerprints) for issue in featured)
 
 
-def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in: tuple[str, ...] = (),
-           summarizer: Summarizer = summarize) -> Entry:
+def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in: tuple[str, ...],
+           summarize_article: Callable[[Article, Budget], tuple[str, str]]) -> Entry:
     """Editor overrides come from the first listing of the article that sets them."""
     def override(name: str) -> str | None:
         return next((getattr(ref, name) for ref in refs if getattr(ref, name)), None)
 
     editor_summary = override("summary")
     article_budget = override("budget") or budget
-    summary, summary_by = (editor_summary.strip(), "editor") if editor_summary else blurb(summarizer, article, article_budget)
+    summary, summary_by = ((editor_summary.strip(), "editor") if editor_summary
+                           else summarize_article(article, article_budget))
     return Entry(
         article=dataclasses.replace(article, summary=summary),
         title=(override("title") or article.title).strip(),

@@ -1,0 +1,66 @@
+"""The article cache: a rebuild reads and summarises only the sources whose bytes changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import newsletter.compose.cache as cache_module
+from tests.conftest import EXAMPLE_ISSUE
+
+
+class Counted:
+    """Wraps a function and records the sources it was called for."""
+
+    def __init__(self, function) -> None:
+        self.function, self.calls = function, []
+
+    def __call__(self, source, *args, **kwargs):
+        self.calls.append(getattr(source, "location", source))
+        return self.function(source, *args, **kwargs)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Counted:
+    counted = Counted(cache_module.read_source)
+    monkeypatch.setattr(cache_module, "read_source", counted)
+    return counted
+
+
+def summaries(workspace: Path) -> dict[str, str]:
+    issue = json.loads((workspace / "build" / EXAMPLE_ISSUE / "issue.json").read_text())
+    return {e["source"]: e["summary"] for s in issue["sections"] for e in s["articles"]}
+
+
+def test_an_unchanged_rebuild_reads_no_source_again(workspace: Path, cli, reads: Counted) -> None:
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    first, before = len(reads.calls), summaries(workspace)
+    assert first >= 4
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    assert len(reads.calls) == first  # every article and summary came from the cache
+    assert summaries(workspace) == before
+
+
+def test_an_edited_source_is_the_only_one_read_again(workspace: Path, cli, reads: Counted) -> None:
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    reads.calls.clear()
+    article = workspace / "issues" / EXAMPLE_ISSUE / "articles" / "compost.txt"
+    article.write_text(article.read_text().replace("compost", "leaf compost", 1))
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    assert reads.calls == ["articles/compost.txt"]
+
+
+def test_refresh_ignores_the_cache_and_a_new_budget_misses_it(workspace: Path, cli, reads: Counted) -> None:
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    reads.calls.clear()
+    assert cli("build", EXAMPLE_ISSUE, "--refresh").code == 0
+    assert len(reads.calls) >= 4
+    short_before = summaries(workspace)
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(issue.read_text().replace("summary: {sentences: 3, words: 80}", "summary: {sentences: 1}", 1))
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    after = summaries(workspace)
+    changed = [source for source in after if after[source] != short_before[source]]
+    assert changed, "a shorter summary budget must not be served from the cache"
