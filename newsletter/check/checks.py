@@ -26,6 +26,8 @@ GMAIL_CLIP_BYTES = 102 * 1024
 CLIP_WARNING_SHARE = 0.8
 SUBJECT_MAX = 60  # Gmail's desktop inbox shows about 70 characters, phones 35-45
 PREHEADER_MIN, PREHEADER_MAX = 30, 110
+IMAGE_BUDGET = 200 * 1024  # one image; phones on mobile data wait for every one
+IMAGES_BUDGET = 1024 * 1024  # all images of an issue together
 # Features the themes use on purpose, with fallbacks for clients that lack them
 # (MJML's responsive @media columns, dark-mode rules): worth knowing, not worth a warning.
 PROGRESSIVE = {"css-at-media-prefers-color-scheme", "html-meta-color-scheme", "css-color-scheme"}
@@ -139,9 +141,41 @@ def check_images(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding("image-no-alt", "error", f"image {src} has no alt text", ctx.html_place(image))
         elif not image.get("alt").strip() and not image.get("role") == "presentation":
             yield Finding("image-empty-alt", "warning", f"image {src} has empty alt text", ctx.html_place(image))
+        if src and not re.match(r"(?i)https?://", src) and not src.startswith("data:"):
+            yield Finding("relative-image-url", "error", f"image {src} has a relative address, which no inbox can "
+                          "load: set archive_url (and [publish]) in newsletter.toml so images are linked where "
+                          "they are published", ctx.html_place(image))
         if not image.get("width"):
             yield Finding("image-no-width", "warning", f"image {src} has no width attribute (Outlook shows it "
                           "at its natural size)", ctx.html_place(image))
+
+
+def check_image_weight(ctx: CheckContext) -> Iterator[Finding]:
+    assets = ctx.build.assets
+    for name, image in assets.images.items():
+        if image.size > IMAGE_BUDGET:
+            yield Finding("image-heavy", "warning", f"image {name} is {image.size / 1024:.0f} KB after "
+                          f"processing (budget {IMAGE_BUDGET // 1024} KB): crop it or use a simpler picture",
+                          _article_place(ctx, name))
+    if assets.total_bytes > IMAGES_BUDGET:
+        yield Finding("images-heavy", "warning", f"the images weigh {assets.total_bytes / 1024:.0f} KB together "
+                      f"(budget {IMAGES_BUDGET // 1024} KB): use fewer or smaller ones", ctx.issue_place())
+
+
+def check_image_alt(ctx: CheckContext) -> Iterator[Finding]:
+    for entry in ctx.build.issue.entries:
+        if entry.image and entry.image in ctx.build.assets.images and not entry.image_alt.strip():
+            yield Finding("image-alt-missing", "warning", f"the picture of {entry.title!r} has no image_alt; "
+                          "screen readers and blocked images show the title instead of what it shows",
+                          _article_place(ctx, entry.image))
+
+
+def _article_place(ctx: CheckContext, image: str) -> str:
+    """The issue file's line listing the article that shows ``image``."""
+    spec = ctx.build.spec
+    sources = {entry.article.source for entry in ctx.build.issue.entries if entry.image == image}
+    line = next((ref.line for ref in spec.articles if ref.image == image or ref.source in sources), None)
+    return f"{display_path(spec.path)}:{line}" if line else ctx.issue_place()
 
 
 def check_subject_and_preheader(ctx: CheckContext) -> Iterator[Finding]:
@@ -243,7 +277,7 @@ def _css_features(css: str) -> Iterator[str]:
 
 
 CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
-    check_size, check_unsubscribe, check_postal_address, check_links, check_images,
+    check_size, check_unsubscribe, check_postal_address, check_links, check_images, check_image_weight, check_image_alt,
     check_subject_and_preheader, check_merge_fields, check_client_support,
 ]
 

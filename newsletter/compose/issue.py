@@ -180,6 +180,13 @@ def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fe
     return EarlierArticles((issue.slug, issue.fingerprints) for issue in featured)
 
 
+def _image(editor: str | None, found: str | None) -> str | None:
+    """The editor's image wins; ``image: none`` also turns off the picture the page named."""
+    if editor and editor.strip().lower() == "none":
+        return None
+    return editor or found
+
+
 def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in: tuple[str, ...],
            summarize_article: Callable[[Article, Budget], tuple[str, str]]) -> Entry:
     """Editor overrides come from the first listing of the article that sets them."""
@@ -195,7 +202,7 @@ def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in
         title=(override("title") or article.title).strip(),
         summary=summary,
         url=override("url") or article.url,
-        image=override("image") or article.image,
+        image=_image(override("image"), article.image),
         image_alt=override("image_alt") or article.image_alt or "",
         summary_by=summary_by,
         featured_in=featured_in,

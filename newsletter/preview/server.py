@@ -92,7 +92,7 @@ class PreviewState:
             previous = self.snapshot
             try:
                 self._reload_settings()
-                build = build_issue(self.workspace, self.issue, asset_base="")
+                build = build_issue(self.workspace, self.issue)  # linked as sent; shown with local images
                 snapshot = self._snapshot(build, previous.version + 1)
             except NewsletterError as error:
                 snapshot = dataclasses.replace(previous, version=previous.version + 1, error=str(error))
@@ -109,7 +109,7 @@ class PreviewState:
         recipients = audience_of(build, self.workspace)  # read once: the sample and the merge-field check
         sample = recipients[0] if recipients else SAMPLE_RECIPIENT
         campaign = campaign_for(build, self.workspace)
-        email_html = fill(build.rendered.html, sample.merge_fields, escape=True)
+        email_html = fill(build.local_html, sample.merge_fields, escape=True)
         report = check(CheckContext(build, campaign, self.workspace, audience_fields(recipients)))
         return Snapshot(
             version=version,

@@ -1,58 +1,92 @@
-"""Local images named in an issue (``image: images/hero.png``): checked, copied into the build,
-and linked from where the web archive will host them."""
+"""The images an issue shows (``image: images/hero.png``, an image URL, or the page's own
+``og:image``): read or downloaded, made fit for email (render/images.py), and published as
+``images/<content hash>.<ext>`` beside the issue's web page."""
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from newsletter.compose.issue import Issue
+from newsletter.compose.issue import Entry, Issue
 from newsletter.compose.issuefile import IssueSpec
-from newsletter.errors import InputError
+from newsletter.errors import InputError, SourceError
+from newsletter.render.images import EmailImage, prepare_image
+from newsletter.sources.fetch import IMAGE_TYPES, FetchOptions, fetch_page
 
-IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif"}
+SOURCE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".heic", ".heif"}
 ASSET_FOLDER = "images"
+IMAGE_CACHE = ".cache/images"
+# The themes show article images across the 600 px body less 24 px padding on each side.
+DISPLAY_WIDTH = 552
 
 
 @dataclass(frozen=True)
 class Assets:
-    """Issue-relative image paths -> files; each is published as ``images/<name>``."""
+    """The issue's images as it names them -> their email versions, each published as ``images/<name>``."""
 
-    files: dict[str, Path]
+    images: dict[str, EmailImage]
+    dropped: frozenset[str] = frozenset()  # pictures found in a page that could not be used
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {image: processed.path for image, processed in self.images.items()}
 
     def target(self, image: str) -> str | None:
-        return f"{ASSET_FOLDER}/{self.files[image].name}" if image in self.files else None
+        return f"{ASSET_FOLDER}/{self.images[image].name}" if image in self.images else None
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(image.size for image in {i.path: i for i in self.images.values()}.values())
 
 
 def copy_assets(assets: Assets, folder: Path) -> None:
     """Put the images where the HTML links them: ``<folder>/images/<name>``."""
-    for path in assets.files.values():
+    for image in assets.images.values():
         (folder / ASSET_FOLDER).mkdir(exist_ok=True)
-        shutil.copyfile(path, folder / ASSET_FOLDER / path.name)
+        shutil.copyfile(image.path, folder / ASSET_FOLDER / image.name)
 
 
 def is_local(image: str | None) -> bool:
     return bool(image) and not urlsplit(image).scheme
 
 
-def collect_assets(spec: IssueSpec, issue: Issue) -> Assets:
-    """Every local image the composed issue uses; a missing or unsupported one is an error at its line."""
-    lines = {ref.image: ref.line for ref in spec.articles if ref.image}
-    files = {}
+def collect_assets(spec: IssueSpec, issue: Issue, root: Path, fetch: FetchOptions) -> Assets:
+    """Every image the composed issue uses, made fit for email.
+
+    A problem with an image the editor named is an error at its line; a page's own picture
+    that cannot be fetched or read is left out with a warning.
+    """
+    editor_lines = {ref.image: ref.line for ref in spec.articles if ref.image}
+    source_lines = {ref.source: ref.line for ref in spec.articles}
+    images, dropped, warnings = {}, set(), []
     for entry in issue.entries:
-        if not is_local(entry.image):
+        if not entry.image or entry.image in images:
             continue
-        path = (spec.folder / entry.image).resolve()
-        line = lines.get(entry.image)
-        if path.suffix.lower() not in IMAGE_TYPES:
-            raise InputError(spec.path, f"image {entry.image}: use PNG, JPEG or GIF (email clients lack the rest)", line)
-        if not path.is_file():
-            raise InputError(spec.path, f"image {entry.image}: file not found", line)
-        files[entry.image] = path
-    names = [path.name for path in files.values()]
-    duplicate = next((name for name in names if names.count(name) > 1), None)
-    if duplicate:
-        raise InputError(spec.path, f"two different images are named {duplicate}; rename one")
-    return Assets(files)
+        try:
+            images[entry.image] = _prepare(entry.image, spec.folder, root / IMAGE_CACHE, fetch)
+        except SourceError as error:
+            line = editor_lines.get(entry.image)
+            problem = InputError(spec.path, f"image {entry.image}: {error.message}", line or source_lines.get(entry.article.source))
+            if line:
+                raise problem from None
+            dropped.add(entry.image)
+            warnings.append(f"{problem} (the article's own picture is left out)")
+    return Assets(images, frozenset(dropped), tuple(warnings))
+
+
+def _prepare(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> EmailImage:
+    if not is_local(image):
+        return prepare_image(fetch_page(image, fetch, accept=IMAGE_TYPES).body, DISPLAY_WIDTH, cache_dir, image)
+    path = (folder / image).resolve()
+    if path.suffix.lower() not in SOURCE_SUFFIXES:
+        raise SourceError(image, "use a JPEG, PNG, GIF, WEBP, AVIF or HEIC file")
+    if not path.is_file():
+        raise SourceError(image, "file not found")
+    return prepare_image(path.read_bytes(), DISPLAY_WIDTH, cache_dir, image)
+
+
+def image_size(assets: Assets, entry: Entry) -> EmailImage | None:
+    return assets.images.get(entry.image) if entry.image else None

@@ -6,13 +6,14 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 from newsletter.compose.issue import Issue, compose
 from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.files import replaced_whole
 from newsletter.render.assets import Assets, collect_assets, copy_assets
-from newsletter.render.email_html import Rendered, render
-from newsletter.sources.fetch import FetchOptions
+from newsletter.render.email_html import Rendered, render, web_address
+from newsletter.sources.fetch import FetchOptions, fetch_options
 from newsletter.workspace import Workspace
 
 BUILD_FILES = ("index.html", "index.txt", "issue.json")
@@ -24,27 +25,43 @@ class Build:
     issue: Issue
     rendered: Rendered
     assets: Assets
+    asset_base: str = ""  # where the HTML links the images ("": beside it)
+
+    @property
+    def local_html(self) -> str:
+        """The HTML with its images beside it, for the build folder and the preview: it shows
+        the same processed images the published copy will, opened from disk."""
+        html = self.rendered.html
+        if self.asset_base:
+            for image in self.assets.images:
+                target = self.assets.target(image)
+                html = html.replace(f'src="{urljoin(self.asset_base, target)}"', f'src="{target}"')
+        return html
 
 
 def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
                 fetch: FetchOptions | None = None, asset_base: str | None = None) -> Build:
     """Everything up to the final HTML and text, in memory. Raises InputError on bad input.
 
-    Local images are linked at ``asset_base`` (default: the issue's web archive address,
-    else relative to the build folder).
+    Images are linked at ``asset_base`` (default: the issue's web archive address, else
+    relative to the build folder); ``Build.local_html`` links them beside the page.
     """
     spec = read_issue(workspace.issue_path(issue))
     if theme:
         spec = dataclasses.replace(spec, theme=theme)
+    fetch = fetch or fetch_options(workspace)
     composed = compose(spec, workspace, fetch)
-    assets = collect_assets(spec, composed)
-    return Build(spec, composed, render(composed, workspace, assets, asset_base), assets)
+    assets = collect_assets(spec, composed, workspace.root, fetch)
+    if assets.warnings:
+        composed = dataclasses.replace(composed, warnings=composed.warnings + assets.warnings)
+    base = web_address(workspace.settings, composed.slug) if asset_base is None else asset_base
+    return Build(spec, composed, render(composed, workspace, assets, base), assets, base)
 
 
 def write_build(build: Build, out_dir: Path) -> list[Path]:
     """Write index.html, index.txt, issue.json and images; the folder is replaced whole or not at all."""
     with replaced_whole(out_dir) as staging:
-        (staging / "index.html").write_text(build.rendered.html, encoding="utf-8")
+        (staging / "index.html").write_text(build.local_html, encoding="utf-8")
         (staging / "index.txt").write_text(build.rendered.text, encoding="utf-8")
         issue_json = json.dumps(build.issue.to_dict(), ensure_ascii=False, indent=2)
         (staging / "issue.json").write_text(issue_json + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from newsletter.compose.issue import Entry, Issue, Section
 from newsletter.errors import InputError
-from newsletter.render.assets import Assets
+from newsletter.render.assets import DISPLAY_WIDTH, Assets, image_size
 from newsletter.render.links import LinkNumbers, safe_url, tag_url, utm_params
 from newsletter.workspace import Settings, Workspace
 
@@ -33,6 +33,9 @@ DOCTYPE = "<!doctype html>"
 PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 90)
 _IMPORT_RULE = re.compile(r"@import\s+url\([^)]*\)\s*;?")
 _SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
+_IMG_TAG = re.compile(r"<img\b[^>]*>")
+_IMG_SRC = re.compile(r'\ssrc="([^"]*)"')
+_IMG_WIDTH = re.compile(r'\swidth="(\d+)"')
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,20 @@ class IssueView:
         self.links = LinkNumbers([self.article_link(e, s) for s in issue.sections for e in s.entries])
 
     def image_url(self, entry: Entry) -> str:
-        target = self.assets.target(entry.image) if entry.image else None
+        if not entry.image or entry.image in self.assets.dropped:
+            return ""
+        target = self.assets.target(entry.image)
         return urljoin(self.asset_base, target) if target else safe_url(entry.image)
+
+    def image_width(self, entry: Entry) -> int:
+        """The width the image is shown at: the theme's column, or less for a small image."""
+        processed = image_size(self.assets, entry)
+        return processed.display_width if processed else DISPLAY_WIDTH
+
+    def image_shapes(self) -> dict[str, float]:
+        """Image URL -> height/width, to give each <img> a pixel height for Outlook."""
+        return {urljoin(self.asset_base, self.assets.target(name)): image.height / image.width
+                for name, image in self.assets.images.items()}
 
     def article_link(self, entry: Entry, section: Section) -> str:
         url = safe_url(entry.url)
@@ -77,7 +92,7 @@ class IssueView:
 
     @property
     def web_url(self) -> str:
-        return safe_url(self.settings.archive_url.replace("{slug}", self.issue.slug))
+        return web_address(self.settings, self.issue.slug)
 
     def context(self) -> dict:
         return {
@@ -87,9 +102,15 @@ class IssueView:
             "links": self.links,
             "article_link": self.article_link,
             "image_url": self.image_url,
+            "image_width": self.image_width,
             "web_url": self.web_url,
             "preheader_padding": PREHEADER_PADDING,
         }
+
+
+def web_address(settings: Settings, slug: str) -> str:
+    """The issue's web page ("view in browser"), where its images are published too."""
+    return safe_url(settings.archive_url.replace("{slug}", slug))
 
 
 @functools.lru_cache(maxsize=8)
@@ -109,12 +130,28 @@ def environment(templates_dir: Path) -> jinja2.Environment:
 
 def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset_base: str | None = None) -> Rendered:
     env = environment(workspace.templates_dir)
-    context = IssueView(issue, workspace.settings, assets, asset_base).context()
+    view = IssueView(issue, workspace.settings, assets, asset_base)
+    context = view.context()
     html_template = f"{issue.theme}/issue.mjml.j2"
     mjml = _render_template(env, [html_template], context)
     text = _render_template(env, [f"{issue.theme}/issue.txt.j2", f"{SHARED_THEME}/issue.txt.j2"], context)
-    html_out = inline_css(compile_mjml(mjml, html_template))
+    html_out = inline_css(size_images(compile_mjml(mjml, html_template), view.image_shapes()))
     return Rendered(html=html_out, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", mjml=mjml)
+
+
+def size_images(html_text: str, shapes: dict[str, float]) -> str:
+    """Pixel ``height`` beside MJML's pixel ``width`` (Outlook for Windows sizes by them) and
+    ``max-width:100%`` (phones scale down); the CSS ``height:auto`` keeps the proportions."""
+    def sized(match: re.Match) -> str:
+        tag = match.group(0)
+        src, width = _IMG_SRC.search(tag), _IMG_WIDTH.search(tag)
+        shape = shapes.get(html.unescape(src.group(1))) if src else None
+        if shape is None or not width:
+            return tag
+        tag = tag.replace('height="auto"', f'height="{round(int(width.group(1)) * shape)}"', 1)
+        return tag.replace('style="', 'style="max-width:100%;', 1)
+
+    return _IMG_TAG.sub(sized, html_text) if shapes else html_text
 
 
 def themes(workspace: Workspace) -> list[str]:
@@ -186,6 +223,9 @@ def inline_css(html: str) -> str:
         allow_network=False,
         remove_classes=False,
         disable_validation=True,
+        # Outlook for Windows sizes images by their width attribute, in pixels: premailer
+        # would copy MJML's CSS "width:100%" over MJML's pixel width.
+        disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
     if not inlined.lstrip().lower().startswith("<!doctype"):

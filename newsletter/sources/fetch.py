@@ -24,6 +24,8 @@ from newsletter.workspace import Workspace
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml",
                         "application/xml", "text/xml"})
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/heic",
+                         "image/heif"})
 KEPT_HEADERS = ("content-type", "content-length", "last-modified", "etag", "date")
 
 
@@ -136,6 +138,8 @@ def _content_type(header: str) -> tuple[str, str | None]:
 
 
 def _wrong_type_message(media_type: str, accept: frozenset[str]) -> str:
+    if accept == IMAGE_TYPES:
+        return f"content type {media_type or 'missing'}, expected an image (JPEG, PNG, GIF, WEBP, AVIF or HEIC)"
     wanted = "a feed (RSS or Atom)" if not accept & PAGE_TYPES else "an HTML page or plain text"
     if accept & PAGE_TYPES and media_type in FEED_TYPES:
         return f"this is a feed ({media_type}), not an article: add its items with newsletter add ISSUE --feed URL"
