@@ -97,6 +97,15 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class PublishSettings:
+    """Where ``newsletter publish`` puts the web archive. Credentials and the endpoint come from
+    boto3's own sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, profiles)."""
+
+    bucket: str = ""  # s3://NAME/PREFIX (S3, R2, MinIO, B2); empty: no publishing
+    public_url: str = ""  # where PREFIX is served; default: archive_url up to {slug}
+
+
+@dataclass(frozen=True)
 class Settings:
     name: str = "Newsletter"
     sender: str = "Newsletter <newsletter@example.com>"
@@ -116,6 +125,7 @@ class Settings:
     utm: UtmSettings = field(default_factory=UtmSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
     @property
     def day_first(self) -> bool:
@@ -123,7 +133,7 @@ class Settings:
 
 
 _TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "utm": UtmSettings, "fetch": FetchSettings,
-           "check": CheckSettings}
+           "check": CheckSettings, "publish": PublishSettings}
 
 
 @dataclass(frozen=True)

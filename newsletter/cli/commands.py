@@ -24,6 +24,7 @@ examples:
   newsletter send 2026-12                    dry run: write what would be sent to outbox/
   newsletter send 2026-12 --send             send it (asks first); again after a crash: sends the rest
   newsletter status 2026-12                  sent to how many, what is left
+  newsletter publish 2026-12                 upload its web page and images to [publish] bucket
 
 Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
 """
@@ -141,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--skip-bad-rows", action="store_true", help="skip invalid audience rows (listed in skipped-rows.csv) instead of stopping")
     send.add_argument("--resend-unknown", action="store_true", help="also send batches whose fate the log does not know (check them first)")
     send.add_argument("--due", action="store_true", help="every issue whose send_at has passed and that is not sent yet (CI)")
+
+    publish = command("publish", _publish, "Upload the web archive (an issue's page, its images, the index) to "
+                      "[publish] bucket, so archive_url and every image in the email load.",
+                      "newsletter publish 2026-11-garden-notes", json="print what was uploaded as JSON")
+    publish.add_argument("issue", metavar="ISSUE", nargs="?",
+                         help="also publish this issue before it is sent (default: the sent issues only)")
 
     status = command("status", _status, "What the send log says: sent, to how many, what is left, batches of unknown fate.",
                      "newsletter status 2026-11-garden-notes --json", issue=True, json="print the status as JSON")
@@ -302,6 +309,24 @@ def _send(args, workspace) -> int:
     from newsletter.cli.send import run_send
 
     return run_send(args, workspace)
+
+
+def _publish(args, workspace) -> int:
+    from newsletter.publish.site import publish
+
+    folder = workspace.issue_path(args.issue).parent if args.issue else None
+    done = publish(workspace, folder)
+    if args.json:
+        print_json({"bucket": str(done.bucket), "public_url": done.public_url, "issues": done.issues,
+                    "uploaded": done.uploaded.sent, "unchanged": done.uploaded.unchanged})
+        return 0
+    print(f"Published {count(len(done.issues), 'issue')} to {done.bucket}: "
+          f"{count(len(done.uploaded.sent), 'file')} uploaded, {len(done.uploaded.unchanged)} unchanged")
+    for key in done.uploaded.sent:
+        print(f"  {key}")
+    page = done.public_url + (f"{folder.name}/" if folder else "")
+    print(f"Next: open {page} and, when it looks right, newsletter send {folder.name if folder else 'ISSUE'} --send")
+    return 0
 
 
 def _status(args, workspace) -> int:

@@ -30,11 +30,24 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
     plan = plan_send(workspace, issue, audience=args.audience, to=args.to, limit=args.limit,
                      skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown)
     _warn_about(plan)
+    if args.send:
+        _publish_first(workspace, plan)
     progress = _progress if not provider.dry_run else (lambda _: None)
     result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress)
     if not args.json:
         _print_summary(plan, provider, result)
     return _send_json(plan, result)
+
+
+def _publish_first(workspace: Workspace, plan: SendPlan) -> None:
+    """Images and the web version must load before anyone opens the email."""
+    from newsletter.publish.site import is_configured, publish, refuse_unready
+
+    if is_configured(workspace.settings):
+        done = publish(workspace, plan.build.spec.folder)
+        print(f"Published {done.public_url}{plan.build.issue.slug}/: {count(len(done.uploaded.sent), 'file')} "
+              f"uploaded, {len(done.uploaded.unchanged)} unchanged", file=sys.stderr)
+    refuse_unready(workspace, plan.build.issue.slug, plan.campaign.html)
 
 
 def _send_due(args, workspace: Workspace) -> int:

@@ -35,16 +35,20 @@ def was_sent(issue_folder: Path) -> bool:
     return read_log(log_path(issue_folder)).batches_sent > 0
 
 
-def archive_issues(workspace: Workspace, include_unsent: bool = False) -> list[Path]:
+def archive_issues(workspace: Workspace, include_unsent: bool = False, also: Path | None = None) -> list[Path]:
+    """Sent issues (all with ``include_unsent``; ``also`` is an issue folder about to be sent), newest first."""
     folders = sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
-    chosen = [folder for folder in folders if include_unsent or was_sent(folder)]
+    also = also.resolve() if also else None
+    chosen = [folder for folder in folders if include_unsent or folder.resolve() == also or was_sent(folder)]
     return sorted(chosen, key=lambda f: (read_issue_date(f / ISSUE_FILE) or dt.date.min, f.name), reverse=True)
 
 
-def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = False) -> list[ArchivedIssue]:
+def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = False,
+                  also: Path | None = None) -> list[ArchivedIssue]:
     """Build every chosen issue into a staging folder, then swap it in whole."""
     with replaced_whole(out_dir) as staging:
-        archived = [_write_issue(workspace, folder, staging) for folder in archive_issues(workspace, include_unsent)]
+        folders = archive_issues(workspace, include_unsent, also)
+        archived = [_write_issue(workspace, folder, staging) for folder in folders]
         page = environment(workspace.templates_dir).get_template("_shared/archive.html.j2")
         html = page.render(issues=archived, settings=workspace.settings, brand=workspace.settings.brand)
         (staging / "index.html").write_text(html, encoding="utf-8")
