@@ -282,26 +282,31 @@ CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
 ]
 
 
-def check(ctx: CheckContext) -> CheckReport:
+def check(ctx: CheckContext, online: bool = False) -> CheckReport:
+    """Every offline check; ``online`` also requests every link and image (check/online.py)."""
     findings = [finding for run in CHECKS for finding in run(ctx)]
+    if online:
+        from newsletter.check.online import check_online
+
+        findings += check_online(ctx)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return CheckReport(ctx.build.issue.slug, ctx.build.issue.theme, tuple(findings))
 
 
 def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
-                audience: Path | None = None) -> CheckReport:
+                audience: Path | None = None, online: bool = False) -> CheckReport:
     """Build the issue (optionally with another theme) and run every check on it."""
     from newsletter.render.build import build_issue
 
-    return check_build(build_issue(workspace, issue, theme=theme), workspace, audience)
+    return check_build(build_issue(workspace, issue, theme=theme), workspace, audience, online)
 
 
-def check_build(build: Build, workspace: Workspace, audience: Path | None = None) -> CheckReport:
+def check_build(build: Build, workspace: Workspace, audience: Path | None = None, online: bool = False) -> CheckReport:
     from newsletter.deliver.send import campaign_for
 
     return check(CheckContext(build, campaign_for(build, workspace), workspace,
-                              audience_fields(audience_of(build, workspace, audience))))
+                              audience_fields(audience_of(build, workspace, audience))), online)
 
 
 def audience_fields(recipients: list | None) -> set[str] | None:

@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--theme", metavar="NAME", help="check with this theme instead of the issue's")
     check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
     check.add_argument("--all", action="store_true", help="also show notes (info findings)")
+    check.add_argument("--online", action="store_true", help="also request every link and image in the email "
+                       "(broken links, redirects to other hosts, images that are not images or too large)")
 
     preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
                       "newsletter preview 2026-11-garden-notes --port 8025", issue=True)
@@ -257,7 +259,7 @@ def _build(args, workspace) -> int:
 def _check(args, workspace) -> int:
     from newsletter.check.checks import check_issue
 
-    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience)
+    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience, online=args.online)
     if args.json:
         print_json(report.to_dict())
     else:
