@@ -13,6 +13,7 @@ from PIL import Image, PngImagePlugin
 
 from newsletter.render.images import prepare_image
 from tests.conftest import write_issue
+from tests.http_server import site, web  # noqa: F401 (fixtures)
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 GPS_IFD, ORIENTATION = 0x8825, 0x0112
@@ -196,3 +197,54 @@ def test_missing_alt_is_a_warning_and_image_none_turns_it_off(tmp_path: Path, mo
     issue.write_text(issue.read_text().replace("image: images/garden.jpg", "image: none"))
     assert cli("build", "2026-12").code == 0
     assert "<img" not in (root / "build" / "2026-12" / "index.html").read_text()
+
+
+PAGE = """<!doctype html><html lang="en"><head><title>Hedgehog houses | Plot Notes</title>
+<meta property="og:title" content="Hedgehog houses">
+<meta property="og:image" content="/media/hedgehog.webp">
+<meta property="og:image:alt" content="A hedgehog in a wooden box">
+<meta name="description" content="How to build a hedgehog house from offcuts.">
+</head><body><article><h1>Hedgehog houses</h1>
+<p>Hedgehogs need somewhere dry to sleep through the winter, and a simple box of offcuts will do.</p>
+<p>Put the box in a quiet corner under a hedge, with the entrance facing away from the wind.</p>
+<p>Add a handful of dry leaves and leave it alone until spring comes round again.</p>
+</article></body></html>"""
+
+
+def test_page_picture_is_downloaded_processed_and_cached(site: Path, web, cli) -> None:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((1600, 1200)).convert("RGB").save(out, "WEBP")  # under max_bytes
+    web.page("/media/hedgehog.webp", out.getvalue(), "image/webp")
+    page = web.page("/hedgehogs", PAGE, "text/html; charset=utf-8")
+    issue = write_issue(site / "issues" / "2026-12", f"""
+subject: "Hedgehogs"
+sections:
+  - title: News
+    articles:
+      - source: {page}
+""")
+    built = cli("build", "2026-12")
+    assert built.code == 0 and not built.err, built.err
+    html = (site / "build" / "2026-12" / "index.html").read_text()
+    tag = re.search(r"<img[^>]*>", html).group(0)
+    assert 'alt="A hedgehog in a wooden box"' in tag and 'width="552"' in tag
+    name = re.search(r'src="images/([0-9a-f]{20}\.jpg)"', tag).group(1)  # WEBP became JPEG
+    assert opened(site / "build" / "2026-12" / "images" / name).size == (1104, 828)
+    web.stop()  # a rebuild reads the page and its picture from the cache
+    assert cli("build", "2026-12").code == 0
+    assert name in (site / "build" / "2026-12" / "index.html").read_text()
+
+    issue.write_text(issue.read_text().replace(f"      - source: {page}\n", f"      - source: {page}\n        image: none\n"))
+    assert cli("build", "2026-12").code == 0
+    assert "<img" not in (site / "build" / "2026-12" / "index.html").read_text()
+
+
+def test_page_picture_that_fails_is_left_out_with_a_warning(site: Path, web, cli) -> None:
+    page = web.page("/hedgehogs", PAGE, "text/html; charset=utf-8")  # its picture is a 404
+    write_issue(site / "issues" / "2026-12", f'subject: "Hedgehogs"\nsections:\n  - title: News\n    articles:\n'
+                f"      - source: {page}\n")
+    result = cli("build", "2026-12")
+    assert result.code == 0
+    assert re.search(r"warning: issues/2026-12/issue.md:6: image http://\S+/media/hedgehog.webp: HTTP 404 Not Found "
+                     r"\(the article's own picture is left out\)", result.err)
+    assert "<img" not in (site / "build" / "2026-12" / "index.html").read_text()

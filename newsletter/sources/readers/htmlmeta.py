@@ -249,7 +249,8 @@ def page_meta(tree: etree._Element, base_url: str | None = None, day_first: bool
         site=first(tags.get("og:site_name"), publisher, clean(website.get("name")), tags.get("application-name")),
         description=first(tags.get("og:description"), tags.get("description"), tags.get("twitter:description"),
                           clean(article.get("description"))),
-        image=urljoin(url or "", image) if image else None,
+        # A relative picture address is where the page was fetched from, not its canonical site.
+        image=urljoin(base_url or url or "", image) if image else None,
         image_alt=first(tags.get("og:image:alt"), tags.get("twitter:image:alt")),
         url=url,
         language=language,
