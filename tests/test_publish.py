@@ -17,7 +17,7 @@ from newsletter.errors import InputError
 from newsletter.publish.site import refuse_unready
 from newsletter.render.build import build_issue
 from newsletter.workspace import find_workspace
-from tests.conftest import EXAMPLE_ISSUE
+from tests.conftest import EXAMPLE_ISSUE, PROJECT
 from tests.send_helpers import FAKE_KEY, sendgrid, sendgrid_workspace, set_send_settings  # noqa: F401 (fixtures)
 
 BUCKET = "northwind-news"
@@ -146,3 +146,24 @@ def test_send_refuses_relative_or_unpublished_images(sendgrid_workspace: Path, s
     plan_html = build_issue(find_workspace(sendgrid_workspace), EXAMPLE_ISSUE).rendered.html
     with pytest.raises(InputError, match=rf"refusing to send: {re.escape(s3_server)}/\S+ is not published yet"):
         refuse_unready(find_workspace(sendgrid_workspace), EXAMPLE_ISSUE, plan_html)
+
+
+def test_workflow_deploys_pages_before_sending(workspace: Path) -> None:
+    from ruamel.yaml import YAML
+
+    from tests.test_send_safety import run_cli
+
+    workflow = YAML(typ="safe").load((PROJECT / ".github" / "workflows" / "send-scheduled.yml").read_text())
+    pages, send = workflow["jobs"]["pages"], workflow["jobs"]["send"]
+    assert pages["if"] == "vars.NEWSLETTER_PAGES == 'true'" and send["needs"] == "pages"
+    assert "failure" in send["if"] and pages["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    steps = {step.get("name") or step.get("uses"): step for step in pages["steps"]}
+    assert steps["actions/upload-pages-artifact@v3"]["with"]["path"] == "_site"
+    command = steps["Write the archive (sent issues and the ones due now)"]["run"].split()
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(issue.read_text().replace("date: 2026-11-27", "date: 2026-11-27\nsend_at: 2026-11-27T07:00:00+00:00"))
+    result = run_cli(workspace, *command[1:])
+    assert result.returncode == 0, result.stderr
+    site = workspace / "_site"
+    assert (site / "index.html").is_file() and (site / EXAMPLE_ISSUE / "index.html").is_file()
+    assert len(list((site / EXAMPLE_ISSUE / "images").iterdir())) == 1  # the due issue's images are deployed

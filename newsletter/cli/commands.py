@@ -126,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
                       "newsletter archive --out site/newsletter")
     archive.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/archive)")
     archive.add_argument("--all", action="store_true", help="include issues that were not sent yet")
+    archive.add_argument("--due", action="store_true", help="also the issues send --due would send now (a Pages "
+                         "deploy before the send serves their images)")
 
     init = command("init", _init, "Scaffold a new workspace: themes to edit, a starter issue, settings.",
                    "newsletter init my-newsletter")
@@ -289,7 +291,12 @@ def _archive(args, workspace) -> int:
     from newsletter.preview.archive import write_archive
 
     out_dir = args.out or workspace.build_dir / "archive"
-    archived = write_archive(workspace, out_dir, include_unsent=args.all)
+    due = []
+    if args.due:
+        from newsletter.deliver.send import due_issues
+
+        due = [path.parent for path in due_issues(workspace)[0]]
+    archived = write_archive(workspace, out_dir, include_unsent=args.all, also=due)
     print(f"Archived {count(len(archived), 'issue')} in {display_path(out_dir)}/")
     for item in archived:
         print(f"  {item.slug}/index.html  {item.subject}")

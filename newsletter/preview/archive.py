@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from newsletter.compose.issuefile import read_issue_date
 from newsletter.deliver.message import MERGE_FIELD, fill
@@ -35,16 +36,16 @@ def was_sent(issue_folder: Path) -> bool:
     return read_log(log_path(issue_folder)).batches_sent > 0
 
 
-def archive_issues(workspace: Workspace, include_unsent: bool = False, also: Path | None = None) -> list[Path]:
-    """Sent issues (all with ``include_unsent``; ``also`` is an issue folder about to be sent), newest first."""
+def archive_issues(workspace: Workspace, include_unsent: bool = False, also: Iterable[Path] = ()) -> list[Path]:
+    """Sent issues (all with ``include_unsent``; ``also``: issue folders about to be sent), newest first."""
     folders = sorted(p.parent for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
-    also = also.resolve() if also else None
-    chosen = [folder for folder in folders if include_unsent or folder.resolve() == also or was_sent(folder)]
+    extra = {folder.resolve() for folder in also}
+    chosen = [folder for folder in folders if include_unsent or folder.resolve() in extra or was_sent(folder)]
     return sorted(chosen, key=lambda f: (read_issue_date(f / ISSUE_FILE) or dt.date.min, f.name), reverse=True)
 
 
 def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = False,
-                  also: Path | None = None) -> list[ArchivedIssue]:
+                  also: Iterable[Path] = ()) -> list[ArchivedIssue]:
     """Build every chosen issue into a staging folder, then swap it in whole."""
     with replaced_whole(out_dir) as staging:
         folders = archive_issues(workspace, include_unsent, also)

@@ -56,7 +56,7 @@ def publish(workspace: Workspace, issue_folder: Path | None = None) -> Published
     bucket, base = parse_bucket(settings.publish.bucket), public_base(settings)
     with tempfile.TemporaryDirectory(prefix="newsletter-publish-") as temporary:
         site = Path(temporary) / "site"
-        archived = write_archive(workspace, site, also=issue_folder)
+        archived = write_archive(workspace, site, also=[issue_folder] if issue_folder else [])
         uploaded = upload_tree(site, bucket)
     return Published(bucket, base, [item.slug for item in archived], uploaded)
 
