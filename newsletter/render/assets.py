@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -61,20 +63,32 @@ def collect_assets(spec: IssueSpec, issue: Issue, root: Path, fetch: FetchOption
     """
     editor_lines = {ref.image: ref.line for ref in spec.articles if ref.image}
     source_lines = {ref.source: ref.line for ref in spec.articles}
+    wanted = list(dict.fromkeys(entry.image for entry in issue.entries if entry.image))
+    owners = {entry.image: entry for entry in reversed(issue.entries) if entry.image}
+    # Decoding and resizing release the GIL: photos are prepared on every core at once.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = pool.map(lambda image: _attempt(image, spec.folder, root / IMAGE_CACHE, fetch), wanted)
+        done = dict(zip(wanted, results))
     images, dropped, warnings = {}, set(), []
-    for entry in issue.entries:
-        if not entry.image or entry.image in images:
+    for image, result in done.items():
+        if isinstance(result, EmailImage):
+            images[image] = result
             continue
-        try:
-            images[entry.image] = _prepare(entry.image, spec.folder, root / IMAGE_CACHE, fetch)
-        except SourceError as error:
-            line = editor_lines.get(entry.image)
-            problem = InputError(spec.path, f"image {entry.image}: {error.message}", line or source_lines.get(entry.article.source))
-            if line:
-                raise problem from None
-            dropped.add(entry.image)
-            warnings.append(f"{problem} (the article's own picture is left out)")
+        line = editor_lines.get(image)
+        problem = InputError(spec.path, f"image {image}: {result.message}",
+                             line or source_lines.get(owners[image].article.source))
+        if line:
+            raise problem from None
+        dropped.add(image)
+        warnings.append(f"{problem} (the article's own picture is left out)")
     return Assets(images, frozenset(dropped), tuple(warnings))
+
+
+def _attempt(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> EmailImage | SourceError:
+    try:
+        return _prepare(image, folder, cache_dir, fetch)
+    except SourceError as error:
+        return error
 
 
 def _prepare(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> EmailImage:
@@ -85,7 +99,7 @@ def _prepare(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> 
         raise SourceError(image, "use a JPEG, PNG, GIF, WEBP, AVIF or HEIC file")
     if not path.is_file():
         raise SourceError(image, "file not found")
-    return prepare_image(path.read_bytes(), DISPLAY_WIDTH, cache_dir, image)
+    return prepare_image(path, DISPLAY_WIDTH, cache_dir, image)
 
 
 def image_size(assets: Assets, entry: Entry) -> EmailImage | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,16 +50,33 @@ class EmailImage:
         return self.path.stat().st_size
 
 
-def prepare_image(data: bytes, display_width: int, cache_dir: Path, label: str) -> EmailImage:
-    """The email version of the image ``data``, from the cache when it was made before.
+def prepare_image(source: bytes | Path, display_width: int, cache_dir: Path, label: str) -> EmailImage:
+    """The email version of the image ``source`` (its bytes, or a file), from the cache when it was made before.
 
-    ``label`` names the source in errors. Raises SourceError for what is not an image.
+    A file that has not changed since (same size and modification time) is not even read
+    again. ``label`` names the source in errors. Raises SourceError for what is not an image.
     """
-    key = hashlib.sha256(data).hexdigest()[:32] + f"-w{display_width}-v{PIPELINE_VERSION}"
-    record = cache_dir / f"{key}.json"
-    cached = _read_record(record, cache_dir)
-    if cached:
-        return cached
+    settings = f"-w{display_width}-v{PIPELINE_VERSION}"
+    stamp = None
+    if isinstance(source, Path):
+        info = source.stat()
+        stamp = cache_dir / f"file-{_digest(f'{source.resolve()}|{info.st_size}|{info.st_mtime_ns}{settings}'.encode())}.json"
+        cached = _read_record(stamp, cache_dir)
+        if cached:
+            return cached
+        source = source.read_bytes()
+    record = cache_dir / f"{_digest(source)}{settings}.json"
+    image = _read_record(record, cache_dir) or _make(source, display_width, cache_dir, label, record)
+    if stamp:
+        _write(stamp, record.read_bytes())
+    return image
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _make(data: bytes, display_width: int, cache_dir: Path, label: str, record: Path) -> EmailImage:
     encoded, extension, (width, height) = _convert(data, display_width * PIXEL_DENSITY, label)
     path = cache_dir / f"{hashlib.sha256(encoded).hexdigest()[:20]}.{extension}"
     shown = min(display_width, width)
@@ -83,7 +101,8 @@ def _read_record(record: Path, cache_dir: Path) -> EmailImage | None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
+    """Whole or not at all; unique temporary names, since images are prepared in parallel."""
+    temporary = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     temporary.write_bytes(data)
     temporary.replace(path)
 
@@ -98,8 +117,9 @@ def _convert(data: bytes, max_width: int, label: str) -> tuple[bytes, str, tuple
     image = ImageOps.exif_transpose(image)
     image = _to_srgb(image)
     if image.width > max_width:
+        # Bicubic after libjpeg's own halving looks the same as Lanczos at this scale, in half the time.
         image = image.resize((max_width, max(1, round(image.height * max_width / image.width))),
-                             Image.Resampling.LANCZOS, reducing_gap=3.0)
+                             Image.Resampling.BICUBIC, reducing_gap=2.0)
     if _has_alpha(image) or _is_graphic(image, source_format):
         return _png(image), "png", image.size
     return _jpeg(image), "jpg", image.size
