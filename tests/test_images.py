@@ -248,3 +248,15 @@ def test_page_picture_that_fails_is_left_out_with_a_warning(site: Path, web, cli
     assert re.search(r"warning: issues/2026-12/issue.md:6: image http://\S+/media/hedgehog.webp: HTTP 404 Not Found "
                      r"\(the article's own picture is left out\)", result.err)
     assert "<img" not in (site / "build" / "2026-12" / "index.html").read_text()
+
+
+def test_heavy_images_are_warned_about(tmp_path: Path, monkeypatch, cli) -> None:
+    root = tmp_path / "ws"
+    issue = photo_issue(root, archive_url="https://news.example.org/{slug}/", image_line="image: images/noise.png")
+    noise = Image.merge("RGBA", [Image.effect_noise((800, 600), 90)] * 3 + [Image.new("L", (800, 600), 200)])
+    noise.save(issue.parent / "images" / "noise.png")  # transparent, so it stays a (heavy) PNG
+    monkeypatch.chdir(root)
+    out = cli("check", "2026-12").out
+    assert re.search(r"issue.md:\d+: warning image-heavy: image images/noise.png is \d+ KB after processing "
+                     r"\(budget 200 KB\)", out), out
+    assert re.search(r"warning images-heavy: the images weigh \d+ KB together \(budget 1024 KB\)", out)
