@@ -46,6 +46,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/eval_summaries.py
 	$(BIN)/python benchmarks/send.py
 	$(BIN)/python benchmarks/featured.py
+	$(BIN)/python benchmarks/images.py
 
 clean:
 	rm -rf $(VENV) build outbox
