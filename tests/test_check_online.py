@@ -12,7 +12,7 @@ from PIL import Image
 from newsletter.render.build import build_issue
 from newsletter.workspace import find_workspace
 from tests.conftest import PROJECT, write_issue
-from tests.http_server import WebServer, site, web  # noqa: F401 (fixtures)
+from tests.http_server import WebServer
 
 ARTICLES = PROJECT / "issues" / "2026-11-garden-notes" / "articles"
 
@@ -23,7 +23,7 @@ def png(size: tuple[int, int] = (300, 200)) -> bytes:
     return out.getvalue()
 
 
-def online_issue(root: Path, web: WebServer) -> str:  # noqa: F811
+def online_issue(root: Path, web: WebServer) -> str:
     """Three articles whose links answer 200, 404 and a redirect to another host; returns the image path."""
     settings = root / "newsletter.toml"
     settings.write_text(settings.read_text().replace('name = "Plot Notes"', f'''name = "Plot Notes"
@@ -60,7 +60,7 @@ sections:
     return port
 
 
-def test_online_check_finds_broken_links_redirects_and_fake_images(site: Path, web: WebServer, cli) -> None:  # noqa: F811
+def test_online_check_finds_broken_links_redirects_and_fake_images(site: Path, web: WebServer, cli) -> None:
     online_issue(site, web)
     build = build_issue(find_workspace(site), "2026-12")
     image_path = "/site/2026-12/" + build.assets.target("images/plot.png")
@@ -86,7 +86,7 @@ def test_online_check_finds_broken_links_redirects_and_fake_images(site: Path, w
     assert not [f for f in findings if f["code"] in ("not-an-image", "broken-image")]
 
 
-def test_offline_check_requests_nothing(site: Path, web: WebServer, cli) -> None:  # noqa: F811
+def test_offline_check_requests_nothing(site: Path, web: WebServer, cli) -> None:
     online_issue(site, web)
     cli("check", "2026-12")
     assert web.hits["/gone"] == 0 and web.hits["/ok"] == 0

@@ -13,7 +13,6 @@ from PIL import Image, PngImagePlugin
 
 from newsletter.render.images import prepare_image
 from tests.conftest import write_issue
-from tests.http_server import site, web  # noqa: F401 (fixtures)
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 GPS_IFD, ORIENTATION = 0x8825, 0x0112

@@ -18,7 +18,6 @@ from newsletter.publish.site import refuse_unready
 from newsletter.render.build import build_issue
 from newsletter.workspace import find_workspace
 from tests.conftest import EXAMPLE_ISSUE, PROJECT
-from tests.send_helpers import FAKE_KEY, sendgrid, sendgrid_workspace, set_send_settings  # noqa: F401 (fixtures)
 
 BUCKET = "northwind-news"
 
@@ -82,7 +81,9 @@ def configure(workspace: Path, endpoint: str) -> str:
     base = f"{endpoint}/{BUCKET}/letters/"
     settings = workspace / "newsletter.toml"
     text = re.sub(r'(?m)^archive_url = .*$', f'archive_url = "{base}{{slug}}/"', settings.read_text())
-    settings.write_text(text + f'\n[publish]\nbucket = "s3://{BUCKET}/letters"\n')
+    text, found = re.subn(r'(?m)^# bucket = .*$', f'bucket = "s3://{BUCKET}/letters"', text)
+    assert found == 1, "the example newsletter.toml lists [publish] with the bucket commented"
+    settings.write_text(text)
     return base
 
 
@@ -123,7 +124,7 @@ def test_human_output_and_missing_bucket_setting(workspace: Path, s3, s3_server:
     assert result.out.splitlines()[-1].startswith("Next: ")
 
 
-def test_send_publishes_first(sendgrid_workspace: Path, sendgrid, s3, s3_server: str, cli) -> None:  # noqa: F811
+def test_send_publishes_first(sendgrid_workspace: Path, sendgrid, s3, s3_server: str, cli) -> None:
     configure(sendgrid_workspace, s3_server)
     result = cli("send", EXAMPLE_ISSUE, "--send", "--yes", "--to", "editor@example.org")
     assert result.code == 0, result.err
@@ -133,7 +134,7 @@ def test_send_publishes_first(sendgrid_workspace: Path, sendgrid, s3, s3_server:
         assert httpx.get(src).headers["content-type"].startswith("image/")
 
 
-def test_send_refuses_relative_or_unpublished_images(sendgrid_workspace: Path, sendgrid, s3, s3_server: str,  # noqa: F811
+def test_send_refuses_relative_or_unpublished_images(sendgrid_workspace: Path, sendgrid, s3, s3_server: str,
                                                      cli) -> None:
     settings = sendgrid_workspace / "newsletter.toml"
     settings.write_text(re.sub(r'(?m)^archive_url = .*$', 'archive_url = ""', settings.read_text()))

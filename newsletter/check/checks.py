@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 import lxml.html
 
@@ -282,31 +282,31 @@ CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
 ]
 
 
-def check(ctx: CheckContext, online: bool = False) -> CheckReport:
-    """Every offline check; ``online`` also requests every link and image (check/online.py)."""
-    findings = [finding for run in CHECKS for finding in run(ctx)]
-    if online:
-        from newsletter.check.online import check_online
+Check = Callable[[CheckContext], Iterable[Finding]]
 
-        findings += check_online(ctx)
+
+def check(ctx: CheckContext, extra: Sequence[Check] = ()) -> CheckReport:
+    """Every offline check, then the ``extra`` ones (check.online.check_online requests every link)."""
+    findings = [finding for run in [*CHECKS, *extra] for finding in run(ctx)]
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return CheckReport(ctx.build.issue.slug, ctx.build.issue.theme, tuple(findings))
 
 
 def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
-                audience: Path | None = None, online: bool = False) -> CheckReport:
+                audience: Path | None = None, extra: Sequence[Check] = ()) -> CheckReport:
     """Build the issue (optionally with another theme) and run every check on it."""
     from newsletter.render.build import build_issue
 
-    return check_build(build_issue(workspace, issue, theme=theme), workspace, audience, online)
+    return check_build(build_issue(workspace, issue, theme=theme), workspace, audience, extra)
 
 
-def check_build(build: Build, workspace: Workspace, audience: Path | None = None, online: bool = False) -> CheckReport:
+def check_build(build: Build, workspace: Workspace, audience: Path | None = None,
+                extra: Sequence[Check] = ()) -> CheckReport:
     from newsletter.deliver.send import campaign_for
 
     return check(CheckContext(build, campaign_for(build, workspace), workspace,
-                              audience_fields(audience_of(build, workspace, audience))), online)
+                              audience_fields(audience_of(build, workspace, audience))), extra)
 
 
 def audience_fields(recipients: list | None) -> set[str] | None:

@@ -260,8 +260,10 @@ def _build(args, workspace) -> int:
 
 def _check(args, workspace) -> int:
     from newsletter.check.checks import check_issue
+    from newsletter.check.online import check_online
 
-    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience, online=args.online)
+    extra = [check_online] if args.online else []
+    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience, extra=extra)
     if args.json:
         print_json(report.to_dict())
     else:
