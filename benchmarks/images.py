@@ -78,7 +78,7 @@ def timed(workspace, issue: Path, cpu: list[float] | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     from newsletter.workspace import find_workspace
 
@@ -90,11 +90,15 @@ def main() -> None:
         workspace = find_workspace(root)
         issue.write_text(without)
         timed(workspace, issue)  # warm the imports and the article cache
-        base_cpu, cold_cpu = [], []
-        baseline = statistics.median(timed(workspace, issue, base_cpu) for _ in range(args.repeat))
+        base_cpu, cold_cpu, warm_cpu, baselines, warms = [], [], [], [], []
         issue.write_text(with_images)
         cold = timed(workspace, issue, cold_cpu)
-        warm = statistics.median(timed(workspace, issue) for _ in range(args.repeat))
+        for _ in range(args.repeat):  # interleaved, so a busy machine slows both alike
+            issue.write_text(without)
+            baselines.append(timed(workspace, issue, base_cpu))
+            issue.write_text(with_images)
+            warms.append(timed(workspace, issue, warm_cpu))
+        baseline, warm = statistics.median(baselines), statistics.median(warms)
         out = sum(path.stat().st_size for path in (root / ".cache" / "images").glob("*.jpg")) / 1e6
     print(f"{args.photos} photos of {sizes[0]:.1f}-{sizes[-1]:.1f} MB ({sum(sizes):.0f} MB) -> {out:.1f} MB in the email")
     print(f"build without images      {baseline * 1000:7.0f} ms")
@@ -102,7 +106,8 @@ def main() -> None:
           f"(target < {COLD_TARGET:g} s): {'met' if cold - baseline < COLD_TARGET else 'MISSED'}; "
           f"CPU {cold_cpu[0] - statistics.median(base_cpu):.2f} s on {os.cpu_count()} cores")
     print(f"build, cached images      {warm * 1000:7.0f} ms   extra: {(warm - baseline) * 1000:.0f} ms "
-          f"(target < {WARM_EXTRA_TARGET * 1000:.0f} ms): {'met' if warm - baseline < WARM_EXTRA_TARGET else 'MISSED'}")
+          f"(target < {WARM_EXTRA_TARGET * 1000:.0f} ms): {'met' if warm - baseline < WARM_EXTRA_TARGET else 'MISSED'}; "
+          f"CPU {(statistics.median(warm_cpu) - statistics.median(base_cpu)) * 1000:.0f} ms")
     sys.exit(0 if cold - baseline < COLD_TARGET and warm - baseline < WARM_EXTRA_TARGET else 1)
 
 
