@@ -259,3 +259,12 @@ def test_heavy_images_are_warned_about(tmp_path: Path, monkeypatch, cli) -> None
     assert re.search(r"issue.md:\d+: warning image-heavy: image images/noise.png is \d+ KB after processing "
                      r"\(budget 200 KB\)", out), out
     assert re.search(r"warning images-heavy: the images weigh \d+ KB together \(budget 1024 KB\)", out)
+
+
+def test_animated_gif_stays_animated(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (1400, 700), colour) for colour in (RED, BLUE, (20, 200, 20))]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=120, loop=0, comment=b"private")
+    image = opened(prepare_image(out.getvalue(), 552, tmp_path, "anim.gif").path)
+    assert image.format == "GIF" and image.size == (1104, 552) and image.n_frames == 3
+    assert "comment" not in image.info

@@ -202,11 +202,13 @@ def _png(image: Image.Image) -> bytes:
 
 def _animated_gif(image: Image.Image, max_width: int) -> tuple[bytes, str, tuple[int, int]]:
     """An animation is kept as GIF (every client plays it, Outlook shows the first frame)."""
-    frames = [frame.copy() for frame in ImageSequence(image)]
+    frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
     size = image.size
     if image.width > max_width:
         size = (max_width, max(1, round(image.height * max_width / image.width)))
         frames = [frame.resize(size, Image.Resampling.LANCZOS) for frame in frames]
+    for frame in frames:  # comments and XMP travel in info; only transparency is kept
+        frame.info = {key: value for key, value in frame.info.items() if key == "transparency"}
     out = io.BytesIO()
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], loop=image.info.get("loop", 0),
                    duration=image.info.get("duration", 100), disposal=2)
