@@ -135,7 +135,8 @@ def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset
     html_template = f"{issue.theme}/issue.mjml.j2"
     mjml = _render_template(env, [html_template], context)
     text = _render_template(env, [f"{issue.theme}/issue.txt.j2", f"{SHARED_THEME}/issue.txt.j2"], context)
-    html_out = inline_css(size_images(compile_mjml(mjml, html_template), view.image_shapes()))
+    html_out = inline_css(size_images(compile_mjml(mjml, html_template), view.image_shapes()),
+                          workspace.settings.inliner)
     return Rendered(html=html_out, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", mjml=mjml)
 
 
@@ -211,12 +212,22 @@ def _near(mjml: str, message: str) -> str:
     return f", near: {line[:100]}"
 
 
-def inline_css(html: str) -> str:
-    """Inline CSS for clients that ignore <style>, keeping @media rules in a <style> block."""
+def inline_css(html: str, inliner: str = "premailer") -> str:
+    """Inline CSS for clients that ignore <style>, keeping @media rules in a <style> block.
+
+    Both inliners give the same styles on the packaged themes (a test compares them);
+    css-inline (Rust) is about a hundred times faster and loads in a few milliseconds."""
+    html = _IMPORT_RULE.sub("", html)
+    inlined = INLINERS[inliner](html)
+    if not inlined.lstrip().lower().startswith("<!doctype"):
+        inlined = f"{DOCTYPE}\n{inlined}"
+    return inlined
+
+
+def _premailer(html: str) -> str:
     from premailer import Premailer
 
-    html = _IMPORT_RULE.sub("", html)
-    inlined = Premailer(
+    return Premailer(
         html,
         keep_style_tags=True,
         strip_important=False,
@@ -228,6 +239,15 @@ def inline_css(html: str) -> str:
         disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
-    if not inlined.lstrip().lower().startswith("<!doctype"):
-        inlined = f"{DOCTYPE}\n{inlined}"
-    return inlined
+
+
+def _css_inline(html: str) -> str:
+    try:
+        import css_inline
+    except ImportError:
+        raise InputError(None, 'inliner = "css-inline" needs the css-inline package: '
+                         "pip install 'newsletter[fast]' (or set inliner = \"premailer\")") from None
+    return css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False).inline(html)
+
+
+INLINERS = {"premailer": _premailer, "css-inline": _css_inline}

@@ -1,0 +1,57 @@
+"""premailer and css-inline give every element of every theme the same inline styles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from newsletter.render.build import build_issue
+from newsletter.render.email_html import compile_mjml, inline_css
+from newsletter.workspace import find_workspace
+from tests.conftest import EXAMPLE_ISSUE
+from tests.test_themes import THEMES
+
+
+def _value(text: str) -> str:
+    """cssutils (inside premailer) writes 0 for 0px and #666 for #666666; the meaning is the same."""
+    text = re.sub(r"\s+", " ", text.strip().lower()).replace("'", '"').replace(", ", ",")
+    text = re.sub(r"(?<![\d.])0(?:px|pt|em|rem|%)", "0", text)
+    return re.sub(r"#([0-9a-f])\1([0-9a-f])\2([0-9a-f])\3\b", r"#\1\2\3", text).replace(" !important", "!important")
+
+
+def styles(html: str) -> list[tuple]:
+    found = []
+    for element in lxml.html.fromstring(html.encode()).iter():
+        if isinstance(element.tag, str):
+            declarations = dict(part.split(":", 1) for part in (element.get("style") or "").split(";") if ":" in part)
+            found.append((element.tag, element.get("width"), element.get("height"),
+                          sorted((name.strip().lower(), _value(value)) for name, value in declarations.items())))
+    return found
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_both_inliners_give_the_same_styles(workspace: Path, theme: str) -> None:
+    build = build_issue(find_workspace(workspace), EXAMPLE_ISSUE, theme=theme)
+    compiled = compile_mjml(build.rendered.mjml, f"{theme}/issue.mjml.j2")
+    by_premailer, by_css_inline = inline_css(compiled, "premailer"), inline_css(compiled, "css-inline")
+    assert by_premailer != by_css_inline  # two different programs really ran
+    ours, theirs = styles(by_premailer), styles(by_css_inline)
+    assert len(ours) > 100 and sum(1 for *_, declared in ours if declared) > 50
+    assert ours == theirs
+    for html in (by_premailer, by_css_inline):
+        assert html.lower().startswith("<!doctype html>") and "@media" in html
+        assert "{{email}}" in html and "<!--[if mso" in html  # merge fields and Outlook's comments untouched
+
+
+def test_the_inliner_is_chosen_in_newsletter_toml(workspace: Path, cli) -> None:
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text().replace("[newsletter]\n", '[newsletter]\ninliner = "css-inline"\n', 1))
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    html = (workspace / "build" / EXAMPLE_ISSUE / "index.html").read_text()
+    assert 'style="' in html and "@media" in html
+    settings.write_text(settings.read_text().replace('inliner = "css-inline"', 'inliner = "cssinline"'))
+    result = cli("build", EXAMPLE_ISSUE)
+    assert result.code == 2 and "inliner must be one of premailer, css-inline" in result.err
