@@ -86,7 +86,7 @@ def _warn_about(plan: SendPlan) -> None:
               f"listed in {display_path(plan.skipped_rows_report)}", file=sys.stderr)
     for batch in plan.history.unknown:
         if not plan.resend_unknown:
-            print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.to[0]}, "
+            print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.first}, "
                   f"started {batch.started}): its fate is unknown. Check the {batch.provider} activity, then "
                   "send again with --resend-unknown if it was not delivered.", file=sys.stderr)
 
