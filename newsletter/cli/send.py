@@ -41,6 +41,8 @@ def _send_due(args, workspace: Workspace) -> int:
     """Every due issue, each on its own: one that fails does not stop the others."""
     if args.issue or args.to:
         raise InputError(None, "--due sends every issue that is due: give no ISSUE and no --to")
+    if args.send and workspace.settings.send.pull_suppressions:
+        _pull(workspace, args.json)  # before choosing anyone: a bounce from the last issue is not mailed again
     paths, problems = due_issues(workspace)
     for problem in problems:
         print(f"newsletter: {problem}", file=sys.stderr)
@@ -166,4 +168,34 @@ def run_status(args, workspace: Workspace) -> int:
     if status.send_at:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")
         print(f"  scheduled  {status.send_at.isoformat()} ({state})")
+    return 0
+
+
+def _pull(workspace: Workspace, quiet: bool) -> dict:
+    from newsletter.deliver.suppressions import pull_suppressions
+
+    result = pull_suppressions(workspace, progress=_progress)
+    if not quiet:
+        since = f"since {result.since}" if result.since else "all of them (first pull)"
+        merge = result.merge
+        print(f"Pulled {count(result.fetched, 'suppression')} from {result.provider} ({since}): "
+              f"{merge.added:,} new in {display_path(merge.path)}, {merge.total:,} in all.")
+    return result.to_dict()
+
+
+def run_suppressions(args, workspace: Workspace) -> int:
+    from newsletter.deliver.suppressions import import_suppressions
+
+    if args.action == "pull":
+        report = _pull(workspace, args.json)
+    else:
+        merge = import_suppressions(workspace, args.file)
+        report = merge.to_dict()
+        if not args.json:
+            print(f"Imported {count(merge.added, 'new suppression')} from {display_path(args.file)} into "
+                  f"{display_path(merge.path)} ({merge.already:,} were listed already, {merge.total:,} in all).")
+    if args.json:
+        print_json(report)
+    else:
+        print("Next: newsletter send ISSUE (suppressed addresses are skipped and counted)")
     return 0

@@ -20,7 +20,6 @@ from newsletter.deliver.audience import (
     Recipient,
     cycle_collector_paused,
     load_audience,
-    read_suppressions,
     valid_email,
     write_bad_rows,
 )
@@ -28,6 +27,7 @@ from newsletter.deliver.message import Campaign, unsubscribe_headers
 from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session, get_provider
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
 from newsletter.deliver.secrets import redact
+from newsletter.deliver.suppressions import blocked_addresses
 from newsletter.deliver.sendlog import (
     KEY_VARIABLE,
     LogKey,
@@ -116,8 +116,7 @@ def audience_path(workspace: Workspace, build: Build, override: Path | None) -> 
 
 
 def suppressions(workspace: Workspace) -> set[str]:
-    name = workspace.settings.send.suppressions
-    return read_suppressions(workspace.root / name) if name else set()
+    return blocked_addresses(workspace)  # the default suppressions.csv counts too, once it exists
 
 
 def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = None,

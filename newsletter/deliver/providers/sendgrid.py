@@ -1,7 +1,7 @@
 """SendGrid through the official ``sendgrid`` library: one v3 mail/send request per batch.
 
-Settings: ``[send.sendgrid]`` (``host``; ``SENDGRID_API_HOST`` overrides it). Secret:
-``SENDGRID_API_KEY``. The HTML is rendered once; recipients are personalizations with
+Settings: ``[send.sendgrid]`` (``host``; ``SENDGRID_API_HOST`` overrides it;
+``unsubscribe_group``, an ASM group id). Secret: ``SENDGRID_API_KEY``. The HTML is rendered once; recipients are personalizations with
 substitutions. Rules from the API (and anymail's SendGrid backend): ``content`` lists
 text/plain before text/html; ``custom_args`` and header values are strings; at most 1,000
 personalizations per request; display names holding ``,`` or ``;`` are quoted.
@@ -9,6 +9,9 @@ personalizations per request; display names holding ``,`` or ``;`` are quoted.
 The library neither retries nor times out by default: the session sets the timeout and turns
 429, 5xx and network failures into TemporaryFailure for the caller's backoff, and any other
 4xx into BatchFailed carrying SendGrid's own message.
+
+Reading back (``pull_suppressions``, ``category_stats``) uses the same client with the same
+retry policy as sending: a 429 waits for ``X-RateLimit-Reset``.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import html
 import http.client
+import json
 import logging
 import os
 import re
 import urllib.error
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from newsletter.deliver.audience import Batch, Recipient
 from newsletter.deliver.message import MERGE_FIELD, Campaign, fill
 from newsletter.deliver.providers import BatchFailed, SendResult
-from newsletter.deliver.retry import TemporaryFailure, requested_wait
+from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
 from newsletter.deliver.secrets import redact, secret
+from newsletter.deliver.suppressions import Suppression
+from newsletter.errors import SendError
 
 if TYPE_CHECKING:
     from python_http_client.exceptions import HTTPError
@@ -43,6 +49,7 @@ API_KEY = "SENDGRID_API_KEY"
 @dataclass(frozen=True)
 class SendGridSettings:
     host: str = DEFAULT_HOST  # SENDGRID_API_HOST in the environment overrides it
+    unsubscribe_group: int = 0  # an ASM group id: SendGrid hosts the unsubscribe page and keeps the list
 
 
 MAX_PERSONALIZATIONS = 1000
@@ -159,8 +166,10 @@ class SendGridProvider:
     max_batch = MAX_PERSONALIZATIONS
     max_schedule = MAX_SCHEDULE
 
-    def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False) -> None:
+    def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
+                 unsubscribe_group: int = 0) -> None:
         self.api_key = api_key
+        self.unsubscribe_group = unsubscribe_group
         # The library appends /v3 itself.
         self.host = host.rstrip("/").removesuffix("/v3")
         self.timeout = timeout
@@ -171,7 +180,8 @@ class SendGridProvider:
     def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> SendGridProvider:
         own = workspace.provider_settings(cls.name, SendGridSettings)
         host = os.environ.get("SENDGRID_API_HOST") or own.host or DEFAULT_HOST
-        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox)
+        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox,
+                   own.unsubscribe_group)
 
     def summary(self, result: SendResult) -> str:
         if self.sandbox:
@@ -179,15 +189,46 @@ class SendGridProvider:
                     f"{result.details.get('requests', 0):,} requests; nothing was delivered.")
         return ""
 
-    @contextmanager
-    def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
-        from sendgrid import SendGridAPIClient  # loaded only for a real send
+    def client(self) -> SendGridAPIClient:
+        from sendgrid import SendGridAPIClient  # loaded only when SendGrid is used
 
         # python_http_client logs every request's headers, the API key included, at DEBUG level.
         logging.getLogger("python_http_client.client").setLevel(logging.INFO)
         client = SendGridAPIClient(self.api_key, host=self.host)
         client.client.timeout = self.timeout
-        yield SendGridSession(client, SendGridBody(campaign, sandbox=self.sandbox))
+        return client
+
+    @contextmanager
+    def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
+        yield SendGridSession(self.client(), SendGridBody(campaign, sandbox=self.sandbox))
+
+    def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
+                          progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
+        """Every global list created since ``since`` (all when None), page by page, then the
+        unsubscribe group's members (that endpoint has neither dates nor pages)."""
+        reader = _Reader(self.client(), policy, progress)
+        rows = []
+        for name, reason in SUPPRESSION_LISTS.items():
+            query = {"start_time": int(since.timestamp())} if since else {}
+            for item in reader.pages(("suppression", name), query):
+                rows.append(Suppression(item["email"], _reason(reason, item), _day(item.get("created")),
+                                        f"sendgrid:{name}"))
+        if self.unsubscribe_group:
+            group = self.unsubscribe_group
+            for email in reader.get(("asm", "groups", str(group), "suppressions")):
+                rows.append(Suppression(email, f"unsubscribe (group {group})", "", f"sendgrid:group {group}"))
+        return rows
+
+    def category_stats(self, category: str, start: dt.date, policy: RetryPolicy) -> dict[str, int]:
+        """The category's metrics summed over the days since ``start``."""
+        days = _Reader(self.client(), policy).get(("categories", "stats"),
+                                                  {"categories": category, "start_date": start.isoformat()})
+        totals: dict[str, int] = {}
+        for day in days:
+            for entry in day.get("stats", []):
+                for metric, value in (entry.get("metrics") or {}).items():
+                    totals[metric] = totals.get(metric, 0) + int(value or 0)
+        return totals
 
 
 class SendGridSession:
@@ -217,6 +258,74 @@ class SendGridSession:
 
     def details(self) -> dict:
         return {"requests": self.requests}
+
+
+SUPPRESSION_LISTS = {"bounces": "bounce", "blocks": "block", "spam_reports": "spam report",
+                     "invalid_emails": "invalid address", "unsubscribes": "unsubscribe (all mail)"}
+PAGE_SIZE = 500  # SendGrid's largest page for the suppression lists
+
+
+class _Reader:
+    """GET requests with retries; ``pages`` follows limit/offset until a short page."""
+
+    def __init__(self, client: SendGridAPIClient, policy: RetryPolicy,
+                 progress: Callable[[str], None] = lambda _: None) -> None:
+        self.client, self.policy, self.progress = client, policy, progress
+
+    def pages(self, path: tuple[str, ...], query: dict) -> Iterator[dict]:
+        offset = 0
+        while True:
+            page = self.get(path, {**query, "limit": PAGE_SIZE, "offset": offset})
+            yield from page
+            if len(page) < PAGE_SIZE:
+                return
+            offset += len(page)
+
+    def get(self, path: tuple[str, ...], query: dict | None = None) -> Any:
+        endpoint = self.client.client
+        for part in path:
+            endpoint = endpoint._(part)
+        where = "/v3/" + "/".join(path)
+
+        def attempt() -> Any:
+            from python_http_client.exceptions import HTTPError
+
+            try:
+                response = endpoint.get(query_params=query)
+            except HTTPError as error:
+                raise _read_failure(error, where) from None
+            except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
+                raise TemporaryFailure(f"SendGrid did not answer GET {where}: {error}") from None
+            return json.loads(response.body or b"[]")
+
+        def waiting(failure: TemporaryFailure, attempt: int, delay: float) -> None:
+            self.progress(f"{failure.message}; retry {attempt} of {self.policy.max_retries} in {delay:.1f} s")
+
+        return with_retries(attempt, self.policy, on_retry=waiting)
+
+
+def _read_failure(error: HTTPError, where: str) -> Exception:
+    status = error.status_code
+    message = redact(f"SendGrid answered {status} {error.reason} to GET {where}{_explanation(error)}")
+    if status == 429:
+        return TemporaryFailure(message, retry_after=requested_wait(error.headers or {}))
+    if status >= 500:
+        return TemporaryFailure(message)
+    if status in (401, 403):
+        message += " (the API key needs read access to Suppressions and Stats)"
+    return SendError(message)
+
+
+def _reason(kind: str, item: dict) -> str:
+    detail = " ".join(str(item.get("reason") or "").split())
+    return f"{kind}: {detail}"[:200] if detail else kind
+
+
+def _day(created: object) -> str:
+    try:
+        return dt.datetime.fromtimestamp(int(created), dt.timezone.utc).date().isoformat()
+    except (TypeError, ValueError):
+        return ""
 
 
 def _classify(error: HTTPError, batch: Batch) -> Exception:
