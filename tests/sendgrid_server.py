@@ -13,6 +13,7 @@ or not, and answered or not.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -21,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MAX_PERSONALIZATIONS = 1000
 MAX_SCHEDULE_SECONDS = 72 * 3600
@@ -100,11 +101,24 @@ def _check_personalization(person: dict, where: str, problem: Callable[[str, str
     if any(not isinstance(v, str) for v in headers.values()):
         problem(f"{where}.headers", "header values must be strings")
     unsubscribe = headers.get("List-Unsubscribe", "")
-    own = quote(to[0]["email"], safe="@") in unsubscribe or ASM_TAG in unsubscribe
+    own = (quote(to[0]["email"], safe="@") in unsubscribe or ASM_TAG in unsubscribe
+           or _token_address(unsubscribe) == to[0]["email"])
     if not own or headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
         problem(f"{where}.headers", "List-Unsubscribe with the recipient's own link and one-click Post are required")
     if any(not isinstance(v, str) for v in (person.get("substitutions") or {}).values()):
         problem(f"{where}.substitutions", "substitution values must be strings")
+
+
+def _token_address(header: str) -> str | None:
+    """The address inside a signed unsubscribe token in the link (its signature is not checked here)."""
+    found = re.search(r"token=([^&>]+)", header)
+    if not found:
+        return None
+    payload = unquote(found.group(1)).partition(".")[0]
+    try:
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[0]
+    except (ValueError, IndexError, KeyError):
+        return None
 
 
 def _check_name(address: dict, where: str, problem: Callable[[str, str], None]) -> None:

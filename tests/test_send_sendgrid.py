@@ -44,7 +44,7 @@ def test_every_recipient_gets_one_copy_in_valid_v3_requests(cli, sendgrid: FakeS
     assert first["custom_args"] == {"issue": EXAMPLE_ISSUE, "batch": "1.1"}
     assert first["categories"] == ["newsletter", EXAMPLE_ISSUE]
     assert first["personalizations"][0]["substitutions"] == {"{{first_name}}": "Reader0",
-                                                             "{{email}}": audience[0]}
+                                                             "{{email:url}}": audience[0]}  # only in links
     report = status(cli)
     assert (report["sent"], report["left"], report["unknown"], report["complete"]) == (25, 0, [], True)
     events = log_events(sendgrid_workspace)

@@ -199,3 +199,23 @@ def run_suppressions(args, workspace: Workspace) -> int:
     else:
         print("Next: newsletter send ISSUE (suppressed addresses are skipped and counted)")
     return 0
+
+
+def run_unsubscribe(args, workspace: Workspace) -> int:
+    """``unsubscribe verify TOKEN``: exit 0 and whose token it is, or exit 1 when it is not valid."""
+    from newsletter.deliver.unsubscribe import InvalidToken, verify_token
+
+    try:
+        who = verify_token(args.token)
+    except InvalidToken as error:
+        if args.json:
+            print_json({"valid": False, "error": str(error)})
+        else:
+            print(f"Not valid: {error}.")
+        return 1
+    if args.json:
+        print_json({"valid": True, "email": who.email, "list": who.list})
+    else:
+        print(f"Valid: {who.email} on \"{who.list}\".")
+        print("Next: remove the address from your list, or add it with: newsletter suppressions import FILE")
+    return 0

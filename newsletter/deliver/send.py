@@ -28,6 +28,7 @@ from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Sess
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
 from newsletter.deliver.secrets import redact
 from newsletter.deliver.suppressions import blocked_addresses
+from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.deliver.sendlog import (
     KEY_VARIABLE,
     LogKey,
@@ -122,20 +123,28 @@ def suppressions(workspace: Workspace) -> set[str]:
 def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = None,
               to: list[str] | None = None, limit: int | None = None, skip_bad_rows: bool = False,
               resend_unknown: bool = False) -> SendPlan:
+    workspace = sending_workspace(workspace)
     build = build_issue(workspace, issue)
     if to:
+        campaign = campaign_for(build, workspace, test=True)
         recipients = [Recipient(valid_email(address)) for address in to][:limit]
-        return SendPlan(build, campaign_for(build, workspace, test=True), recipients, None)
+        return SendPlan(build, campaign, _tokens(recipients, campaign, workspace), None)
     source = audience_path(workspace, build, audience)
     loaded = load_audience(source, skip_bad_rows)
     report = write_bad_rows(loaded, build.spec.folder / SKIPPED_ROWS_REPORT) if loaded.bad_rows else None
     blocked = suppressions(workspace)
-    candidates = [r for r in loaded.recipients if r.email.lower() not in blocked]
+    campaign = campaign_for(build, workspace)
+    candidates = _tokens([r for r in loaded.recipients if r.email.lower() not in blocked], campaign, workspace)
     history = read_history(build.spec.folder)
-    return SendPlan(build, campaign_for(build, workspace), audience=source, history=history, candidates=candidates,
+    return SendPlan(build, campaign, audience=source, history=history, candidates=candidates,
                     suppressed=len(loaded.recipients) - len(candidates), limit=limit,
                     resend_unknown=resend_unknown, skipped_rows=len(loaded.bad_rows), skipped_rows_report=report,
                     env_file=workspace.root / ".env", **_select(candidates, history, limit, resend_unknown))
+
+
+def _tokens(recipients: list[Recipient], campaign: Campaign, workspace: Workspace) -> list[Recipient]:
+    """Signed unsubscribe tokens, when the issue's links use them."""
+    return with_tokens(recipients, workspace) if TOKEN_FIELD in campaign.merge_field_names() else recipients
 
 
 def read_history(issue_folder: Path) -> LogState:
@@ -189,6 +198,9 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
     """Send the plan. A real send asks ``confirm`` (which raises to refuse), then locks the
     log and re-plans against it so two runs never send the same batch."""
     check_schedule(plan, provider)
+    if not provider.dry_run and provider.name != "sendgrid" and ASM_PLACEHOLDER in plan.campaign.html:
+        raise InputError(None, f"the unsubscribe link is SendGrid's group link ([send.sendgrid] unsubscribe_group), "
+                         f"which {provider.name} cannot fill: send through sendgrid")
     if provider.dry_run or plan.test:
         return execute(plan, provider, settings, None, progress)
     if not plan.recipients and plan.history.complete:

@@ -26,6 +26,7 @@ from newsletter.check.checks import CheckContext, audience_fields, audience_of, 
 from newsletter.deliver.audience import Recipient
 from newsletter.deliver.message import build_message, fill
 from newsletter.deliver.send import campaign_for
+from newsletter.deliver.unsubscribe import preview_values, sending_workspace
 from newsletter.errors import NewsletterError
 from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
@@ -92,7 +93,7 @@ class PreviewState:
             previous = self.snapshot
             try:
                 self._reload_settings()
-                build = build_issue(self.workspace, self.issue, asset_base="")
+                build = build_issue(sending_workspace(self.workspace), self.issue, asset_base="")
                 snapshot = self._snapshot(build, previous.version + 1)
             except NewsletterError as error:
                 snapshot = dataclasses.replace(previous, version=previous.version + 1, error=str(error))
@@ -108,14 +109,17 @@ class PreviewState:
     def _snapshot(self, build: Build, version: int) -> Snapshot:
         recipients = audience_of(build, self.workspace)  # read once: the sample and the merge-field check
         sample = recipients[0] if recipients else SAMPLE_RECIPIENT
-        campaign = campaign_for(build, self.workspace)
-        email_html = fill(build.rendered.html, sample.merge_fields, escape=True)
-        report = check(CheckContext(build, campaign, self.workspace, audience_fields(recipients)))
+        workspace = sending_workspace(self.workspace)  # links as sent; SendGrid's tag shown as a fake URL
+        campaign = campaign_for(build, workspace)
+        values = preview_values(sample, workspace)
+        sample = dataclasses.replace(sample, fields={**sample.fields, **values})
+        email_html = fill(build.rendered.html, values, escape=True)
+        report = check(CheckContext(build, campaign, workspace, audience_fields(recipients)))
         return Snapshot(
             version=version,
             html=email_html,
             dark_html=dark_mode(email_html),
-            text=fill(build.rendered.text, sample.merge_fields),
+            text=fill(build.rendered.text, values),
             mime=build_message(campaign, sample).as_string(),
             inbox=inbox_row(build, campaign.sender_address[0] or campaign.sender_address[1], sample),
             findings=[finding.__dict__ for finding in report.findings],

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from newsletter.deliver.audience import Batch, Recipient
-from newsletter.deliver.message import MERGE_FIELD, Campaign, fill
+from newsletter.deliver.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
 from newsletter.deliver.providers import BatchFailed, SendResult
 from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
 from newsletter.deliver.secrets import redact, secret
@@ -71,13 +71,21 @@ def _text_key(name: str) -> str:
 class SendGridBody:
     """Builds each batch's request from the parts every batch shares, computed once."""
 
-    def __init__(self, campaign: Campaign, now: dt.datetime | None = None, sandbox: bool = False) -> None:
+    def __init__(self, campaign: Campaign, now: dt.datetime | None = None, sandbox: bool = False,
+                 unsubscribe_group: int = 0) -> None:
         self.campaign = campaign
         self.field_names = sorted(campaign.merge_field_names())
-        self.keys = {name: f"{{{{{name}}}}}" for name in self.field_names}
-        self.headers = {key: _Template(value) for key, value in campaign.headers.items()}
+        # A value inside a link goes in percent-encoded, under its own key.
+        self.html, self.text = (_asm_links(mark_url_fields(part), unsubscribe_group)
+                                for part in (campaign.html, campaign.text))
+        self.url_names = {name for part in (campaign.html, campaign.text) for name in _url_field_names(part)}
+        plain = set(MERGE_FIELD.findall(campaign.subject + self.html + self.text))
+        self.keys = {name: f"{{{{{name}}}}}" for name in self.field_names if name in plain}
+        self.headers = {key: _Template(_asm_links(value, unsubscribe_group)) for key, value in campaign.headers.items()}
         name, address = campaign.sender_address
         self.base: dict = {"from": _address(address, name)}
+        if unsubscribe_group:
+            self.base["asm"] = {"group_id": unsubscribe_group}
         if campaign.reply_to:
             self.base["reply_to"] = _address(campaign.reply_to)
         self.base["categories"] = list(campaign.categories)
@@ -94,7 +102,7 @@ class SendGridBody:
         # or the subject; those then use a second key for that field, in this request only.
         values = [recipient.merge_fields for recipient in recipients]
         text_keys = _changed_by_escaping(values, self.field_names)
-        subject, text = self.campaign.subject, self.campaign.text
+        subject, text = self.campaign.subject, self.text
         if text_keys:
             subject, text = (_rename_fields(part, text_keys) for part in (subject, text))
         custom_args = {"issue": self.campaign.slug}
@@ -104,22 +112,26 @@ class SendGridBody:
             "personalizations": [self.personalization(r, v, text_keys) for r, v in zip(recipients, values)],
             **self.base,
             "subject": subject,
-            "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": self.campaign.html}],
+            "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": self.html}],
             "custom_args": custom_args,
         }
 
     def personalization(self, recipient: Recipient, values: dict[str, str], text_keys: set[str]) -> dict:
         entry: dict = {"to": [_address(recipient.email, recipient.name)]}
         substitutions = {}
-        for name, key in self.keys.items():
-            if name in values:
-                value = str(values[name])
-                substitutions[key] = html.escape(value) if name in text_keys else value
-                if name in text_keys:
-                    substitutions[_text_key(name)] = value
+        for name in self.field_names:
+            if name not in values:
+                continue
+            value = str(values[name])
+            if name in self.keys:
+                substitutions[self.keys[name]] = html.escape(value) if name in text_keys else value
+            if name in text_keys:
+                substitutions[_text_key(name)] = value
+            if name in self.url_names:
+                substitutions[f"{{{{{name}:url}}}}"] = url_value(value)
         if substitutions:
             entry["substitutions"] = substitutions
-        # Per recipient: the unsubscribe link carries the address.
+        # Per recipient: the unsubscribe link carries the address or its token.
         headers = {key: template.fill(values) for key, template in self.headers.items()}
         if headers:
             entry["headers"] = headers
@@ -133,16 +145,33 @@ class _Template:
     def __init__(self, text: str) -> None:
         self.text = text
         parts, end = [], 0
+        in_url = url_field_starts(text)
+        self.url_names = _url_field_names(text)
         for match in MERGE_FIELD.finditer(text):
-            parts += [_brace_escaped(text[end:match.start()]), f"{{{match.group(1)}}}"]
+            key = f"url__{match.group(1)}" if match.start() in in_url else match.group(1)
+            parts += [_brace_escaped(text[end:match.start()]), f"{{{key}}}"]
             end = match.end()
         self.format = "".join(parts) + _brace_escaped(text[end:])
 
     def fill(self, values: dict[str, str]) -> str:
+        if self.url_names:
+            values = {**values, **{f"url__{n}": url_value(values[n]) for n in self.url_names if n in values}}
         try:
             return self.format.format_map(values)
         except KeyError:  # a field this recipient has no value for stays as written
             return fill(self.text, values)
+
+
+def _url_field_names(template: str) -> set[str]:
+    starts = url_field_starts(template)
+    return {m.group(1) for m in MERGE_FIELD.finditer(template) if m.start() in starts}
+
+
+def _asm_links(text: str, group: int) -> str:
+    """With an unsubscribe group, the placeholder link becomes SendGrid's per-recipient tag."""
+    from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, ASM_TAG
+
+    return text.replace(ASM_PLACEHOLDER, ASM_TAG) if group else text
 
 
 def _brace_escaped(text: str) -> str:
@@ -200,7 +229,8 @@ class SendGridProvider:
 
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
-        yield SendGridSession(self.client(), SendGridBody(campaign, sandbox=self.sandbox))
+        yield SendGridSession(self.client(), SendGridBody(campaign, sandbox=self.sandbox,
+                                                          unsubscribe_group=self.unsubscribe_group))
 
     def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
                           progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
