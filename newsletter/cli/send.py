@@ -219,3 +219,19 @@ def run_unsubscribe(args, workspace: Workspace) -> int:
         print(f"Valid: {who.email} on \"{who.list}\".")
         print("Next: remove the address from your list, or add it with: newsletter suppressions import FILE")
     return 0
+
+
+def run_report(args, workspace: Workspace) -> int:
+    from newsletter.deliver.report import METRICS, OPENS_CAVEAT, issue_report
+
+    report = issue_report(workspace, args.issue, since=args.since)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    print(f"{report.issue}: {report.provider} figures since {report.since}")
+    for metric, label in METRICS.items():
+        share = report.share(metric)
+        print(f"  {label:<14} {report.figures.get(metric, 0):>9,}" + (f"  {share:6.1%}" if share is not None else ""))
+    print(f"Note: {OPENS_CAVEAT}")
+    print("Next: newsletter suppressions pull (bring this issue's bounces and unsubscribes home)")
+    return 0

@@ -116,6 +116,7 @@ class LogState:
     batches_sent: int = 0
     complete: bool = False  # a run ended with everyone in its audience done
     last_sent: str | None = None
+    first_run: str | None = None  # when the first real send started
     providers: list[str] = field(default_factory=list)
     key: LogKey | None = None  # what turns an address into an id here
     fingerprints: set[str] = field(default_factory=set)  # keys the log says it was written under
@@ -168,6 +169,7 @@ class _Replay:
         kind, batch_id = event.get("event"), event.get("batch")
         if kind == "run-start":
             self.result.runs += 1
+            self.result.first_run = self.result.first_run or event.get("at")
             if event.get("key"):
                 self.result.fingerprints.add(event["key"])
             if event.get("provider") not in self.result.providers:

@@ -33,6 +33,7 @@ from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
 
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.25
+REPORT_SECONDS = 300  # the provider's figures are fetched at most this often
 PAGE = Path(__file__).parent / "web" / "preview.html"
 SAMPLE_RECIPIENT = Recipient("reader@example.com", {"first_name": "Reader"})
 DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{")
@@ -101,6 +102,22 @@ class PreviewState:
             self.snapshot = snapshot
             return snapshot
 
+    def results(self) -> str:
+        """The provider's figures as an HTML fragment with a bar chart, fetched only when asked for."""
+        from newsletter.deliver.report import OPENS_CAVEAT, issue_report, report_chart
+
+        cached = getattr(self, "_results", None)
+        if cached and time.monotonic() - cached[0] < REPORT_SECONDS:
+            return cached[1]
+        try:
+            report = issue_report(self.workspace, self.issue)
+            fragment = (f"<p>{html.escape(report.provider)} figures since {report.since}</p>{report_chart(report)}"
+                        f'<p class="note">{html.escape(OPENS_CAVEAT)}</p>')
+        except NewsletterError as error:
+            fragment = f'<p class="note">No figures: {html.escape(str(error))}</p>'
+        self._results = (time.monotonic(), fragment)
+        return fragment
+
     def _reload_settings(self) -> None:
         settings_path = self.workspace.root / SETTINGS_FILE
         if settings_path.is_file():
@@ -164,6 +181,7 @@ def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
                 "/email.txt": lambda: ("text/plain", snapshot.text),
                 "/message.eml": lambda: ("text/plain", snapshot.mime),
                 "/state.json": lambda: ("application/json", json.dumps(_state(snapshot))),
+                "/results.html": lambda: ("text/html", state.results()),
             }
             path = urlsplit(self.path).path
             if path in snapshot.images:
