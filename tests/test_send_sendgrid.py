@@ -139,7 +139,7 @@ def test_timeouts_that_never_end_leave_the_batch_unknown(cli, sendgrid: FakeSend
     result = send(cli)
     assert result.code == 1 and "held back" in result.err
     unknown = status(cli)["unknown"]
-    first = f"#{log_key(sendgrid_workspace).id(audience[0])[:8]} (audience line 2)"
+    first = f"#{log_key(sendgrid_workspace).id(audience[0])[:8]}, audience line 2"
     assert [(b["batch"], b["count"], b["first"]) for b in unknown] == [("1.1", 10, first)]
     held = send(cli)
     assert held.code == 0, held.err

@@ -105,7 +105,7 @@ def test_due_pulls_first_when_asked(cli, lists: FakeSendGrid, sendgrid_workspace
     set_send_settings(sendgrid_workspace, pull_suppressions=True)
     result = cli("send", "--due", "--send", "--yes")
     assert result.code == 0, result.err
-    assert result.out.startswith("Pulled 1209 suppressions from sendgrid")
+    assert result.out.startswith("Pulled 1,209 suppressions from sendgrid (first pull: everything)")
     assert sorted(lists.delivered) == audience
 
 

@@ -176,9 +176,9 @@ def _pull(workspace: Workspace, quiet: bool) -> dict:
 
     result = pull_suppressions(workspace, progress=_progress)
     if not quiet:
-        since = f"since {result.since}" if result.since else "all of them (first pull)"
+        since = f"since {result.since}" if result.since else "first pull: everything"
         merge = result.merge
-        print(f"Pulled {count(result.fetched, 'suppression')} from {result.provider} ({since}): "
+        print(f"Pulled {result.fetched:,} suppression{'' if result.fetched == 1 else 's'} from {result.provider} ({since}): "
               f"{merge.added:,} new in {display_path(merge.path)}, {merge.total:,} in all.")
     return result.to_dict()
 

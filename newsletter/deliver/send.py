@@ -27,8 +27,6 @@ from newsletter.deliver.message import Campaign, unsubscribe_headers
 from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session, get_provider
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
 from newsletter.deliver.secrets import redact
-from newsletter.deliver.suppressions import blocked_addresses
-from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.deliver.sendlog import (
     KEY_VARIABLE,
     LogKey,
@@ -40,6 +38,8 @@ from newsletter.deliver.sendlog import (
     log_path,
     read_log,
 )
+from newsletter.deliver.suppressions import blocked_addresses
+from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.errors import InputError, SendError, display_path
 from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SendSettings, Workspace

@@ -103,7 +103,7 @@ class LoggedBatch:
     def first(self) -> str:
         """Who the batch starts with, without an address."""
         short = f"#{self.to[0][:8]}" if self.to else "nobody"
-        return f"{short} (audience line {self.first_line})" if self.first_line else short
+        return f"{short}, audience line {self.first_line}" if self.first_line else short
 
 
 @dataclass
