@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from newsletter.deliver.audience import Recipient
+from newsletter.deliver.providers.sendgrid import ASM_PLACEHOLDER, ASM_TAG, SendGridSettings
 from newsletter.deliver.secrets import secret
 
 if TYPE_CHECKING:
@@ -39,9 +40,6 @@ if TYPE_CHECKING:
 SECRET_VARIABLE = "NEWSLETTER_UNSUBSCRIBE_SECRET"
 TOKEN_FIELD = "unsubscribe_token"
 PREVIEW_TOKEN = "PREVIEW-not-a-real-token"
-ASM_TAG = "<%asm_group_unsubscribe_raw_url%>"
-# What preview and the dry run show in place of SendGrid's tag: .invalid never resolves.
-ASM_PLACEHOLDER = "https://sendgrid-replaces-this.invalid/group-unsubscribe-link"
 
 
 class InvalidToken(ValueError):
@@ -114,8 +112,6 @@ def preview_values(recipient: Recipient, workspace: Workspace) -> dict[str, str]
 
 def sendgrid_group(workspace: Workspace) -> int:
     """The ASM group id when SendGrid hosts unsubscribes for this workspace, else 0."""
-    from newsletter.deliver.providers.sendgrid import SendGridSettings  # it owns its table
-
     if workspace.settings.send.provider != "sendgrid":
         return 0
     return workspace.provider_settings("sendgrid", SendGridSettings).unsubscribe_group
@@ -148,3 +144,7 @@ def unsubscribe_mode(workspace: Workspace) -> tuple[str, str]:
     if settings.unsubscribe_mailto:
         return "mailto", f"by email to {settings.unsubscribe_mailto} only (no one-click link)"
     return "none", "no unsubscribe link or address is set"
+
+
+__all__ = ["ASM_PLACEHOLDER", "ASM_TAG", "InvalidToken", "Subscription", "make_token", "sending_workspace",
+           "unsubscribe_mode", "verify_token", "with_tokens"]

@@ -53,6 +53,10 @@ class SendGridSettings:
 
 
 MAX_PERSONALIZATIONS = 1000
+ASM_TAG = "<%asm_group_unsubscribe_raw_url%>"  # SendGrid fills it per recipient (links and headers)
+# What an email built for a group shows until this provider swaps the tag in (preview, dry run):
+# plainly fake, and .invalid never resolves.
+ASM_PLACEHOLDER = "https://sendgrid-replaces-this.invalid/group-unsubscribe-link"
 MAX_SCHEDULE = dt.timedelta(hours=72)  # SendGrid holds scheduled mail at most this long
 
 
@@ -169,8 +173,6 @@ def _url_field_names(template: str) -> set[str]:
 
 def _asm_links(text: str, group: int) -> str:
     """With an unsubscribe group, the placeholder link becomes SendGrid's per-recipient tag."""
-    from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, ASM_TAG
-
     return text.replace(ASM_PLACEHOLDER, ASM_TAG) if group else text
 
 
