@@ -61,7 +61,8 @@ class SummarySettings:
 class SendSettings:
     provider: str = "outbox"  # what --send uses: sendgrid or smtp (outbox is the dry run)
     audience: str = ""
-    suppressions: str = ""  # CSV with an email column: never sent to
+    suppressions: str = ""  # CSV with an email column: never sent to (default: suppressions.csv, if present)
+    pull_suppressions: bool = False  # send --due first pulls the provider's bounces and unsubscribes
     outbox: str = "outbox"
     sample: int = 3
     batch_size: int = 1000  # recipients per request (SendGrid) or per logged batch (SMTP: at most 100)

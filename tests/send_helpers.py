@@ -62,6 +62,22 @@ def copies(delivered: list[str]) -> Counter[str]:
     return Counter(address.lower() for address in delivered)
 
 
+@pytest.fixture(autouse=True)
+def _own_log_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key a send creates (and load_dotenv sets) stays in os.environ: undo it after each test."""
+    monkeypatch.setenv("NEWSLETTER_LOG_KEY", "")
+    monkeypatch.delenv("NEWSLETTER_LOG_KEY")
+
+
+def log_key(workspace: Path):
+    """The send-log key the workspace's first send wrote to .env."""
+    from dotenv import dotenv_values
+
+    from newsletter.deliver.sendlog import LogKey
+
+    return LogKey(dotenv_values(workspace / ".env")["NEWSLETTER_LOG_KEY"].encode())
+
+
 @pytest.fixture
 def sendgrid():
     server = FakeSendGrid(FAKE_KEY)

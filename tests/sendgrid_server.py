@@ -1,4 +1,6 @@
-"""A loopback stand-in for SendGrid's v3 mail/send endpoint, for the real ``sendgrid`` client.
+"""A loopback stand-in for SendGrid's v3 API, for the real ``sendgrid`` client: mail/send, and
+the read side (suppression lists with limit/offset/start_time, an unsubscribe group's members,
+category stats), whose calls take the same injected faults (e.g. 429 with X-RateLimit-Reset).
 
 It checks each request body the way the API does (limits, required fields, content order,
 string custom args and headers, quoted display names) plus this product's own promise (every
@@ -11,15 +13,22 @@ or not, and answered or not.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MAX_PERSONALIZATIONS = 1000
 MAX_SCHEDULE_SECONDS = 72 * 3600
+MAX_PAGE = 500
+SUPPRESSION_LISTS = ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
+ASM_TAG = "<%asm_group_unsubscribe_raw_url%>"
 
 
 @dataclass
@@ -92,10 +101,24 @@ def _check_personalization(person: dict, where: str, problem: Callable[[str, str
     if any(not isinstance(v, str) for v in headers.values()):
         problem(f"{where}.headers", "header values must be strings")
     unsubscribe = headers.get("List-Unsubscribe", "")
-    if to[0]["email"] not in unsubscribe or headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
+    own = (quote(to[0]["email"], safe="@") in unsubscribe or ASM_TAG in unsubscribe
+           or _token_address(unsubscribe) == to[0]["email"])
+    if not own or headers.get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click":
         problem(f"{where}.headers", "List-Unsubscribe with the recipient's own link and one-click Post are required")
     if any(not isinstance(v, str) for v in (person.get("substitutions") or {}).values()):
         problem(f"{where}.substitutions", "substitution values must be strings")
+
+
+def _token_address(header: str) -> str | None:
+    """The address inside a signed unsubscribe token in the link (its signature is not checked here)."""
+    found = re.search(r"token=([^&>]+)", header)
+    if not found:
+        return None
+    payload = unquote(found.group(1)).partition(".")[0]
+    try:
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[0]
+    except (ValueError, IndexError, KeyError):
+        return None
 
 
 def _check_name(address: dict, where: str, problem: Callable[[str, str], None]) -> None:
@@ -117,6 +140,21 @@ class _Handler(BaseHTTPRequestHandler):
             fake.attempts.append(attempt)
             fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
         attempt.status = self._answer(fake, attempt, fault)
+
+    def do_GET(self) -> None:  # noqa: N802
+        fake = self.server.fake
+        with fake.lock:
+            fake.counter += 1
+            number = fake.counter
+            fake.reads.append(self.path)
+            fault = fake.faults.get(number)
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            self._reply(401, {"errors": [{"message": "authorization required", "field": None}]})
+        elif fault and fault.status:
+            self._reply(fault.status, {"errors": [{"message": fault.message, "field": None}]}, fault.headers)
+        else:
+            status, payload = fake.read(self.path)
+            self._reply(status, payload)
 
     def _answer(self, fake: FakeSendGrid, attempt: Attempt, fault: Fault | None) -> int:
         time.sleep(fake.delay)
@@ -190,10 +228,42 @@ class FakeSendGrid:
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
         self.delay = 0.0  # seconds before handling each request
+        # The read side: list name -> [{"created": unix, "email": ..., "reason": ...}], group id -> emails,
+        # category -> [{"date": "YYYY-MM-DD", "stats": [{"metrics": {...}}]}]
+        self.suppressions: dict[str, list[dict]] = {name: [] for name in SUPPRESSION_LISTS}
+        self.groups: dict[int, list[str]] = {}
+        self.stats: dict[str, list[dict]] = {}
+        self.reads: list[str] = []  # GET paths with their queries, in order
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)
         self._thread.start()
+
+    def read(self, target: str) -> tuple[int, object]:
+        """What a GET answers: (status, JSON payload)."""
+        url = urlsplit(target)
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        listed = re.fullmatch(r"/v3/suppression/(\w+)", url.path)
+        if listed and listed.group(1) in self.suppressions:
+            limit, offset = int(query.get("limit", MAX_PAGE)), int(query.get("offset", 0))
+            if limit > MAX_PAGE:
+                return 400, {"errors": [{"field": "limit", "message": f"limit must be at most {MAX_PAGE}"}]}
+            since = int(query.get("start_time", 0))
+            rows = sorted((r for r in self.suppressions[listed.group(1)] if r["created"] >= since),
+                          key=lambda r: -r["created"])  # newest first, as SendGrid lists them
+            return 200, rows[offset:offset + limit]
+        group = re.fullmatch(r"/v3/asm/groups/(\d+)/suppressions", url.path)
+        if group:
+            if int(group.group(1)) not in self.groups:
+                return 404, {"errors": [{"field": None, "message": "Unsubscribe group not found"}]}
+            return 200, self.groups[int(group.group(1))]
+        if url.path == "/v3/categories/stats":
+            if "categories" not in query or "start_date" not in query:
+                return 400, {"errors": [{"field": "start_date", "message": "categories and start_date are required"}]}
+            start = dt.date.fromisoformat(query["start_date"])
+            days = self.stats.get(query["categories"], [])
+            return 200, [day for day in days if dt.date.fromisoformat(day["date"]) >= start]
+        return 404, {"errors": [{"field": None, "message": "not found"}]}
 
     @property
     def url(self) -> str:

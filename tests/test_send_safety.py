@@ -200,6 +200,7 @@ def test_the_example_workflow_runs_a_command_that_works(workspace: Path) -> None
     steps = {step.get("name"): step for step in workflow["jobs"]["send"]["steps"]}
     sending = steps["Send the issues that are due"]
     assert sending["env"]["SENDGRID_API_KEY"] == "${{ secrets.SENDGRID_API_KEY }}"
+    assert sending["env"]["NEWSLETTER_LOG_KEY"] == "${{ secrets.NEWSLETTER_LOG_KEY }}"  # or CI refuses its own log
     assert f"issues/*/{LOG_NAME}" in steps["Commit the send logs"]["run"]
     command = sending["run"].split()
     assert command[0] == "newsletter"

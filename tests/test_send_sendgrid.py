@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.deliver.retry import RetryPolicy, backoff_delay, requested_wait
 from tests.conftest import EXAMPLE_ISSUE
-from tests.send_helpers import copies, issue_folder, log_events, set_send_settings, write_audience
+from tests.send_helpers import copies, issue_folder, log_events, log_key, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid, Fault
 
 
@@ -44,12 +44,15 @@ def test_every_recipient_gets_one_copy_in_valid_v3_requests(cli, sendgrid: FakeS
     assert first["custom_args"] == {"issue": EXAMPLE_ISSUE, "batch": "1.1"}
     assert first["categories"] == ["newsletter", EXAMPLE_ISSUE]
     assert first["personalizations"][0]["substitutions"] == {"{{first_name}}": "Reader0",
-                                                             "{{email}}": audience[0]}
+                                                             "{{email:url}}": audience[0]}  # only in links
     report = status(cli)
     assert (report["sent"], report["left"], report["unknown"], report["complete"]) == (25, 0, [], True)
     events = log_events(sendgrid_workspace)
     assert [e["event"] for e in events] == ["run-start"] + ["batch-start", "batch-sent"] * 3 + ["run-end"]
-    assert events[1]["to"] == audience[:10] and events[2]["receipt"] == "202 X-Message-Id msg-1"
+    key = log_key(sendgrid_workspace)
+    assert events[0]["key"] == key.fingerprint
+    assert events[1]["to"] == [key.id(a) for a in audience[:10]] and events[1]["first_line"] == 2
+    assert events[2]["receipt"] == "202 X-Message-Id msg-1"
 
 
 def test_a_second_run_sends_nobody_again(cli, sendgrid: FakeSendGrid, audience: list[str]) -> None:
@@ -136,7 +139,8 @@ def test_timeouts_that_never_end_leave_the_batch_unknown(cli, sendgrid: FakeSend
     result = send(cli)
     assert result.code == 1 and "held back" in result.err
     unknown = status(cli)["unknown"]
-    assert [(b["batch"], b["count"], b["first"]) for b in unknown] == [("1.1", 10, audience[0])]
+    first = f"#{log_key(sendgrid_workspace).id(audience[0])[:8]}, audience line 2"
+    assert [(b["batch"], b["count"], b["first"]) for b in unknown] == [("1.1", 10, first)]
     held = send(cli)
     assert held.code == 0, held.err
     assert "Held back batch 1.1" in held.err and "--resend-unknown" in held.err

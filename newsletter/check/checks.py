@@ -109,6 +109,20 @@ def check_unsubscribe(ctx: CheckContext) -> Iterator[Finding]:
                       ctx.html_place())
 
 
+def check_unsubscribe_mode(ctx: CheckContext) -> Iterator[Finding]:
+    """Says how readers unsubscribe, and whether a signed token can be made."""
+    import os
+
+    from newsletter.deliver.unsubscribe import SECRET_VARIABLE, TOKEN_FIELD, unsubscribe_mode
+
+    mode, explanation = unsubscribe_mode(ctx.workspace)
+    yield Finding(f"unsubscribe-mode-{mode}", "info",
+                  f"unsubscribe: {explanation}", "newsletter.toml")
+    if TOKEN_FIELD in ctx.campaign.merge_field_names() and not os.environ.get(SECRET_VARIABLE):
+        yield Finding("no-unsubscribe-secret", "error", f"{{{{{TOKEN_FIELD}}}}} is used but {SECRET_VARIABLE} is "
+                      "not set (environment or .env): no token can be signed", "newsletter.toml")
+
+
 def check_postal_address(ctx: CheckContext) -> Iterator[Finding]:
     address = ctx.workspace.settings.postal_address.strip()
     body_text = " ".join(ctx.document.text_content().split())
@@ -203,7 +217,7 @@ def check_merge_fields(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding("merge-fields-unchecked", "info", f"no audience to check merge fields against: "
                           f"{', '.join(sorted(used))}", ctx.issue_place())
         return
-    for name in sorted(used - ctx.audience_fields - {"email"}):
+    for name in sorted(used - ctx.audience_fields - {"email", "unsubscribe_token"}):
         yield Finding("unknown-merge-field", "error", f"{{{{{name}}}}} is not a column of the audience "
                       f"(columns: {', '.join(sorted(ctx.audience_fields | {'email'}))}); it would be sent as "
                       "written", _merge_field_place(ctx, name))
@@ -278,7 +292,7 @@ def _css_features(css: str) -> Iterator[str]:
 
 CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
     check_size, check_unsubscribe, check_postal_address, check_links, check_images, check_image_weight, check_image_alt,
-    check_subject_and_preheader, check_merge_fields, check_client_support,
+    check_subject_and_preheader, check_merge_fields, check_client_support, check_unsubscribe_mode,
 ]
 
 
@@ -296,8 +310,10 @@ def check(ctx: CheckContext, extra: Sequence[Check] = ()) -> CheckReport:
 def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
                 audience: Path | None = None, extra: Sequence[Check] = ()) -> CheckReport:
     """Build the issue (optionally with another theme) and run every check on it."""
+    from newsletter.deliver.unsubscribe import sending_workspace
     from newsletter.render.build import build_issue
 
+    workspace = sending_workspace(workspace)  # the links as they will be sent
     return check_build(build_issue(workspace, issue, theme=theme), workspace, audience, extra)
 
 

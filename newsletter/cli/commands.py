@@ -25,6 +25,8 @@ examples:
   newsletter send 2026-12 --send             send it (asks first); again after a crash: sends the rest
   newsletter status 2026-12                  sent to how many, what is left
   newsletter publish 2026-12                 upload its web page and images to [publish] bucket
+  newsletter suppressions pull               bring SendGrid's bounces, spam reports, unsubscribes home
+  newsletter report 2026-12                  delivered, bounces, opens, clicks (from SendGrid)
 
 Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
 """
@@ -156,7 +158,36 @@ def _parser() -> argparse.ArgumentParser:
     status = command("status", _status, "What the send log says: sent, to how many, what is left, batches of unknown fate.",
                      "newsletter status 2026-11-garden-notes --json", issue=True, json="print the status as JSON")
     status.add_argument("--audience", type=Path, metavar="CSV", help="count what is left against this CSV")
+    _results_commands(command)
     return parser
+
+
+def _results_commands(command) -> None:
+    """What comes back after a send: suppressions, figures, unsubscribe tokens."""
+    suppressions = command("suppressions", _suppressions, "Bring bounces, spam reports and unsubscribes home into "
+                           "the suppression file ([send] suppressions, default suppressions.csv).",
+                           "newsletter suppressions pull\n  newsletter suppressions import bounces.mbox")
+    actions = suppressions.add_subparsers(dest="action", metavar="ACTION", required=True)
+    pull = actions.add_parser("pull", help="read SendGrid's suppression lists since the last pull and merge them",
+                              description="Read SendGrid's bounces, blocks, spam reports, invalid addresses, "
+                              "global unsubscribes and the unsubscribe group's members, since the last pull.")
+    imported = actions.add_parser("import", help="merge a CSV (email column) or an mbox of bounce reports (RFC 3464)")
+    imported.add_argument("file", type=Path, metavar="FILE", help="a CSV with an email column, or an mbox file")
+    for action in (pull, imported):
+        action.add_argument("--json", action="store_true", help="print the merge result as JSON")
+
+    report = command("report", _report, "The provider's figures for a sent issue: requests, delivered, bounces, "
+                     "spam reports, unsubscribes, unique opens and clicks.", "newsletter report 2026-11-garden-notes",
+                     issue=True, json="print the figures as JSON")
+    report.add_argument("--since", type=dt.date.fromisoformat, metavar="DATE",
+                        help="count from DATE (YYYY-MM-DD) instead of the first send")
+
+    unsubscribe = command("unsubscribe", _unsubscribe, "Signed unsubscribe tokens for a team's own unsubscribe page.",
+                          "newsletter unsubscribe verify 'eyJl...'")
+    verbs = unsubscribe.add_subparsers(dest="action", metavar="ACTION", required=True)
+    verify = verbs.add_parser("verify", help="check a {{unsubscribe_token}} and print whose it is")
+    verify.add_argument("token", metavar="TOKEN")
+    verify.add_argument("--json", action="store_true", help="print the address and list as JSON")
 
 
 def _positive(value: str) -> int:
@@ -267,7 +298,8 @@ def _check(args, workspace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        shown = [f for f in report.findings if args.all or f.severity != "info"]
+        # How readers unsubscribe is always said: it decides what the links and headers hold.
+        shown = [f for f in report.findings if args.all or f.severity != "info" or f.code.startswith("unsubscribe-mode")]
         for finding in shown:
             print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
         notes = report.count("info")
@@ -344,6 +376,24 @@ def _status(args, workspace) -> int:
     from newsletter.cli.send import run_status
 
     return run_status(args, workspace)
+
+
+def _suppressions(args, workspace) -> int:
+    from newsletter.cli.send import run_suppressions
+
+    return run_suppressions(args, workspace)
+
+
+def _report(args, workspace) -> int:
+    from newsletter.cli.send import run_report
+
+    return run_report(args, workspace)
+
+
+def _unsubscribe(args, workspace) -> int:
+    from newsletter.cli.send import run_unsubscribe
+
+    return run_unsubscribe(args, workspace)
 
 
 if __name__ == "__main__":

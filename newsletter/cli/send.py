@@ -54,6 +54,8 @@ def _send_due(args, workspace: Workspace) -> int:
     """Every due issue, each on its own: one that fails does not stop the others."""
     if args.issue or args.to:
         raise InputError(None, "--due sends every issue that is due: give no ISSUE and no --to")
+    if args.send and workspace.settings.send.pull_suppressions:
+        _pull(workspace, args.json)  # before choosing anyone: a bounce from the last issue is not mailed again
     paths, problems = due_issues(workspace)
     for problem in problems:
         print(f"newsletter: {problem}", file=sys.stderr)
@@ -99,7 +101,7 @@ def _warn_about(plan: SendPlan) -> None:
               f"listed in {display_path(plan.skipped_rows_report)}", file=sys.stderr)
     for batch in plan.history.unknown:
         if not plan.resend_unknown:
-            print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.to[0]}, "
+            print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.first}, "
                   f"started {batch.started}): its fate is unknown. Check the {batch.provider} activity, then "
                   "send again with --resend-unknown if it was not delivered.", file=sys.stderr)
 
@@ -179,4 +181,70 @@ def run_status(args, workspace: Workspace) -> int:
     if status.send_at:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")
         print(f"  scheduled  {status.send_at.isoformat()} ({state})")
+    return 0
+
+
+def _pull(workspace: Workspace, quiet: bool) -> dict:
+    from newsletter.deliver.suppressions import pull_suppressions
+
+    result = pull_suppressions(workspace, progress=_progress)
+    if not quiet:
+        since = f"since {result.since}" if result.since else "first pull: everything"
+        merge = result.merge
+        print(f"Pulled {result.fetched:,} suppression{'' if result.fetched == 1 else 's'} from {result.provider} ({since}): "
+              f"{merge.added:,} new in {display_path(merge.path)}, {merge.total:,} in all.")
+    return result.to_dict()
+
+
+def run_suppressions(args, workspace: Workspace) -> int:
+    from newsletter.deliver.suppressions import import_suppressions
+
+    if args.action == "pull":
+        report = _pull(workspace, args.json)
+    else:
+        merge = import_suppressions(workspace, args.file)
+        report = merge.to_dict()
+        if not args.json:
+            print(f"Imported {count(merge.added, 'new suppression')} from {display_path(args.file)} into "
+                  f"{display_path(merge.path)} ({merge.already:,} were listed already, {merge.total:,} in all).")
+    if args.json:
+        print_json(report)
+    else:
+        print("Next: newsletter send ISSUE (suppressed addresses are skipped and counted)")
+    return 0
+
+
+def run_unsubscribe(args, workspace: Workspace) -> int:
+    """``unsubscribe verify TOKEN``: exit 0 and whose token it is, or exit 1 when it is not valid."""
+    from newsletter.deliver.unsubscribe import InvalidToken, verify_token
+
+    try:
+        who = verify_token(args.token)
+    except InvalidToken as error:
+        if args.json:
+            print_json({"valid": False, "error": str(error)})
+        else:
+            print(f"Not valid: {error}.")
+        return 1
+    if args.json:
+        print_json({"valid": True, "email": who.email, "list": who.list})
+    else:
+        print(f"Valid: {who.email} on \"{who.list}\".")
+        print("Next: remove the address from your list, or add it with: newsletter suppressions import FILE")
+    return 0
+
+
+def run_report(args, workspace: Workspace) -> int:
+    from newsletter.deliver.report import METRICS, OPENS_CAVEAT, issue_report
+
+    report = issue_report(workspace, args.issue, since=args.since)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    print(f"{report.issue}: {report.provider} figures since {report.since}")
+    for metric, label in METRICS.items():
+        share = report.share(metric)
+        print(f"  {label:<14} {report.figures.get(metric, 0):>9,}" + (f"  {share:6.1%}" if share is not None else ""))
+    print(f"Note: {OPENS_CAVEAT}")
+    print("Next: newsletter suppressions pull (bring this issue's bounces and unsubscribes home)")
     return 0

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
+from urllib.parse import quote
 
 from newsletter.deliver.audience import Recipient
 
 MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\s*\}\}")
+# A merge field is inside a URL when a URL runs, unbroken, from its scheme up to the field.
+_URL_BEFORE = re.compile(r"""(?:https?://|mailto:)[^\s"'<>]*\Z""", re.IGNORECASE)
+_URL_REACH = 2000  # characters looked back for the URL's start
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,38 @@ class Campaign:
 
 
 def fill(template: str, values: dict[str, str], escape: bool = False) -> str:
-    """Replace ``{{name}}`` with the recipient's value; unknown names stay visible for `check`."""
+    """Replace ``{{name}}`` with the recipient's value; unknown names stay visible for `check`.
+    A value inside a URL is percent-encoded (``+`` arrives as ``+``); elsewhere, with
+    ``escape``, HTML-escaped."""
+    in_url = url_field_starts(template)
+
     def replace(match: re.Match) -> str:
         if match.group(1) not in values:
             return match.group(0)
         value = values[match.group(1)]
+        if match.start() in in_url:
+            return url_value(value)
         return html.escape(value) if escape else value
 
     return MERGE_FIELD.sub(replace, template)
+
+
+def url_value(value: str) -> str:
+    """A merge value as it must appear inside a URL: every reserved character encoded, ``@`` kept."""
+    return quote(str(value), safe="@")
+
+
+@functools.lru_cache(maxsize=64)
+def url_field_starts(template: str) -> frozenset[int]:
+    """Where the merge fields that sit inside a URL start (cached: a template is filled once per recipient)."""
+    return frozenset(match.start() for match in MERGE_FIELD.finditer(template)
+                     if _URL_BEFORE.search(template, max(0, match.start() - _URL_REACH), match.start()))
+
+
+def mark_url_fields(template: str, suffix: str = ":url") -> str:
+    """``{{name}}`` inside a URL renamed ``{{name:url}}``, for providers that substitute one value per key."""
+    starts = url_field_starts(template)
+    return MERGE_FIELD.sub(lambda m: f"{{{{{m.group(1)}{suffix}}}}}" if m.start() in starts else m.group(0), template)
 
 
 def unsubscribe_headers(url: str, mailto: str) -> dict[str, str]:

@@ -20,7 +20,6 @@ from newsletter.deliver.audience import (
     Recipient,
     cycle_collector_paused,
     load_audience,
-    read_suppressions,
     valid_email,
     write_bad_rows,
 )
@@ -28,7 +27,19 @@ from newsletter.deliver.message import Campaign, unsubscribe_headers
 from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session, get_provider
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
 from newsletter.deliver.secrets import redact
-from newsletter.deliver.sendlog import LogState, SendLog, log_path, read_log
+from newsletter.deliver.sendlog import (
+    KEY_VARIABLE,
+    LogKey,
+    LogState,
+    SendLog,
+    check_log_key,
+    create_log_key,
+    current_log_key,
+    log_path,
+    read_log,
+)
+from newsletter.deliver.suppressions import blocked_addresses
+from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.errors import InputError, SendError, display_path
 from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SendSettings, Workspace
@@ -55,6 +66,7 @@ class SendPlan:
     resend_unknown: bool = False
     skipped_rows: int = 0
     skipped_rows_report: Path | None = None
+    env_file: Path | None = None  # where a first real send keeps the new send-log key
 
     @property
     def test(self) -> bool:
@@ -105,35 +117,51 @@ def audience_path(workspace: Workspace, build: Build, override: Path | None) -> 
 
 
 def suppressions(workspace: Workspace) -> set[str]:
-    name = workspace.settings.send.suppressions
-    return read_suppressions(workspace.root / name) if name else set()
+    return blocked_addresses(workspace)  # the default suppressions.csv counts too, once it exists
 
 
 def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = None,
               to: list[str] | None = None, limit: int | None = None, skip_bad_rows: bool = False,
               resend_unknown: bool = False) -> SendPlan:
+    workspace = sending_workspace(workspace)
     build = build_issue(workspace, issue)
     if to:
+        campaign = campaign_for(build, workspace, test=True)
         recipients = [Recipient(valid_email(address)) for address in to][:limit]
-        return SendPlan(build, campaign_for(build, workspace, test=True), recipients, None)
+        return SendPlan(build, campaign, _tokens(recipients, campaign, workspace), None)
     source = audience_path(workspace, build, audience)
     loaded = load_audience(source, skip_bad_rows)
     report = write_bad_rows(loaded, build.spec.folder / SKIPPED_ROWS_REPORT) if loaded.bad_rows else None
     blocked = suppressions(workspace)
-    candidates = [r for r in loaded.recipients if r.email.lower() not in blocked]
-    history = read_log(log_path(build.spec.folder))
-    return SendPlan(build, campaign_for(build, workspace), audience=source, history=history, candidates=candidates,
+    campaign = campaign_for(build, workspace)
+    candidates = _tokens([r for r in loaded.recipients if r.email.lower() not in blocked], campaign, workspace)
+    history = read_history(build.spec.folder)
+    return SendPlan(build, campaign, audience=source, history=history, candidates=candidates,
                     suppressed=len(loaded.recipients) - len(candidates), limit=limit,
                     resend_unknown=resend_unknown, skipped_rows=len(loaded.bad_rows), skipped_rows_report=report,
-                    **_select(candidates, history, limit, resend_unknown))
+                    env_file=workspace.root / ".env", **_select(candidates, history, limit, resend_unknown))
+
+
+def _tokens(recipients: list[Recipient], campaign: Campaign, workspace: Workspace) -> list[Recipient]:
+    """Signed unsubscribe tokens, when the issue's links use them."""
+    return with_tokens(recipients, workspace) if TOKEN_FIELD in campaign.merge_field_names() else recipients
+
+
+def read_history(issue_folder: Path) -> LogState:
+    """The issue's send log under this workspace's key; a log written under another key is refused."""
+    path, key = log_path(issue_folder), current_log_key()
+    history = read_log(path, key)
+    check_log_key(history, key, path)
+    return history
 
 
 def _select(candidates: list[Recipient], history: LogState, limit: int | None, resend_unknown: bool) -> dict:
     unknown = set() if resend_unknown else history.unknown_addresses
-    pending = [r for r in candidates if r.email.lower() not in history.sent and r.email.lower() not in unknown]
+    ids = [history.id(r.email) for r in candidates]
+    pending = [r for r, key in zip(candidates, ids) if key not in history.sent and key not in unknown]
     chosen = pending[:limit] if limit is not None else pending
-    already = sum(1 for r in candidates if r.email.lower() in history.sent)
-    held = sum(1 for r in candidates if r.email.lower() in unknown and r.email.lower() not in history.sent)
+    already = sum(1 for key in ids if key in history.sent)
+    held = sum(1 for key in ids if key in unknown and key not in history.sent)
     return {"recipients": chosen, "already_sent": already, "held_back": held, "left_after": len(pending) - len(chosen)}
 
 
@@ -170,15 +198,30 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
     """Send the plan. A real send asks ``confirm`` (which raises to refuse), then locks the
     log and re-plans against it so two runs never send the same batch."""
     check_schedule(plan, provider)
+    if not provider.dry_run and provider.name != "sendgrid" and ASM_PLACEHOLDER in plan.campaign.html:
+        raise InputError(None, f"the unsubscribe link is SendGrid's group link ([send.sendgrid] unsubscribe_group), "
+                         f"which {provider.name} cannot fill: send through sendgrid")
     if provider.dry_run or plan.test:
         return execute(plan, provider, settings, None, progress)
     if not plan.recipients and plan.history.complete:
         return SendResult(provider.name, 0, False, details={"batches": 0, "log": str(plan.log)})
     if plan.recipients:
         confirm(plan, provider)
+    key = current_log_key() or _new_log_key(plan, progress)
     # Even with nobody left a run is recorded: its "complete" tells `--due` the issue is done.
-    with SendLog.locked(plan.log) as log:
-        return execute(plan.refreshed(log.state()), provider, settings, log, progress)
+    with SendLog.locked(plan.log, key) as log:
+        state = log.state()
+        check_log_key(state, key, plan.log)
+        return execute(plan.refreshed(state), provider, settings, log, progress)
+
+
+def _new_log_key(plan: SendPlan, progress: Progress) -> LogKey:
+    env_file = plan.env_file
+    assert env_file is not None, "only a send to an audience is logged, and plan_send sets env_file for it"
+    key = create_log_key(env_file)
+    progress(f"Created {KEY_VARIABLE} in {display_path(env_file)}: the send log keeps recipients as keyed hashes, "
+             f"so store the same value as a CI secret named {KEY_VARIABLE}, or a CI send cannot tell who has the issue.")
+    return key
 
 
 def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: SendLog | None = None,
@@ -271,7 +314,7 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
                  now: dt.datetime | None = None) -> IssueStatus:
     """What the send log says, against the audience as it is now. Builds nothing."""
     spec = read_issue(workspace.issue_path(issue))
-    history = read_log(log_path(spec.folder))
+    history = read_history(spec.folder)
     source = audience_file(workspace, spec, audience)
     recipients = left = None
     suppressed = skipped = 0
@@ -284,7 +327,7 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
         left = len(_select(candidates, history, None, False)["recipients"])
     now = now or dt.datetime.now(dt.timezone.utc)
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
-                "first": b.to[0] if b.to else None, "note": b.note} for b in history.unknown]
+                "first": b.first, "note": b.note} for b in history.unknown]
     return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
                        unknown, history.runs, history.last_sent, history.complete, spec.send_at,
                        bool(spec.send_at and spec.send_at <= now and not history.complete))

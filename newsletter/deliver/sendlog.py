@@ -1,31 +1,93 @@
 """The send log: ``issues/<slug>/send-log.jsonl``, one JSON event per line, append-only.
 
-A real send writes ``batch-start`` (with the addresses) before it hands a batch to the
+A real send writes ``batch-start`` (with its recipients) before it hands a batch to the
 provider and ``batch-sent`` after the provider confirmed it, each line fsync'd. Replaying the
 events says who has the issue, who does not yet, and which batches were started but never
 confirmed: their fate is unknown (the process died, or the provider timed out) and they are
 not sent again unless the user says so. The whole send holds an exclusive lock on the file.
 
-    {"at": "2026-11-27T07:00:03Z", "event": "batch-start", "batch": "1.2", "count": 2, "to": ["a@x.org", "b@y.net"]}
+    {"at": "2026-11-27T07:00:03Z", "event": "batch-start", "batch": "1.2", "count": 2, "first_line": 7, "to": ["5f0c…", "a91e…"]}
     {"at": "2026-11-27T07:00:04Z", "event": "batch-sent", "batch": "1.2", "count": 2, "receipt": "202 ..."}
+
+CI commits this file, so it holds no address: a recipient is an HMAC-SHA256 of the lower-cased
+address under ``NEWSLETTER_LOG_KEY`` (``LogKey``), and each ``run-start`` carries the key's
+fingerprint, so a run with another key refuses instead of taking everyone for new. A log from
+before hashing (plain addresses) is read as it is and rewritten hashed by the next real send.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
+import hmac
 import json
 import os
+import re
+import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from newsletter.deliver.audience import Batch
-from newsletter.deliver.secrets import redact
+from newsletter.deliver.secrets import redact, secret
 from newsletter.errors import InputError, SendError
+from newsletter.files import write_atomically
 
 LOG_NAME = "send-log.jsonl"
+KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
+_FINGERPRINT_TEXT = b"newsletter send-log key fingerprint"
+# Anything address-shaped in a provider's error text (an SMTP refusal names the recipient).
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[^\s<>\"'(),;:]+")
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """The secret that turns addresses into the log's recipient ids."""
+
+    secret: bytes
+
+    def id(self, address: str) -> str:
+        return hmac.new(self.secret, address.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the key in the log without giving it away."""
+        return hmac.new(self.secret, _FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:16]
+
+    def scrub(self, text: str) -> str:
+        return _ADDRESS.sub(lambda match: f"<{self.id(match.group(0))[:12]}>", text)
+
+
+def current_log_key() -> LogKey | None:
+    """The key from the environment (or .env, already loaded); None when there is none yet."""
+    if not os.environ.get(KEY_VARIABLE):
+        return None
+    return LogKey(secret(KEY_VARIABLE, "the send log").encode("utf-8"))
+
+
+def create_log_key(env_file: Path) -> LogKey:
+    """A new random key, appended to ``env_file`` (created if missing) and set in this process."""
+    value = secrets.token_urlsafe(32)
+    old = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+    separator = "\n" if old and not old.endswith("\n") else ""
+    write_atomically(env_file, f"{old}{separator}# Keys the send log's recipient ids; CI needs the same value.\n"
+                               f"{KEY_VARIABLE}={value}\n")
+    os.chmod(env_file, 0o600)
+    os.environ[KEY_VARIABLE] = value
+    return current_log_key()
+
+
+def check_log_key(state: LogState, key: LogKey | None, path: Path) -> None:
+    """Refuse a log written under another key: its ids would match no one, and everyone would get the issue again."""
+    if not state.fingerprints or (key and key.fingerprint in state.fingerprints):
+        return
+    written = ", ".join(sorted(state.fingerprints))
+    have = f"this {KEY_VARIABLE} has fingerprint {key.fingerprint}" if key else f"{KEY_VARIABLE} is not set"
+    raise InputError(path, f"this send log was written under another {KEY_VARIABLE} (fingerprint {written}) and "
+                     f"{have}: set the key it was written with (your CI secret or the .env that sent it); "
+                     "nothing was sent")
 
 
 @dataclass
@@ -33,39 +95,54 @@ class LoggedBatch:
     id: str
     started: str
     provider: str
-    to: list[str]
+    to: list[str]  # recipient ids (see LogKey)
     note: str = ""  # why its fate is unknown, when known
+    first_line: int | None = None  # the first recipient's line in the audience file
+
+    @property
+    def first(self) -> str:
+        """Who the batch starts with, without an address."""
+        short = f"#{self.to[0][:8]}" if self.to else "nobody"
+        return f"{short}, audience line {self.first_line}" if self.first_line else short
 
 
 @dataclass
 class LogState:
     """What the log says about an issue."""
 
-    sent: set[str] = field(default_factory=set)  # lower-cased addresses confirmed sent
+    sent: set[str] = field(default_factory=set)  # recipient ids confirmed sent
     unknown: list[LoggedBatch] = field(default_factory=list)  # started, never confirmed
     runs: int = 0
     batches_sent: int = 0
     complete: bool = False  # a run ended with everyone in its audience done
     last_sent: str | None = None
+    first_run: str | None = None  # when the first real send started
     providers: list[str] = field(default_factory=list)
+    key: LogKey | None = None  # what turns an address into an id here
+    fingerprints: set[str] = field(default_factory=set)  # keys the log says it was written under
+    plain: bool = False  # some recipients are written as addresses (a log from before hashing)
 
     @property
     def unknown_addresses(self) -> set[str]:
-        return {address.lower() for batch in self.unknown for address in batch.to}
+        """Recipient ids in batches of unknown fate."""
+        return {recipient for batch in self.unknown for recipient in batch.to}
+
+    def id(self, address: str) -> str:
+        return self.key.id(address) if self.key else address.lower()
 
 
 def log_path(issue_folder: Path) -> Path:
     return issue_folder / LOG_NAME
 
 
-def read_log(path: Path) -> LogState:
+def read_log(path: Path, key: LogKey | None = None) -> LogState:
     """Replay the events; a missing file is an empty log. A torn last line (a crash while
-    writing it) counts as never written."""
+    writing it) counts as never written. Plain addresses are read as their ids under ``key``."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return LogState()
-    replay = _Replay()
+        return LogState(key=key)
+    replay = _Replay(key)
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -83,8 +160,8 @@ def read_log(path: Path) -> LogState:
 
 
 class _Replay:
-    def __init__(self) -> None:
-        self.result = LogState()
+    def __init__(self, key: LogKey | None) -> None:
+        self.result = LogState(key=key)
         self.batches: dict[str, LoggedBatch] = {}
         self.status: dict[str, tuple[str, str]] = {}  # address -> (started | sent, batch id)
 
@@ -92,15 +169,19 @@ class _Replay:
         kind, batch_id = event.get("event"), event.get("batch")
         if kind == "run-start":
             self.result.runs += 1
+            self.result.first_run = self.result.first_run or event.get("at")
+            if event.get("key"):
+                self.result.fingerprints.add(event["key"])
             if event.get("provider") not in self.result.providers:
                 self.result.providers.append(event.get("provider"))
         elif kind == "run-end":
             self.result.complete = self.result.complete or event.get("outcome") == "complete"
         elif kind == "batch-start":
-            batch = LoggedBatch(batch_id, event.get("at", ""), event.get("provider", ""), list(event.get("to", [])))
+            batch = LoggedBatch(batch_id, event.get("at", ""), event.get("provider", ""),
+                                self.ids(event.get("to", [])), first_line=event.get("first_line"))
             self.batches[batch_id] = batch
-            for address in batch.to:
-                self.status[address.lower()] = ("started", batch_id)
+            for recipient in batch.to:
+                self.status[recipient] = ("started", batch_id)
         elif kind in ("batch-sent", "batch-failed", "batch-unknown"):
             if batch_id not in self.batches:
                 raise InputError(path, f"{kind} for batch {batch_id!r}, which never started", line)
@@ -110,10 +191,8 @@ class _Replay:
         if kind == "batch-unknown":
             batch.note = event.get("error", "")
             return
-        delivered = batch.to if kind == "batch-sent" else event.get("delivered", [])
-        delivered_keys = {address.lower() for address in delivered}
-        for address in batch.to:
-            key = address.lower()
+        delivered_keys = set(batch.to if kind == "batch-sent" else self.ids(event.get("delivered", [])))
+        for key in batch.to:
             if self.status.get(key) != ("started", batch.id):
                 continue  # a later batch has this address now
             if key in delivered_keys:
@@ -124,66 +203,78 @@ class _Replay:
             self.result.batches_sent += 1
             self.result.last_sent = event.get("at")
 
+    def ids(self, recipients: list[str]) -> list[str]:
+        """Recipient ids; a plain address (a log from before hashing) becomes its id."""
+        if any("@" in recipient for recipient in recipients):
+            self.result.plain = True
+        return [self.result.id(r) if "@" in r else r for r in recipients]
+
     def state(self) -> LogState:
         result = self.result
         result.sent = {address for address, (state, _) in self.status.items() if state == "sent"}
         open_ids = {batch_id for state, batch_id in self.status.values() if state == "started"}
         for batch_id in open_ids:
             batch = self.batches[batch_id]
-            batch.to = [a for a in batch.to if self.status.get(a.lower()) == ("started", batch_id)]
+            batch.to = [a for a in batch.to if self.status.get(a) == ("started", batch_id)]
         result.unknown = [self.batches[batch_id] for batch_id in self.batches if batch_id in open_ids]
         return result
 
 
 class SendLog:
-    """The open, locked log of one issue. Every event is on disk before the method returns."""
+    """The open, locked log of one issue. Every event is on disk before the method returns.
+    With a ``key`` recipients are written as ids; without one (tests of the log itself) as addresses."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, key: LogKey | None = None) -> None:
         self.path = path
         self.fd = fd
+        self.key = key
 
     @classmethod
     @contextmanager
-    def locked(cls, path: Path) -> Iterator[SendLog]:
+    def locked(cls, path: Path, key: LogKey | None = None) -> Iterator[SendLog]:
         """Open (creating) and lock the log; another send of the same issue is refused, not queued."""
         existed = path.exists()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        log = cls(path, _open_locked(path), key)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SendError(f"{path}: another 'newsletter send' is sending this issue; "
-                                "wait for it to finish, then run again") from None
             if not existed:
                 _fsync_folder(path.parent)
-            log = cls(path, fd)
             log._drop_torn_line()
+            if key and read_log(path).plain:
+                log.fd = _migrate(path, log.fd, key)
             yield log
         finally:
-            os.close(fd)  # closing releases the lock
+            os.close(log.fd)  # closing releases the lock
 
     def state(self) -> LogState:
-        return read_log(self.path)
+        return read_log(self.path, self.key)
 
     def run_started(self, run: int, provider: str, audience: str, recipients: int, batches: int) -> None:
+        keyed = {"key": self.key.fingerprint} if self.key else {}
         self._append("run-start", run=run, provider=provider, audience=audience,
-                     recipients=recipients, batches=batches, pid=os.getpid())
+                     recipients=recipients, batches=batches, pid=os.getpid(), **keyed)
 
     def run_ended(self, run: int, outcome: str, sent: int) -> None:
         self._append("run-end", run=run, outcome=outcome, sent=sent)
 
     def batch_started(self, batch: Batch, provider: str) -> None:
+        first = batch.recipients[0].line if batch.recipients else 0
         self._append("batch-start", batch=batch.id, provider=provider, count=len(batch.recipients),
-                     to=[r.email for r in batch.recipients])
+                     **({"first_line": first} if first else {}), to=self._ids(r.email for r in batch.recipients))
 
     def batch_sent(self, batch: Batch, receipt: str) -> None:
-        self._append("batch-sent", batch=batch.id, count=len(batch.recipients), receipt=receipt)
+        self._append("batch-sent", batch=batch.id, count=len(batch.recipients), receipt=self._scrub(receipt))
 
     def batch_failed(self, batch: Batch, error: str, delivered: list[str]) -> None:
-        self._append("batch-failed", batch=batch.id, error=error, delivered=delivered)
+        self._append("batch-failed", batch=batch.id, error=self._scrub(error), delivered=self._ids(delivered))
 
     def batch_unknown(self, batch: Batch, error: str) -> None:
-        self._append("batch-unknown", batch=batch.id, error=error)
+        self._append("batch-unknown", batch=batch.id, error=self._scrub(error))
+
+    def _ids(self, addresses) -> list[str]:
+        return [self.key.id(a) if self.key else a for a in addresses]
+
+    def _scrub(self, text: str) -> str:
+        return self.key.scrub(text) if self.key else text
 
     def _append(self, event: str, **values: object) -> None:
         record = {"at": _now(), "event": event, **values}
@@ -199,6 +290,39 @@ class SendLog:
         if content and not content.endswith(b"\n"):
             os.ftruncate(self.fd, content.rfind(b"\n") + 1)
             os.fsync(self.fd)
+
+
+def _open_locked(path: Path) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SendError(f"{path}: another 'newsletter send' is sending this issue; "
+                        "wait for it to finish, then run again") from None
+    return fd
+
+
+def _migrate(path: Path, fd: int, key: LogKey) -> int:
+    """Rewrite a log of plain addresses with ids, under the lock; returns the new file's locked fd.
+    The swap is atomic: a crash leaves the old log or the new one, each complete."""
+    lines = []
+    for line in filter(str.strip, path.read_text(encoding="utf-8").splitlines()):
+        event = json.loads(line)
+        for name in ("to", "delivered"):
+            if name in event:
+                event[name] = [key.id(a) if "@" in a else a for a in event[name]]
+        if event.get("event") == "run-start":
+            event.setdefault("key", key.fingerprint)
+        for name in ("error", "receipt"):
+            if isinstance(event.get(name), str):
+                event[name] = key.scrub(event[name])
+        lines.append(json.dumps(event, ensure_ascii=False) + "\n")
+    write_atomically(path, "".join(lines))
+    _fsync_folder(path.parent)
+    migrated = _open_locked(path)  # the old file's lock guards a name that now points elsewhere
+    os.close(fd)
+    return migrated
 
 
 def _now() -> str:

@@ -26,12 +26,14 @@ from newsletter.check.checks import CheckContext, audience_fields, audience_of, 
 from newsletter.deliver.audience import Recipient
 from newsletter.deliver.message import build_message, fill
 from newsletter.deliver.send import campaign_for
+from newsletter.deliver.unsubscribe import preview_values, sending_workspace
 from newsletter.errors import NewsletterError
 from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
 
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.25
+REPORT_SECONDS = 300  # the provider's figures are fetched at most this often
 PAGE = Path(__file__).parent / "web" / "preview.html"
 SAMPLE_RECIPIENT = Recipient("reader@example.com", {"first_name": "Reader"})
 DARK_MEDIA = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{")
@@ -92,13 +94,30 @@ class PreviewState:
             previous = self.snapshot
             try:
                 self._reload_settings()
-                build = build_issue(self.workspace, self.issue)  # linked as sent; shown with local images
+                # Linked as sent, shown with local images; SendGrid's tags shown as fake URLs.
+                build = build_issue(sending_workspace(self.workspace), self.issue)
                 snapshot = self._snapshot(build, previous.version + 1)
             except NewsletterError as error:
                 snapshot = dataclasses.replace(previous, version=previous.version + 1, error=str(error))
             snapshot.built_in_ms = (time.perf_counter() - started) * 1000
             self.snapshot = snapshot
             return snapshot
+
+    def results(self) -> str:
+        """The provider's figures as an HTML fragment with a bar chart, fetched only when asked for."""
+        from newsletter.deliver.report import OPENS_CAVEAT, issue_report, report_chart
+
+        cached = getattr(self, "_results", None)
+        if cached and time.monotonic() - cached[0] < REPORT_SECONDS:
+            return cached[1]
+        try:
+            report = issue_report(self.workspace, self.issue)
+            fragment = (f"<p>{html.escape(report.provider)} figures since {report.since}</p>{report_chart(report)}"
+                        f'<p class="note">{html.escape(OPENS_CAVEAT)}</p>')
+        except NewsletterError as error:
+            fragment = f'<p class="note">No figures: {html.escape(str(error))}</p>'
+        self._results = (time.monotonic(), fragment)
+        return fragment
 
     def _reload_settings(self) -> None:
         settings_path = self.workspace.root / SETTINGS_FILE
@@ -108,14 +127,17 @@ class PreviewState:
     def _snapshot(self, build: Build, version: int) -> Snapshot:
         recipients = audience_of(build, self.workspace)  # read once: the sample and the merge-field check
         sample = recipients[0] if recipients else SAMPLE_RECIPIENT
-        campaign = campaign_for(build, self.workspace)
-        email_html = fill(build.local_html, sample.merge_fields, escape=True)
-        report = check(CheckContext(build, campaign, self.workspace, audience_fields(recipients)))
+        workspace = sending_workspace(self.workspace)  # links as sent; SendGrid's tag shown as a fake URL
+        campaign = campaign_for(build, workspace)
+        values = preview_values(sample, workspace)
+        sample = dataclasses.replace(sample, fields={**sample.fields, **values})
+        email_html = fill(build.local_html, values, escape=True)
+        report = check(CheckContext(build, campaign, workspace, audience_fields(recipients)))
         return Snapshot(
             version=version,
             html=email_html,
             dark_html=dark_mode(email_html),
-            text=fill(build.rendered.text, sample.merge_fields),
+            text=fill(build.rendered.text, values),
             mime=build_message(campaign, sample).as_string(),
             inbox=inbox_row(build, campaign.sender_address[0] or campaign.sender_address[1], sample),
             findings=[finding.__dict__ for finding in report.findings],
@@ -160,6 +182,7 @@ def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
                 "/email.txt": lambda: ("text/plain", snapshot.text),
                 "/message.eml": lambda: ("text/plain", snapshot.mime),
                 "/state.json": lambda: ("application/json", json.dumps(_state(snapshot))),
+                "/results.html": lambda: ("text/html", state.results()),
             }
             path = urlsplit(self.path).path
             if path in snapshot.images:

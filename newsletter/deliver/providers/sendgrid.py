@@ -1,7 +1,7 @@
 """SendGrid through the official ``sendgrid`` library: one v3 mail/send request per batch.
 
-Settings: ``[send.sendgrid]`` (``host``; ``SENDGRID_API_HOST`` overrides it). Secret:
-``SENDGRID_API_KEY``. The HTML is rendered once; recipients are personalizations with
+Settings: ``[send.sendgrid]`` (``host``; ``SENDGRID_API_HOST`` overrides it;
+``unsubscribe_group``, an ASM group id). Secret: ``SENDGRID_API_KEY``. The HTML is rendered once; recipients are personalizations with
 substitutions. Rules from the API (and anymail's SendGrid backend): ``content`` lists
 text/plain before text/html; ``custom_args`` and header values are strings; at most 1,000
 personalizations per request; display names holding ``,`` or ``;`` are quoted.
@@ -9,6 +9,9 @@ personalizations per request; display names holding ``,`` or ``;`` are quoted.
 The library neither retries nor times out by default: the session sets the timeout and turns
 429, 5xx and network failures into TemporaryFailure for the caller's backoff, and any other
 4xx into BatchFailed carrying SendGrid's own message.
+
+Reading back (``pull_suppressions``, ``category_stats``) uses the same client with the same
+retry policy as sending: a 429 waits for ``X-RateLimit-Reset``.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import html
 import http.client
+import json
 import logging
 import os
 import re
 import urllib.error
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from newsletter.deliver.audience import Batch, Recipient
-from newsletter.deliver.message import MERGE_FIELD, Campaign, fill
+from newsletter.deliver.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
 from newsletter.deliver.providers import BatchFailed, SendResult
-from newsletter.deliver.retry import TemporaryFailure, requested_wait
+from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
 from newsletter.deliver.secrets import redact, secret
+from newsletter.deliver.suppressions import Suppression
+from newsletter.errors import SendError
 
 if TYPE_CHECKING:
     from python_http_client.exceptions import HTTPError
@@ -43,9 +49,14 @@ API_KEY = "SENDGRID_API_KEY"
 @dataclass(frozen=True)
 class SendGridSettings:
     host: str = DEFAULT_HOST  # SENDGRID_API_HOST in the environment overrides it
+    unsubscribe_group: int = 0  # an ASM group id: SendGrid hosts the unsubscribe page and keeps the list
 
 
 MAX_PERSONALIZATIONS = 1000
+ASM_TAG = "<%asm_group_unsubscribe_raw_url%>"  # SendGrid fills it per recipient (links and headers)
+# What an email built for a group shows until this provider swaps the tag in (preview, dry run):
+# plainly fake, and .invalid never resolves.
+ASM_PLACEHOLDER = "https://sendgrid-replaces-this.invalid/group-unsubscribe-link"
 MAX_SCHEDULE = dt.timedelta(hours=72)  # SendGrid holds scheduled mail at most this long
 
 
@@ -64,13 +75,21 @@ def _text_key(name: str) -> str:
 class SendGridBody:
     """Builds each batch's request from the parts every batch shares, computed once."""
 
-    def __init__(self, campaign: Campaign, now: dt.datetime | None = None, sandbox: bool = False) -> None:
+    def __init__(self, campaign: Campaign, now: dt.datetime | None = None, sandbox: bool = False,
+                 unsubscribe_group: int = 0) -> None:
         self.campaign = campaign
         self.field_names = sorted(campaign.merge_field_names())
-        self.keys = {name: f"{{{{{name}}}}}" for name in self.field_names}
-        self.headers = {key: _Template(value) for key, value in campaign.headers.items()}
+        # A value inside a link goes in percent-encoded, under its own key.
+        self.html, self.text = (_asm_links(mark_url_fields(part), unsubscribe_group)
+                                for part in (campaign.html, campaign.text))
+        self.url_names = {name for part in (campaign.html, campaign.text) for name in _url_field_names(part)}
+        plain = set(MERGE_FIELD.findall(campaign.subject + self.html + self.text))
+        self.keys = {name: f"{{{{{name}}}}}" for name in self.field_names if name in plain}
+        self.headers = {key: _Template(_asm_links(value, unsubscribe_group)) for key, value in campaign.headers.items()}
         name, address = campaign.sender_address
         self.base: dict = {"from": _address(address, name)}
+        if unsubscribe_group:
+            self.base["asm"] = {"group_id": unsubscribe_group}
         if campaign.reply_to:
             self.base["reply_to"] = _address(campaign.reply_to)
         self.base["categories"] = list(campaign.categories)
@@ -87,7 +106,7 @@ class SendGridBody:
         # or the subject; those then use a second key for that field, in this request only.
         values = [recipient.merge_fields for recipient in recipients]
         text_keys = _changed_by_escaping(values, self.field_names)
-        subject, text = self.campaign.subject, self.campaign.text
+        subject, text = self.campaign.subject, self.text
         if text_keys:
             subject, text = (_rename_fields(part, text_keys) for part in (subject, text))
         custom_args = {"issue": self.campaign.slug}
@@ -97,22 +116,26 @@ class SendGridBody:
             "personalizations": [self.personalization(r, v, text_keys) for r, v in zip(recipients, values)],
             **self.base,
             "subject": subject,
-            "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": self.campaign.html}],
+            "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": self.html}],
             "custom_args": custom_args,
         }
 
     def personalization(self, recipient: Recipient, values: dict[str, str], text_keys: set[str]) -> dict:
         entry: dict = {"to": [_address(recipient.email, recipient.name)]}
         substitutions = {}
-        for name, key in self.keys.items():
-            if name in values:
-                value = str(values[name])
-                substitutions[key] = html.escape(value) if name in text_keys else value
-                if name in text_keys:
-                    substitutions[_text_key(name)] = value
+        for name in self.field_names:
+            if name not in values:
+                continue
+            value = str(values[name])
+            if name in self.keys:
+                substitutions[self.keys[name]] = html.escape(value) if name in text_keys else value
+            if name in text_keys:
+                substitutions[_text_key(name)] = value
+            if name in self.url_names:
+                substitutions[f"{{{{{name}:url}}}}"] = url_value(value)
         if substitutions:
             entry["substitutions"] = substitutions
-        # Per recipient: the unsubscribe link carries the address.
+        # Per recipient: the unsubscribe link carries the address or its token.
         headers = {key: template.fill(values) for key, template in self.headers.items()}
         if headers:
             entry["headers"] = headers
@@ -126,16 +149,31 @@ class _Template:
     def __init__(self, text: str) -> None:
         self.text = text
         parts, end = [], 0
+        in_url = url_field_starts(text)
+        self.url_names = _url_field_names(text)
         for match in MERGE_FIELD.finditer(text):
-            parts += [_brace_escaped(text[end:match.start()]), f"{{{match.group(1)}}}"]
+            key = f"url__{match.group(1)}" if match.start() in in_url else match.group(1)
+            parts += [_brace_escaped(text[end:match.start()]), f"{{{key}}}"]
             end = match.end()
         self.format = "".join(parts) + _brace_escaped(text[end:])
 
     def fill(self, values: dict[str, str]) -> str:
+        if self.url_names:
+            values = {**values, **{f"url__{n}": url_value(values[n]) for n in self.url_names if n in values}}
         try:
             return self.format.format_map(values)
         except KeyError:  # a field this recipient has no value for stays as written
             return fill(self.text, values)
+
+
+def _url_field_names(template: str) -> set[str]:
+    starts = url_field_starts(template)
+    return {m.group(1) for m in MERGE_FIELD.finditer(template) if m.start() in starts}
+
+
+def _asm_links(text: str, group: int) -> str:
+    """With an unsubscribe group, the placeholder link becomes SendGrid's per-recipient tag."""
+    return text.replace(ASM_PLACEHOLDER, ASM_TAG) if group else text
 
 
 def _brace_escaped(text: str) -> str:
@@ -159,8 +197,10 @@ class SendGridProvider:
     max_batch = MAX_PERSONALIZATIONS
     max_schedule = MAX_SCHEDULE
 
-    def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False) -> None:
+    def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
+                 unsubscribe_group: int = 0) -> None:
         self.api_key = api_key
+        self.unsubscribe_group = unsubscribe_group
         # The library appends /v3 itself.
         self.host = host.rstrip("/").removesuffix("/v3")
         self.timeout = timeout
@@ -171,7 +211,8 @@ class SendGridProvider:
     def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> SendGridProvider:
         own = workspace.provider_settings(cls.name, SendGridSettings)
         host = os.environ.get("SENDGRID_API_HOST") or own.host or DEFAULT_HOST
-        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox)
+        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox,
+                   own.unsubscribe_group)
 
     def summary(self, result: SendResult) -> str:
         if self.sandbox:
@@ -179,15 +220,47 @@ class SendGridProvider:
                     f"{result.details.get('requests', 0):,} requests; nothing was delivered.")
         return ""
 
-    @contextmanager
-    def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
-        from sendgrid import SendGridAPIClient  # loaded only for a real send
+    def client(self) -> SendGridAPIClient:
+        from sendgrid import SendGridAPIClient  # loaded only when SendGrid is used
 
         # python_http_client logs every request's headers, the API key included, at DEBUG level.
         logging.getLogger("python_http_client.client").setLevel(logging.INFO)
         client = SendGridAPIClient(self.api_key, host=self.host)
         client.client.timeout = self.timeout
-        yield SendGridSession(client, SendGridBody(campaign, sandbox=self.sandbox))
+        return client
+
+    @contextmanager
+    def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
+        yield SendGridSession(self.client(), SendGridBody(campaign, sandbox=self.sandbox,
+                                                          unsubscribe_group=self.unsubscribe_group))
+
+    def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
+                          progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
+        """Every global list created since ``since`` (all when None), page by page, then the
+        unsubscribe group's members (that endpoint has neither dates nor pages)."""
+        reader = _Reader(self.client(), policy, progress)
+        rows = []
+        for name, reason in SUPPRESSION_LISTS.items():
+            query = {"start_time": int(since.timestamp())} if since else {}
+            for item in reader.pages(("suppression", name), query):
+                rows.append(Suppression(item["email"], _reason(reason, item), _day(item.get("created")),
+                                        f"sendgrid:{name}"))
+        if self.unsubscribe_group:
+            group = self.unsubscribe_group
+            for email in reader.get(("asm", "groups", str(group), "suppressions")):
+                rows.append(Suppression(email, f"unsubscribe (group {group})", "", f"sendgrid:group {group}"))
+        return rows
+
+    def category_stats(self, category: str, start: dt.date, policy: RetryPolicy) -> dict[str, int]:
+        """The category's metrics summed over the days since ``start``."""
+        days = _Reader(self.client(), policy).get(("categories", "stats"),
+                                                  {"categories": category, "start_date": start.isoformat()})
+        totals: dict[str, int] = {}
+        for day in days:
+            for entry in day.get("stats", []):
+                for metric, value in (entry.get("metrics") or {}).items():
+                    totals[metric] = totals.get(metric, 0) + int(value or 0)
+        return totals
 
 
 class SendGridSession:
@@ -217,6 +290,74 @@ class SendGridSession:
 
     def details(self) -> dict:
         return {"requests": self.requests}
+
+
+SUPPRESSION_LISTS = {"bounces": "bounce", "blocks": "block", "spam_reports": "spam report",
+                     "invalid_emails": "invalid address", "unsubscribes": "unsubscribe (all mail)"}
+PAGE_SIZE = 500  # SendGrid's largest page for the suppression lists
+
+
+class _Reader:
+    """GET requests with retries; ``pages`` follows limit/offset until a short page."""
+
+    def __init__(self, client: SendGridAPIClient, policy: RetryPolicy,
+                 progress: Callable[[str], None] = lambda _: None) -> None:
+        self.client, self.policy, self.progress = client, policy, progress
+
+    def pages(self, path: tuple[str, ...], query: dict) -> Iterator[dict]:
+        offset = 0
+        while True:
+            page = self.get(path, {**query, "limit": PAGE_SIZE, "offset": offset})
+            yield from page
+            if len(page) < PAGE_SIZE:
+                return
+            offset += len(page)
+
+    def get(self, path: tuple[str, ...], query: dict | None = None) -> Any:
+        endpoint = self.client.client
+        for part in path:
+            endpoint = endpoint._(part)
+        where = "/v3/" + "/".join(path)
+
+        def attempt() -> Any:
+            from python_http_client.exceptions import HTTPError
+
+            try:
+                response = endpoint.get(query_params=query)
+            except HTTPError as error:
+                raise _read_failure(error, where) from None
+            except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
+                raise TemporaryFailure(f"SendGrid did not answer GET {where}: {error}") from None
+            return json.loads(response.body or b"[]")
+
+        def waiting(failure: TemporaryFailure, attempt: int, delay: float) -> None:
+            self.progress(f"{failure.message}; retry {attempt} of {self.policy.max_retries} in {delay:.1f} s")
+
+        return with_retries(attempt, self.policy, on_retry=waiting)
+
+
+def _read_failure(error: HTTPError, where: str) -> Exception:
+    status = error.status_code
+    message = redact(f"SendGrid answered {status} {error.reason} to GET {where}{_explanation(error)}")
+    if status == 429:
+        return TemporaryFailure(message, retry_after=requested_wait(error.headers or {}))
+    if status >= 500:
+        return TemporaryFailure(message)
+    if status in (401, 403):
+        message += " (the API key needs read access to Suppressions and Stats)"
+    return SendError(message)
+
+
+def _reason(kind: str, item: dict) -> str:
+    detail = " ".join(str(item.get("reason") or "").split())
+    return f"{kind}: {detail}"[:200] if detail else kind
+
+
+def _day(created: object) -> str:
+    try:
+        return dt.datetime.fromtimestamp(int(created), dt.timezone.utc).date().isoformat()
+    except (TypeError, ValueError):
+        return ""
 
 
 def _classify(error: HTTPError, batch: Batch) -> Exception:
