@@ -18,8 +18,6 @@ import os
 import re
 from typing import Callable
 
-import httpx
-
 from newsletter.article import Article
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import Sentence, article_sentences, limits, quotable, summarize
@@ -65,6 +63,8 @@ class ChatSummarizer:
 
     def blurb(self, article: Article, budget: Budget) -> tuple[str, str]:
         """The summary and who chose its sentences: "model", or "extractive" after a fallback."""
+        import httpx  # only when a model is configured
+
         if not self.reachable:
             return summarize(article, budget), "extractive"
         try:
@@ -82,6 +82,8 @@ class ChatSummarizer:
         candidates = [s for s in article_sentences(article) if quotable(s)][:MAX_SENTENCES_SHOWN]
         if not candidates:
             raise ReplyError("no quotable sentences to choose from")
+        import httpx
+
         response = httpx.post(self.endpoint, json=self._request(article, candidates, budget),
                               headers=self._headers, timeout=self.timeout)
         response.raise_for_status()
@@ -130,6 +132,8 @@ def _within_budget(picks: list[Sentence], budget: Budget) -> list[Sentence]:
 
 def _describe(error: Exception) -> str:
     """What went wrong, without request headers (the API key) or the server's whole reply."""
+    import httpx
+
     if isinstance(error, httpx.HTTPStatusError):
         return f"HTTP {error.response.status_code}"
     if isinstance(error, ReplyError):

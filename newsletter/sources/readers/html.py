@@ -7,10 +7,7 @@ import re
 from dataclasses import asdict
 
 import lxml.html
-import trafilatura
-from charset_normalizer import from_bytes
 from lxml import etree
-from trafilatura.utils import HTML_PARSER
 
 from newsletter.article import Article, Block
 from newsletter.errors import SourceError
@@ -40,6 +37,8 @@ class HtmlReader:
                 or bool(LOOKS_LIKE_HTML.match(_sniffable(source.data[:SNIFF_BYTES]))))
 
     def read(self, source: Source) -> Article:
+        import trafilatura  # 0.2 s to import: only when a page is really read
+
         tree = parse_html(decode_html(source))
         if tree is None:
             raise SourceError(source.location, "not an HTML page (nothing to parse)")
@@ -64,6 +63,9 @@ class HtmlReader:
 
 def parse_html(html: str) -> etree._Element | None:
     """The page's tree; trafilatura's loader, slower but with repairs for libxml2's quirks, when lxml balks."""
+    import trafilatura
+    from trafilatura.utils import HTML_PARSER
+
     try:
         tree = lxml.html.document_fromstring(html, parser=HTML_PARSER)
     except (ValueError, etree.ParserError):  # an XML declaration in a str, or nothing to parse
@@ -99,6 +101,8 @@ def decode_html(source: Source) -> str:
         return _checked(source, data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
+    from charset_normalizer import from_bytes
+
     guess = from_bytes(data[:CHARSET_SCAN_BYTES * 4]).best()
     if guess is None or guess.encoding is None:
         raise SourceError(source.location, "cannot tell the page's character encoding; save it as UTF-8")
