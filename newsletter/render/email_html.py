@@ -30,6 +30,7 @@ SHARED_THEME = "_shared"
 DOCTYPE = "<!doctype html>"
 # Zero-width and non-breaking spaces after the preheader stop clients from filling the
 # preview line with the first words of the body.
+TEMPLATE_CACHE = Path(".cache") / "templates"  # in the workspace
 PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 90)
 _IMPORT_RULE = re.compile(r"@import\s+url\([^)]*\)\s*;?")
 _SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
@@ -118,6 +119,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     """Workspace templates first, so a team can override any theme file or partial."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(templates_dir), str(PACKAGE_THEMES)]),
+        bytecode_cache=_bytecode_cache(templates_dir.parent / TEMPLATE_CACHE),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -126,6 +128,16 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap, plaintext=html_to_text)
     return env
+
+
+def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs: compiling the themes is most of a cold build's render
+    time. Keyed by each template's source, so an edited template is compiled again."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only workspace still builds, only slower
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset_base: str | None = None) -> Rendered:
