@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   install, then build the example issue and dry-run send it (no account, no key)
-#   make test   install the test dependencies, then run the whole test suite
+#   make test   install the test dependencies, then lint and run the whole test suite
+#   make check  lint + the fast tests (no slow, no browser tests): under a minute
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -8,11 +9,16 @@ ISSUE  ?= 2026-11-garden-notes
 # Browser tests drive Debian's chromium; Playwright never downloads a browser.
 CHROMIUM ?= /usr/bin/chromium
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Another apt (unattended upgrades on a fresh VM) may hold the lock: wait for it instead of failing.
+APT     = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600
+FAST    = not slow and not browser
 
-.PHONY: demo test bench clean
+.PHONY: demo test check lint bench clean
 
+# Debian's python3 comes without venv's pip bootstrap until python3-venv is installed.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && $(APT) update && $(APT) install -y python3-venv \
+		&& $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
@@ -29,11 +35,18 @@ demo: $(VENV)/.installed
 
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "install chromium, or set CHROMIUM=/path/to/chromium"; exit 1; }
-	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	$(APT) update
+	$(APT) install -y chromium
 
-test: $(VENV)/.installed-test $(CHROMIUM)
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+# Tools are called by their venv path: nothing depends on PATH or an activated venv.
+test: lint $(CHROMIUM)
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+check: lint
+	$(BIN)/python -m pytest -q -m "$(FAST)"
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

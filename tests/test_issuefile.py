@@ -172,6 +172,7 @@ def test_add_to_the_starter_keeps_its_comments(workspace):
 
 def test_cli_add_reports_added_and_already_listed(issue_path, cli):
     comments = comment_lines(issue_path)
+    (issue_path.parent / "articles" / "new.txt").write_text("A new article.\n")
     result = cli("add", EXAMPLE_ISSUE, "articles/new.txt", "articles/compost.txt", "--section", "On the plot")
     assert result.code == 0
     assert "Added 1 article to" in result.out and "(1 already listed)" in result.out

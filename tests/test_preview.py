@@ -54,6 +54,7 @@ def email_page(browser: Browser, server: PreviewServer, width: int, path: str = 
     return page
 
 
+@pytest.mark.browser
 def test_page_loads_with_inbox_row_and_findings(browser: Browser, server: PreviewServer) -> None:
     page = open_preview(browser, server)
     assert page.text_content("#gmail-row .subject") == "Winter pruning, leaf mould & a seed library"
@@ -68,6 +69,7 @@ def test_page_loads_with_inbox_row_and_findings(browser: Browser, server: Previe
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in mime and "multipart/alternative" in mime
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [375, 640])
 def test_email_fits_the_width_and_is_screenshotted(browser: Browser, server: PreviewServer, width: int) -> None:
     page = email_page(browser, server, width)
@@ -84,6 +86,7 @@ def test_email_fits_the_width_and_is_screenshotted(browser: Browser, server: Pre
     assert shot.stat().st_size > 10_000
 
 
+@pytest.mark.browser
 def test_dark_mode_view_uses_the_themes_dark_colours(browser: Browser, server: PreviewServer) -> None:
     light = email_page(browser, server, 640).evaluate("getComputedStyle(document.querySelector('.nl-card')).backgroundColor")
     dark_page = email_page(browser, server, 640, "email-dark.html")
@@ -92,6 +95,7 @@ def test_dark_mode_view_uses_the_themes_dark_colours(browser: Browser, server: P
     dark_page.screenshot(path=str(ARTIFACTS / "preview-dark-640px.png"))
 
 
+@pytest.mark.browser
 def test_an_edit_shows_up_without_reloading(browser: Browser, server: PreviewServer, workspace: Path) -> None:
     page = open_preview(browser, server)
     issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
@@ -102,6 +106,7 @@ def test_an_edit_shows_up_without_reloading(browser: Browser, server: PreviewSer
     page.frame_locator("#desktop").locator("text=black gold").first.wait_for(timeout=RELOAD_TIMEOUT_MS)
 
 
+@pytest.mark.browser
 def test_build_error_shows_in_the_page_and_the_server_stays_up(browser: Browser, server: PreviewServer,
                                                                workspace: Path) -> None:
     page = open_preview(browser, server)

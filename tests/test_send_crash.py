@@ -78,6 +78,7 @@ def check_invariants(state: LogState, delivered: list[str], audience: list[str])
     assert not state.sent & unknown and (state.sent | unknown) <= set(audience)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 2026])
 def test_killed_at_random_points_no_one_gets_two_copies(workspace: Path, sendgrid: FakeSendGrid, seed: int) -> None:
     set_send_settings(workspace, provider="sendgrid", sendgrid={"host": sendgrid.url}, batch_size=BATCH,

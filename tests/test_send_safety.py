@@ -47,6 +47,7 @@ def test_no_terminal_to_confirm_on_means_no_send(cli, sendgrid: FakeSendGrid, au
     assert sendgrid.attempts == [] and not (issue_folder(sendgrid_workspace) / "send-log.jsonl").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer, sent", [(b"n\n", 0), (b"y\n", 25)])
 def test_the_confirmation_shows_the_count_and_waits_for_yes(sendgrid: FakeSendGrid, audience: list[str],
                                                             sendgrid_workspace: Path, answer: bytes,
@@ -112,6 +113,7 @@ def written_files(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and path.name != ".env"]
 
 
+@pytest.mark.slow
 def test_the_api_key_is_never_printed_logged_or_written(sendgrid: FakeSendGrid, audience: list[str],
                                                         sendgrid_workspace: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SENDGRID")}

@@ -83,6 +83,7 @@ def test_requests_never_exceed_1000_recipients(cli, sendgrid: FakeSendGrid, send
     assert sendgrid.problems == [] and len(sendgrid.delivered) == len(set(sendgrid.delivered)) == len(emails)
 
 
+@pytest.mark.slow
 def test_500_and_429_are_retried_honouring_retry_after(cli, sendgrid: FakeSendGrid, audience: list[str],
                                                        sendgrid_workspace: Path) -> None:
     set_send_settings(sendgrid_workspace, max_backoff=3)
@@ -132,6 +133,7 @@ def test_retries_are_bounded(cli, sendgrid: FakeSendGrid, audience: list[str]) -
     assert status(cli)["unknown"] == [] and status(cli)["left"] == 25
 
 
+@pytest.mark.slow
 def test_timeouts_that_never_end_leave_the_batch_unknown(cli, sendgrid: FakeSendGrid, audience: list[str],
                                                          sendgrid_workspace: Path) -> None:
     set_send_settings(sendgrid_workspace, timeout=0.2, max_retries=1)

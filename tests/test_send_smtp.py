@@ -42,6 +42,7 @@ def send(cli, *options: str):
     return cli("send", EXAMPLE_ISSUE, "--send", "--yes", *options)
 
 
+@pytest.mark.slow
 def test_each_recipient_gets_one_personal_message_after_login(cli, smtp: Mailbox, audience: list[str],
                                                               workspace: Path) -> None:
     result = send(cli)
@@ -59,6 +60,7 @@ def test_each_recipient_gets_one_personal_message_after_login(cli, smtp: Mailbox
     assert [e["event"] for e in log_events(workspace)].count("batch-sent") == 3
 
 
+@pytest.mark.slow
 def test_a_temporary_refusal_is_retried_without_resending_the_batch(cli, smtp: Mailbox, audience: list[str]) -> None:
     smtp.temporary_failures = {3, 4}  # the third message twice: inside the first batch of four
     result = send(cli)
@@ -67,6 +69,7 @@ def test_a_temporary_refusal_is_retried_without_resending_the_batch(cli, smtp: M
     assert copies(smtp.addresses()) == {address: 1 for address in audience}
 
 
+@pytest.mark.slow
 def test_a_permanent_refusal_stops_and_the_log_keeps_who_got_it(cli, smtp: Mailbox, audience: list[str],
                                                                 workspace: Path) -> None:
     smtp.refused = {audience[5]}  # in the second batch, after one of its messages went out
@@ -93,6 +96,7 @@ def test_a_wrong_password_stops_before_anything_is_sent(cli, smtp: Mailbox, audi
     assert json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)["left"] == 10
 
 
+@pytest.mark.slow
 def test_the_rate_limit_spaces_messages_out(cli, smtp: Mailbox, audience: list[str], workspace: Path) -> None:
     set_send_settings(workspace, smtp={"rate_limit": 20})
     assert send(cli).code == 0

@@ -9,7 +9,7 @@ import webbrowser
 from pathlib import Path
 
 from newsletter import __version__
-from newsletter.cli.console import count, print_json
+from newsletter.cli.console import count, print_json, print_json_line
 from newsletter.errors import InputError, NewsletterError, display_path
 
 EXAMPLES = """\
@@ -81,15 +81,23 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--json", action="store_true", help=json)
         return sub
 
-    new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new 2026-12")
+    new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new 2026-12",
+                  json="print the created files as JSON")
     new.add_argument("slug", metavar="SLUG", help="the issue's folder name, e.g. 2026-12")
 
     add = command("add", _add, "Add article sources (files, URLs, a feed's new items) to an issue file, "
                   "keeping its comments and layout.",
-                  "newsletter add 2026-12 articles/pruning.txt https://example.com/blog/compost --section 'On the plot'\n"
-                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml", issue=True)
+                  "newsletter add 2026-12 ~/Downloads/pruning.txt --url https://example.com/blog/pruning\n"
+                  "  newsletter add 2026-12 https://example.com/blog/compost --section 'On the plot'\n"
+                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml", issue=True,
+                  json="print what was added as JSON")
     add.add_argument("sources", metavar="SOURCE", nargs="*",
-                     help="article file paths (relative to the issue folder) or http(s) URLs")
+                     help="article files (paths from the current folder) or http(s) URLs")
+    add.add_argument("--url", metavar="URL", help="the link readers follow for the one SOURCE given "
+                     "(a page dump has none of its own); also sets it on an article already listed")
+    add.add_argument("--copy", action=argparse.BooleanOptionalAction, default=None,
+                     help="copy the files into the issue's articles/ folder (default: only files from outside "
+                     "the workspace, which a scheduled send could not read); --no-copy refuses such files")
     add.add_argument("--section", metavar="TITLE", help="section to add to (created if missing; default: the last)")
     add.add_argument("--feed", metavar="URL", help="an RSS or Atom feed (URL or file): add its items newer than "
                      "the previous issue's date")
@@ -120,20 +128,25 @@ def _parser() -> argparse.ArgumentParser:
                        "(broken links, redirects to other hosts, images that are not images or too large)")
 
     preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
-                      "newsletter preview 2026-11-garden-notes --port 8025", issue=True)
+                      "newsletter preview 2026-11-garden-notes --port 8025", issue=True,
+                      json="print the address and each rebuild as JSON lines")
     preview.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default 8025; 0 picks a free one)")
     preview.add_argument("--no-open", action="store_true", help="don't open a browser")
 
     archive = command("archive", _archive, "Write the static web archive of sent issues (what view-in-browser links to).",
-                      "newsletter archive --out site/newsletter")
+                      "newsletter archive --out site/newsletter", json="print the archived issues as JSON")
     archive.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/archive)")
     archive.add_argument("--all", action="store_true", help="include issues that were not sent yet")
     archive.add_argument("--due", action="store_true", help="also the issues send --due would send now (a Pages "
                          "deploy before the send serves their images)")
 
     init = command("init", _init, "Scaffold a new workspace: themes to edit, a starter issue, settings.",
-                   "newsletter init my-newsletter")
+                   "newsletter init my-newsletter --tool-spec 'git+https://git.example.org/you/newsletter@v0.1.0'",
+                   json="print the created files as JSON")
     init.add_argument("folder", type=Path, metavar="DIR", help="folder to create (or an empty one)")
+    init.add_argument("--tool-spec", metavar="SPEC", help="how CI installs this tool: a pip requirement written to "
+                      "requirements.txt (default: newsletter==<this version>; give a git+https://...@<commit> URL "
+                      "or a path when your package index does not have it)")
 
     send = command("send", _send, "Send an issue: a dry run into outbox/ unless --send; never twice to anyone.",
                    "newsletter send 2026-11-garden-notes --send --limit 100", json="print the result as JSON")
@@ -198,33 +211,58 @@ def _positive(value: str) -> int:
 
 
 def _new(args, workspace) -> int:
-    from newsletter.compose.issuefile import new_issue
+    from newsletter.cli.scaffold import new_issue_with_audience
 
-    path = new_issue(workspace.issues_dir, args.slug, dt.date.today())
-    print(f"Created {display_path(path)}")
-    print(f"Next: put article files in {display_path(path.parent / 'articles')}/ and run: newsletter add {args.slug} articles/FILE.txt")
+    has_audience = bool(workspace.settings.send.audience)
+    created = new_issue_with_audience(workspace.issues_dir, args.slug, dt.date.today(), has_audience)
+    if args.json:
+        print_json({"issue": args.slug, "files": [str(path) for path in created]})
+        return 0
+    for path in created:
+        print(f"Created {display_path(path)}")
+    print("Next: save an article (a page copied as text, or an HTML file) and run: "
+          f"newsletter add {args.slug} PATH --url LINK")
     return 0
 
 
 def _add(args, workspace) -> int:
-    from newsletter.compose.issuefile import add_articles
+    from newsletter.compose.issuefile import add_articles, place_sources
 
     path = workspace.issue_path(args.issue)
     if not args.sources and not args.feed:
         raise InputError(None, "nothing to add: give SOURCE paths or URLs, or --feed URL")
     if args.since and not args.feed:
         raise InputError(None, "--since only applies to --feed")
+    if args.url and len(args.sources) != 1:
+        raise InputError(None, "--url is the link of one article: give exactly one SOURCE with it")
+    report = {"issue": path.parent.name, "file": str(path), "added": [], "copied": [], "already_listed": 0}
     if args.sources:
-        added = add_articles(path, args.sources, args.section)
-        skipped = len(args.sources) - added
-        note = f" ({skipped} already listed)" if skipped else ""
-        print(f"Added {count(added, 'article')} to {display_path(path)}{note}")
+        placed = place_sources(args.sources, path.parent, workspace.root, Path.cwd(), args.copy)
+        entries = [{"source": p.source, "url": args.url} if args.url else p.source for p in placed]
+        added = add_articles(path, entries, args.section)
+        report.update(added=[p.source for p in placed], already_listed=len(placed) - added,
+                      copied=[str(p.copied_from) for p in placed if p.copied_from])
+        if not args.json:
+            _print_added(path, placed, added, args.url)
     if args.feed:
-        _add_feed(args, workspace, path)
+        report["feed"] = _add_feed(args, workspace, path)
+    if args.json:
+        print_json(report)
+    else:
+        print(f"Next: newsletter build {path.parent.name}")
     return 0
 
 
-def _add_feed(args, workspace, path: Path) -> None:
+def _print_added(path: Path, placed: list, added: int, url: str | None) -> None:
+    skipped = len(placed) - added
+    note = f" ({skipped} already listed{', link set' if url and skipped else ''})" if skipped else ""
+    print(f"Added {count(added, 'article')} to {display_path(path)}{note}")
+    for item in placed:
+        if item.copied_from:
+            print(f"  copied {display_path(item.copied_from)} to {display_path(path.parent / item.source)}")
+
+
+def _add_feed(args, workspace, path: Path) -> dict:
     from newsletter.compose.feedadd import add_feed_items
     from newsletter.sources.fetch import fetch_options
 
@@ -239,7 +277,10 @@ def _add_feed(args, workspace, path: Path) -> None:
     note = f"; {skipped} already listed" if skipped else ""
     undated = sum(1 for item in result.feed.items if item.date is None)
     note += f"; {count(undated, 'item')} without a date left out" if undated else ""
-    print(f"Added {count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
+    if not args.json:
+        print(f"Added {count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
+    return {"feed": args.feed, "title": result.feed.title, "added": result.added, "since": str(result.since or ""),
+            "previous": result.previous, "already_listed": skipped, "undated": undated}
 
 
 def _extract(args, workspace) -> int:
@@ -260,6 +301,7 @@ def _extract(args, workspace) -> int:
         if data.get(key):
             print(f"{key + ':':<13}{data[key]}")
     print(f"\nsummary:\n{summary}\n\ntext ({len(article.text.split())} words):\n{article.text}")
+    print(f"Next: newsletter add ISSUE {args.source}")
     return 0
 
 
@@ -284,6 +326,7 @@ def _build(args, workspace) -> int:
                 print(f"  merged {older} into {entry.article.source} (newer version kept)")
         for path in files:
             print(f"  {display_path(path):<48} {path.stat().st_size / 1024:6.1f} KB")
+        print(f"Next: newsletter check {build.issue.slug}")
     if args.open:
         webbrowser.open((out_dir / "index.html").resolve().as_uri())
     return 0
@@ -306,6 +349,8 @@ def _check(args, workspace) -> int:
         hidden = f", {count(notes, 'note')}{'' if args.all else ' (see them with --all)'}" if notes else ""
         print(f"{report.issue} ({report.theme}): {count(report.count('error'), 'error')}, "
               f"{count(report.count('warning'), 'warning')}{hidden}")
+        fix = "fix the errors above, then: newsletter check" if report.count("error") else "newsletter preview"
+        print(f"Next: {fix} {report.issue}" + ("" if report.count("error") else f" (or: newsletter send {report.issue})"))
     return 1 if report.count("error") else 0
 
 
@@ -313,7 +358,8 @@ def _preview(args, workspace) -> int:
     from newsletter.preview.server import serve
 
     try:
-        serve(workspace, args.issue, args.port, open_browser=not args.no_open)
+        report = (lambda message: print_json_line({"message": message})) if args.json else print
+        serve(workspace, args.issue, args.port, open_browser=not args.no_open, report=report)
     except OSError as error:
         raise InputError(None, f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); try --port 0") from None
     except KeyboardInterrupt:
@@ -331,20 +377,34 @@ def _archive(args, workspace) -> int:
 
         due = [path.parent for path in due_issues(workspace)[0]]
     archived = write_archive(workspace, out_dir, include_unsent=args.all, also=due)
+    if args.json:
+        print_json({"out": str(out_dir), "issues": [{"slug": item.slug, "subject": item.subject,
+                                                     "date": item.date.isoformat() if item.date else None}
+                                                    for item in archived]})
+        return 0
     print(f"Archived {count(len(archived), 'issue')} in {display_path(out_dir)}/")
     for item in archived:
         print(f"  {item.slug}/index.html  {item.subject}")
+    if not archived:
+        print("Only issues that were sent (their send-log.jsonl records a batch) are archived; "
+              "add --all to include the unsent ones.")
+    print(f"Next: newsletter publish   (or open {display_path(out_dir / 'index.html')})")
     return 0
 
 
 def _init(args, workspace) -> int:
     from newsletter.cli.scaffold import init_workspace
 
-    created = init_workspace(args.folder, dt.date.today())
+    created = init_workspace(args.folder, dt.date.today(), args.tool_spec)
+    issue = created[-1].parent.name
+    if args.json:
+        print_json({"folder": str(args.folder), "files": [str(path) for path in created], "issue": issue})
+        return 0
     print(f"Created a workspace in {display_path(args.folder)}:")
     for path in created:
         print(f"  {display_path(path)}")
-    print(f"Next: cd {display_path(args.folder)} && newsletter build {created[-1].parent.name}")
+    print(f"Next: cd {display_path(args.folder)}, put your details in newsletter.toml "
+          f"(check names what is left), then: newsletter check {issue}")
     return 0
 
 

@@ -12,3 +12,8 @@ def count(number: int, noun: str) -> str:
 
 def print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def print_json_line(data: object) -> None:
+    """One JSON object per line, for a stream of events."""
+    print(json.dumps(data, ensure_ascii=False), flush=True)

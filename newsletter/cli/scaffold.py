@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from newsletter import __version__
 from newsletter.compose.issuefile import add_articles, new_issue
 from newsletter.errors import InputError
 from newsletter.render.email_html import PACKAGE_THEMES
@@ -13,10 +14,17 @@ from newsletter.render.email_html import PACKAGE_THEMES
 SCAFFOLD = Path(__file__).parent / "starter"
 ENV_EXAMPLE = "# Secrets only; copy to .env (never committed). Settings live in newsletter.toml.\nSENDGRID_API_KEY=\nSMTP_PASSWORD=\n"
 GITIGNORE = ".env\nbuild/\noutbox/\n.cache/\n"
+REQUIREMENTS = ("# How CI (.github/workflows/send-scheduled.yml) installs newsletter: one pinned pip requirement.\n"
+                "# Change it with the tool's version, e.g. git+https://git.example.org/you/newsletter@<commit>\n"
+                "{spec}\n")
 
 
-def init_workspace(folder: Path, today: dt.date) -> list[Path]:
-    """Create the workspace; refuse to write into a folder that already has files."""
+def init_workspace(folder: Path, today: dt.date, tool_spec: str | None = None) -> list[Path]:
+    """Create the workspace; refuse to write into a folder that already has files.
+
+    ``requirements.txt`` pins how CI installs this tool: ``tool_spec`` (any pip requirement:
+    a version, a ``git+https://...@<commit>`` URL, a path to a wheel), by default this very version.
+    """
     if folder.exists() and any(folder.iterdir()):
         raise InputError(folder, "is not empty; choose a new folder")
     folder.mkdir(parents=True, exist_ok=True)
@@ -25,6 +33,9 @@ def init_workspace(folder: Path, today: dt.date) -> list[Path]:
         _copy(SCAFFOLD / "newsletter.toml", folder / "newsletter.toml"),
         _write(folder / ".env.example", ENV_EXAMPLE),
         _write(folder / ".gitignore", GITIGNORE),
+        _write(folder / "requirements.txt", REQUIREMENTS.format(spec=tool_spec or f"newsletter=={__version__}")),
+        _copy(SCAFFOLD / "audience.csv", folder / "audience.csv"),
+        _copy(SCAFFOLD / "suppressions.csv", folder / "suppressions.csv"),
     ]
     workflow = SCAFFOLD / "send-scheduled.yml"
     if workflow.is_file():
@@ -50,3 +61,11 @@ def _copy(source: Path, target: Path) -> Path:
 def _write(target: Path, text: str) -> Path:
     target.write_text(text, encoding="utf-8")
     return target
+
+
+def new_issue_with_audience(issues_dir: Path, slug: str, today: dt.date, has_audience: bool) -> list[Path]:
+    """``newsletter new``: the issue, plus a sample audience beside it when the workspace sets none."""
+    issue = new_issue(issues_dir, slug, today, audience=None if has_audience else "audience.csv")
+    if has_audience:
+        return [issue]
+    return [issue, _copy(SCAFFOLD / "audience.csv", issue.parent / "audience.csv")]

@@ -3,6 +3,7 @@ progress lines, summaries and JSON. The work is done by newsletter.deliver.send.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
     progress = _progress if not provider.dry_run else (lambda _: None)
     result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress)
     if not args.json:
-        _print_summary(plan, provider, result)
+        _print_summary(plan, provider, result, _audience_options(args))
     return _send_json(plan, result)
 
 
@@ -48,6 +49,15 @@ def _publish_first(workspace: Workspace, plan: SendPlan) -> None:
         print(f"Published {done.public_url}{plan.build.issue.slug}/: {count(len(done.uploaded.sent), 'file')} "
               f"uploaded, {len(done.uploaded.unchanged)} unchanged", file=sys.stderr)
     refuse_unready(workspace, plan.build.issue.slug, plan.campaign.html)
+
+
+def _audience_options(args) -> str:
+    """The options that chose who gets it, to repeat in the command that really sends."""
+    options = [f"--to {shlex.quote(address)}" for address in args.to or []]
+    options += [f"--audience {shlex.quote(str(args.audience))}"] if args.audience else []
+    options += ["--skip-bad-rows"] if args.skip_bad_rows else []
+    options += [f"--limit {args.limit}"] if args.limit else []
+    return "".join(f" {option}" for option in options)
 
 
 def _send_due(args, workspace: Workspace) -> int:
@@ -106,7 +116,7 @@ def _warn_about(plan: SendPlan) -> None:
                   "send again with --resend-unknown if it was not delivered.", file=sys.stderr)
 
 
-def _print_summary(plan: SendPlan, provider: Provider, result: SendResult) -> None:
+def _print_summary(plan: SendPlan, provider: Provider, result: SendResult, audience_options: str = "") -> None:
     source = f" from {display_path(plan.audience)}" if plan.audience else " (test addresses)"
     batches = result.details.get("batches", 0)
     if result.location:  # a dry run that wrote what it would send
@@ -124,8 +134,11 @@ def _print_summary(plan: SendPlan, provider: Provider, result: SendResult) -> No
     notes = _plan_notes(plan)
     if notes:
         print(f"{'; '.join(notes)}.")
-    if result.location and result.accepted and not plan.test:
-        print(f"To send it: newsletter send {plan.build.issue.slug} --send")
+    slug = plan.build.issue.slug
+    if result.location and result.accepted:
+        print(f"To send it: newsletter send {slug} --send{audience_options}")
+    elif not plan.test:
+        print(f"Next: newsletter status {slug}")
 
 
 def _plan_notes(plan: SendPlan) -> list[str]:
@@ -181,6 +194,7 @@ def run_status(args, workspace: Workspace) -> int:
     if status.send_at:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")
         print(f"  scheduled  {status.send_at.isoformat()} ({state})")
+    print(f"Next: newsletter {'archive' if status.sent and not status.left else 'send ' + status.issue}")
     return 0
 
 

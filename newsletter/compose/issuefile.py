@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
 from newsletter.schema import check_mapping
+from newsletter.sources.fetch import is_url
 
 FENCE = "---"
 
@@ -285,7 +288,7 @@ STARTER = """\
 subject: "{title}"
 preheader: "One line that makes people open it"
 date: {date}
-# Summary length for every article (override per article with sentences:/words:).
+{audience}# Summary length for every article (override per article with sentences:/words:).
 summary: {{sentences: 3, words: 80}}
 sections:
   - title: Featured
@@ -300,8 +303,13 @@ Hello! This intro is **Markdown**. Say what this issue is about.
 """
 
 
-def new_issue(issues_dir: Path, slug: str, today: dt.date) -> Path:
-    if not slug or "/" in slug or slug.startswith("."):
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def new_issue(issues_dir: Path, slug: str, today: dt.date, audience: str | None = None) -> Path:
+    """Scaffold ``issues/SLUG/issue.md``; ``audience`` is a CSV next to it that the issue names."""
+    if not SLUG.fullmatch(slug):
+        # The slug is a folder name, a URL path and a word on the command line: no spaces or slashes.
         raise InputError(None, f"invalid issue name {slug!r}: use letters, digits and dashes, e.g. {today:%Y-%m}")
     folder = issues_dir / slug
     path = folder / "issue.md"
@@ -309,7 +317,9 @@ def new_issue(issues_dir: Path, slug: str, today: dt.date) -> Path:
         raise InputError(path, "already exists; edit it, or choose another name")
     (folder / "articles").mkdir(parents=True, exist_ok=True)
     title = slug.replace("-", " ").title()
-    path.write_text(STARTER.format(title=title, date=today.isoformat(), slug=slug), encoding="utf-8")
+    audience_line = f"# Recipients: a CSV with an email column plus merge-field columns.\naudience: {audience}\n" if audience else ""
+    path.write_text(STARTER.format(title=title, date=today.isoformat(), slug=slug, audience=audience_line),
+                    encoding="utf-8")
     return path
 
 
@@ -317,30 +327,101 @@ def add_articles(path: Path, sources: list[str | dict[str, str]], section_title:
     """Append sources to a section of the issue file, keeping its comments and layout.
 
     A source is a path or URL, or a mapping of article keys (``{"source": URL, "url": URL}``).
-    Sources already listed anywhere in the issue are skipped; returns how many were added.
+    Sources already listed anywhere in the issue are skipped, except that a mapping's ``url``
+    is set on the listed article; returns how many were added.
     """
     document = _read_document(path)
     sections = document.front.setdefault("sections", CommentedSeq())
-    listed = {
-        item if isinstance(item, str) else item.get("source")
-        for section in sections for item in (section.get("articles") or [])
-    }
+    listed = {}
+    for section in sections:
+        articles = section.get("articles") or []
+        for index, item in enumerate(articles):
+            listed[item if isinstance(item, str) else item.get("source")] = (articles, index)
     wanted: dict[str, dict[str, str]] = {}
     for item in sources:
         keys = {"source": item} if isinstance(item, str) else dict(item)
         wanted.setdefault(keys["source"], keys)
     new_sources = [keys for source, keys in wanted.items() if source not in listed]
-    if not new_sources:
-        return 0
-    section = _pick_section(sections, section_title)
-    articles = section.get("articles")
-    if not isinstance(articles, CommentedSeq) or not articles:
-        articles = CommentedSeq()
-        section["articles"] = articles
-    for keys in new_sources:
-        articles.append(CommentedMap(keys))
-    _write_document(document)
+    relinked = [keys for source, keys in wanted.items() if source in listed and keys.get("url")]
+    for keys in relinked:
+        _set_url(*listed[keys["source"]], keys["url"])
+    if new_sources:
+        section = _pick_section(sections, section_title)
+        articles = section.get("articles")
+        if not isinstance(articles, CommentedSeq) or not articles:
+            articles = CommentedSeq()
+            section["articles"] = articles
+        for keys in new_sources:
+            articles.append(CommentedMap(keys))
+    if new_sources or relinked:
+        _write_document(document)
     return len(new_sources)
+
+
+def _set_url(articles: CommentedSeq, index: int, url: str) -> None:
+    item = articles[index]
+    if isinstance(item, str):
+        articles[index] = item = CommentedMap(source=item)
+    item["url"] = url
+
+
+@dataclass(frozen=True)
+class PlacedSource:
+    """A source as the issue file will list it, and the file copied into the issue for it."""
+
+    source: str
+    copied_from: Path | None = None
+
+
+def place_sources(typed: list[str], issue_folder: Path, workspace_root: Path, cwd: Path,
+                  copy: bool | None = None) -> list[PlacedSource]:
+    """Resolve typed paths from ``cwd``; store them relative to the issue folder.
+
+    A file outside the workspace is copied into the issue's ``articles/`` (CI only sees the
+    repository) unless ``copy`` is False, which refuses it; ``copy=True`` copies every file
+    not already in the issue folder. Every path is checked before anything is copied.
+    """
+    placed = [_place(text, issue_folder, workspace_root.resolve(), cwd, copy) for text in typed]
+    for item in placed:
+        if item.copied_from is not None:
+            target = issue_folder / item.source
+            if not target.exists():
+                write_atomically(target, item.copied_from.read_bytes())
+    return placed
+
+
+def _place(text: str, issue_folder: Path, root: Path, cwd: Path, copy: bool | None) -> PlacedSource:
+    if is_url(text):
+        return PlacedSource(text)
+    path = _existing(text, issue_folder, cwd)
+    folder = issue_folder.resolve()
+    outside = not path.is_relative_to(root)
+    if outside and copy is False:
+        raise InputError(text, f"is outside the workspace ({root}), where a scheduled send cannot read it: "
+                         "leave out --no-copy to copy it into the issue folder")
+    if path.is_relative_to(folder) or not (outside or copy):
+        return PlacedSource(Path(os.path.relpath(path, folder)).as_posix())
+    target = issue_folder / "articles" / path.name
+    if target.exists() and target.read_bytes() != path.read_bytes():
+        raise InputError(target, f"already exists with other content; rename {text} before adding it")
+    return PlacedSource(f"articles/{path.name}", copied_from=path)
+
+
+def _existing(text: str, issue_folder: Path, cwd: Path) -> Path:
+    """The readable file ``text`` names, from where the user stands, else from the issue folder."""
+    typed = Path(text).expanduser()
+    candidates = [cwd / typed] if typed.is_absolute() else [cwd / typed, issue_folder / typed]
+    path = next((c for c in candidates if c.exists()), None)
+    if path is None:
+        raise InputError(text, f"not found (relative paths are read from the current folder, {cwd})")
+    if not path.is_file():
+        raise InputError(text, "is not a file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise InputError(text, f"cannot be read ({error.strerror})") from None
+    return path.resolve()
 
 
 def _pick_section(sections: CommentedSeq, title: str | None) -> CommentedMap:
