@@ -89,7 +89,7 @@ def test_compliance_and_client_features(workspace: Path, cli, theme: str) -> Non
     assert "[1] https://northwind.example/blog/winter-pruning?" in text
 
 
-def test_init_scaffolds_a_workspace_that_builds_and_passes_check(tmp_path: Path, monkeypatch, cli) -> None:
+def test_init_scaffolds_a_workspace_that_builds_and_checks_only_its_placeholders(tmp_path: Path, monkeypatch, cli) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("init", "team-news")
     assert result.code == 0, result.err
@@ -102,7 +102,9 @@ def test_init_scaffolds_a_workspace_that_builds_and_passes_check(tmp_path: Path,
     issue = next((root / "issues").glob("*/issue.md"))
     monkeypatch.chdir(root)
     assert cli("build", issue.parent.name).code == 0
-    assert cli("check", issue.parent.name).code == 0
+    check = cli("check", issue.parent.name, "--json")
+    assert check.code == 1, "the starter's stand-ins are errors until replaced"
+    assert {f["code"] for f in json.loads(check.out)["findings"] if f["severity"] == "error"} == {"placeholder"}
     assert cli("init", str(root)).code == 2, "never writes into a folder with files"
 
 

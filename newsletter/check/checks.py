@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator, Literal, Sequence
 import lxml.html
 
 from newsletter.check.client_support import load_table
+from newsletter.compose.issuefile import STARTER_INTRO, STARTER_PREHEADER, starter_subject
 from newsletter.deliver.message import MERGE_FIELD, Campaign
 from newsletter.errors import display_path
 from newsletter.render.build import Build
@@ -31,6 +32,10 @@ IMAGES_BUDGET = 1024 * 1024  # all images of an issue together
 # Features the themes use on purpose, with fallbacks for clients that lack them
 # (MJML's responsive @media columns, dark-mode rules): worth knowing, not worth a warning.
 PROGRESSIVE = {"css-at-media-prefers-color-scheme", "html-meta-color-scheme", "css-color-scheme"}
+# The scaffold's stand-ins (`newsletter init`, `newsletter new`): sent as they are, they look like spam or a joke.
+STARTER_POSTAL_ADDRESS = "Your organisation, street, town"
+PLACEHOLDER_DOMAIN = re.compile(r"(?i)[@./]example\.(?:com|org|net)\b")  # RFC 2606's reserved names
+CONTACT_SETTINGS = ("sender", "reply_to", "website", "unsubscribe_url", "unsubscribe_mailto")
 CSS_DECLARATION = re.compile(r"(?<![\w-])([a-z-]+)\s*:\s*([^;{}]+)")
 AT_RULE = re.compile(r"@([a-z-]+)")
 
@@ -132,6 +137,44 @@ def check_postal_address(ctx: CheckContext) -> Iterator[Finding]:
     elif " ".join(address.split()) not in body_text:
         yield Finding("no-postal-address", "error", "the postal address is not shown in the email body "
                       "(the theme's footer leaves it out)", ctx.html_place())
+
+
+def check_placeholders(ctx: CheckContext) -> Iterator[Finding]:
+    """Scaffold text the editor has not replaced yet, in the settings and in the issue."""
+    settings = ctx.workspace.settings
+
+    def settings_place(key: str) -> str:
+        line = ctx.workspace.settings_line("newsletter", key)
+        return f"newsletter.toml:{line}" if line else "newsletter.toml"
+
+    if settings.postal_address.startswith(STARTER_POSTAL_ADDRESS):
+        yield Finding("placeholder", "error", "postal_address is still the starter's placeholder: give your "
+                      "organisation's real postal address", settings_place("postal_address"))
+    for key in CONTACT_SETTINGS:
+        value = getattr(settings, key)
+        if PLACEHOLDER_DOMAIN.search(value):
+            yield Finding("placeholder", "error", f"{key} is still an example address ({value}): "
+                          "set your own in newsletter.toml", settings_place(key))
+    spec = ctx.build.spec
+    starter = {"subject": (spec.subject, starter_subject(spec.slug)), "preheader": (spec.preheader, STARTER_PREHEADER)}
+    for key, (value, placeholder) in starter.items():
+        if value == placeholder:
+            yield Finding("placeholder", "error", f"the {key} is still the starter's {value!r}: write your own",
+                          ctx.issue_place(key))
+    if spec.intro.strip() == STARTER_INTRO:
+        yield Finding("placeholder", "error", "the intro is still the starter's: write a few lines of your own "
+                      "below the front matter", ctx.issue_place())
+
+
+def check_article_links(ctx: CheckContext) -> Iterator[Finding]:
+    lines = {ref.source: ref.line for ref in ctx.build.spec.articles}
+    for entry in ctx.build.issue.entries:
+        if not entry.url:
+            source = entry.article.source
+            line = lines.get(source)
+            place = f"{display_path(ctx.build.spec.path)}:{line}" if line else ctx.issue_place()
+            yield Finding("article-no-link", "warning", f"article {entry.title!r} ({source}) has no link, so "
+                          "readers cannot read on: add url: under it (newsletter add ISSUE SOURCE --url URL)", place)
 
 
 def check_links(ctx: CheckContext) -> Iterator[Finding]:
@@ -291,7 +334,8 @@ def _css_features(css: str) -> Iterator[str]:
 
 
 CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
-    check_size, check_unsubscribe, check_postal_address, check_links, check_images, check_image_weight, check_image_alt,
+    check_size, check_unsubscribe, check_postal_address, check_placeholders, check_links, check_article_links,
+    check_images, check_image_weight, check_image_alt,
     check_subject_and_preheader, check_merge_fields, check_client_support, check_unsubscribe_mode,
 ]
 

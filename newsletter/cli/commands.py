@@ -119,8 +119,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="refetch URL sources instead of using the copies cached in .cache/sources")
 
     check = command("check", _check, "Lint a built issue for deliverability and accessibility; exit 1 on errors.",
-                    "newsletter check 2026-11-garden-notes --theme letter --json", issue=True,
+                    "newsletter check 2026-11-garden-notes --theme letter --json\n"
+                    "  newsletter check --due                   (CI: every issue that is due to be sent)",
                     json="print the findings as JSON")
+    check.add_argument("issue", metavar="ISSUE", nargs="?", help="issue slug, folder or issue.md path")
+    check.add_argument("--due", action="store_true", help="check every issue whose send_at has passed and that "
+                       "is not sent yet (what send --due would send)")
     check.add_argument("--theme", metavar="NAME", help="check with this theme instead of the issue's")
     check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
     check.add_argument("--all", action="store_true", help="also show notes (info findings)")
@@ -336,22 +340,43 @@ def _check(args, workspace) -> int:
     from newsletter.check.checks import check_issue
     from newsletter.check.online import check_online
 
+    if args.due == bool(args.issue):
+        raise InputError(None, "check needs an ISSUE, or --due (and not both)")
+    issues = _due_issues(workspace, args.json) if args.due else [args.issue]
     extra = [check_online] if args.online else []
-    report = check_issue(workspace, args.issue, theme=args.theme, audience=args.audience, extra=extra)
+    reports = [check_issue(workspace, issue, theme=args.theme, audience=args.audience, extra=extra)
+               for issue in issues]
     if args.json:
-        print_json(report.to_dict())
+        print_json([r.to_dict() for r in reports] if args.due else reports[0].to_dict())
+    for report in [] if args.json else reports:
+        _print_findings(report, args.all)
+    return 1 if any(report.count("error") for report in reports) else 0
+
+
+def _due_issues(workspace, quiet: bool) -> list[Path]:
+    from newsletter.deliver.send import due_issues
+
+    paths, problems = due_issues(workspace)
+    if problems:
+        raise problems[0]
+    if not paths and not quiet:
+        print("No scheduled issue is due.")
+    return paths
+
+
+def _print_findings(report, show_all: bool) -> None:
+    # How readers unsubscribe is always said: it decides what the links and headers hold.
+    shown = [f for f in report.findings if show_all or f.severity != "info" or f.code.startswith("unsubscribe-mode")]
+    for finding in shown:
+        print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
+    notes = report.count("info")
+    hidden = f", {count(notes, 'note')}{'' if show_all else ' (see them with --all)'}" if notes else ""
+    print(f"{report.issue} ({report.theme}): {count(report.count('error'), 'error')}, "
+          f"{count(report.count('warning'), 'warning')}{hidden}")
+    if report.count("error"):
+        print(f"Next: fix the errors above, then: newsletter check {report.issue}")
     else:
-        # How readers unsubscribe is always said: it decides what the links and headers hold.
-        shown = [f for f in report.findings if args.all or f.severity != "info" or f.code.startswith("unsubscribe-mode")]
-        for finding in shown:
-            print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
-        notes = report.count("info")
-        hidden = f", {count(notes, 'note')}{'' if args.all else ' (see them with --all)'}" if notes else ""
-        print(f"{report.issue} ({report.theme}): {count(report.count('error'), 'error')}, "
-              f"{count(report.count('warning'), 'warning')}{hidden}")
-        fix = "fix the errors above, then: newsletter check" if report.count("error") else "newsletter preview"
-        print(f"Next: {fix} {report.issue}" + ("" if report.count("error") else f" (or: newsletter send {report.issue})"))
-    return 1 if report.count("error") else 0
+        print(f"Next: newsletter preview {report.issue} (or: newsletter send {report.issue})")
 
 
 def _preview(args, workspace) -> int:

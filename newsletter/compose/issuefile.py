@@ -282,11 +282,14 @@ class _IssueValidator:
         )
 
 
+# What `new` writes for the editor to replace; `check` reports any of it left in an issue.
+STARTER_PREHEADER = "One line that makes people open it"
+STARTER_INTRO = "Hello {{first_name}}! This intro is **Markdown**. Say what this issue is about."
 STARTER = """\
 ---
 # Subject line and the preview text shown after it in the inbox.
 subject: "{title}"
-preheader: "One line that makes people open it"
+preheader: "{preheader}"
 date: {date}
 {audience}# Summary length for every article (override per article with sentences:/words:).
 summary: {{sentences: 3, words: 80}}
@@ -299,8 +302,12 @@ sections:
     #     url: https://example.com/blog/my-article
     #     summary: "Your own blurb wins over the generated one."
 ---
-Hello! This intro is **Markdown**. Say what this issue is about.
+{intro}
 """
+
+
+def starter_subject(slug: str) -> str:
+    return slug.replace("-", " ").title()
 
 
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -316,10 +323,10 @@ def new_issue(issues_dir: Path, slug: str, today: dt.date, audience: str | None 
     if path.exists():
         raise InputError(path, "already exists; edit it, or choose another name")
     (folder / "articles").mkdir(parents=True, exist_ok=True)
-    title = slug.replace("-", " ").title()
     audience_line = f"# Recipients: a CSV with an email column plus merge-field columns.\naudience: {audience}\n" if audience else ""
-    path.write_text(STARTER.format(title=title, date=today.isoformat(), slug=slug, audience=audience_line),
-                    encoding="utf-8")
+    text = STARTER.format(title=starter_subject(slug), date=today.isoformat(), slug=slug, audience=audience_line,
+                          preheader=STARTER_PREHEADER, intro=STARTER_INTRO)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
