@@ -224,8 +224,7 @@ def _new(args, workspace) -> int:
         return 0
     for path in created:
         print(f"Created {display_path(path)}")
-    print("Next: save an article (a page copied as text, or an HTML file) and run: "
-          f"newsletter add {args.slug} PATH --url LINK")
+    print(f"Next: newsletter add {args.slug} PATH --url LINK   (PATH: a page saved as HTML, or copied as text)")
     return 0
 
 
