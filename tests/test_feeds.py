@@ -84,7 +84,8 @@ def test_add_feed_adds_only_items_newer_than_the_previous_issue(site, web, cli) 
     result = cli("add", "2026-11", "--feed", feed)
     assert result.code == 0, result.err
     assert result.out == ('Added 2 articles to issues/2026-11/issue.md from "Plot Notes": items dated 2026-11-01 '
-                          "or later, after issue 2026-10; 1 item without a date left out\n")
+                          "or later, after issue 2026-10; 1 item without a date left out\n"
+                          "Next: newsletter build 2026-11\n")
     base = web.url("")
     assert listed_sources(november) == ["articles/welcome.txt", f"{base}/blog/water-butts", f"{base}/blog/lasagne-pots"]
     text = november.read_text()
@@ -172,6 +173,9 @@ def test_add_usage_errors(site, cli, args: tuple[str, ...], message: str) -> Non
 
 def test_add_urls_directly(site, cli) -> None:
     november = write_issue(site / "issues" / "2026-11", NOVEMBER)
+    (november.parent / "articles").mkdir(exist_ok=True)
+    (november.parent / "articles" / "welcome.txt").write_text("Welcome.\n")
     result = cli("add", "2026-11", "https://plot.example/blog/a", "articles/welcome.txt")
-    assert result.code == 0 and result.out == "Added 1 article to issues/2026-11/issue.md (1 already listed)\n"
+    assert result.code == 0 and result.out == ("Added 1 article to issues/2026-11/issue.md (1 already listed)\n"
+                                               "Next: newsletter build 2026-11\n")
     assert listed_sources(november) == ["articles/welcome.txt", "https://plot.example/blog/a"]

@@ -6,10 +6,11 @@ import argparse
 import datetime as dt
 import sys
 import webbrowser
+from dataclasses import replace
 from pathlib import Path
 
 from newsletter import __version__
-from newsletter.cli.console import count, print_json, print_json_line
+from newsletter.cli.console import count, fetch_progress, print_json, print_json_line
 from newsletter.errors import InputError, NewsletterError, display_path
 
 EXAMPLES = """\
@@ -312,7 +313,8 @@ def _build(args, workspace) -> int:
     from newsletter.render.build import build_issue, write_build
     from newsletter.sources.fetch import fetch_options
 
-    build = build_issue(workspace, args.issue, fetch=fetch_options(workspace, refresh=args.refresh))
+    fetch = replace(fetch_options(workspace, refresh=args.refresh), progress=fetch_progress(quiet=args.json))
+    build = build_issue(workspace, args.issue, fetch=fetch)
     for warning in build.issue.warnings:
         print(f"newsletter: warning: {warning}", file=sys.stderr)
     out_dir = args.out or workspace.build_dir / build.issue.slug

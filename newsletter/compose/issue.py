@@ -16,7 +16,7 @@ from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.compose.summarize_llm import Summarizer, blurb, summarizer_for
 from newsletter.errors import InputError, SourceError
-from newsletter.sources.fetch import FetchOptions, fetch_options
+from newsletter.sources.fetch import FetchOptions, fetch_options, prefetch
 from newsletter.sources.source import load_source
 from newsletter.workspace import SummarySettings, Workspace
 
@@ -136,8 +136,12 @@ def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, cache: Arti
     """Every listed article (and its cache key) by listing index; with ``skip_broken: true`` a
     broken one becomes a warning."""
     articles, keys = {}, {}
+    # Pages download together; reading them stays in listing order, from the cache.
+    fetch, failures = prefetch([ref.source for ref in spec.articles], fetch)
     for index, ref in enumerate(spec.articles):
         try:
+            if ref.source in failures:
+                raise failures[ref.source]
             articles[index], keys[index] = cache.read(load_source(ref.source, spec.folder, day_first, fetch))
         except SourceError as error:
             problem = InputError(spec.path, f"{ref.source}: {error.message}", ref.line)
