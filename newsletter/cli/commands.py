@@ -390,6 +390,8 @@ def _preview(args, workspace) -> int:
         raise InputError(None, f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); try --port 0") from None
     except KeyboardInterrupt:
         print("Preview stopped.")
+        if not args.json:
+            print(f"Next: newsletter send {args.issue}")
     return 0
 
 
