@@ -60,6 +60,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/send.py
 	$(BIN)/python benchmarks/featured.py
 	$(BIN)/python benchmarks/images.py
+	$(BIN)/python benchmarks/fetch.py
 
 clean:
 	rm -rf $(VENV) build outbox
