@@ -32,17 +32,17 @@ def expand(text: str, secrets: dict[str, str]) -> str:
     return EXPRESSION.sub(value, text)
 
 
-def run_workflow(root: Path, env: dict[str, str], secrets: dict[str, str]) -> list[tuple[str, subprocess.CompletedProcess]]:
-    """Every step of the send job in order; a failed step skips the rest, except ``if: always()`` ones."""
-    job = YAML(typ="safe").load((root / WORKFLOW).read_text())["jobs"]["send"]
-    results, failed = [], False
-    for step in job["steps"]:
+def run_workflow(root: Path, env: dict[str, str], secrets: dict[str, str]) -> dict[str, subprocess.CompletedProcess]:
+    """Every step of the pages job, then the send job; a failed step skips the rest, except ``if: always()`` ones."""
+    jobs = YAML(typ="safe").load((root / WORKFLOW).read_text())["jobs"]
+    results, failed = {}, False
+    for job, step in [(name, step) for name in ("pages", "send") for step in jobs[name]["steps"]]:
         if "run" not in step or (failed and "always()" not in str(step.get("if", ""))):
             continue
         step_env = env | {key: expand(str(value), secrets) for key, value in (step.get("env") or {}).items()}
         result = subprocess.run(["bash", "-eo", "pipefail", "-c", expand(step["run"], secrets)], cwd=root,
                                 env=step_env, capture_output=True, text=True, timeout=300)
-        results.append((step.get("name", step["run"]), result))
+        results[f"{job}: {step['name']}"] = result
         failed = failed or result.returncode != 0
     return results
 
@@ -92,13 +92,14 @@ def test_the_init_workflow_installs_checks_sends_due_issues_and_commits_the_log(
     assert not (tmp_path / "venv" / "bin" / "newsletter").exists(), "the workflow must install the tool itself"
 
     steps = run_workflow(root, env, {"SENDGRID_API_KEY": FAKE_KEY})
-    report = "\n".join(f"{name}: exit {r.returncode}\n{r.stdout}{r.stderr}" for name, r in steps)
-    assert [r.returncode for _, r in steps] == [0, 0, 0, 0], report
+    report = "\n".join(f"{name}: exit {r.returncode}\n{r.stdout}{r.stderr}" for name, r in steps.items())
+    assert len(steps) == 6 and all(r.returncode == 0 for r in steps.values()), report
+    assert (root / "_site" / slug / "index.html").is_file(), "the Pages job archives the issue that is due"
     assert sorted(sendgrid.delivered) == ["ada.sample@example.org", "ben.trial@example.org", "cleo.demo@example.org"]
     assert "Send log:" in git(remote, "log", "-1", "--format=%s")
     assert f"issues/{slug}/send-log.jsonl" in git(remote, "show", "--name-only", "--format=", "HEAD")
 
     again = run_workflow(root, env, {"SENDGRID_API_KEY": FAKE_KEY})
-    assert all(r.returncode == 0 for _, r in again)
-    assert "No scheduled issue is due." in again[2][1].stdout
+    assert all(r.returncode == 0 for r in again.values())
+    assert "No scheduled issue is due." in again["send: Build and check the issues that are due"].stdout
     assert len(sendgrid.delivered) == 3, "a second run sends nothing"
