@@ -91,7 +91,9 @@ def test_the_init_workflow_installs_checks_sends_due_issues_and_commits_the_log(
     run(["python", "-m", "pip", "uninstall", "--quiet", "--yes", "newsletter"], cwd=root, env=env)
     assert not (tmp_path / "venv" / "bin" / "newsletter").exists(), "the workflow must install the tool itself"
 
-    steps = run_workflow(root, env, {"SENDGRID_API_KEY": FAKE_KEY})
+    secrets = {"SENDGRID_API_KEY": FAKE_KEY, "NEWSLETTER_LOG_KEY": "log-key-the-first-send-wrote-to-env"}
+    git(root, "clean", "-fdxq")  # each run starts from a fresh checkout: no .env, no cache, no build
+    steps = run_workflow(root, env, secrets)
     report = "\n".join(f"{name}: exit {r.returncode}\n{r.stdout}{r.stderr}" for name, r in steps.items())
     assert len(steps) == 6 and all(r.returncode == 0 for r in steps.values()), report
     assert (root / "_site" / slug / "index.html").is_file(), "the Pages job archives the issue that is due"
@@ -99,7 +101,8 @@ def test_the_init_workflow_installs_checks_sends_due_issues_and_commits_the_log(
     assert "Send log:" in git(remote, "log", "-1", "--format=%s")
     assert f"issues/{slug}/send-log.jsonl" in git(remote, "show", "--name-only", "--format=", "HEAD")
 
-    again = run_workflow(root, env, {"SENDGRID_API_KEY": FAKE_KEY})
+    git(root, "clean", "-fdxq")
+    again = run_workflow(root, env, secrets)
     assert all(r.returncode == 0 for r in again.values())
     assert "No scheduled issue is due." in again["send: Build and check the issues that are due"].stdout
     assert len(sendgrid.delivered) == 3, "a second run sends nothing"
