@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import webbrowser
 from dataclasses import replace
 from pathlib import Path
 
@@ -333,6 +332,8 @@ def _build(args, workspace) -> int:
             print(f"  {display_path(path):<48} {path.stat().st_size / 1024:6.1f} KB")
         print(f"Next: newsletter check {build.issue.slug}")
     if args.open:
+        import webbrowser  # only for --open
+
         webbrowser.open((out_dir / "index.html").resolve().as_uri())
     return 0
 
