@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 from pathlib import Path
@@ -62,9 +63,10 @@ def test_page_loads_with_inbox_row_and_findings(browser: Browser, server: Previe
     assert "0 errors" in page.text_content("#finding-count")
     desktop = page.frame_locator("#desktop")
     assert "Hello Maya," in desktop.locator("body").inner_text()
-    page.click("text=Plain text")
-    assert "[1] https://northwind.example/blog/winter-pruning?" in page.text_content("#text")
+    page.click("text=Plain text")  # views off screen load when shown
+    page.wait_for_selector("#text:has-text('[1] https://northwind.example/blog/winter-pruning?')")
     page.click("text=Headers & MIME")
+    page.wait_for_selector("#mime:has-text('multipart/alternative')")
     mime = page.text_content("#mime")
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in mime and "multipart/alternative" in mime
 
@@ -137,3 +139,20 @@ def test_only_the_build_is_served(server: PreviewServer, path: str) -> None:
 def test_dark_mode_unwraps_only_the_dark_media_rules() -> None:
     source = "<style>@media (prefers-color-scheme: dark) { .a { color: #fff } } @media (max-width: 480px) { .b {} }</style>"
     assert dark_mode(source) == "<style>@media all { .a { color: #fff } } @media (max-width: 480px) { .b {} }</style>"
+
+
+def test_a_save_is_pushed_to_the_page_as_a_server_sent_event(server: PreviewServer, workspace: Path) -> None:
+    host, port = server.httpd.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.request("GET", "/events")
+    response = connection.getresponse()
+    assert response.getheader("Content-Type") == "text/event-stream"
+    first = json.loads(response.readline().decode().removeprefix("data: "))
+    assert first["version"] == server.state.snapshot.version and response.readline() == b"\n"
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(issue.read_text().replace("November is the month", "Frost: November is the month"))
+    # No request was made after the save: the file event rebuilt and the stream told us.
+    pushed = json.loads(response.readline().decode().removeprefix("data: "))
+    assert pushed["version"] == first["version"] + 1 and not pushed["error"]
+    assert "Frost: November" in server.state.snapshot.html
+    connection.close()

@@ -1,9 +1,11 @@
 """`newsletter preview`: a local server that shows an issue as the inbox will, and redraws on save.
 
 The server listens on 127.0.0.1 only and serves a fixed set of views of the current
-build, never files by path. A watcher polls the issue folder, ``templates/`` and
-``newsletter.toml``; each change rebuilds in process. A build error is shown in the page
-(with its file and line) and the last good build stays on screen.
+build, never files by path. A watcher hears file events (inotify and its kin, through
+watchfiles) in the issue folder, ``templates/`` and ``newsletter.toml``; each change rebuilds
+in process, and the page is told at once over server-sent events (``/events``) instead of
+asking. A build error is shown in the page (with its file and line) and the last good build
+stays on screen.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
 
 LOOPBACK = "127.0.0.1"
-POLL_SECONDS = 0.25
+EVENT_KEEPALIVE_SECONDS = 15  # a comment line now and then: proxies and browsers keep the stream open
 REPORT_SECONDS = 300  # the provider's figures are fetched at most this often
 PAGE = Path(__file__).parent / "web" / "preview.html"
 SAMPLE_RECIPIENT = Recipient("reader@example.com", {"first_name": "Reader"})
@@ -87,6 +89,13 @@ class PreviewState:
         self.workspace, self.issue = workspace, issue
         self.lock = threading.Lock()
         self.snapshot = Snapshot(version=0)
+        self.changed = threading.Condition()
+
+    def wait_for_version(self, seen: int, timeout: float) -> int:
+        """The current version once it differs from ``seen`` (or ``seen`` after ``timeout`` seconds)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.snapshot.version != seen, timeout)
+            return self.snapshot.version
 
     def rebuild(self) -> Snapshot:
         with self.lock:
@@ -100,7 +109,9 @@ class PreviewState:
             except NewsletterError as error:
                 snapshot = dataclasses.replace(previous, version=previous.version + 1, error=str(error))
             snapshot.built_in_ms = (time.perf_counter() - started) * 1000
-            self.snapshot = snapshot
+            with self.changed:
+                self.snapshot = snapshot
+                self.changed.notify_all()
             return snapshot
 
     def results(self) -> str:
@@ -146,30 +157,29 @@ class PreviewState:
 
 
 class Watcher(threading.Thread):
-    """Polls modification times; cheap, portable and needs no extra library."""
+    """Rebuilds when a watched file changes, woken by the operating system's file events."""
 
-    def __init__(self, state: PreviewState, paths: list[Path], interval: float = POLL_SECONDS) -> None:
+    def __init__(self, state: PreviewState, paths: list[Path]) -> None:
         super().__init__(daemon=True)
-        self.state, self.paths, self.interval = state, paths, interval
+        self.state, self.paths = state, [path for path in paths if path.exists()]
         self.stopped = threading.Event()
-
-    def fingerprint(self) -> tuple:
-        stamps = []
-        for root in self.paths:
-            files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
-            stamps.extend((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-        return tuple(stamps)
+        self.ready = threading.Event()  # set once the events are being listened for
 
     def run(self) -> None:
-        seen = self.fingerprint()
-        while not self.stopped.wait(self.interval):
-            current = self.fingerprint()
-            if current != seen:
-                seen = current
+        from watchfiles import watch
+
+        # A burst of writes (an editor's save, a git checkout) arrives as one batch: one rebuild.
+        changes = watch(*self.paths, stop_event=self.stopped, debounce=20, step=10, yield_on_timeout=True,
+                        rust_timeout=200, ignore_permission_denied=True)
+        for batch in changes:
+            self.ready.set()
+            if batch and not self.stopped.is_set():
                 self.state.rebuild()
 
 
-def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
+def make_handler(state: PreviewState, state_stopped: threading.Event | None = None) -> type[BaseHTTPRequestHandler]:
+    state_stopped = state_stopped or threading.Event()
+
     class PreviewHandler(BaseHTTPRequestHandler):
         server_version = "newsletter-preview"
 
@@ -185,6 +195,8 @@ def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
                 "/results.html": lambda: ("text/html", state.results()),
             }
             path = urlsplit(self.path).path
+            if path == "/events":
+                return self.stream_versions()
             if path in snapshot.images:
                 image = snapshot.images[path]
                 self.reply(mimetypes.guess_type(image.name)[0] or "application/octet-stream", image.read_bytes())
@@ -193,6 +205,23 @@ def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
                 self.reply(f"{content_type}; charset=utf-8", body.encode("utf-8"))
             else:
                 self.send_error(HTTPStatus.NOT_FOUND, "not found")
+
+        def stream_versions(self) -> None:
+            """Server-sent events: the build's version whenever it changes, until the page goes."""
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            seen = -1
+            try:
+                while not state_stopped.is_set():
+                    version = state.wait_for_version(seen, EVENT_KEEPALIVE_SECONDS)
+                    event = f"data: {json.dumps(_state(state.snapshot))}\n\n" if version != seen else ": still here\n\n"
+                    self.wfile.write(event.encode("utf-8"))
+                    self.wfile.flush()
+                    seen = version
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the page was closed or reloaded
 
         def reply(self, content_type: str, data: bytes) -> None:
             self.send_response(HTTPStatus.OK)
@@ -227,8 +256,9 @@ class PreviewServer:
     def __init__(self, workspace: Workspace, issue: str | Path, port: int = 0) -> None:
         self.state = PreviewState(workspace, issue)
         self.state.rebuild()
-        self.httpd = ThreadingHTTPServer((LOOPBACK, port), make_handler(self.state))
         self.watcher = Watcher(self.state, watched_paths(workspace, workspace.issue_path(issue)))
+        self.httpd = ThreadingHTTPServer((LOOPBACK, port), make_handler(self.state, self.watcher.stopped))
+        self.httpd.daemon_threads = True  # open event streams never hold up a stop
 
     @property
     def url(self) -> str:
@@ -237,10 +267,13 @@ class PreviewServer:
 
     def start(self) -> None:
         self.watcher.start()
+        self.watcher.ready.wait(5)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         self.watcher.stopped.set()
+        with self.state.changed:
+            self.state.changed.notify_all()  # event streams see the stop at once
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -255,9 +288,8 @@ def serve(workspace: Workspace, issue: str | Path, port: int, open_browser: bool
     shown = server.state.snapshot.version
     try:
         while True:
-            time.sleep(POLL_SECONDS)
-            snapshot = server.state.snapshot
-            if snapshot.version != shown:
+            if server.state.wait_for_version(shown, EVENT_KEEPALIVE_SECONDS) != shown:
+                snapshot = server.state.snapshot
                 shown = snapshot.version
                 report(f"rebuilt in {snapshot.built_in_ms:.0f} ms" + (f": {snapshot.error}" if snapshot.error else ""))
     finally:
