@@ -45,8 +45,9 @@ lint: $(VENV)/.installed-test
 test: lint $(CHROMIUM)
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
+# One test process per core: the fast tests are independent (own temp folders, free ports).
 check: lint
-	$(BIN)/python -m pytest -q -m "$(FAST)"
+	$(BIN)/python -m pytest -q -m "$(FAST)" -n auto
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
