@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import MISSING, Field, fields
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -81,3 +84,41 @@ def type_name(expected: Expected) -> str:
 
 def _default(spec: Field) -> Any:
     return spec.default_factory() if spec.default is MISSING else spec.default  # type: ignore[misc]
+
+
+# What may never reach a mail header: line breaks (header injection) and other control characters.
+_HEADER_BREAKERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_NAME_ADDR = re.compile(r"\s*(?P<name>.*?)\s*<(?P<address>[^<>]*)>\s*\Z", re.DOTALL)
+
+
+def check_header_text(value: str, what: str, path: Path | None, line: int | None) -> str:
+    """``value`` unchanged, or an error: it becomes (part of) a mail header, which is one line."""
+    bad = _HEADER_BREAKERS.search(value)
+    if bad:
+        raise InputError(path, f"{what} holds a line break or control character ({bad.group()!r} at "
+                         f"position {bad.start() + 1}): it goes into a mail header, which must be one line", line)
+    return value
+
+
+def parse_mailbox(value: str, what: str, path: Path | None = None, line: int | None = None) -> tuple[str, str]:
+    """``Name <address>`` or a bare address, as (display name, normalised address). Everything
+    before the ``<`` is the name, commas included (``News, Team <news@example.org>``); it is
+    quoted when the header is written."""
+    from email_validator import EmailNotValidError, validate_email
+
+    check_header_text(value, what, path, line)
+    match = _NAME_ADDR.match(value)
+    name, address = (match["name"], match["address"].strip()) if match else ("", value.strip())
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if "<" in name or ">" in name or "<" in address or not address:
+        raise InputError(path, f"{what} {value!r} is not one address: write it as Name <address@example.org>", line)
+    try:
+        address = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InputError(path, f"{what} {value!r} has an invalid address: {error}", line) from None
+    try:
+        Address(display_name=name, addr_spec=address)
+    except (ValueError, IndexError, HeaderParseError) as error:
+        raise InputError(path, f"{what} {value!r} cannot be written as a mail header: {error}", line) from None
+    return name, address

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from newsletter.errors import InputError
-from newsletter.schema import check_choice, check_mapping, dataclass_types, suggestion
+from newsletter.schema import check_choice, check_header_text, check_mapping, dataclass_types, parse_mailbox, suggestion
 
 T = TypeVar("T")
 
@@ -69,6 +69,9 @@ class SendSettings:
     timeout: float = 30.0  # seconds per request
     max_retries: int = 5  # on 429, 5xx, timeouts and dropped connections
     max_backoff: float = 60.0  # seconds: the longest wait between tries
+    # minutes: `send --due` hands an issue to a provider that holds mail (SendGrid) this long
+    # before its send_at, so a crashed run can be settled (cancelled and resent) before then
+    schedule_ahead: float = 60.0
     # [send.NAME] tables, as written: each provider module reads and validates its own.
     providers: dict = field(default_factory=dict)
 
@@ -95,6 +98,7 @@ class FetchSettings:
     max_bytes: int = 5_000_000
     max_redirects: int = 5
     user_agent: str = ""  # default: newsletter/VERSION
+    deadline: float = 30.0  # seconds for a whole page, however slowly it arrives
     cache: str = ".cache/sources"  # relative to the workspace
 
 
@@ -122,6 +126,9 @@ class Settings:
     language: str = "en"
     # Where the web archive shows each issue ("view in browser"); {slug} is the issue folder.
     archive_url: str = ""
+    # Folders outside the workspace that issue files and settings may name (sources, images,
+    # audiences); everything else they name must resolve inside it, symlinks followed.
+    allow_paths: list = field(default_factory=list)
     brand: Brand = field(default_factory=Brand)
     summary: SummarySettings = field(default_factory=SummarySettings)
     send: SendSettings = field(default_factory=SendSettings)
@@ -159,6 +166,19 @@ class Workspace:
         path = self.settings_path
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
         return _build(cls, values, path, text, f"send.{name}")
+
+    def inside(self, path: Path) -> bool:
+        """Whether ``path`` (symlinks resolved) is in the workspace or a folder allow_paths names."""
+        resolved = path.resolve()
+        roots = [self.root, *(self.root / Path(folder).expanduser() for folder in self.settings.allow_paths)]
+        return any(resolved.is_relative_to(root.resolve()) for root in roots)
+
+    def require_inside(self, path: Path, what: str, where: Path | None, line: int | None = None) -> Path:
+        """``path`` as named by a file the workspace holds: an error when it leads outside."""
+        if not self.inside(path):
+            raise InputError(where, f"{what} {path.resolve()} is outside the workspace (symlinks followed): "
+                             f"move it in, or allow its folder with allow_paths = [\"...\"] in {SETTINGS_FILE}", line)
+        return path
 
     @property
     def issues_dir(self) -> Path:
@@ -231,7 +251,43 @@ def load_settings(path: Path) -> Settings:
     settings = _build(Settings, top, path, text, "newsletter")
     check_choice(settings.date_order, DATE_ORDERS, "date_order", path, _key_line(text, "newsletter", "date_order"))
     check_choice(settings.inliner, INLINERS, "inliner", path, _key_line(text, "newsletter", "inliner"))
+    _check_header_settings(settings, path, text)
+    _check_ranges(settings, path, text)
+    if not all(isinstance(folder, str) and folder for folder in settings.allow_paths):
+        raise InputError(path, "allow_paths must be a list of folder paths (text)", _key_line(text, "newsletter", "allow_paths"))
     return settings
+
+
+# Numbers that make no sense below a floor (a negative retry count, a zero timeout): an error
+# at the key rather than a crash or a hang later.
+MINIMUMS = {
+    ("send", "max_retries"): 0, ("send", "batch_size"): 1, ("send", "timeout"): 0.001,
+    ("send", "max_backoff"): 0, ("send", "sample"): 0, ("send", "schedule_ahead"): 0,
+    ("fetch", "connect_timeout"): 0.001, ("fetch", "read_timeout"): 0.001, ("fetch", "deadline"): 0.001,
+    ("fetch", "max_bytes"): 1, ("fetch", "max_redirects"): 0,
+    ("summary", "sentences"): 1, ("summary", "words"): 1, ("summary", "llm_timeout"): 1,
+}
+
+
+def _check_ranges(settings: Settings, path: Path, text: str) -> None:
+    for (table, key), floor in MINIMUMS.items():
+        value = getattr(getattr(settings, table), key)
+        if value < floor:
+            least = "more than 0" if 0 < floor < 1 else f"{floor} or more"
+            raise InputError(path, f"[{table}] {key} must be {least}, not {value!r}", _key_line(text, table, key))
+
+
+def _check_header_settings(settings: Settings, path: Path, text: str) -> None:
+    """What goes into mail headers is one line and the addresses parse: an error at the key, before any send."""
+    def line(key: str) -> int | None:
+        return _key_line(text, "newsletter", key)
+
+    parse_mailbox(settings.sender, "sender", path, line("sender"))
+    for key in ("reply_to", "unsubscribe_mailto"):
+        if getattr(settings, key):
+            parse_mailbox(getattr(settings, key), key, path, line(key))
+    for key in ("unsubscribe_url", "name"):
+        check_header_text(getattr(settings, key), key, path, line(key))
 
 
 def _build(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:

@@ -14,7 +14,7 @@ import pytest
 from newsletter.cli.commands import main
 
 # Fixtures shared by several test modules (loopback web server, fake SendGrid).
-pytest_plugins = ["tests.http_server", "tests.send_helpers", "tests.fresh_install"]
+pytest_plugins = ["tests.http_server", "tests.send_helpers", "tests.fresh_install", "tests.smtp_server"]
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ISSUE = "2026-11-garden-notes"

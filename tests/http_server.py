@@ -27,6 +27,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
     chunked: bool = False  # send without Content-Length
+    drip: float = 0.0  # seconds between single bytes of the body (a server that trickles)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -47,7 +48,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
+        if response.drip:
+            self._send_dripping(response.body, response.drip)
+            return
         self.wfile.write(response.body)
+
+    def _send_dripping(self, body: bytes, pause: float) -> None:
+        try:
+            for index in range(len(body)):
+                self.wfile.write(body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:
+            pass  # the client gave up
 
     def _send_chunked(self, body: bytes, size: int = 64 * 1024) -> None:
         self.send_header("Transfer-Encoding", "chunked")

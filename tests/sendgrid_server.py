@@ -2,6 +2,9 @@
 the read side (suppression lists with limit/offset/start_time, an unsubscribe group's members,
 category stats), whose calls take the same injected faults (e.g. 429 with X-RateLimit-Reset).
 
+It also creates batch ids (``/v3/mail/batch``) and cancels scheduled batches
+(``/v3/user/scheduled_sends``); mail sent under a cancelled batch id is never delivered.
+
 It checks each request body the way the API does (limits, required fields, content order,
 string custom args and headers, quoted display names) plus this product's own promise (every
 personalization carries its recipient's unsubscribe headers), answers like SendGrid (202, or
@@ -25,6 +28,7 @@ from typing import Callable
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MAX_PERSONALIZATIONS = 1000
+SCHEDULING_PATHS = ("/v3/mail/batch", "/v3/user/scheduled_sends")
 MAX_SCHEDULE_SECONDS = 72 * 3600
 MAX_PAGE = 500
 SUPPRESSION_LISTS = ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
@@ -161,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.hang:
             time.sleep(fault.hang)  # the client has given up by now; nothing is delivered
             return 0
-        if self.path != "/v3/mail/send":
+        if self.path not in ("/v3/mail/send", *SCHEDULING_PATHS):
             return self._reply(404, {"errors": [{"message": "not found", "field": None}]})
         if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
             return self._reply(401, {"errors": [{"message": "The provided authorization grant is invalid, "
@@ -173,14 +177,18 @@ class _Handler(BaseHTTPRequestHandler):
                 return 0
         if fault and fault.status:
             return self._reply(fault.status, {"errors": [{"message": fault.message, "field": None}]}, fault.headers)
-        problems = v3_problems(attempt.body)
+        if self.path in SCHEDULING_PATHS:
+            status, payload = fake.scheduling(self.path, attempt.body)
+            return self._reply(status, payload) if not (fault and not fault.answer) else 0
+        problems = v3_problems(attempt.body) + fake.batch_problems(attempt.body)
         if problems:
             fake.problems.extend(problems)
             return self._reply(400, {"errors": [{"field": f, "message": m, "help": None} for f, m in problems]})
         sandbox = attempt.body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
         if not sandbox:
             with fake.lock:
-                fake.delivered.extend(a["email"] for p in attempt.body["personalizations"] for a in p["to"])
+                fake.deliveries.append((attempt.body.get("batch_id"),
+                                        [a["email"] for p in attempt.body["personalizations"] for a in p["to"]]))
                 fake.accepted.append(attempt.body)
         if fault and not fault.answer:
             return 0
@@ -223,7 +231,10 @@ class FakeSendGrid:
         self.counter = 0
         self.attempts: list[Attempt] = []
         self.accepted: list[dict] = []  # request bodies that were delivered
-        self.delivered: list[str] = []  # addresses, once per delivered copy
+        # (SendGrid batch id or None, addresses) per accepted request; see ``delivered``
+        self.deliveries: list[tuple[str | None, list[str]]] = []
+        self.batch_ids: list[str] = []  # created with POST /v3/mail/batch
+        self.cancelled: set[str] = set()  # batch ids cancelled with POST /v3/user/scheduled_sends
         self.problems: list[tuple[str, str]] = []
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
@@ -264,6 +275,34 @@ class FakeSendGrid:
             days = self.stats.get(query["categories"], [])
             return 200, [day for day in days if dt.date.fromisoformat(day["date"]) >= start]
         return 404, {"errors": [{"field": None, "message": "not found"}]}
+
+    @property
+    def delivered(self) -> list[str]:
+        """Addresses, once per copy that reaches (or, scheduled, will reach) an inbox. A cancelled
+        batch delivers nothing: SendGrid drops its scheduled mail at send time."""
+        with self.lock:
+            return [a for batch_id, addresses in self.deliveries if batch_id not in self.cancelled for a in addresses]
+
+    def scheduling(self, path: str, body: dict) -> tuple[int, dict]:
+        """POST /v3/mail/batch (a new batch id) and /v3/user/scheduled_sends (cancel or pause one)."""
+        with self.lock:
+            if path == "/v3/mail/batch":
+                self.batch_ids.append(f"batch-{len(self.batch_ids) + 1}-{self.counter}")
+                return 201, {"batch_id": self.batch_ids[-1]}
+            batch_id, status = body.get("batch_id"), body.get("status")
+            if batch_id not in self.batch_ids or status not in ("cancel", "pause"):
+                return 400, {"errors": [{"field": "batch_id", "message": "unknown batch id or status"}]}
+            if status == "cancel":
+                self.cancelled.add(batch_id)
+            return 201, {"batch_id": batch_id, "status": status}
+
+    def batch_problems(self, body: dict) -> list[tuple[str, str]]:
+        batch_id = body.get("batch_id")
+        if batch_id is not None and batch_id not in self.batch_ids:
+            return [("batch_id", "unknown batch id")]
+        if batch_id is not None and "send_at" not in body:
+            return [("send_at", "a batch id is for scheduled mail: send_at is required")]
+        return []
 
     @property
     def url(self) -> str:

@@ -220,3 +220,67 @@ def test_without_a_canonical_link_the_final_url_is_the_article_link(site, web, c
     assert cli("build", "2026-11").code == 0
     article = issue_json(site, "2026-11")["sections"][0]["articles"][0]
     assert article["url"] == final and article["title"] == "Catching rainwater: a beginner's guide to water butts"
+
+
+def test_a_server_trickling_a_byte_at_a_time_meets_the_deadline(web, site: Path, cli) -> None:
+    """A 1 byte/s page once held `extract` for 139 s; the whole page now has [fetch] deadline."""
+    import time
+
+    from tests.http_server import Response
+
+    with (site / "newsletter.toml").open("a") as settings:
+        settings.write("deadline = 1.5\n")
+    url = web.route("/slow", Response(200, b"x" * 1000, {"Content-Type": "text/plain"}, drip=0.1))
+    start = time.monotonic()
+    result = cli("extract", url)
+    elapsed = time.monotonic() - start
+    assert result.code == 2 and "took longer than 1.5 s" in result.err
+    assert elapsed < 4, elapsed
+
+
+def test_slow_headers_meet_the_deadline_too(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    from newsletter.errors import SourceError
+    from newsletter.sources.fetch import FetchOptions, fetch_page
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def drip_headers() -> None:
+        connection, _ = server.accept()
+        connection.recv(4096)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Slow: " + b"a" * 200:
+            try:
+                connection.send(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=drip_headers, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(SourceError, match="took longer than 1 s"):
+        fetch_page(f"http://127.0.0.1:{server.getsockname()[1]}/", FetchOptions(read_timeout=5, deadline=1))
+    assert time.monotonic() - start < 3
+    server.close()
+
+
+def test_redirects_from_a_public_host_to_a_private_one_are_refused() -> None:
+    import httpx
+
+    from newsletter.errors import SourceError
+    from newsletter.sources.fetch import RedirectGuard
+
+    guard = RedirectGuard("http://93.184.215.14/a")
+    guard.check(httpx.Request("GET", "http://93.184.215.14/a"))  # public: fine
+    for private in ("http://127.0.0.1/admin", "http://10.0.0.5/", "http://[::1]/", "http://169.254.169.254/latest"):
+        with pytest.raises(SourceError, match="private or loopback"):
+            guard.check(httpx.Request("GET", private))
+    with pytest.raises(SourceError, match="only http"):
+        guard.check(httpx.Request("GET", "ftp://93.184.215.14/"))
+    loopback = RedirectGuard("http://127.0.0.1/a")  # a page on this machine may redirect on it
+    loopback.check(httpx.Request("GET", "http://127.0.0.1/a"))
+    loopback.check(httpx.Request("GET", "http://127.0.0.1/b"))

@@ -156,3 +156,20 @@ def test_a_save_is_pushed_to_the_page_as_a_server_sent_event(server: PreviewServ
     assert pushed["version"] == first["version"] + 1 and not pushed["error"]
     assert "Frost: November" in server.state.snapshot.html
     connection.close()
+
+
+@pytest.mark.parametrize("host, status", [("127.0.0.1:{port}", 200), ("localhost:{port}", 200),
+                                          ("attacker.example:{port}", 403), ("127.0.0.1", 403),
+                                          ("localhost:1", 403), ("", 403)])
+def test_only_a_local_host_header_is_answered(server: PreviewServer, host: str, status: int) -> None:
+    """DNS rebinding: a page whose name now points at 127.0.0.1 must not read the subscriber data."""
+    address, port = server.httpd.server_address[:2]
+    connection = http.client.HTTPConnection(address, port, timeout=5)
+    connection.putrequest("GET", "/message.eml", skip_host=True)
+    if host:
+        connection.putheader("Host", host.format(port=port))
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == status
+    assert (b"@" in body) == (status == 200)

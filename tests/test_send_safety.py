@@ -151,7 +151,8 @@ def test_due_sends_every_due_unsent_issue_once(cli, sendgrid: FakeSendGrid, audi
     issues = sendgrid_workspace / "issues"
     schedule(issues / "due-a", "Due A", now - dt.timedelta(minutes=20))
     schedule(issues / "due-b", "Due B", now - dt.timedelta(days=1))
-    schedule(issues / "later", "Later", now + dt.timedelta(hours=1))
+    # Beyond [send] schedule_ahead (60 minutes): not handed to SendGrid yet.
+    schedule(issues / "later", "Later", now + dt.timedelta(hours=2))
     schedule(issues / "unscheduled", "Unscheduled", None)
     dry = cli("send", "--due")
     assert dry.code == 0 and dry.out.count("Dry run: nothing was sent. 25 recipients") == 2

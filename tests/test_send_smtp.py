@@ -15,13 +15,6 @@ from tests.smtp_server import PASSWORD, USER, Mailbox, make_certificate, start_s
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
-@pytest.fixture
-def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    cert, key = make_certificate(tmp_path)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client's default context trusts only it
-    return cert, key
-
-
 @pytest.fixture(params=["starttls", "ssl"])
 def smtp(request, workspace: Path, certificate, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
     mailbox = Mailbox()

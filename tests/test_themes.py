@@ -111,7 +111,7 @@ def test_init_scaffolds_a_workspace_that_builds_and_checks_only_its_placeholders
 @pytest.mark.parametrize("replacement, message", [
     ("{{ entry.summary | nosuchfilter }}", r"templates/digest/partials/article\.mjml\.j2:\d+: template error: No filter named 'nosuchfilter'\."),
     ("{{ entry.nothing.deeper }}", r"templates/digest/partials/article\.mjml\.j2:\d+: template error: .*has no attribute 'nothing'"),
-    ("<mj-bogus>", r"templates/digest/issue\.mjml\.j2: MJML compile failed: .+"),
+    ("<mj-bogus>", r"templates/digest/issue\.mjml\.j2:1: MJML compile failed: .+"),
 ])
 def test_broken_theme_is_one_line_naming_the_template(workspace: Path, cli, replacement: str, message: str) -> None:
     from newsletter.render.email_html import PACKAGE_THEMES

@@ -164,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--sandbox", action="store_true", help="SendGrid sandbox mode: the API checks everything, delivers nothing")
     send.add_argument("--skip-bad-rows", action="store_true", help="skip invalid audience rows (listed in skipped-rows.csv) instead of stopping")
     send.add_argument("--resend-unknown", action="store_true", help="also send batches whose fate the log does not know (check them first)")
+    send.add_argument("--force", action="store_true", help="send even when 'newsletter check' finds errors")
     send.add_argument("--due", action="store_true", help="every issue whose send_at has passed and that is not sent yet (CI)")
 
     publish = command("publish", _publish, "Upload the web archive (an issue's page, its images, the index) to "

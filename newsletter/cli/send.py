@@ -3,13 +3,22 @@ progress lines, summaries and JSON. The work is done by newsletter.deliver.send.
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import sys
 from pathlib import Path
 
 from newsletter.cli.console import count, print_json
 from newsletter.deliver.providers import Provider, SendResult
-from newsletter.deliver.send import SendPlan, choose_provider, due_issues, issue_status, plan_send, send_issue
+from newsletter.deliver.send import (
+    SendPlan,
+    choose_provider,
+    due_ahead,
+    due_issues,
+    issue_status,
+    plan_send,
+    send_issue,
+)
 from newsletter.errors import InputError, NewsletterError, SendError, display_path
 from newsletter.workspace import Workspace
 
@@ -31,6 +40,8 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
     plan = plan_send(workspace, issue, audience=args.audience, to=args.to, limit=args.limit,
                      skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown)
     _warn_about(plan)
+    if not provider.dry_run:
+        _refuse_on_check_errors(plan, workspace, args.force)
     if args.send:
         _publish_first(workspace, plan)
     progress = _progress if not provider.dry_run else (lambda _: None)
@@ -58,6 +69,19 @@ def _audience_options(args) -> str:
     options += ["--skip-bad-rows"] if args.skip_bad_rows else []
     options += [f"--limit {args.limit}"] if args.limit else []
     return "".join(f" {option}" for option in options)
+def _refuse_on_check_errors(plan: SendPlan, workspace: Workspace, force: bool) -> None:
+    """A real send runs `newsletter check` first; its errors stop the send unless --force."""
+    from newsletter.check.checks import check_build
+
+    report = check_build(plan.build, workspace, plan.audience)
+    errors = [finding for finding in report.findings if finding.severity == "error"]
+    for finding in errors:
+        print(f"{finding.place}: error {finding.code}: {finding.message}", file=sys.stderr)
+    if errors and not force:
+        raise SendError(f"not sent: 'newsletter check {plan.build.issue.slug}' found {count(len(errors), 'error')} "
+                        "(listed above); fix them, or send anyway with --force")
+    if errors:
+        print(f"newsletter: warning: sending despite {count(len(errors), 'check error')} (--force)", file=sys.stderr)
 
 
 def _send_due(args, workspace: Workspace) -> int:
@@ -66,7 +90,7 @@ def _send_due(args, workspace: Workspace) -> int:
         raise InputError(None, "--due sends every issue that is due: give no ISSUE and no --to")
     if args.send and workspace.settings.send.pull_suppressions:
         _pull(workspace, args.json)  # before choosing anyone: a bounce from the last issue is not mailed again
-    paths, problems = due_issues(workspace)
+    paths, problems = due_issues(workspace, ahead=_due_ahead(args, workspace))
     for problem in problems:
         print(f"newsletter: {problem}", file=sys.stderr)
     if not paths and not args.json:
@@ -78,9 +102,23 @@ def _send_due(args, workspace: Workspace) -> int:
         except NewsletterError as error:
             print(f"newsletter: {path.parent.name}: {error}", file=sys.stderr)
             code = max(code, error.exit_code)
+            continue
+        if reports[-1]["held_back"]:  # what is still in doubt after this run
+            code = max(code, 1)
+            print(f"newsletter: {path.parent.name}: not complete: {count(reports[-1]['held_back'], 'recipient')} in "
+                  "batches of unknown fate; check the provider's activity, then send with --resend-unknown "
+                  "if they were not delivered", file=sys.stderr)
     if args.json:
         print_json(reports)
     return code
+
+
+def _due_ahead(args, workspace: Workspace) -> dt.timedelta:
+    try:
+        provider = choose_provider(workspace, send=args.send, sandbox=args.sandbox, name=args.provider)
+    except InputError:
+        return dt.timedelta(0)  # each due issue reports the problem when it is sent
+    return due_ahead(workspace.settings.send, provider)
 
 
 def _confirmation(assume_yes: bool):
@@ -110,7 +148,7 @@ def _warn_about(plan: SendPlan) -> None:
         print(f"Skipped {count(plan.skipped_rows, 'bad row')} of {display_path(plan.audience)}: "
               f"listed in {display_path(plan.skipped_rows_report)}", file=sys.stderr)
     for batch in plan.history.unknown:
-        if not plan.resend_unknown:
+        if not plan.resend_unknown and not batch.open_reservations:
             print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.first}, "
                   f"started {batch.started}): its fate is unknown. Check the {batch.provider} activity, then "
                   "send again with --resend-unknown if it was not delivered.", file=sys.stderr)
@@ -131,7 +169,7 @@ def _print_summary(plan: SendPlan, provider: Provider, result: SendResult, audie
               f"via {provider.name}. Log: {display_path(plan.log)}")
     else:
         print(f"Nothing to send: no one in the audience is waiting for it. Log: {display_path(plan.log)}")
-    notes = _plan_notes(plan)
+    notes = _plan_notes(plan, result.details.get("held_back", plan.held_back))
     if notes:
         print(f"{'; '.join(notes)}.")
     slug = plan.build.issue.slug
@@ -141,14 +179,14 @@ def _print_summary(plan: SendPlan, provider: Provider, result: SendResult, audie
         print(f"Next: newsletter status {slug}")
 
 
-def _plan_notes(plan: SendPlan) -> list[str]:
+def _plan_notes(plan: SendPlan, held_back: int) -> list[str]:
     notes = []
     if plan.already_sent:
         notes.append(f"{count(plan.already_sent, 'recipient')} already had it")
     if plan.suppressed:
         notes.append(f"{plan.suppressed:,} suppressed")
-    if plan.held_back:
-        notes.append(f"{plan.held_back:,} held back in batches of unknown fate")
+    if held_back:
+        notes.append(f"{held_back:,} held back in batches of unknown fate")
     if plan.left_after:
         notes.append(f"{plan.left_after:,} left for another run (--limit)")
     return notes
@@ -159,7 +197,8 @@ def _send_json(plan: SendPlan, result: SendResult) -> dict:
         "issue": plan.build.issue.slug, "provider": result.provider, "dry_run": result.dry_run,
         "test": plan.test, "recipients": result.accepted,
         "audience": str(plan.audience) if plan.audience else None,
-        "already_sent": plan.already_sent, "suppressed": plan.suppressed, "held_back": plan.held_back,
+        "already_sent": plan.already_sent, "suppressed": plan.suppressed,
+        "held_back": result.details.get("held_back", plan.held_back),
         "left": plan.left_after, "unknown_batches": [b.id for b in plan.history.unknown],
         "skipped_rows": plan.skipped_rows,
         "skipped_rows_report": str(plan.skipped_rows_report) if plan.skipped_rows_report else None,
@@ -185,11 +224,15 @@ def run_status(args, workspace: Workspace) -> int:
     print(f"  sent       {status.sent:,} in {count(status.runs, 'run')}{last}")
     if status.left is not None:
         print(f"  left       {status.left:,}")
-    print(f"  unknown    {len(status.unknown)} batches" if len(status.unknown) != 1 else "  unknown    1 batch")
+    batches = f"{len(status.unknown)} batches" if len(status.unknown) != 1 else "1 batch"
+    people = f" ({count(status.unknown_recipients, 'recipient')})" if status.unknown else ""
+    print(f"  unknown    {batches}{people}")
     for batch in status.unknown:
         print(f"    batch {batch['batch']}: {count(batch['count'], 'recipient')} (first {batch['first']}), "
               f"started {batch['started']} via {batch['provider']}" + (f": {batch['note']}" if batch["note"] else ""))
-    if status.unknown:
+    if any(batch["cancellable"] for batch in status.unknown):
+        print("  Scheduled batches of unknown fate are cancelled and sent again by the next send.")
+    if any(not batch["cancellable"] for batch in status.unknown):
         print("  Check the provider's activity for them; send with --resend-unknown if they were not delivered.")
     if status.send_at:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")

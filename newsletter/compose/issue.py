@@ -16,7 +16,7 @@ from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.compose.summarize_llm import Summarizer, blurb, summarizer_for
 from newsletter.errors import InputError, SourceError
-from newsletter.sources.fetch import FetchOptions, fetch_options, prefetch
+from newsletter.sources.fetch import FetchOptions, fetch_options, is_url, prefetch
 from newsletter.sources.source import load_source
 from newsletter.workspace import SummarySettings, Workspace
 
@@ -93,6 +93,9 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     fetch = fetch or fetch_options(workspace)
     refs = spec.articles
     warnings: list[str] = []
+    for ref in refs:
+        if not is_url(ref.source):
+            workspace.require_inside(spec.folder / ref.source, f"{ref.source}: the file", spec.path, ref.line)
     cache = ArticleCache(workspace.root / CACHE_DIR if fetch.cache_dir else None, day_first, fetch.refresh)
     articles, keys = _read_all(spec, day_first, fetch, cache, warnings)
     earlier = _earlier_articles(spec, workspace, day_first, fetch, warnings)
@@ -142,7 +145,8 @@ def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, cache: Arti
         try:
             if ref.source in failures:
                 raise failures[ref.source]
-            articles[index], keys[index] = cache.read(load_source(ref.source, spec.folder, day_first, fetch))
+            article, keys[index] = cache.read(load_source(ref.source, spec.folder, day_first, fetch))
+            articles[index] = inert_article(article)
         except SourceError as error:
             problem = InputError(spec.path, f"{ref.source}: {error.message}", ref.line)
             if not spec.skip_broken:
@@ -170,6 +174,29 @@ class _Summaries:
             return self.cache.summary(article_key, budget, self.method,
                                       lambda: blurb(self.summarizer, article, budget))
         return make
+
+
+# Merge fields ({{email}}) are filled only in what the editor wrote. In text that came from a
+# source they are broken up with a zero-width space (shown the same, never matched), and in its
+# URLs the braces are percent-encoded, so a page cannot make us send subscribers' data anywhere.
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def inert_text(text: str | None) -> str | None:
+    return text.replace("{{", "{" + _ZERO_WIDTH_SPACE + "{") if text and "{{" in text else text
+
+
+def inert_url(url: str | None) -> str | None:
+    return url.replace("{", "%7B").replace("}", "%7D") if url else url
+
+
+def inert_article(article: Article) -> Article:
+    """The article with nothing in it that a merge could fill."""
+    texts = {name: inert_text(getattr(article, name))
+             for name in ("title", "byline", "site", "image_alt", "description", "summary")}
+    blocks = tuple(dataclasses.replace(block, text=inert_text(block.text)) for block in article.blocks)
+    return dataclasses.replace(article, **texts, blocks=blocks, url=inert_url(article.url),
+                               image=inert_url(article.image))
 
 
 def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fetch: FetchOptions,
@@ -201,6 +228,8 @@ def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in
     article_budget = override("budget") or budget
     summary, summary_by = ((editor_summary.strip(), "editor") if editor_summary
                            else summarize_article(article, article_budget))
+    if summary_by != "editor":
+        summary = inert_text(summary) or ""  # a model may echo a merge field from the page
     return Entry(
         article=dataclasses.replace(article, summary=summary),
         title=(override("title") or article.title).strip(),

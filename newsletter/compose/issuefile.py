@@ -21,7 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
-from newsletter.schema import check_mapping
+from newsletter.schema import check_header_text, check_mapping
 from newsletter.sources.fetch import is_url
 
 FENCE = "---"
@@ -151,7 +151,7 @@ def read_issue_date(path: Path) -> dt.date | None:
 
 def _read_document(path: Path) -> _Document:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # editors on Windows save a BOM before '---'
     except FileNotFoundError:
         raise InputError(path, "issue file not found") from None
     except UnicodeDecodeError as error:
@@ -205,8 +205,8 @@ class _IssueValidator:
             raise self.fail("sections is empty: list at least one section with articles", self.doc.line(front, "sections"))
         return IssueSpec(
             path=self.doc.path,
-            subject=str(front["subject"]).strip(),
-            preheader=str(front.get("preheader", "")).strip(),
+            subject=self.header_text(front, "subject"),
+            preheader=self.header_text(front, "preheader"),
             date=self.date(front),
             theme=front.get("theme"),
             budget=self.budget(front.get("summary"), front, "summary"),
@@ -217,6 +217,10 @@ class _IssueValidator:
             skip_broken=front.get("skip_broken", False),
             send_at=self.send_at(front),
         )
+
+    def header_text(self, front: CommentedMap, key: str) -> str:
+        value = str(front.get(key) or "").strip()
+        return check_header_text(value, key, self.doc.path, self.doc.line(front, key) if key in front else 2)
 
     def send_at(self, front: CommentedMap) -> dt.datetime | None:
         value = front.get("send_at")

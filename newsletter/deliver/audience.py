@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
+from newsletter.schema import check_header_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +133,14 @@ def write_bad_rows(audience: Audience, target: Path) -> Path:
     writer = csv.writer(buffer)
     writer.writerow(["file", "line", "error", "row"])
     for row in audience.bad_rows:
-        writer.writerow([str(audience.path), row.line, row.message, _csv_line(row.cells)])
+        writer.writerow([str(audience.path), row.line, inert_cell(row.message), inert_cell(_csv_line(row.cells))])
     write_atomically(target, buffer.getvalue())
     return target
+
+
+def inert_cell(value: str) -> str:
+    """A spreadsheet opening the report must not run a cell as a formula (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _csv_line(cells: list[str]) -> str:
@@ -178,6 +184,8 @@ def _recipient(path: Path, line: int, columns: list[str], cells: list[str]) -> R
     if len(cells) != len(columns):
         raise InputError(path, f"expected {len(columns)} columns ({', '.join(columns)}), found {len(cells)}", line)
     values = dict(zip(columns, map(str.strip, cells)))
+    for column, value in values.items():
+        check_header_text(value, f"the {column!r} value", path, line)  # names and merge fields reach headers
     return Recipient(valid_email(values.pop("email"), path, line), values, line)
 
 

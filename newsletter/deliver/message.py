@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
 from newsletter.deliver.audience import Recipient
+from newsletter.schema import parse_mailbox
 
 MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\s*\}\}")
 # A merge field is inside a URL when a URL runs, unbroken, from its scheme up to the field.
@@ -34,8 +35,7 @@ class Campaign:
 
     @property
     def sender_address(self) -> tuple[str, str]:
-        name, address = getaddresses([self.sender])[0]
-        return name, address
+        return parse_mailbox(self.sender, "sender")
 
     @property
     def domain(self) -> str:
@@ -99,7 +99,8 @@ def build_message(campaign: Campaign, recipient: Recipient, now: dt.datetime | N
     message["From"] = Address(display_name=name, addr_spec=address)
     message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
     if campaign.reply_to:
-        message["Reply-To"] = campaign.reply_to
+        reply_name, reply_address = parse_mailbox(campaign.reply_to, "reply_to")
+        message["Reply-To"] = Address(display_name=reply_name, addr_spec=reply_address)
     message["Subject"] = fill(campaign.subject, values)
     message["Date"] = format_datetime(now or dt.datetime.now(dt.timezone.utc))
     message["Message-ID"] = make_msgid(idstring=campaign.slug, domain=campaign.domain)

@@ -25,7 +25,7 @@ from newsletter.deliver.audience import (
 )
 from newsletter.deliver.message import Campaign, unsubscribe_headers
 from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session, get_provider
-from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, with_retries
+from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
 from newsletter.deliver.secrets import redact
 from newsletter.deliver.sendlog import (
     KEY_VARIABLE,
@@ -100,11 +100,12 @@ def campaign_for(build: Build, workspace: Workspace, test: bool = False) -> Camp
 def audience_file(workspace: Workspace, spec: IssueSpec, override: Path | None = None) -> Path | None:
     """--audience, else the issue's ``audience:``, else newsletter.toml's [send] audience."""
     if override:
-        return override
+        return override  # typed on the command line: the user's choice, wherever it is
     if spec.audience:
-        return spec.folder / spec.audience
+        return workspace.require_inside(spec.folder / spec.audience, "audience", spec.path, spec.lines.get("audience"))
     if workspace.settings.send.audience:
-        return workspace.root / workspace.settings.send.audience
+        return workspace.require_inside(workspace.root / workspace.settings.send.audience, "[send] audience",
+                                        workspace.settings_path, workspace.settings_line("send", "audience"))
     return None
 
 
@@ -117,6 +118,10 @@ def audience_path(workspace: Workspace, build: Build, override: Path | None) -> 
 
 
 def suppressions(workspace: Workspace) -> set[str]:
+    name = workspace.settings.send.suppressions
+    if name:  # named in newsletter.toml: read only from inside the workspace
+        workspace.require_inside(workspace.root / name, "[send] suppressions", workspace.settings_path,
+                                 workspace.settings_line("send", "suppressions"))
     return blocked_addresses(workspace)  # the default suppressions.csv counts too, once it exists
 
 
@@ -177,6 +182,16 @@ def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = Fa
     return provider
 
 
+def due_ahead(settings: SendSettings, provider: Provider) -> dt.timedelta:
+    """How early ``send --due`` hands a scheduled issue to ``provider``: [send] schedule_ahead, if
+    the provider can hold mail that long (SendGrid then sends it at send_at, under batch ids a
+    resumed run can cancel)."""
+    ahead = dt.timedelta(minutes=settings.schedule_ahead)
+    if provider.dry_run or (provider.max_schedule is not None and provider.max_schedule < ahead):
+        return dt.timedelta(0)
+    return ahead
+
+
 def check_schedule(plan: SendPlan, provider: Provider, now: dt.datetime | None = None) -> None:
     """A scheduled issue goes out now only through a provider that can hold it until then."""
     send_at = plan.campaign.send_at
@@ -205,14 +220,15 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
         return execute(plan, provider, settings, None, progress)
     if not plan.recipients and plan.history.complete:
         return SendResult(provider.name, 0, False, details={"batches": 0, "log": str(plan.log)})
-    if plan.recipients:
+    if plan.recipients or plan.held_back:
         confirm(plan, provider)
     key = current_log_key() or _new_log_key(plan, progress)
     # Even with nobody left a run is recorded: its "complete" tells `--due` the issue is done.
     with SendLog.locked(plan.log, key) as log:
         state = log.state()
         check_log_key(state, key, plan.log)
-        return execute(plan.refreshed(state), provider, settings, log, progress)
+        cancel_unknown(log, provider, progress)
+        return execute(plan.refreshed(log.state()), provider, settings, log, progress)
 
 
 def _new_log_key(plan: SendPlan, progress: Progress) -> LogKey:
@@ -239,14 +255,15 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
         with provider.open(plan.campaign) as session, cycle_collector_paused():
             for batch in batches:
                 sent += _send_batch(session, batch, provider.name, policy, log, progress)
-        outcome = "complete" if plan.left_after == 0 else "partial"
+        outcome = "complete" if plan.left_after == 0 and plan.held_back == 0 else "partial"
     except (BatchFailed, RetriesExhausted) as error:
         raise SendError(redact(f"{error}. Sent to {sent} of {len(plan.recipients)} recipients before that; "
                                + _after_failure(plan, log, error))) from None
     finally:
         if log:
             log.run_ended(run, outcome, sent)
-    details = {**session.details(), "batches": len(batches), "log": str(plan.log) if log else None}
+    details = {**session.details(), "batches": len(batches), "log": str(plan.log) if log else None,
+               "held_back": plan.held_back}
     result = SendResult(provider.name, sent, provider.dry_run, details.get("location"), details)
     return replace(result, summary=provider.summary(result))
 
@@ -257,10 +274,15 @@ def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPoli
         progress(redact(f"batch {batch.id}: {failure.message}; "
                         f"retry {attempt} of {policy.max_retries} in {delay:.1f} s"))
 
+    per_message = log is not None and hasattr(session, "journal")
+    scheduled = log is not None and _cancellable(session)
     if log:
-        log.batch_started(batch, provider)
+        log.batch_started(batch, provider, per_message, scheduled)
+    if per_message:
+        session.journal = _MessageJournal(log, batch)  # type: ignore[union-attr]
     try:
-        receipt = with_retries(lambda: session.send(batch), policy, on_retry=retrying)
+        receipt = with_retries(lambda: _attempt(session, batch, log if scheduled else None), policy,
+                               on_retry=retrying)
     except RetriesExhausted as error:
         if log and error.maybe_delivered:
             log.batch_unknown(batch, str(error))
@@ -275,6 +297,69 @@ def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPoli
         log.batch_sent(batch, receipt)
     progress(f"batch {batch.id}: {len(batch.recipients)} sent ({receipt})")
     return len(batch.recipients)
+
+
+def _cancellable(session: Session) -> bool:
+    body = getattr(session, "body", None)
+    return bool(getattr(body, "cancellable", False)) and hasattr(session, "reserve")
+
+
+def _attempt(session: Session, batch: Batch, log: SendLog | None) -> str:
+    """One try at a batch. Scheduled far enough ahead (``log`` given), each try goes out under a
+    fresh provider batch id logged first; a try of unknown fate is cancelled before the next one,
+    so a retry can never make a second copy."""
+    if log is None:
+        return session.send(batch)
+    reserved = session.reserve(batch)  # type: ignore[attr-defined]
+    log.batch_reserved(batch.id, reserved)
+    try:
+        return session.send(batch)
+    except TemporaryFailure as failure:
+        if not failure.maybe_delivered:
+            raise
+        try:
+            session.cancel(reserved)  # type: ignore[attr-defined]
+        except (TemporaryFailure, BatchFailed):
+            raise failure from None
+        log.batch_cancelled(batch.id, reserved)
+        raise TemporaryFailure(f"{failure.message} (its scheduled batch was cancelled; sending again)",
+                               failure.retry_after) from None
+
+
+def cancel_unknown(log: SendLog, provider: Provider, progress: Progress = lambda _: None) -> int:
+    """Settle batches of unknown fate that went out under provider batch ids by cancelling those
+    ids: their recipients are then simply still to send. Returns how many batches were settled."""
+    cancel = getattr(provider, "cancel_scheduled", None)
+    settled = 0
+    for batch in log.state().unknown if cancel else []:
+        if not batch.scheduled:
+            continue
+        try:
+            for sendgrid_batch in batch.open_reservations:
+                cancel(sendgrid_batch)
+                log.batch_cancelled(batch.id, sendgrid_batch)
+        except (TemporaryFailure, BatchFailed) as error:
+            progress(redact(f"batch {batch.id}: could not cancel its scheduled batch, so its fate stays "
+                            f"unknown: {error}"))
+            continue
+        progress(f"batch {batch.id}: fate was unknown; cancelled its scheduled batch, sending it again")
+        settled += 1
+    return settled
+
+
+@dataclass(frozen=True)
+class _MessageJournal:
+    """For providers that send one message at a time (SMTP): each message is logged before and
+    after it goes, so a crash leaves at most the message in flight of unknown fate."""
+
+    log: SendLog
+    batch: Batch
+
+    def started(self, address: str) -> None:
+        self.log.message_started(self.batch, address)
+
+    def sent(self, address: str) -> None:
+        self.log.message_sent(self.batch, address)
 
 
 def _after_failure(plan: SendPlan, log: SendLog | None, error: Exception) -> str:
@@ -297,6 +382,7 @@ class IssueStatus:
     sent: int  # confirmed, all time
     left: int | None
     unknown: list[dict]
+    unknown_recipients: int  # whose copy may or may not have gone out: never "complete" while any
     runs: int
     last_sent: str | None
     complete: bool
@@ -327,16 +413,18 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
         left = len(_select(candidates, history, None, False)["recipients"])
     now = now or dt.datetime.now(dt.timezone.utc)
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
-                "first": b.first, "note": b.note} for b in history.unknown]
+                "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations)} for b in history.unknown]
     return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
-                       unknown, history.runs, history.last_sent, history.complete, spec.send_at,
+                       unknown, len(history.unknown_addresses), history.runs, history.last_sent, history.complete, spec.send_at,
                        bool(spec.send_at and spec.send_at <= now and not history.complete))
 
 
-def due_issues(workspace: Workspace, now: dt.datetime | None = None) -> tuple[list[Path], list[InputError]]:
-    """Issues whose ``send_at`` has passed and that no run has finished sending, oldest first;
-    and the issue files that could not be read (reported, not fatal for the others)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+def due_issues(workspace: Workspace, now: dt.datetime | None = None,
+               ahead: dt.timedelta = dt.timedelta(0)) -> tuple[list[Path], list[InputError]]:
+    """Issues whose ``send_at`` has passed (or comes within ``ahead``: a provider that holds mail
+    until then gets it early) and that no run has finished sending, oldest first; and the issue
+    files that could not be read (reported, not fatal for the others)."""
+    now = (now or dt.datetime.now(dt.timezone.utc)) + ahead
     due: list[tuple[dt.datetime, Path]] = []
     problems: list[InputError] = []
     for path in sorted(workspace.issues_dir.glob("*/issue.md")):

@@ -13,6 +13,14 @@ CI commits this file, so it holds no address: a recipient is an HMAC-SHA256 of t
 address under ``NEWSLETTER_LOG_KEY`` (``LogKey``), and each ``run-start`` carries the key's
 fingerprint, so a run with another key refuses instead of taking everyone for new. A log from
 before hashing (plain addresses) is read as it is and rewritten hashed by the next real send.
+
+Two refinements narrow what can be unknown. A provider that sends one message at a time
+(SMTP) marks its batch ``per_message`` and logs ``message-start`` / ``message-sent`` (with one
+``recipient``) around each message: only a started, unconfirmed message is in doubt. A batch
+scheduled through SendGrid is marked ``scheduled`` and logs each SendGrid batch id
+(``batch-reserved``) before a request uses it and ``batch-cancelled`` once it is cancelled: a
+batch whose ids are all cancelled delivered nothing, and one with an open id is settled by
+cancelling it.
 """
 
 from __future__ import annotations
@@ -98,6 +106,14 @@ class LoggedBatch:
     to: list[str]  # recipient ids (see LogKey)
     note: str = ""  # why its fate is unknown, when known
     first_line: int | None = None  # the first recipient's line in the audience file
+    scheduled: bool = False  # sent under SendGrid batch ids, each logged before use
+    reservations: list[str] = field(default_factory=list)  # those batch ids
+    cancelled: list[str] = field(default_factory=list)  # of them: cancelled, so delivering nothing
+
+    @property
+    def open_reservations(self) -> list[str]:
+        """Batch ids that may carry mail: cancelling them settles this batch's fate."""
+        return [batch_id for batch_id in self.reservations if batch_id not in self.cancelled]
 
     @property
     def first(self) -> str:
@@ -163,7 +179,7 @@ class _Replay:
     def __init__(self, key: LogKey | None) -> None:
         self.result = LogState(key=key)
         self.batches: dict[str, LoggedBatch] = {}
-        self.status: dict[str, tuple[str, str]] = {}  # address -> (started | sent, batch id)
+        self.status: dict[str, tuple[str, str]] = {}  # recipient -> (queued | started | sent, batch id)
 
     def apply(self, event: dict, path: Path, line: int) -> None:
         kind, batch_id = event.get("event"), event.get("batch")
@@ -178,14 +194,30 @@ class _Replay:
             self.result.complete = self.result.complete or event.get("outcome") == "complete"
         elif kind == "batch-start":
             batch = LoggedBatch(batch_id, event.get("at", ""), event.get("provider", ""),
-                                self.ids(event.get("to", [])), first_line=event.get("first_line"))
+                                self.ids(event.get("to", [])), first_line=event.get("first_line"),
+                                scheduled=bool(event.get("scheduled")))
             self.batches[batch_id] = batch
+            # Logged message by message (SMTP): a recipient is in doubt only once its message started.
+            state = "queued" if event.get("per_message") else "started"
             for recipient in batch.to:
-                self.status[recipient] = ("started", batch_id)
+                self.status[recipient] = (state, batch_id)
+        elif kind in ("batch-reserved", "batch-cancelled"):
+            batch = self.started(kind, batch_id, path, line)
+            (batch.reservations if kind == "batch-reserved" else batch.cancelled).append(event.get("sendgrid_batch"))
+        elif kind in ("message-start", "message-sent"):
+            self.started(kind, batch_id, path, line)
+            self.message(kind, batch_id, self.ids([str(event.get("recipient", ""))])[0])
         elif kind in ("batch-sent", "batch-failed", "batch-unknown"):
-            if batch_id not in self.batches:
-                raise InputError(path, f"{kind} for batch {batch_id!r}, which never started", line)
-            self.finish(kind, self.batches[batch_id], event)
+            self.finish(kind, self.started(kind, batch_id, path, line), event)
+
+    def started(self, kind: str, batch_id: str, path: Path, line: int) -> LoggedBatch:
+        if batch_id not in self.batches:
+            raise InputError(path, f"{kind} for batch {batch_id!r}, which never started", line)
+        return self.batches[batch_id]
+
+    def message(self, kind: str, batch_id: str, recipient: str) -> None:
+        if self.status.get(recipient, ("", ""))[1] == batch_id:
+            self.status[recipient] = ("started" if kind == "message-start" else "sent", batch_id)
 
     def finish(self, kind: str, batch: LoggedBatch, event: dict) -> None:
         if kind == "batch-unknown":
@@ -193,8 +225,8 @@ class _Replay:
             return
         delivered_keys = set(batch.to if kind == "batch-sent" else self.ids(event.get("delivered", [])))
         for key in batch.to:
-            if self.status.get(key) != ("started", batch.id):
-                continue  # a later batch has this address now
+            if self.status.get(key) not in (("started", batch.id), ("queued", batch.id)):
+                continue  # a later batch has this recipient now, or its own message was confirmed
             if key in delivered_keys:
                 self.status[key] = ("sent", batch.id)
             else:
@@ -209,14 +241,25 @@ class _Replay:
             self.result.plain = True
         return [self.result.id(r) if "@" in r else r for r in recipients]
 
+    def settle_cancelled(self) -> None:
+        """A scheduled batch whose every SendGrid batch id was cancelled delivered nothing: its
+        recipients are simply still to send."""
+        for key, (state, batch_id) in list(self.status.items()):
+            batch = self.batches[batch_id]
+            if state == "started" and batch.scheduled and not batch.open_reservations:
+                del self.status[key]
+
     def state(self) -> LogState:
         result = self.result
         result.sent = {address for address, (state, _) in self.status.items() if state == "sent"}
+        self.settle_cancelled()
         open_ids = {batch_id for state, batch_id in self.status.values() if state == "started"}
         for batch_id in open_ids:
             batch = self.batches[batch_id]
             batch.to = [a for a in batch.to if self.status.get(a) == ("started", batch_id)]
         result.unknown = [self.batches[batch_id] for batch_id in self.batches if batch_id in open_ids]
+        # Finished means finished: not while anyone's copy is in doubt.
+        result.complete = result.complete and not result.unknown
         return result
 
 
@@ -256,10 +299,25 @@ class SendLog:
     def run_ended(self, run: int, outcome: str, sent: int) -> None:
         self._append("run-end", run=run, outcome=outcome, sent=sent)
 
-    def batch_started(self, batch: Batch, provider: str) -> None:
+    def batch_started(self, batch: Batch, provider: str, per_message: bool = False, scheduled: bool = False) -> None:
         first = batch.recipients[0].line if batch.recipients else 0
+        extra = {"first_line": first} if first else {}
+        extra |= {"per_message": True} if per_message else {}
+        extra |= {"scheduled": True} if scheduled else {}
         self._append("batch-start", batch=batch.id, provider=provider, count=len(batch.recipients),
-                     **({"first_line": first} if first else {}), to=self._ids(r.email for r in batch.recipients))
+                     **extra, to=self._ids(r.email for r in batch.recipients))
+
+    def batch_reserved(self, batch_id: str, sendgrid_batch: str) -> None:
+        self._append("batch-reserved", batch=batch_id, sendgrid_batch=sendgrid_batch)
+
+    def batch_cancelled(self, batch_id: str, sendgrid_batch: str) -> None:
+        self._append("batch-cancelled", batch=batch_id, sendgrid_batch=sendgrid_batch)
+
+    def message_started(self, batch: Batch, address: str) -> None:
+        self._append("message-start", batch=batch.id, recipient=self._ids([address])[0])
+
+    def message_sent(self, batch: Batch, address: str) -> None:
+        self._append("message-sent", batch=batch.id, recipient=self._ids([address])[0])
 
     def batch_sent(self, batch: Batch, receipt: str) -> None:
         self._append("batch-sent", batch=batch.id, count=len(batch.recipients), receipt=self._scrub(receipt))
@@ -312,6 +370,8 @@ def _migrate(path: Path, fd: int, key: LogKey) -> int:
         for name in ("to", "delivered"):
             if name in event:
                 event[name] = [key.id(a) if "@" in a else a for a in event[name]]
+        if "@" in str(event.get("recipient", "")):
+            event["recipient"] = key.id(event["recipient"])
         if event.get("event") == "run-start":
             event.setdefault("key", key.fingerprint)
         for name in ("error", "receipt"):

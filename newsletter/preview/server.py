@@ -177,6 +177,10 @@ class Watcher(threading.Thread):
                 self.state.rebuild()
 
 
+def local_host(host: str, port: int) -> bool:
+    return host.lower() in (f"127.0.0.1:{port}", f"localhost:{port}")
+
+
 def make_handler(state: PreviewState, state_stopped: threading.Event | None = None) -> type[BaseHTTPRequestHandler]:
     state_stopped = state_stopped or threading.Event()
 
@@ -184,6 +188,10 @@ def make_handler(state: PreviewState, state_stopped: threading.Event | None = No
         server_version = "newsletter-preview"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if not local_host(self.headers.get("Host", ""), self.server.server_address[1]):
+                # DNS rebinding: a web page's own name pointed at 127.0.0.1 must not read the preview.
+                self.send_error(HTTPStatus.FORBIDDEN, "only http://127.0.0.1:PORT or http://localhost:PORT")
+                return
             snapshot = state.snapshot
             routes = {
                 "/": lambda: ("text/html", PAGE.read_text(encoding="utf-8")),

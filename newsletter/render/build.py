@@ -10,9 +10,10 @@ from urllib.parse import urljoin
 
 from newsletter.compose.issue import Issue, compose
 from newsletter.compose.issuefile import IssueSpec, read_issue
+from newsletter.errors import InputError
 from newsletter.files import replaced_whole
-from newsletter.render.assets import Assets, collect_assets, copy_assets
-from newsletter.render.email_html import Rendered, render, web_address
+from newsletter.render.assets import Assets, collect_assets, copy_assets, is_local
+from newsletter.render.email_html import Rendered, render, themes, web_address
 from newsletter.sources.fetch import FetchOptions, fetch_options
 from newsletter.workspace import Workspace
 
@@ -47,15 +48,39 @@ def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = Non
     relative to the build folder); ``Build.local_html`` links them beside the page.
     """
     spec = read_issue(workspace.issue_path(issue))
+    check_theme(workspace, spec, theme)
     if theme:
         spec = dataclasses.replace(spec, theme=theme)
     fetch = fetch or fetch_options(workspace)
     composed = compose(spec, workspace, fetch)
+    check_images_inside(workspace, spec, composed)
     assets = collect_assets(spec, composed, workspace.root, fetch)
     if assets.warnings:
         composed = dataclasses.replace(composed, warnings=composed.warnings + assets.warnings)
     base = web_address(workspace.settings, composed.slug) if asset_base is None else asset_base
     return Build(spec, composed, render(composed, workspace, assets, base), assets, base)
+
+
+def check_images_inside(workspace: Workspace, spec: IssueSpec, composed: Issue) -> None:
+    """Local images (named in the issue or by a source) are read only from inside the workspace."""
+    for entry in composed.entries:
+        if is_local(entry.image):
+            line = next((ref.line for ref in spec.articles if ref.image == entry.image), None)
+            workspace.require_inside(spec.folder / entry.image, f"image {entry.image}:", spec.path, line)
+
+
+def check_theme(workspace: Workspace, spec: IssueSpec, option: str | None = None) -> None:
+    """An unknown theme is an error where it was named: the option, the issue file or the settings."""
+    name = option or spec.theme or workspace.settings.theme
+    known = themes(workspace)
+    if name in known:
+        return
+    message = f"unknown theme {name!r}: no templates/{name}/issue.mjml.j2 (themes: {', '.join(known)})"
+    if option:
+        raise InputError(None, message)
+    if spec.theme:
+        raise InputError(spec.path, message, spec.lines.get("theme"))
+    raise InputError(workspace.settings_path, message, workspace.settings_line("newsletter", "theme"))
 
 
 def write_build(build: Build, out_dir: Path) -> list[Path]:

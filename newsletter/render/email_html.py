@@ -147,8 +147,11 @@ def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset
     html_template = f"{issue.theme}/issue.mjml.j2"
     mjml = _render_template(env, [html_template], context)
     text = _render_template(env, [f"{issue.theme}/issue.txt.j2", f"{SHARED_THEME}/issue.txt.j2"], context)
-    html_out = inline_css(size_images(compile_mjml(mjml, html_template), view.image_shapes()),
-                          workspace.settings.inliner)
+    try:
+        compiled = compile_mjml(mjml, html_template)
+    except InputError as error:
+        raise _in_template(error, env, html_template) from None
+    html_out = inline_css(size_images(compiled, view.image_shapes()), workspace.settings.inliner)
     return Rendered(html=html_out, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", mjml=mjml)
 
 
@@ -211,7 +214,31 @@ def compile_mjml(mjml: str, template_name: str) -> str:
     try:
         return mjml2html(mjml, disable_comments=True, fonts={})
     except ValueError as error:
+        span = re.search(r"position (\d+):(\d+)", str(error))
+        token = mjml.encode()[int(span.group(1)):int(span.group(2))].decode("utf-8", "replace") if span else ""
+        error = ValueError(f"{error}{f' ({token})' if token.strip() else ''}")
         raise InputError(f"templates/{template_name}", f"MJML compile failed: {error}{_near(mjml, str(error))}") from None
+
+
+def _in_template(error: InputError, env: jinja2.Environment, name: str) -> InputError:
+    """An MJML error at a template line (MRML only knows offsets in the generated MJML): the first
+    line of the theme's templates holding the quoted line's first tag, else the top of the template."""
+    token = re.search(r"position \d+:\d+ \((.*?)\)", error.message)
+    tag = re.match(r"\s*(</?[\w-]+)", token.group(1) if token else error.message.partition(", near: ")[2])
+    theme = name.split("/")[0]
+    names = [name, *sorted(n for n in env.list_templates() if n.startswith(f"{theme}/") and n != name)]
+    for candidate in names if tag else []:
+        source = env.loader.get_source(env, candidate)[0]
+        line = next((n for n, text in enumerate(source.splitlines(), 1) if tag.group(1) in text), None)
+        if line:
+            return InputError(_shown_template(env, candidate), error.message, line)
+    return InputError(_shown_template(env, name), error.message, 1)
+
+
+def _shown_template(env: jinja2.Environment, name: str) -> str:
+    """The workspace's copy when it has one, else ``templates/NAME`` (the packaged theme's place)."""
+    filename = env.get_template(name).filename or ""
+    return filename if not Path(filename).is_relative_to(PACKAGE_THEMES) else f"templates/{name}"
 
 
 def _near(mjml: str, message: str) -> str:

@@ -30,10 +30,13 @@ def tag_url(url: str, params: dict[str, str]) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in TAGGABLE_SCHEMES:
         return url
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    present = {key for key, _ in query}
-    query += [(key, value) for key, value in params.items() if value and key not in present]
-    return urlunsplit(parts._replace(query=urlencode(query, safe=MERGE_FIELD_SAFE)))
+    present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    added = urlencode([(key, value) for key, value in params.items() if value and key not in present],
+                      safe=MERGE_FIELD_SAFE)
+    # The existing query stays byte for byte: decoding and re-encoding it would turn a source's
+    # neutralised %7B%7Bemail%7D%7D back into a merge field.
+    query = "&".join(part for part in (parts.query, added) if part)
+    return urlunsplit(parts._replace(query=query))
 
 
 def utm_params(utm: UtmSettings, slug: str, content: str = "") -> dict[str, str]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import ipaddress
 import json
+import socket
 import ssl
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from email.message import Message
@@ -52,6 +55,7 @@ class FetchOptions:
     user_agent: str = f"newsletter/{__version__}"
     # Called as (done, total, url) while prefetching; None: quiet.
     progress: Callable[[int, int, str], None] | None = field(default=None, compare=False, repr=False)
+    deadline: float = 30.0  # seconds for the whole page, however slowly it trickles in
 
 
 @dataclass(frozen=True)
@@ -149,26 +153,48 @@ def _download_now(url: str, options: FetchOptions, accept: frozenset[str]) -> Fe
 
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
     headers = {"User-Agent": options.user_agent, "Accept": ", ".join(sorted(accept)) + ", */*;q=0.1"}
+    hops = RedirectGuard(url)
+    client = httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=options.max_redirects,
+                          headers=headers, verify=_tls_context(), event_hooks={"request": [hops.check]})
+    # The read timeout is per read: a server trickling a byte a second (headers included) never
+    # trips it. At the deadline the client is closed under the reader, which then fails.
+    watchdog = threading.Timer(options.deadline, client.close)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=options.max_redirects,
-                          headers=headers, verify=_tls_context()) as client:
-            with client.stream("GET", url) as response:
-                return _receive(url, response, options.max_bytes, accept)
-    except httpx.TooManyRedirects:
-        raise SourceError(url, f"too many redirects (the limit is {options.max_redirects})") from None
-    except httpx.ConnectTimeout:
-        raise SourceError(url, f"timed out connecting after {options.connect_timeout:g} s") from None
-    except httpx.TimeoutException:
-        raise SourceError(url, f"timed out: no data for {options.read_timeout:g} s") from None
-    except httpx.UnsupportedProtocol as error:
-        raise SourceError(url, f"cannot fetch: {error}") from None
-    except httpx.ConnectError as error:
-        raise SourceError(url, f"cannot connect: {_reason(error)}") from None
+        with client, client.stream("GET", url) as response:
+            return _receive(url, response, options.max_bytes, accept, time.monotonic() + options.deadline,
+                            options.deadline)
     except httpx.HTTPError as error:
-        raise SourceError(url, f"fetch failed: {_reason(error)}") from None
+        if not watchdog.is_alive():
+            raise SourceError(url, _deadline_message(options.deadline)) from None
+        raise _fetch_error(url, error, options) from None
+    finally:
+        watchdog.cancel()
 
 
-def _receive(url: str, response: httpx.Response, max_bytes: int, accept: frozenset[str]) -> Fetched:
+def _fetch_error(url: str, error: httpx.HTTPError, options: FetchOptions) -> SourceError:
+    import httpx
+
+    if isinstance(error, httpx.TooManyRedirects):
+        return SourceError(url, f"too many redirects (the limit is {options.max_redirects})")
+    if isinstance(error, httpx.ConnectTimeout):
+        return SourceError(url, f"timed out connecting after {options.connect_timeout:g} s")
+    if isinstance(error, httpx.TimeoutException):
+        return SourceError(url, f"timed out: no data for {options.read_timeout:g} s")
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return SourceError(url, f"cannot fetch: {error}")
+    if isinstance(error, httpx.ConnectError):
+        return SourceError(url, f"cannot connect: {_reason(error)}")
+    return SourceError(url, f"fetch failed: {_reason(error)}")
+
+
+def _deadline_message(deadline: float) -> str:
+    return f"took longer than {deadline:g} s to download (raise [fetch] deadline in newsletter.toml)"
+
+
+def _receive(url: str, response: httpx.Response, max_bytes: int, accept: frozenset[str],
+             deadline: float = float("inf"), allowed: float = 0.0) -> Fetched:
     if not response.is_success:
         raise SourceError(url, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
     media_type, charset = _content_type(response.headers.get("content-type", ""))
@@ -182,6 +208,8 @@ def _receive(url: str, response: httpx.Response, max_bytes: int, accept: frozens
         size += len(chunk)
         if size > max_bytes:
             raise SourceError(url, _too_big_message(max_bytes))
+        if time.monotonic() > deadline:
+            raise SourceError(url, _deadline_message(allowed))
         chunks.append(chunk)
     return Fetched(
         url=url,
@@ -193,6 +221,37 @@ def _receive(url: str, response: httpx.Response, max_bytes: int, accept: frozens
         fetched_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         body=b"".join(chunks),
     )
+
+
+class RedirectGuard:
+    """Redirects stay on http(s), and once a hop is on a public host none may lead to a loopback
+    or private address (a public page must not make us read the machine's own services)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.public = False
+
+    def check(self, request: httpx.Request) -> None:
+        """Called for the first request and for every redirect, before it is sent."""
+        target = request.url
+        if not target.host:
+            raise SourceError(self.url, f"cannot fetch {target}: no host in the address")
+        if target.scheme not in ("http", "https"):
+            raise SourceError(self.url, f"redirected to {target.scheme}: ({target}); only http(s) is followed")
+        public = is_public_host(target.host)
+        if self.public and not public:
+            raise SourceError(self.url, f"a public page redirected to a private or loopback address ({target.host}); "
+                              "not followed")
+        self.public = self.public or public
+
+
+def is_public_host(host: str) -> bool:
+    """Every address the name resolves to is a global one (a name that does not resolve: not public)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)
 
 
 def _content_type(header: str) -> tuple[str, str | None]:
@@ -262,4 +321,5 @@ def fetch_options(workspace: Workspace, refresh: bool = False) -> FetchOptions:
         max_bytes=settings.max_bytes,
         max_redirects=settings.max_redirects,
         user_agent=settings.user_agent or FetchOptions.user_agent,
+        deadline=float(settings.deadline),
     )

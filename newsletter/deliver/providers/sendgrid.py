@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import socket
 import urllib.error
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ ASM_TAG = "<%asm_group_unsubscribe_raw_url%>"  # SendGrid fills it per recipient
 # plainly fake, and .invalid never resolves.
 ASM_PLACEHOLDER = "https://sendgrid-replaces-this.invalid/group-unsubscribe-link"
 MAX_SCHEDULE = dt.timedelta(hours=72)  # SendGrid holds scheduled mail at most this long
+# SendGrid cancels a scheduled batch only up to 10 minutes before its send_at; from this far
+# ahead each batch gets its own SendGrid batch id, so a resumed run can cancel one of unknown fate.
+BATCH_ID_LEAD = dt.timedelta(minutes=15)
 
 
 def _address(email: str, name: str = "") -> dict[str, str]:
@@ -96,10 +100,12 @@ class SendGridBody:
         now = now or dt.datetime.now(dt.timezone.utc)
         if campaign.send_at and campaign.send_at > now:
             self.base["send_at"] = int(campaign.send_at.timestamp())
+        self.cancellable = bool(campaign.send_at and campaign.send_at - now >= BATCH_ID_LEAD and not sandbox)
         if sandbox:
             self.base["mail_settings"] = {"sandbox_mode": {"enable": True}}
 
-    def request(self, recipients: Sequence[Recipient], batch_id: str | None = None) -> dict:
+    def request(self, recipients: Sequence[Recipient], batch_id: str | None = None,
+                sendgrid_batch: str | None = None) -> dict:
         if not 0 < len(recipients) <= MAX_PERSONALIZATIONS:
             raise ValueError(f"a request holds 1 to {MAX_PERSONALIZATIONS} recipients, not {len(recipients)}")
         # A value such as "Tom & Jerry" must be escaped in the HTML part but not in the text part
@@ -112,9 +118,11 @@ class SendGridBody:
         custom_args = {"issue": self.campaign.slug}
         if batch_id:
             custom_args["batch"] = batch_id
+        scheduling = {"batch_id": sendgrid_batch} if sendgrid_batch else {}
         return {
             "personalizations": [self.personalization(r, v, text_keys) for r, v in zip(recipients, values)],
             **self.base,
+            **scheduling,
             "subject": subject,
             "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": self.html}],
             "custom_args": custom_args,
@@ -262,24 +270,41 @@ class SendGridProvider:
                     totals[metric] = totals.get(metric, 0) + int(value or 0)
         return totals
 
+    def cancel_scheduled(self, sendgrid_batch: str) -> None:
+        """Cancel a scheduled batch: whatever was sent under its id is never delivered."""
+        cancel_batch(self.client(), sendgrid_batch)
+
 
 class SendGridSession:
     def __init__(self, client: SendGridAPIClient, body: SendGridBody) -> None:
         self.client = client
         self.body = body
         self.requests = 0
+        self.reserved: dict[str, str] = {}  # our batch id -> the SendGrid batch id it goes out under
+
+    def reserve(self, batch: Batch) -> str | None:
+        """For a send scheduled far enough ahead, a fresh SendGrid batch id for the next attempt at
+        ``batch`` (the caller logs it before sending); otherwise None."""
+        if not self.body.cancellable:
+            return None
+        self.reserved[batch.id] = new_batch_id(self.client)
+        return self.reserved[batch.id]
+
+    def cancel(self, sendgrid_batch: str) -> None:
+        cancel_batch(self.client, sendgrid_batch)
 
     def send(self, batch: Batch) -> str:
         from python_http_client.exceptions import HTTPError
 
-        request = self.body.request(batch.recipients, batch.id)
+        request = self.body.request(batch.recipients, batch.id, self.reserved.get(batch.id))
         try:
             response = self.client.send(request)
         except HTTPError as error:
             raise _classify(error, batch) from None
         except urllib.error.URLError as error:
-            refused = isinstance(error.reason, ConnectionRefusedError)
-            raise TemporaryFailure(f"SendGrid unreachable: {error.reason}", maybe_delivered=not refused) from None
+            # Refused or the name did not resolve: nothing went out.
+            not_sent = isinstance(error.reason, (ConnectionRefusedError, socket.gaierror))
+            raise TemporaryFailure(f"SendGrid unreachable: {error.reason}", maybe_delivered=not not_sent) from None
         except (OSError, http.client.HTTPException) as error:
             # Timed out or cut off after the request went out: SendGrid may have accepted it.
             raise TemporaryFailure(f"SendGrid did not answer: {error or type(error).__name__}",
@@ -358,6 +383,36 @@ def _day(created: object) -> str:
         return dt.datetime.fromtimestamp(int(created), dt.timezone.utc).date().isoformat()
     except (TypeError, ValueError):
         return ""
+
+
+def new_batch_id(client: SendGridAPIClient) -> str:
+    """POST /v3/mail/batch. Creating an id sends nothing, so any failure is safe to retry."""
+    response = _call(lambda: client.client.mail.batch.post(), "creating a batch id")
+    try:
+        return str(json.loads(response.body)["batch_id"])
+    except (ValueError, KeyError, TypeError):
+        raise TemporaryFailure(f"SendGrid answered {response.status_code} without a batch_id") from None
+
+
+def cancel_batch(client: SendGridAPIClient, sendgrid_batch: str) -> None:
+    """POST /v3/user/scheduled_sends with status cancel."""
+    _call(lambda: client.client.user.scheduled_sends.post(request_body={"batch_id": sendgrid_batch,
+                                                                        "status": "cancel"}),
+          f"cancelling batch {sendgrid_batch}")
+
+
+def _call(request, what: str):
+    from python_http_client.exceptions import HTTPError
+
+    try:
+        return request()
+    except HTTPError as error:
+        message = redact(f"SendGrid answered {error.status_code} {error.reason}{_explanation(error)} ({what})")
+        if error.status_code == 429 or error.status_code >= 500:
+            raise TemporaryFailure(message, retry_after=requested_wait(error.headers or {})) from None
+        raise BatchFailed(message) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        raise TemporaryFailure(f"SendGrid did not answer ({what}): {error}") from None
 
 
 def _classify(error: HTTPError, batch: Batch) -> Exception:

@@ -97,14 +97,20 @@ class SmtpSession:
         self.delivered: dict[str, list[str]] = {}  # batch id -> addresses, in order
         self.next_send = 0.0
         self.messages = 0
+        self.journal = None  # set by the sender: logs each message before and after it goes
 
     def send(self, batch: Batch) -> str:
         done = self.delivered.setdefault(batch.id, [])
         already = set(done)
         for recipient in batch.recipients:
             if recipient.email not in already:
-                self._send_one(build_message(self.campaign, recipient), recipient.email, done)
+                message = build_message(self.campaign, recipient)
+                if self.journal:
+                    self.journal.started(recipient.email)
+                self._send_one(message, recipient.email, done)
                 done.append(recipient.email)
+                if self.journal:
+                    self.journal.sent(recipient.email)
         return f"{len(done)} messages accepted by {self.provider.host}:{self.provider.port}"
 
     def details(self) -> dict:
