@@ -138,9 +138,11 @@ def test_send_refuses_relative_or_unpublished_images(sendgrid_workspace: Path, s
                                                      cli) -> None:
     settings = sendgrid_workspace / "newsletter.toml"
     settings.write_text(re.sub(r'(?m)^archive_url = .*$', 'archive_url = ""', settings.read_text()))
-    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes", "--to", "editor@example.org")
+    checked = cli("send", EXAMPLE_ISSUE, "--send", "--yes", "--to", "editor@example.org")
+    assert checked.code == 1 and "error relative-image-url" in checked.err and "--force" in checked.err
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes", "--to", "editor@example.org", "--force")
     assert result.code == 2 and sendgrid.delivered == []
-    assert re.fullmatch(r"newsletter: refusing to send: the email names images/[0-9a-f]{20}\.png, a relative "
+    assert re.fullmatch(r"(?s).*sending despite 1 check error \(--force\)\n"r"newsletter: refusing to send: the email names images/[0-9a-f]{20}\.png, a relative "
                         r"address no inbox can load; set archive_url \(and \[publish\]\) in newsletter.toml\n", result.err)
 
     configure(sendgrid_workspace, s3_server)  # absolute now, but the bucket is still empty

@@ -28,6 +28,8 @@ def seed_build(workspace: Path, shared_dir: Path, cli) -> Path:
     seeds = sorted((shared_dir / "seeds").glob("*.txt"))
     assert len(seeds) == 2
     listing = "\n".join(f"      - source: {seed}" for seed in seeds)
+    settings = workspace / "newsletter.toml"  # the seeds live outside the workspace: allowed by name
+    settings.write_text(settings.read_text().replace("[newsletter]\n", f"[newsletter]\nallow_paths = [\"{shared_dir}\"]\n", 1))
     write_issue(workspace / "issues" / "seeds", f"subject: Seeds\nsections:\n  - title: Leadership\n    articles:\n{listing}")
     result = cli("build", "seeds")
     assert result.code == 0, result.err
