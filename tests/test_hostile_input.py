@@ -222,7 +222,10 @@ CASES: dict[str, Case] = {
     "template-undefined": Case(partial("{{ entry.summary }}", "{{ entry.nothing.deeper }}"), ("template error",),
                                r"\S*templates/digest/partials/article\.mjml\.j2:\d+"),
     "template-include-escape": Case(partial("{{ entry.summary }}", "{% include '../../../../etc/passwd' %}"),
-                                    ("template",)),
+                                    ("template not found",), r"\S*templates/digest/partials/article\.mjml\.j2:\d+"),
+    "template-include-missing": Case(partial("{{ entry.summary }}", "{% include 'digest/partials/nope.mjml.j2' %}"),
+                                     ("templates/digest/partials/nope.mjml.j2",),
+                                     r"\S*templates/digest/partials/article\.mjml\.j2:\d+"),
     "template-bad-mjml": Case(partial("{{ entry.summary }}", "<mj-bogus>"), ("MJML compile failed",),
                               r"templates/digest/issue\.mjml\.j2:\d+"),
     # URLs

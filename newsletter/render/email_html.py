@@ -180,7 +180,9 @@ def _render_template(env: jinja2.Environment, names: list[str], context: dict) -
         return env.select_template(names).render(context)
     except jinja2.TemplateNotFound as error:
         missing = error.name if error.name not in names[1:] else name
-        raise InputError(None, f"theme template not found: templates/{missing} (themes: {', '.join(_themes(env))})") from None
+        path, line = _template_frame(error) or (None, None)  # the template that includes the missing one
+        raise InputError(path, f"theme template not found: templates/{missing} (themes: {', '.join(_themes(env))})",
+                         line) from None
     except jinja2.TemplateSyntaxError as error:
         raise InputError(error.filename or name, f"template error: {error.message}", error.lineno) from None
     except jinja2.TemplateError as error:  # raised while rendering: undefined names, bad filters
