@@ -149,8 +149,9 @@ def test_due_sends_every_due_unsent_issue_once(cli, sendgrid: FakeSendGrid, audi
                                                sendgrid_workspace: Path) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     issues = sendgrid_workspace / "issues"
-    schedule(issues / "due-a", "Due A", now - dt.timedelta(minutes=20))
-    schedule(issues / "due-b", "Due B", now - dt.timedelta(days=1))
+    # Subjects of their own: one that merely repeats the folder name is a starter placeholder, a check error.
+    schedule(issues / "due-a", "Autumn A", now - dt.timedelta(minutes=20))
+    schedule(issues / "due-b", "Autumn B", now - dt.timedelta(days=1))
     # Beyond [send] schedule_ahead (60 minutes): not handed to SendGrid yet.
     schedule(issues / "later", "Later", now + dt.timedelta(hours=2))
     schedule(issues / "unscheduled", "Unscheduled", None)
@@ -163,7 +164,7 @@ def test_due_sends_every_due_unsent_issue_once(cli, sendgrid: FakeSendGrid, audi
     result = cli("send", "--due", "--send", "--yes")
     assert result.code == 0, result.err
     subjects = [request["subject"] for request in sendgrid.accepted]
-    assert subjects == ["Due B", "Due A"]  # oldest first
+    assert subjects == ["Autumn B", "Autumn A"]  # oldest first
     assert copies(sendgrid.delivered) == {address: 2 for address in audience}  # one copy of each issue
     again = cli("send", "--due", "--send", "--yes")
     assert again.code == 0 and again.out == "No scheduled issue is due.\n"
