@@ -24,7 +24,7 @@ from newsletter.workspace import Workspace
 
 Severity = Literal["error", "warning", "info"]
 GMAIL_CLIP_BYTES = 102 * 1024
-CLIP_WARNING_SHARE = 0.8
+CLIP_WARNING_BYTES = 90 * 1024  # room left for a longer intro or a big merge value
 SUBJECT_MAX = 60  # Gmail's desktop inbox shows about 70 characters, phones 35-45
 PREHEADER_MIN, PREHEADER_MAX = 30, 110
 IMAGE_BUDGET = 200 * 1024  # one image; phones on mobile data wait for every one
@@ -95,7 +95,7 @@ def check_size(ctx: CheckContext) -> Iterator[Finding]:
     if share > 1:
         yield Finding("gmail-clip", "error", f"HTML is {size / 1024:.0f} KB: Gmail clips messages over 102 KB "
                       "and hides the rest, unsubscribe link included", ctx.html_place())
-    elif share > CLIP_WARNING_SHARE:
+    elif size > CLIP_WARNING_BYTES:
         yield Finding("gmail-clip-near", "warning", f"HTML is {size / 1024:.0f} KB, {share:.0%} of Gmail's "
                       "102 KB clipping limit", ctx.html_place())
 
