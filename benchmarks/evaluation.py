@@ -239,6 +239,7 @@ class PageResult:
     html: Reading
     dump: Reading
     raw: Overlap
+    dump_text: str = ""
 
     @property
     def html_overlap(self) -> Overlap:
@@ -268,16 +269,18 @@ def timed_read(source, repeat: int = 1) -> Reading:
     return Reading(article.text, article.title, article.byline, article.published, min(times))
 
 
-def evaluate_page(page: EvalPage, day_first: bool = True, repeat: int = 1) -> PageResult:
-    """The page's HTML through the HTML reader, and its select-all text through the page-dump reader."""
+def evaluate_page(page: EvalPage, day_first: bool = True, repeat: int = 1, dump: str | None = None) -> PageResult:
+    """The page's HTML through the HTML reader, and a dump of it (by default its select-all text) through
+    the page-dump reader."""
     from newsletter.sources.readers.html import decode_html
     from newsletter.sources.source import Source
 
     html_source = Source(f"{page.page_id}/source.html", Path(f"{page.page_id}.html"), page.html, day_first)
-    dump = page_text(decode_html(html_source))
+    if dump is None:
+        dump = page_text(decode_html(html_source))
     dump_source = Source(f"{page.page_id}/page.txt", Path(f"{page.page_id}.txt"), dump.encode("utf-8"), day_first)
     return PageResult(page, timed_read(html_source, repeat), timed_read(dump_source, repeat),
-                      overlap(page.expected_text, dump))
+                      overlap(page.expected_text, dump), dump)
 
 
 @dataclass(frozen=True)
@@ -310,3 +313,32 @@ def byline_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
 def date_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
     scored = [(p, r) for p, r in readings if p.published]
     return Accuracy(sum(r.published == p.published for p, r in scored), len(scored))
+
+
+def date_renderings(date: dt.date) -> list[str]:
+    """How pages commonly show a date: ISO, "3 March 2025", "March 3, 2025", "Mar 3, 2025", "03/03/2025"."""
+    months = [date.strftime("%B"), date.strftime("%b"), date.strftime("%b") + "."]
+    days = [str(date.day), f"{date.day:02d}"]
+    forms = [date.isoformat(), date.strftime("%Y/%m/%d"), date.strftime("%Y.%m.%d")]
+    for day in days:
+        forms += [f"{day}/{date.month}/{date.year}", f"{day}/{date.month:02d}/{date.year}",
+                  f"{date.month}/{day}/{date.year}", f"{date.month:02d}/{day}/{date.year}",
+                  f"{day}.{date.month:02d}.{date.year}", f"{day}-{date.month:02d}-{date.year}",
+                  f"{date.month:02d}-{day}-{date.year}", f"{date.month:02d}/{day}/{date.year % 100:02d}"]
+        for month in months:
+            for suffix in ("", "st", "nd", "rd", "th"):
+                forms += [f"{day}{suffix} {month} {date.year}", f"{day}{suffix} {month}, {date.year}",
+                          f"{month} {day}{suffix}, {date.year}", f"{month} {day}{suffix} {date.year}"]
+    return forms
+
+
+def shows_date(text: str, date: dt.date) -> bool:
+    """Whether a dump shows this date in a common format anyone would read as it."""
+    flat = " ".join(text.split()).lower()
+    return any(re.search(rf"(?<![\w/.-]){re.escape(form.lower())}(?![\w/-])", flat) for form in date_renderings(date))
+
+
+def shown_date_accuracy(results: list[PageResult]) -> Accuracy:
+    """Published dates found in dumps, over the pages whose dump shows the expected date at all."""
+    scored = [r for r in results if r.page.published and shows_date(r.dump_text, r.page.published)]
+    return Accuracy(sum(r.dump.published == r.page.published for r in scored), len(scored))
