@@ -91,7 +91,7 @@ def test_summary_is_whole_sentences_within_budget(budget: Budget) -> None:
     (b"", "file is empty"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
     (b"Caf\xe9 title\nBy Ann Example\n", "not UTF-8"),
-    (b"Menu\nSkip to content\n", "no title found"),
+    (b"Menu\nSkip to content\n", "no article text found"),
 ])
 def test_unreadable_sources_say_why(tmp_path: Path, content: bytes, message: str) -> None:
     (tmp_path / "bad.txt").write_bytes(content)

@@ -34,7 +34,7 @@ BOILERPLATE = re.compile(
     r"""^(?:
         .*\b(?:shopping\s+)?(?:basket|cart|bag)\b.*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
       | .*\bcookies?\b.* | .*\ball\s+rights\s+reserved\b.* | ©.* | copyright\b.*
-      | skip\s+to\b.* | (?:main\s+|site\s+)?(?:menu|navigation|search|home|close|print|e-?mail|tweet|pin|undo|reply)
+      | (?:skip|jump)\s+to\b.* | (?:main\s+|site\s+)?(?:menu|navigation|search|home|close|print|e-?mail|tweet|pin|undo|reply)
       | toggle\s+navigation | back\s+to\s+top | loading\W* | advertisement | advertising | anzeige | publicité
       | publicidad | (?:sponsored|promoted)\b.* | permalink\b.*
       | (?:image|photo|picture|illustration)(?:\s+credit)?\s*(?:by|:)\s.{0,80}
@@ -113,12 +113,20 @@ SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose f
 CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
 TAIL_SHARE = 0.6  # ... and a tail whose weight is this little prose is not part of it
 WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide ...
-WRAPPED_SHARE = 0.75  # ... and a line this close to the width ran into the margin
+WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
+WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 10
-HEADER_LINES = 20  # how far above the body to look for the title, byline and date
+BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
+HEADER_LINES = 20  # how far above the body to look for the byline and date ...
+TITLE_LINES = 60  # ... and for the title
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 MIN_TITLE_SCORE = 0.25
+NOT_TITLE = re.compile(
+    r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
+      | ^(?:photo|foto|image|picture|source|credit|fuente|quelle)s?\s*: | ^(?:media\s+)?caption\b | \b(?:photo|foto|source|credit)\s*:\s*\S+\s*$
+      | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$""",
+    re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
 CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
@@ -153,7 +161,7 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify(unwrap([" ".join(line.split()) for line in text.splitlines()]))
+    lines = classify(unwrap(text.splitlines()))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
@@ -164,7 +172,7 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
     blocks = tuple(to_block(line) for line in body)
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
-        title=header.title,
+        title=header.title or fallback_title(blocks),
         byline=header.byline,
         published=header.published,
         updated=updated if updated and (not header.published or updated >= header.published) else None,
@@ -175,28 +183,36 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
 
 # --- what each line is ---
 
-def unwrap(lines: list[str]) -> list[str]:
-    """Non-empty lines, with paragraphs that a mail client or terminal wrapped at a fixed width joined again.
+def unwrap(raw: list[str]) -> list[str]:
+    """Non-empty lines, with paragraphs that a mail client or terminal browser wrapped at a fixed width
+    joined again.
 
-    A browser's copy never wraps, so this only acts when most lines stop just short of one narrow width.
+    A browser's copy never wraps, so this only acts when many lines stop just short of one narrow width.
+    A line continues the one before when that one had no room left for the line's first word.
     """
+    raw = [line.rstrip() for line in raw]
+    lines = [" ".join(line.split()) for line in raw]
     texts = [line for line in lines if line]
-    lengths = sorted(len(line) for line in texts)
+    lengths = sorted(len(line) for line in raw if line)
     if len(lengths) < WRAPPED_MIN_LINES:
         return texts
     width = lengths[int(len(lengths) * 0.95)]
-    if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < len(lengths) / 3:
+    if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < WRAPPED_MIN_SHARE * len(lengths):
         return texts
+    # Terminal browsers (lynx, w3m) part paragraphs with blank lines, so a capital after a full line
+    # continues the sentence ("... easy to use" / "JavaScript code coverage"); without them it may start anew.
+    spaced = len(lines) - len(texts) >= BLANK_SHARE * len(texts)
     joined: list[str] = []
-    wrapped = False  # the previous line ran to the margin, so this one may continue its paragraph ...
-    for line in lines:
-        if wrapped and line and not line[0].isupper() and not BULLET.match(line):  # ... unless it starts anew
-            joined[-1] += " " + line
-        elif line:
-            joined.append(line)
-        wrapped = bool(line) and len(line) >= WRAPPED_SHARE * width
+    previous = 0  # the raw length of the line before, 0 after a blank line
+    for line, text in zip(raw, lines):
+        room_left = width - previous - 1
+        if (previous and text and len(text.split()[0]) > room_left and (spaced or not text[0].isupper())
+                and not BULLET.match(text) and any(ch.isalnum() for ch in text)):
+            joined[-1] += " " + text
+        elif text:
+            joined.append(text)
+        previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
     return joined
-
 
 
 def classify(texts: list[str]) -> list[Line]:
@@ -375,9 +391,9 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
         signed = [i for i in bylines if BY.search(lines[i].text)]  # "By Jane Doe" beats a bare name
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
     topic = _body_topic(lines, first_paragraph, end)
-    title_row = _title_row(lines, zone, dates[-1:] + bylines[-1:], topic)
-    if title_row is None:  # a chart or a gallery between headline and text: look further up
-        title_row = _title_row(lines, range(0, zone.start), [], topic)
+    # A chart, a gallery or a spec table may stand between headline and text: look further up.
+    title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
+    title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:], topic, (first_paragraph, end))
     if title_row is not None:
         header.title = lines[title_row].text
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
@@ -405,19 +421,40 @@ def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
     return frozenset(words)
 
 
-def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str]) -> int | None:
-    """The headline: a short line above the body that shares its topic, best just above the byline or date."""
+def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str],
+               body: tuple[int, int]) -> int | None:
+    """The headline: a line above the body that shares its topic, repeats outside the body (breadcrumb,
+    sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
+    label ("Science & Health") is a poor one, and so is a line far above the text."""
+    outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     scores = {}
     for index in zone:
         line = lines[index]
         if not _could_be_title(line):
             continue
-        shared = len(line.topic & topic) / len(line.topic) if line.topic else 0.0
-        beside_anchor = bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1)
-        scores[index] = (shared + 0.3 * beside_anchor + 0.15 * line.repeated + 0.1 * (4 <= line.words <= 20)
-                         + 0.1 * (index - zone.start + 1) / len(zone))
+        scores[index] = sum(weight * value for weight, value in zip(TITLE_WEIGHTS, _title_features(
+            line, index, zone, anchors, topic, outside)))
     best = max(scores, key=scores.__getitem__, default=None)
     return best if best is not None and scores[best] >= MIN_TITLE_SCORE else None
+
+
+# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance
+TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3)
+
+
+def _title_features(line: Line, index: int, zone: range, anchors: list[int], topic: frozenset[str],
+                    outside: Counter) -> tuple[float, ...]:
+    shared = len(line.topic & topic) / (len(line.topic) + 1)
+    on_topic = shared > 0  # a menu item repeats and sits next to the date too: only a headline on topic gains
+    return (shared,
+            on_topic and bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1),
+            on_topic and outside[line.text] > 1,
+            4 <= line.words <= 20,
+            line.words <= 3,
+            line.words > 20,
+            line.text[0].islower(),
+            on_topic and index >= zone.stop - 2,
+            (index - zone.start + 1) / len(zone))
 
 
 def _could_be_title(line: Line) -> bool:
@@ -429,6 +466,8 @@ def _could_be_title(line: Line) -> bool:
         return False  # a title repeats (breadcrumb, heading, sticky bar), so repetition alone is no bar
     if DATE_PATTERN.search(line.text) or CLOCK_TIME.search(line.text) or updated_date(line.text):
         return False
+    if NOT_TITLE.search(line.text) or line.text.islower() and line.words <= 3:
+        return False  # an address, a time stamp, a caption's credit, a tag or section label
     if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
         return False
     return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
@@ -480,6 +519,21 @@ def _before_number(text: str, token: str) -> bool:
     """ "June 3" is a date; "Laura June Topolsky" is a name."""
     rest = text.split(token, 1)[1].split()
     return bool(rest) and rest[0][:1].isdigit()
+
+
+FALLBACK_TITLE_WORDS = 12
+
+
+def fallback_title(blocks: tuple[Block, ...]) -> str | None:
+    """When no line above the body reads as its headline: the body's first heading, else the opening words of
+    its first sentence, so that a dump is never refused for want of a title."""
+    heading = next((b.text for b in blocks[:5] if b.kind == "heading" and len(b.text.split()) >= 2), None)
+    if heading:
+        return heading
+    text = next((b.text for b in blocks if b.kind == "paragraph"), blocks[0].text if blocks else "")
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    words = sentence.split()
+    return " ".join(words[:FALLBACK_TITLE_WORDS]) + ("…" if len(words) > FALLBACK_TITLE_WORDS else "") or None
 
 
 def to_block(line: str) -> Block:

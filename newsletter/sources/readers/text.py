@@ -18,8 +18,6 @@ class TextDumpReader:
 
     def read(self, source: Source) -> Article:
         parts = split_dump(source.text(), source.day_first)
-        if not parts.title:
-            raise SourceError(source.location, "no title found: put the article title on its own line near the top")
         if not any(block.kind != "heading" for block in parts.blocks):
             raise SourceError(source.location, "no article text found (only headings or page furniture)")
         return Article(
