@@ -25,6 +25,15 @@ CHROMIUM = os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium")
 # Without the networking flags chromium stalls on a closed network (design notes).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+# Some pages keep the body invisible until their scripts run (anti-flicker); a reader whose browser runs
+# them sees the text, so it is revealed before taking innerText.
+INNER_TEXT = """() => {
+    if (!document.body) return "";
+    if (getComputedStyle(document.body).visibility === "hidden") {
+        document.body.style.setProperty("visibility", "visible", "important");
+    }
+    return document.body.innerText;
+}"""
 COMMANDS = {
     "lynx": ["lynx", "-dump", "-nolist", "-display_charset=utf-8", "-force_html"],
     "w3m": ["w3m", "-dump", "-O", "UTF-8", "-T", "text/html"],
@@ -88,7 +97,7 @@ def _browser_dumps(sources: list[Path]):
             page = context.new_page()
             for source in sources:
                 page.goto(source.resolve().as_uri(), wait_until="domcontentloaded", timeout=30_000)
-                yield source.parent.name, page.evaluate("document.body ? document.body.innerText : ''")
+                yield source.parent.name, page.evaluate(INNER_TEXT)
         finally:
             browser.close()
 

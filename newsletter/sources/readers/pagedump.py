@@ -81,6 +81,8 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+# w3m shows <ins> and <del> as "[INS:word:INS]"; lynx shows unnamed buttons as "(BUTTON)".
+TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
@@ -161,7 +163,7 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify(unwrap(text.splitlines()))
+    lines = classify(unwrap(TERMINAL_MARKS.sub("", text).splitlines()))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
