@@ -81,8 +81,9 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
-# w3m shows <ins> and <del> as "[INS:word:INS]"; lynx shows unnamed buttons as "(BUTTON)".
-TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
+# w3m shows <ins> and <del> as "[INS:word:INS]"; lynx shows unnamed buttons as "(BUTTON)" and MathML's
+# markup as "[MATH: <semantics> ... :MATH]" (its TeX annotation follows as text).
+TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)|\[MATH:.*?:MATH\]", re.DOTALL)
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
@@ -109,6 +110,8 @@ PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line t
 WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10,
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
+LINK_ITEM_WEIGHT = 0.25  # ... that does not end like a sentence
+COUNTED = re.compile(r"\(\d[\d,.]*\)\W*$|\b\d[\d,.]*\s*(?:comments?|replies|responses)\b|\bago\W*$", re.IGNORECASE)
 FURNITURE = {"navigation", "boilerplate", "section", "comments"}
 SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
@@ -158,7 +161,11 @@ class Line:
         if self.kind == "prose":
             return self.words - PROSE_OFFSET
         if self.kind == "item":
-            return self.words * ITEM_WEIGHT
+            # A list of headline links (no full stop) weighs less than one of sentences; a counted
+            # category ("Books (53)") or a link with its comment count or age is furniture.
+            if COUNTED.search(self.text):
+                return WEIGHTS["line"]
+            return self.words * (ITEM_WEIGHT if SENTENCE_END.search(self.text) else LINK_ITEM_WEIGHT)
         return WEIGHTS[self.kind]
 
 
@@ -202,17 +209,24 @@ def unwrap(raw: list[str]) -> list[str]:
     if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < WRAPPED_MIN_SHARE * len(lengths):
         return texts
     # Terminal browsers (lynx, w3m) part paragraphs with blank lines, so a capital after a full line
-    # continues the sentence ("... easy to use" / "JavaScript code coverage"); without them it may start anew.
+    # continues the sentence ("... easy to use" / "JavaScript code coverage"); without them it may start
+    # anew, unless the full line stopped mid-sentence.
     spaced = len(lines) - len(texts) >= BLANK_SHARE * len(texts)
     joined: list[str] = []
     previous = 0  # the raw length of the line before, 0 after a blank line
+    hang = None  # where the text of the list item above starts: its wrapped lines are indented to it
     for line, text in zip(raw, lines):
         room_left = width - previous - 1
-        if (previous and text and len(text.split()[0]) > room_left and (spaced or not text[0].isupper())
-                and not BULLET.match(text) and any(ch.isalnum() for ch in text)):
+        continues = spaced or not text[:1].isupper() or not SENTENCE_END.search(joined[-1] if joined else ".")
+        bullet = BULLET.match(text)
+        wrapped = previous and len(text.split()[0] if text else "") > room_left and continues
+        if text and not bullet and any(ch.isalnum() for ch in text) and (
+                wrapped or hang == len(line) - len(line.lstrip()) and not text[0].isupper()):
             joined[-1] += " " + text
         elif text:
             joined.append(text)
+            hang = len(line) - len(line.lstrip()) + bullet.end() if bullet else None
+        hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
     return joined
 
@@ -246,6 +260,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "navigation"
     if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12):
         return "boilerplate"
+    if BULLET.match(text) and not SENTENCE_END.search(text):
+        return "item"  # a list of links, however long its lines
     if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
         return "prose"
     if BULLET.match(text):
