@@ -124,6 +124,7 @@ WRAPPED_MIN_LINES = 10
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
+RELATED_MAX_LINES = 8
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 MIN_TITLE_SCORE = 0.25
@@ -133,6 +134,7 @@ NOT_TITLE = re.compile(
       | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$""",
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
+TICKER = re.compile(r"^\d{1,2}[:h.]\d{2}\s+\S")
 CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
 
@@ -262,6 +264,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "boilerplate"
     if BULLET.match(text) and not SENTENCE_END.search(text):
         return "item"  # a list of links, however long its lines
+    if TICKER.match(text) and words <= MAX_TITLE_WORDS:
+        return "line"  # "14:44 Minister resigns": a live ticker's entry, not the article's prose
     if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
         return "prose"
     if BULLET.match(text):
@@ -399,10 +403,12 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
                             and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
     zone = range(max(0, min(start, first_paragraph) - HEADER_LINES), first_paragraph)
     header = Header(body_start=start)
-    datelines = {i: dateline(lines[i].text, day_first) for i in zone if lines[i].kind != "comments"}
+    title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
+    related = _related_rows(lines, title_zone)
+    datelines = {i: dateline(lines[i].text, day_first) for i in zone if i not in related}
     dates = [i for i, (published, _) in datelines.items() if published]
     # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
-    bylines = [i for i in zone if lines[i].kind not in ("section", "comments") and _byline_row(lines, i, set(dates))]
+    bylines = [i for i in zone if i not in related and _byline_row(lines, i, set(dates))]
     if dates:
         header.published, header.updated = datelines[dates[-1]]
     if bylines:
@@ -410,14 +416,31 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
     topic = _body_topic(lines, first_paragraph, end)
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
-    title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
-    title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:], topic, (first_paragraph, end))
+    title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:], topic, (first_paragraph, end), related)
     if title_row is not None:
         header.title = lines[title_row].text
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
     header.rows = frozenset(rows)
     header.body_start = max(start, max(rows) + 1) if rows else start
     return header
+
+
+def _related_rows(lines: list[Line], zone: range) -> frozenset[int]:
+    """The rows of "Related", "Most read" and comment sections above the body: their headline links, bylines
+    and dates belong to other articles. Such a run lasts from its heading to the next paragraph or menu, and a
+    few lines at most ("Contact us" in a menu is no such heading)."""
+    rows: set[int] = set()
+    left = 0  # rows the current run may still take
+    for index in zone:
+        kind = lines[index].kind
+        if kind in ("section", "comments"):
+            left = RELATED_MAX_LINES
+        elif kind in ("prose", "boilerplate", "navigation"):
+            left = 0  # the article's text, or the menu the heading stood in
+        if left:
+            rows.add(index)
+            left -= 1
+    return frozenset(rows)
 
 
 def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
@@ -440,7 +463,7 @@ def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
 
 
 def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str],
-               body: tuple[int, int]) -> int | None:
+               body: tuple[int, int], related: frozenset[int] = frozenset()) -> int | None:
     """The headline: a line above the body that shares its topic, repeats outside the body (breadcrumb,
     sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
     label ("Science & Health") is a poor one, and so is a line far above the text."""
@@ -448,7 +471,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     scores = {}
     for index in zone:
         line = lines[index]
-        if not _could_be_title(line):
+        if index in related or not _could_be_title(line):
             continue
         scores[index] = sum(weight * value for weight, value in zip(TITLE_WEIGHTS, _title_features(
             line, index, zone, anchors, topic, outside)))
