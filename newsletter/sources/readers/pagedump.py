@@ -130,8 +130,9 @@ TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 MIN_TITLE_SCORE = 0.25
 NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
-      | ^(?:photo|foto|image|picture|source|credit|fuente|quelle)s?\s*: | ^(?:media\s+)?caption\b | \b(?:photo|foto|source|credit)\s*:\s*\S+\s*$
-      | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$""",
+      | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
+      | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$
+      | ^\# | __ | \*$""",
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
 TICKER = re.compile(r"^\d{1,2}[:h.]\d{2}\s+\S")
@@ -474,7 +475,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
         if index in related or not _could_be_title(line):
             continue
         scores[index] = sum(weight * value for weight, value in zip(TITLE_WEIGHTS, _title_features(
-            line, index, zone, anchors, topic, outside)))
+            lines, index, zone, anchors, topic, outside)))
     best = max(scores, key=scores.__getitem__, default=None)
     return best if best is not None and scores[best] >= MIN_TITLE_SCORE else None
 
@@ -483,8 +484,9 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
 TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3)
 
 
-def _title_features(line: Line, index: int, zone: range, anchors: list[int], topic: frozenset[str],
+def _title_features(lines: list[Line], index: int, zone: range, anchors: list[int], topic: frozenset[str],
                     outside: Counter) -> tuple[float, ...]:
+    line = lines[index]
     shared = len(line.topic & topic) / (len(line.topic) + 1)
     on_topic = shared > 0  # a menu item repeats and sits next to the date too: only a headline on topic gains
     return (shared,
@@ -503,12 +505,15 @@ def _could_be_title(line: Line) -> bool:
         return False
     if BULLET.match(line.text):
         return False
-    if line.kind == "boilerplate" and not line.repeated:
+    if line.kind == "boilerplate" and (not line.repeated or BOILERPLATE.match(line.text)
+                                       or BOILERPLATE_WORDS.search(line.text)):
         return False  # a title repeats (breadcrumb, heading, sticky bar), so repetition alone is no bar
     if DATE_PATTERN.search(line.text) or CLOCK_TIME.search(line.text) or updated_date(line.text):
         return False
     if NOT_TITLE.search(line.text) or line.text.islower() and line.words <= 3:
-        return False  # an address, a time stamp, a caption's credit, a tag or section label
+        return False  # an address, a time stamp, a caption's credit, a form field, a tag or section label
+    if len(BOILERPLATE_WORDS.findall(line.text)) and line.words <= 8:
+        return False  # "Please accept our privacy terms", "Login using your account"
     if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
         return False
     return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
