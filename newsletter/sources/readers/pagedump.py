@@ -132,7 +132,8 @@ NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
       | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
       | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$
-      | ^\# | __ | \*$""",
+      | ^\# | __ | \*$ | ^[^\w"'“‘«¿¡($£€] | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
+      | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
 TICKER = re.compile(r"^\d{1,2}[:h.]\d{2}\s+\S")
@@ -408,6 +409,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
     related = _related_rows(lines, title_zone)
     datelines = {i: dateline(lines[i].text, day_first) for i in zone if i not in related}
     dates = [i for i, (published, _) in datelines.items() if published]
+    revised = [i for i, (published, updated) in datelines.items() if updated and not published]
     # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
     bylines = [i for i in zone if i not in related and _byline_row(lines, i, set(dates))]
     if dates:
@@ -417,7 +419,8 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
     topic = _body_topic(lines, first_paragraph, end)
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
-    title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:], topic, (first_paragraph, end), related)
+    title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
+                           (first_paragraph, end), related)
     if title_row is not None:
         header.title = lines[title_row].text
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
