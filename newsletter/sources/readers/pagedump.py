@@ -125,6 +125,8 @@ BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts it
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
 RELATED_MAX_LINES = 8
+STANDFIRST_WORDS = 60  # a first paragraph this short may be a standfirst with the date and byline under it ...
+STANDFIRST_GAP = 4  # ... in the few lines before the text goes on
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 MIN_TITLE_SCORE = 0.25
@@ -407,11 +409,14 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
     header = Header(body_start=start)
     title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
     related = _related_rows(lines, title_zone)
-    datelines = {i: dateline(lines[i].text, day_first) for i in zone if i not in related}
+    under = _under_standfirst(lines, first_paragraph, end)
+    datelines = {i: dateline(lines[i].text, day_first) for i in [*zone, *under] if i not in related}
     dates = [i for i, (published, _) in datelines.items() if published]
+    # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
+    meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
     revised = [i for i, (published, updated) in datelines.items() if updated and not published]
     # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
-    bylines = [i for i in zone if i not in related and _byline_row(lines, i, set(dates))]
+    bylines = [i for i in meta_rows if i not in related and _byline_row(lines, i, set(dates))]
     if dates:
         header.published, header.updated = datelines[dates[-1]]
     if bylines:
@@ -425,8 +430,20 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
         header.title = lines[title_row].text
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
     header.rows = frozenset(rows)
-    header.body_start = max(start, max(rows) + 1) if rows else start
+    above = [row for row in rows if row < first_paragraph]
+    header.body_start = max(start, max(above) + 1) if above else start
     return header
+
+
+def _under_standfirst(lines: list[Line], first: int, end: int) -> range:
+    """The short lines between a standfirst and the text ("A summary." / "3 May 2024" / "By Jane Doe" /
+    "The article..."), where the date and byline stand on some pages."""
+    if first >= end or lines[first].words > STANDFIRST_WORDS:
+        return range(0)
+    stop = first + 1
+    while stop < min(end, first + 1 + STANDFIRST_GAP) and lines[stop].kind != "prose":
+        stop += 1
+    return range(first + 1, stop)
 
 
 def _related_rows(lines: list[Line], zone: range) -> frozenset[int]:
