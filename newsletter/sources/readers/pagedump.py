@@ -85,7 +85,7 @@ NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]
 # markup as "[MATH: <semantics> ... :MATH]" (its TeX annotation follows as text).
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)|\[MATH:.*?:MATH\]", re.DOTALL)
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
-BULLET = re.compile(r"^\s*(?:[-*•–+·▪►]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
 SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
 
@@ -134,7 +134,7 @@ NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
       | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
       | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$
-      | ^\# | __ | \*$ | ^[^\w"'“‘«¿¡($£€] | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
+      | ^\# | __ | \*$ | \[\s*\] | ^[^\w"'“‘«¿¡($£€] | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
@@ -171,7 +171,9 @@ class Line:
             # category ("Books (53)") or a link with its comment count or age is furniture.
             if COUNTED.search(self.text):
                 return WEIGHTS["line"]
-            return self.words * (ITEM_WEIGHT if SENTENCE_END.search(self.text) else LINK_ITEM_WEIGHT)
+            if SENTENCE_END.search(self.text):
+                return self.words * ITEM_WEIGHT
+            return self.words * LINK_ITEM_WEIGHT - 0.75  # a menu's one-word links add up to nothing
         return WEIGHTS[self.kind]
 
 
@@ -440,8 +442,9 @@ def _under_standfirst(lines: list[Line], first: int, end: int) -> range:
     "The article..."), where the date and byline stand on some pages."""
     if first >= end or lines[first].words > STANDFIRST_WORDS:
         return range(0)
-    stop = first + 1
-    while stop < min(end, first + 1 + STANDFIRST_GAP) and lines[stop].kind != "prose":
+    stop, taken = first + 1, 0
+    while stop < end and taken < STANDFIRST_GAP and lines[stop].kind != "prose":
+        taken += any(ch.isalpha() for ch in lines[stop].text)  # share icons ("•") take no room
         stop += 1
     return range(first + 1, stop)
 
