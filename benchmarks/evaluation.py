@@ -340,7 +340,8 @@ def date_renderings(date: dt.date) -> list[str]:
         forms += [f"{day}/{date.month}/{date.year}", f"{day}/{date.month:02d}/{date.year}",
                   f"{date.month}/{day}/{date.year}", f"{date.month:02d}/{day}/{date.year}",
                   f"{day}.{date.month:02d}.{date.year}", f"{day}-{date.month:02d}-{date.year}",
-                  f"{date.month:02d}-{day}-{date.year}", f"{date.month:02d}/{day}/{date.year % 100:02d}"]
+                  f"{date.month:02d}-{day}-{date.year}", f"{date.month:02d}/{day}/{date.year % 100:02d}",
+                  f"{date.month:02d}.{day}.{date.year % 100:02d}", f"{day}.{date.month:02d}.{date.year % 100:02d}"]
         for month in months:
             for suffix in ("", "st", "nd", "rd", "th"):
                 forms += [f"{day}{suffix} {month} {date.year}", f"{day}{suffix} {month}, {date.year}",

@@ -11,6 +11,7 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 DATE_PATTERN = re.compile(
     r"(?:\d{4}-\d{1,2}-\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
+    r"|(?<![\d.])\d{2}([-/.])\d{2}\1\d{2}(?![\d.:-])"  # "11.03.17", "10/15/15": two-digit parts only
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
