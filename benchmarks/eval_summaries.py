@@ -33,6 +33,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 K = 3
 TARGET_PRECISION = 0.70
 TARGET_MS = 20.0
+LEAD_MARGIN = 0.15  # sentence precision stays this far above lead-k
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,12 @@ def main(argv: list[str] | None = None) -> int:
           f"(BBC, {statistics.mean(len(c.article.text) for c in cases) / 1000:.1f} KB on average)"
           + (f"; seed pages {', '.join(f'{ms:.1f}' for ms in seed_ms)} ms" if seed_ms else ""))
 
-    ours, lead = rows[0], rows[1]
+    ours, lead, ours_ref, lead_ref = rows
     slowest = max(bbc_ms + seed_ms)
     checks = [
         (f"precision@{K} {ours.precision:.3f} >= {TARGET_PRECISION:.2f}", ours.precision >= TARGET_PRECISION),
+        *((f"precision@{a.k} {a.precision:.3f} >= {b.method} {b.precision:.3f} + {LEAD_MARGIN}",
+           a.precision >= b.precision + LEAD_MARGIN) for a, b in ((ours, lead), (ours_ref, lead_ref))),
         (f"ROUGE-2 {ours.rouge2:.3f} > lead-{K} {lead.rouge2:.3f}", ours.rouge2 > lead.rouge2),
         (f"slowest article {slowest:.1f} ms < {TARGET_MS:.0f} ms", slowest < TARGET_MS),
     ]

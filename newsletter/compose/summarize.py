@@ -37,8 +37,29 @@ WORD = re.compile(r"[a-z][a-z'’-]*")
 # A line break right after a sentence's final punctuation ends that sentence, whatever
 # the segmenter makes of the token before it (it reads "$42.09bn." as an abbreviation).
 BREAK_AFTER_SENTENCE_END = re.compile(r"(?<=[.!?])\s*\n\s*|(?<=[.!?][\"'’”)])\s*\n\s*")
-# Openers that point back at a sentence the blurb may not include.
-DANGLING_START = re.compile(r"^(?:this|that|these|those|it|they|he|she|but|and|so|yet|however|also|such)\b", re.IGNORECASE)
+# Openers that point back at a sentence the blurb may not include. A demonstrative or a logical connective
+# ("This means ...", "However, ...") hangs on the sentence before it, so it is quoted only after that one;
+# a pronoun or a plain "But"/"Also" usually leans on the story's subject, named in the title, and is only
+# marked down (BBC editors quote such sentences often).
+DANGLING_START = re.compile(
+    r"^(?:this|that|these|those|such|however|thus|therefore|hence|moreover|furthermore|nevertheless|nonetheless"
+    r"|otherwise|likewise|similarly|consequently|the\s+(?:same|latter|former)|as\s+a\s+result|in\s+addition"
+    r"|for\s+(?:example|instance)|on\s+the\s+other\s+hand|even\s+so|despite\s+(?:this|that))\b",
+    re.IGNORECASE)
+PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
+                           r"|instead|another)\b", re.IGNORECASE)
+# An agency dateline or a byline opening a story: "LOS ANGELES (AP) — ", "SEOUL, South Korea — ", "By Jane Doe - ".
+DATELINE = re.compile(
+    r"^(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3}(?:,\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2})?"
+    r"(?:\s*\((?:AP|AFP|Reuters|UPI|CNN|dpa|PA)\))?"
+    r"|By\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}(?:,\s+[\w.'’ -]{2,40}?)?)\s*[—–-]{1,2}\s+(?=[A-Z\"“‘'])")
+# A list item's label before its text: "Cultivating a positive environment - An environment where ...".
+LABEL = re.compile(r"^(?P<label>[^.!?:;\n]{3,80}?)\s+[—–-]\s+(?=[A-Z\"“‘])")
+MAX_LABEL_WORDS = 8
+# An article is a list (deals, a roundup) when entries hold at least this share of its words ...
+LIST_SHARE = 0.5
+LIST_MIN_ENTRIES = 4  # ... and there are this many of them
+DEALS = re.compile(r"[$£€]\s?\d|\d\s?%\s+off\b|\bwas\s+[$£€]", re.IGNORECASE)
 # Calls to action the page's owner added ("Discover our ...", "Contact us today"): furniture, not content.
 CALL_TO_ACTION = re.compile(
     r"^(?:please\s+)?(?:discover|explore|visit|contact|call|email|subscribe|sign\s+up|register|book|buy|shop|order|download"
@@ -88,10 +109,38 @@ def limits(budget: Budget) -> tuple[float, float]:
     return budget.sentences or math.inf, budget.words or math.inf
 
 
-def article_sentences(article: Article) -> list[Sentence]:
-    """Every sentence of the article's paragraphs and list items, numbered in reading order."""
-    texts = (s for block in article.prose for s in split_sentences(block) if s)
+def article_sentences(article: Article, blocks: list[str] | None = None) -> list[Sentence]:
+    """Every sentence of the article's paragraphs and list items (or of ``blocks``), numbered in reading order.
+
+    A block's first sentence loses an agency dateline, a byline or a list label in front of it: the rest is
+    still the article's own words, and it reads on its own."""
+    texts = (_without_lead_in(text) if index == 0 else text
+             for block in (article.prose if blocks is None else blocks)
+             for index, text in enumerate(s for s in split_sentences(block) if s))
     return [Sentence(text, position, terms(text)) for position, text in enumerate(texts)]
+
+
+def _without_lead_in(sentence: str) -> str:
+    sentence = DATELINE.sub("", sentence, count=1)
+    label = LABEL.match(sentence)
+    if label and len(label.group("label").split()) <= MAX_LABEL_WORDS:
+        sentence = sentence[label.end():]
+    return sentence
+
+
+def list_entries(article: Article) -> set[int]:
+    """Indexes (among ``article.prose``) of the blocks that are entries of a list-shaped article: its list
+    items, labelled paragraphs ("Product - $20 ...") and priced lines. Empty when the article is not a list."""
+    prose = article.prose
+    entries = {i for i, (block, text) in enumerate(zip(_prose_blocks(article), prose))
+               if block.kind == "item" or LABEL.match(text) or DEALS.search(text) and len(text.split()) <= 40}
+    words = sum(len(text.split()) for text in prose)
+    listed = sum(len(prose[i].split()) for i in entries)
+    return entries if len(entries) >= LIST_MIN_ENTRIES and listed >= LIST_SHARE * words else set()
+
+
+def _prose_blocks(article: Article) -> list:
+    return [block for block in article.blocks if block.kind != "heading"]
 
 
 def quotable(sentence: Sentence) -> bool:
@@ -108,6 +157,11 @@ def quotable(sentence: Sentence) -> bool:
 def summarize(article: Article, budget: Budget) -> str:
     """The blurb: the best whole sentences within the budget, or "" when not one fits."""
     sentences = article_sentences(article)
+    entries = list_entries(article)
+    if entries:  # a deals list or a roundup: its introduction and close say what it is, item by item does not
+        framing = article_sentences(article, [t for i, t in enumerate(article.prose) if i not in entries])
+        if any(quotable(s) for s in framing):
+            sentences = framing
     description = (article.description or "").strip()
     on_topic = bool(description) and _covered_by_body(description, article.text)
     opening = _standfirst(description, budget) if on_topic else []
@@ -141,7 +195,7 @@ def _scores(sentences: list[Sentence], document: Counter, topic: Counter, total:
     for sentence in sentences:
         lead = 1.0 - sentence.position / max(total, 1)
         score = _cosine(sentence.terms, document) + TOPIC_WEIGHT * _cosine(sentence.terms, topic) + LEAD_WEIGHT * lead
-        if DANGLING_START.match(sentence.text):
+        if PRONOUN_START.match(sentence.text):
             score *= DANGLING_FACTOR
         scores[sentence.position] = score
     return scores
@@ -155,7 +209,10 @@ def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget, o
     chosen: list[Sentence] = []
     remaining = list(sentences)
     while remaining and len(chosen) < max_sentences:
-        fitting = [s for s in remaining if s.words <= words_left]
+        picked = {s.position for s in chosen}
+        # "This is why ..." only right after the sentence it points back to
+        fitting = [s for s in remaining if s.words <= words_left
+                   and (s.position == 0 or s.position - 1 in picked or not DANGLING_START.match(s.text))]
         if not fitting:
             break
         best = max(fitting, key=lambda s: scores[s.position] - _repetition(s, opening + chosen))

@@ -81,6 +81,12 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+# A publisher's pitch at the foot of a post: an imperative to the reader about "our" offer or "your" gain.
+PROMO = re.compile(
+    r"""^(?:discover|explore|visit|contact|call|subscribe|sign\s+up|register|book|buy|shop|order|download|join
+         |enhance|boost|champion|transform|unlock|empower|elevate|get|try|start|request|claim|grab|learn\s+more
+         |find\s+out|don['’]t\s+miss)\b[^.!?]{0,120}\b(?:our|your|us|today|now)\b""",
+    re.IGNORECASE | re.VERBOSE)
 # w3m shows <ins> and <del> as "[INS:word:INS]"; lynx shows unnamed buttons as "(BUTTON)" and MathML's
 # markup as "[MATH: <semantics> ... :MATH]" (its TeX annotation follows as text).
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)|\[MATH:.*?:MATH\]", re.DOTALL)
@@ -181,6 +187,7 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
     lines = classify(unwrap(TERMINAL_MARKS.sub("", text).splitlines()))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
+    end = promo_tail_cut(lines, header.body_start, end)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
     revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
     updated = max(revisions + [header.updated] if header.updated else revisions, default=None)
@@ -388,6 +395,20 @@ def _section_cut(lines: list[Line], start: int, end: int) -> int:
         before, after = sum(prose[start:index]), sum(prose[index + 1:next_wall])
         if before >= SECTION_MIN_BEFORE and (lines[index].kind == "comments" or after < SECTION_AFTER_SHARE * before):
             return index
+    return end
+
+
+def promo_tail_cut(lines: list[Line], start: int, end: int) -> int:
+    """Where the article ends before the publisher's pitch: trailing calls to action ("Discover our ...",
+    "Enhance your skills ...!"), and a last section that is mostly such lines, heading and all."""
+    heading = next((i for i in range(end - 1, start, -1) if lines[i].kind in ("short", "line")
+                    and not SENTENCE_END.search(lines[i].text)), None)
+    if heading is not None:
+        texts = [line.text for line in lines[heading + 1:end] if line.kind in ("prose", "line", "item")]
+        if texts and 2 * sum(bool(PROMO.search(text)) for text in texts) >= len(texts):
+            return heading
+    while end > start and PROMO.search(lines[end - 1].text):
+        end -= 1
     return end
 
 
