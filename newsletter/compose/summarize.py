@@ -202,24 +202,44 @@ def _scores(sentences: list[Sentence], document: Counter, topic: Counter, total:
 
 
 def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget, opening: list[Sentence]) -> list[Sentence]:
-    """Best first while the budget lasts; a sentence repeating an earlier pick loses what it repeats."""
+    """Best first while the budget lasts; a sentence repeating an earlier pick loses what it repeats.
+
+    "This means ..." is quoted only right after the sentence it points back to: when it is the best
+    sentence left, that one is taken first if both fit, else it is passed over."""
     max_sentences, max_words = limits(budget)
     max_sentences -= len(opening)
     words_left = max_words - sum(s.words for s in opening)
     chosen: list[Sentence] = []
     remaining = list(sentences)
     while remaining and len(chosen) < max_sentences:
-        picked = {s.position for s in chosen}
-        # "This is why ..." only right after the sentence it points back to
-        fitting = [s for s in remaining if s.words <= words_left
-                   and (s.position == 0 or s.position - 1 in picked or not DANGLING_START.match(s.text))]
+        fitting = [s for s in remaining if s.words <= words_left]
         if not fitting:
             break
-        best = max(fitting, key=lambda s: scores[s.position] - _repetition(s, opening + chosen))
+        ranked = sorted(fitting, key=lambda s: scores[s.position] - _repetition(s, opening + chosen), reverse=True)
+        best = next((s for s in ranked if not _leans_back(s, chosen)
+                     or _antecedent(s, remaining, chosen, max_sentences, words_left)), None)
+        if best is None:
+            break
+        if _leans_back(best, chosen):
+            best = _antecedent(best, remaining, chosen, max_sentences, words_left)
         chosen.append(best)
         remaining.remove(best)
         words_left -= best.words
     return chosen
+
+
+def _leans_back(sentence: Sentence, chosen: list[Sentence]) -> bool:
+    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text))
+            and sentence.position - 1 not in {s.position for s in chosen})
+
+
+def _antecedent(sentence: Sentence, remaining: list[Sentence], chosen: list[Sentence], max_sentences: float,
+                words_left: float) -> Sentence | None:
+    """The sentence just before ``sentence``, when it is still free and both fit in what is left."""
+    before = next((s for s in remaining if s.position == sentence.position - 1), None)
+    fits = (before is not None and len(chosen) + 2 <= max_sentences
+            and before.words + sentence.words <= words_left and not _leans_back(before, chosen))
+    return before if fits else None
 
 
 def _repetition(sentence: Sentence, chosen: list[Sentence]) -> float:
