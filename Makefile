@@ -38,11 +38,19 @@ $(CHROMIUM):
 	$(APT) update
 	$(APT) install -y chromium
 
+# Page-dump styles for tests and benchmarks: lynx and w3m dumps are made from the shared pages.
+DUMPERS = /usr/bin/lynx /usr/bin/w3m
+
+$(DUMPERS):
+	@command -v apt-get >/dev/null || { echo "install lynx and w3m"; exit 1; }
+	$(APT) update
+	$(APT) install -y lynx w3m
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 # Tools are called by their venv path: nothing depends on PATH or an activated venv.
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(DUMPERS)
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 # One test process per core: the fast tests are independent (own temp folders, free ports).
@@ -57,11 +65,11 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 benchmarks/.node/node_modules/mjml/bin/mjml:
 	npm install --prefix benchmarks/.node --no-audit --no-fund --silent mjml@5
 
-bench: $(VENV)/.installed-bench benchmarks/.node/node_modules/mjml/bin/mjml
+bench: $(VENV)/.installed-bench benchmarks/.node/node_modules/mjml/bin/mjml $(CHROMIUM) $(DUMPERS)
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/cold_build.py
 	$(BIN)/python benchmarks/preview.py
-	$(BIN)/python benchmarks/eval_extraction.py
+	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python benchmarks/eval_extraction.py
 	$(BIN)/python benchmarks/eval_summaries.py
 	$(BIN)/python benchmarks/send.py
 	$(BIN)/python benchmarks/featured.py

@@ -1,0 +1,157 @@
+"""Page dumps as browsers and terminal browsers make them: every page gives a body and a title.
+
+The dev-set dumps are generated here from ../shared (through ``shared_dir``) into a temporary cache,
+with the same script as the benchmark (benchmarks/make_dumps.py); none is stored in the repository.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsletter.sources.readers import read_article
+from newsletter.sources.readers.pagedump import split_dump
+from tests.conftest import benchmark_module
+
+make_dumps = benchmark_module("make_dumps")
+evaluation = benchmark_module("evaluation")
+
+PARAGRAPHS = [
+    "The allotment society has finally agreed to build a shared tool shed beside the main gate, after three "
+    "years of members carrying spades and forks back and forth on the bus.",
+    "The shed will be built from larch boards donated by the sawmill in the village, and the roof will collect "
+    "rain into two tanks so that the nearest plots can be watered without the long walk to the tap.",
+    "Members who want a key should ask at the society's stall on Saturday mornings; the deposit is five pounds "
+    "and is returned when the key comes back at the end of the season.",
+]
+
+
+def wrapped(paragraph: str, width: int = 66, indent: str = "   ") -> list[str]:
+    """A paragraph as lynx lays it out: indented, wrapped at a fixed width."""
+    lines, line = [], ""
+    for word in paragraph.split():
+        if line and len(indent + line + " " + word) > width:
+            lines.append(indent + line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + [indent + line]
+
+
+def lynx_page(*header: str) -> str:
+    body = [line for paragraph in PARAGRAPHS for line in [*wrapped(paragraph), ""]]
+    # a capital at the start of a wrapped line ("... at the society's stall on" / "Saturday mornings")
+    assert any(line.strip()[:1].isupper() for p in PARAGRAPHS for line in wrapped(p)[1:])
+    return "\n".join(["   #Plot Notes RSS feed", "", *header, "", *body]) + "\n"
+
+
+def test_a_terminal_dump_is_unwrapped_and_its_headline_found() -> None:
+    parts = split_dump(lynx_page("     * Home", "     * Events", "",
+                                 "Shared tool shed for the allotment society", "",
+                                 "   By Ann Example", "   Published 3 March 2025"))
+    paragraphs = [block.text for block in parts.blocks if block.kind == "paragraph"]
+    assert paragraphs == PARAGRAPHS  # each wrapped paragraph is one again, capitals after full lines included
+    assert parts.title == "Shared tool shed for the allotment society"
+    assert parts.byline == "Ann Example" and parts.published == dt.date(2025, 3, 3)
+
+
+def test_a_dump_without_a_headline_still_gives_its_article(tmp_path: Path) -> None:
+    (tmp_path / "shed.txt").write_text("\n\n".join(PARAGRAPHS) + "\n", encoding="utf-8")
+    article = read_article("shed.txt", tmp_path)
+    assert article.text.startswith("The allotment society has finally agreed")
+    assert article.title == "The allotment society has finally agreed to build a shared tool shed…"
+
+
+@pytest.mark.parametrize("line", ["jane@example.org", "1 hour ago", "Photo: Jane Example/Getty Images",
+                                  "Call us at (555) 123-4567", "science & health"])
+def test_addresses_time_stamps_captions_and_labels_are_never_titles(line: str) -> None:
+    parts = split_dump("\n".join(["Plot Notes", line, *PARAGRAPHS]) + "\n")
+    assert parts.title != line
+    assert parts.blocks[0].text == PARAGRAPHS[0]
+
+
+def test_w3m_marks_and_a_related_run_above_the_article() -> None:
+    dump = "\n".join([
+        "Shared tool shed for the allotment society",
+        "12 March 2025",
+        "Related",
+        "Seed swap draws a record crowd",
+        "By Sam Other",
+        "2 January 2024",
+        "[INS:" + PARAGRAPHS[0] + ":INS]",
+        *PARAGRAPHS[1:],
+    ]) + "\n"
+    parts = split_dump(dump)
+    assert parts.title == "Shared tool shed for the allotment society"
+    assert parts.published == dt.date(2025, 3, 12)  # not the related story's date, nor its byline
+    assert parts.byline is None
+    assert parts.blocks[0].text == PARAGRAPHS[0]
+
+
+def test_a_live_ticker_and_a_closing_pitch_are_not_the_article() -> None:
+    ticker = [f"{hour}:15 {news}" for hour, news in (
+        (14, "Council approves the new bus lanes on Main Street after a long debate in the town hall"),
+        (13, "Heavy rain is expected across the whole of the region tonight and into tomorrow"),
+        (12, "The library opening hours change from next week, with later closing on Thursdays"))]
+    dump = "\n".join(["Shared tool shed for the allotment society", *PARAGRAPHS, "Grow more with us",
+                      "Discover our range of raised-bed kits and order yours today.",
+                      "Join our members' club and get your first month of seed deliveries free with us.",
+                      "Live", *ticker]) + "\n"
+    body = "\n".join(block.text for block in split_dump(dump).blocks)
+    assert PARAGRAPHS[-1] in body
+    for furniture in ("Grow more", "Discover our", "Join our", "bus lanes", "library opening"):
+        assert furniture not in body
+
+
+def test_counted_category_lists_weigh_against_the_body() -> None:
+    categories = [f"* {name} ({count})" for name, count in (("Allotments", 53), ("Events", 12), ("Recipes", 31),
+                                                          ("Wildlife", 8), ("Tools and equipment", 17))]
+    parts = split_dump("\n".join(["Shared tool shed for the allotment society", *PARAGRAPHS, "Categories",
+                                  *categories]) + "\n")
+    assert not any("(53)" in block.text for block in parts.blocks)
+
+
+@pytest.mark.parametrize("line, day_first, date", [
+    ("10.15.15", True, dt.date(2015, 10, 15)),  # no 15th month: read month first whatever the order
+    ("11.03.17 in Gadgets", False, dt.date(2017, 11, 3)),
+    ("Mar 3, 2025 5:00 PM ET", True, dt.date(2025, 3, 3)),
+    ("03-03-2025", True, dt.date(2025, 3, 3)),
+])
+def test_visible_date_formats(line: str, day_first: bool, date: dt.date) -> None:
+    parts = split_dump("\n".join(["Shared tool shed for the allotment society", line, *PARAGRAPHS]) + "\n",
+                       day_first)
+    assert parts.published == date
+
+
+# --- the dev set in every dump style, generated from ../shared ---
+
+DEV_PAGES = ["001", "aclu", "cnn", "lemonde-1", "msn", "seattletimes-1", "toc-missing", "wikipedia-3"]
+
+
+def _tools_present(style: str) -> None:
+    needed = {"lynx": "lynx", "w3m": "w3m"}.get(style)
+    if needed and not shutil.which(needed):
+        pytest.fail(f"{needed} not found: `make test` installs it (apt-get install lynx w3m)")
+    if style == "browser" and not Path(os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium")).is_file():
+        pytest.fail("chromium not found: `make test` installs Debian's chromium")
+
+
+@pytest.mark.parametrize("style", make_dumps.STYLES)
+def test_every_dump_style_gives_every_page_a_body_and_a_title(style: str, shared_dir: Path, tmp_path: Path) -> None:
+    _tools_present(style)
+    data = shared_dir / "eval" / "readability"
+    dumps = make_dumps.cached_dumps(style, data, DEV_PAGES, tmp_path)
+    pages = evaluation.load_pages(data, DEV_PAGES)
+    results = [evaluation.evaluate_page(page, dump=dumps[page.page_id]) for page in pages]
+    for result in results:
+        assert result.dump.error is None, (style, result.page.page_id, result.dump.error)
+        assert result.dump.title and result.dump.text.strip(), result.page.page_id
+    scores = evaluation.average([result.dump_overlap for result in results])
+    raw = evaluation.average([result.raw for result in results])
+    assert scores.f1 > raw.f1 + 0.1 and scores.f1 > 0.85, (style, scores, raw)
+    headlines = evaluation.headline_accuracy([(result.page, result.dump) for result in results])
+    assert headlines.share >= 0.6, (style, headlines)
