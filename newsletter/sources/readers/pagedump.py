@@ -95,6 +95,7 @@ BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
 SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
 
+BY_LINE = re.compile(r"(?:by|par|von|por|door)\b\W", re.IGNORECASE)  # "by: Jane Doe" under a headline
 BY = re.compile(r"(?:^|[\s/|•·,(-])(?:by|par|von|por|door)\s+(?P<name>.+)$", re.IGNORECASE)
 NAME_PARTICLES = {"van", "von", "de", "da", "del", "der", "den", "du", "bin", "al", "le", "la", "di"}
 NAME_JOINERS = {"and", "&", "und", "et", "y", "e"}
@@ -127,6 +128,7 @@ WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 10
+BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
@@ -222,7 +224,7 @@ def unwrap(raw: list[str]) -> list[str]:
         return texts
     width = lengths[int(len(lengths) * 0.95)]
     if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < WRAPPED_MIN_SHARE * len(lengths):
-        return texts
+        return _join_broken_sentences(lines)
     # Terminal browsers (lynx, w3m) part paragraphs with blank lines, so a capital after a full line
     # continues the sentence ("... easy to use" / "JavaScript code coverage"); without them it may start
     # anew, unless the full line stopped mid-sentence.
@@ -243,6 +245,22 @@ def unwrap(raw: list[str]) -> list[str]:
             hang = len(line) - len(line.lstrip()) + bullet.end() if bullet else None
         hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
+    return joined
+
+
+def _join_broken_sentences(lines: list[str]) -> list[str]:
+    """Non-empty lines, with a sentence that a line break split ("It sports" / "more horsepower than ...")
+    whole again: the break came mid-sentence when the line before runs on without a stop and the next goes
+    on in lower case. A browser's copy keeps such breaks from ``<br>`` and narrow preformatted text."""
+    joined: list[str] = []
+    previous = ""
+    for text in lines:
+        if (previous and text and text[0].islower() and len(previous.split()) >= BROKEN_MIN_WORDS
+                and not SENTENCE_END.search(previous) and not BULLET.match(text) and not BY_LINE.match(text)):
+            joined[-1] += " " + text
+        elif text:
+            joined.append(text)
+        previous = joined[-1] if text else ""
     return joined
 
 
