@@ -138,6 +138,7 @@ STANDFIRST_GAP = 4  # ... in the few lines before the text goes on
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 MIN_TITLE_SCORE = 0.25
+ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gain from where it stands
 NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
       | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
@@ -550,7 +551,7 @@ def _title_features(lines: list[Line], index: int, zone: range, anchors: list[in
                     outside: Counter) -> tuple[float, ...]:
     line = lines[index]
     shared = len(line.topic & topic) / (len(line.topic) + 1)
-    on_topic = shared > 0  # a menu item repeats and sits next to the date too: only a headline on topic gains
+    on_topic = shared >= ON_TOPIC  # a menu item repeats and sits next to the date too: only a headline on topic gains
     return (shared,
             on_topic and bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1),
             on_topic and outside[line.text] > 1,
