@@ -543,8 +543,9 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     return best if best is not None and scores[best] >= MIN_TITLE_SCORE else None
 
 
-# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance
-TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3)
+# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance,
+# heads a group of lines on topic (its standfirst below it)
+TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3, 0.3)
 
 
 def _title_features(lines: list[Line], index: int, zone: range, anchors: list[int], topic: frozenset[str],
@@ -560,7 +561,16 @@ def _title_features(lines: list[Line], index: int, zone: range, anchors: list[in
             line.words > 20,
             line.text[0].islower(),
             on_topic and index >= zone.stop - 2,
-            (index - zone.start + 1) / len(zone))
+            (index - zone.start + 1) / len(zone),
+            on_topic and _heads_group(lines, index, topic))
+
+
+def _heads_group(lines: list[Line], index: int, topic: frozenset[str]) -> bool:
+    """A headline over its standfirst: the next line or the one after is on topic too, the line above is not."""
+    def on_topic(row: int) -> bool:
+        line = lines[row] if 0 <= row < len(lines) else None
+        return line is not None and _could_be_title(line) and len(line.topic & topic) / (len(line.topic) + 1) >= ON_TOPIC
+    return not on_topic(index - 1) and (on_topic(index + 1) or on_topic(index + 2))
 
 
 def _could_be_title(line: Line) -> bool:
