@@ -583,6 +583,8 @@ def _could_be_title(line: Line) -> bool:
         return False  # a title repeats (breadcrumb, heading, sticky bar), so repetition alone is no bar
     if DATE_PATTERN.search(line.text) or CLOCK_TIME.search(line.text) or updated_date(line.text):
         return False
+    if _doubled(line.text):
+        return False  # "Site Name Site Name": a logo's text beside its alt text
     if NOT_TITLE.search(line.text) or line.text.islower() and line.words <= 3:
         return False  # an address, a time stamp, a caption's credit, a form field, a tag or section label
     if len(BOILERPLATE_WORDS.findall(line.text)) and line.words <= 8:
@@ -590,6 +592,12 @@ def _could_be_title(line: Line) -> bool:
     if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
         return False
     return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
+
+
+def _doubled(text: str) -> bool:
+    squeezed = text.replace(" ", "")
+    half = len(squeezed) // 2
+    return len(squeezed) % 2 == 0 and half > 0 and squeezed[:half] == squeezed[half:]
 
 
 def ends_sentence(text: str) -> bool:
