@@ -78,6 +78,7 @@ def make_dumps(style: str, sources: list[Path]):
 
 def _text_dump(source: Path) -> str:
     from evaluation import page_text
+
     from newsletter.sources.readers.html import decode_html
     from newsletter.sources.source import Source
 
