@@ -143,7 +143,7 @@ NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
       | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
       | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$
-      | ^\# | __ | \*$ | \[\s*\] | ^[^\w"'“‘«¿¡($£€] | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
+      | ^\# | __ | \*$ | \[\s*\] | ^[□■▪►▶◦‣|›»] | ^\[[^\]]*\]$ | \.(?:png|jpe?g|gif|svg|webp)\b | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
