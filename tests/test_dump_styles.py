@@ -107,6 +107,17 @@ def test_a_live_ticker_and_a_closing_pitch_are_not_the_article() -> None:
         assert furniture not in body
 
 
+def test_a_long_cookie_notice_is_not_the_article() -> None:
+    notice = ("We use cookies and similar technologies to improve your browsing experience, to personalise the "
+              "content and offers you see, to measure how our pages are used and to understand where our readers "
+              "come from, and by continuing to use this site you consent to the use of all of these cookies by us "
+              "and by the partners who help us run the site and show you relevant offers.")
+    parts = split_dump("\n".join(["Accept and continue", notice, "Manage settings", "Plot Notes", "Not a member yet?",
+                                  "Shared tool shed for the allotment society", PARAGRAPHS[0]]) + "\n")
+    assert notice not in [block.text for block in parts.blocks]
+    assert parts.title == "Shared tool shed for the allotment society"
+
+
 def test_counted_category_lists_weigh_against_the_body() -> None:
     categories = [f"* {name} ({count})" for name, count in (("Allotments", 53), ("Events", 12), ("Recipes", 31),
                                                           ("Wildlife", 8), ("Tools and equipment", 17))]

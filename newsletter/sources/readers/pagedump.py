@@ -54,6 +54,9 @@ BOILERPLATE_WORDS = re.compile(
     r"|sign\s+(?:in|up)|log\s+in|account|register\w*|advertis\w+|sponsored|unsubscribe|inbox)\b",
     re.IGNORECASE,
 )
+# A cookie or consent notice, however long: legal text, never the article.
+LEGAL = re.compile(r"\b(?:we|this\s+(?:site|website))\s+uses?\s+cookies\b|\bcookies?\b.{0,200}\b(?:consent|accept"
+                   r"|browsing\s+experience|personali[sz]e)\b", re.IGNORECASE)
 # Where a comment thread starts: its count, or the button or form that opens it.
 COMMENTS = re.compile(
     r"""^(?:
@@ -292,7 +295,7 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "boilerplate"  # a block the page repeats is its template ("About us"), not the article
     if len(NAVIGATION_SEPARATOR.findall(text)) >= 2 or NAVIGATION_SEPARATOR.search(text) and words <= 12:
         return "navigation"
-    if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12):
+    if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12) or LEGAL.search(text):
         return "boilerplate"
     if BULLET.match(text) and not SENTENCE_END.search(text):
         return "item"  # a list of links, however long its lines
