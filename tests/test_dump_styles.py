@@ -118,6 +118,15 @@ def test_a_long_cookie_notice_is_not_the_article() -> None:
     assert parts.title == "Shared tool shed for the allotment society"
 
 
+def test_formula_markup_of_terminal_dumps_is_dropped() -> None:
+    formula = "[MATH: <semantics> <mi> A </mi> </semantics> :MATH]\n{\\displaystyle A^{\\mathsf {H}}=A}"
+    parts = split_dump("\n".join(["Shared tool shed for the allotment society", PARAGRAPHS[0],
+                                  "The tanks hold " + formula + " litres each.", *PARAGRAPHS[1:]]) + "\n")
+    body = "\n".join(block.text for block in parts.blocks)
+    assert "MATH" not in body and "displaystyle" not in body and "mathsf" not in body
+    assert PARAGRAPHS[-1] in body
+
+
 def test_counted_category_lists_weigh_against_the_body() -> None:
     categories = [f"* {name} ({count})" for name, count in (("Allotments", 53), ("Events", 12), ("Recipes", 31),
                                                           ("Wildlife", 8), ("Tools and equipment", 17))]

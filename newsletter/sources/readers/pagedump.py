@@ -84,6 +84,7 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+TEX_START = "{\\displaystyle"
 # A publisher's pitch at the foot of a post: an imperative to the reader about "our" offer or "your" gain.
 PROMO = re.compile(
     r"""^(?:discover|explore|visit|contact|call|subscribe|sign\s+up|register|book|buy|shop|order|download|join
@@ -190,7 +191,7 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify(unwrap(TERMINAL_MARKS.sub("", text).splitlines()))
+    lines = classify(unwrap(_without_tex(TERMINAL_MARKS.sub("", text)).splitlines()))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     end = promo_tail_cut(lines, header.body_start, end)
@@ -212,6 +213,23 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
 
 
 # --- what each line is ---
+
+def _without_tex(text: str) -> str:
+    """Text without the TeX that terminal browsers print for a formula ("{\\displaystyle A^{H}}"), braces
+    balanced across lines; a browser shows the formula instead."""
+    pieces, position = [], 0
+    while (start := text.find(TEX_START, position)) >= 0:
+        depth, index = 0, start
+        while index < len(text):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            index += 1
+            if depth == 0:
+                break
+        pieces.append(text[position:start])
+        position = index
+    return "".join(pieces) + text[position:]
+
+
 
 def unwrap(raw: list[str]) -> list[str]:
     """Non-empty lines, with paragraphs that a mail client or terminal browser wrapped at a fixed width
