@@ -118,6 +118,13 @@ def test_a_long_cookie_notice_is_not_the_article() -> None:
     assert parts.title == "Shared tool shed for the allotment society"
 
 
+def test_a_comment_count_after_the_headline_is_not_part_of_it() -> None:
+    parts = split_dump("\n".join(["Shared tool shed for the allotment society", "Events", "Recipes",
+                                  "Shared tool shed for the allotment society 12", "By Ann Example", "3 March 2025",
+                                  *PARAGRAPHS]) + "\n")
+    assert parts.title == "Shared tool shed for the allotment society"
+
+
 def test_formula_markup_of_terminal_dumps_is_dropped() -> None:
     formula = "[MATH: <semantics> <mi> A </mi> </semantics> :MATH]\n{\\displaystyle A^{\\mathsf {H}}=A}"
     parts = split_dump("\n".join(["Shared tool shed for the allotment society", PARAGRAPHS[0],

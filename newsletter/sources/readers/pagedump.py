@@ -151,6 +151,7 @@ NOT_TITLE = re.compile(
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
+TRAILING_COUNT = re.compile(r"\s+\d{1,4}$")
 TICKER = re.compile(r"^\d{1,2}[:h.]\d{2}\s+\S")
 CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
@@ -490,7 +491,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
     title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
                            (first_paragraph, end), related)
     if title_row is not None:
-        header.title = lines[title_row].text
+        header.title = _without_count(lines[title_row].text, {line.text for line in lines})
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
     header.rows = frozenset(rows)
     above = [row for row in rows if row < first_paragraph]
@@ -584,6 +585,12 @@ def _title_features(lines: list[Line], index: int, zone: range, anchors: list[in
             on_topic and index >= zone.stop - 2,
             (index - zone.start + 1) / len(zone),
             on_topic and _heads_group(lines, index, topic))
+
+
+def _without_count(title: str, texts: set[str]) -> str:
+    """ "Headline 12" is the headline with its comment count when the page shows "Headline" alone too."""
+    bare = TRAILING_COUNT.sub("", title)
+    return bare if bare != title and bare in texts else title
 
 
 def _heads_group(lines: list[Line], index: int, topic: frozenset[str]) -> bool:
