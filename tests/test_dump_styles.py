@@ -167,7 +167,9 @@ def _tools_present(style: str) -> None:
         pytest.fail("chromium not found: `make test` installs Debian's chromium")
 
 
-@pytest.mark.parametrize("style", make_dumps.STYLES)
+@pytest.mark.slow
+@pytest.mark.parametrize("style", [pytest.param(style, marks=[pytest.mark.browser] if style == "browser" else [])
+                                   for style in make_dumps.STYLES])
 def test_every_dump_style_gives_every_page_a_body_and_a_title(style: str, shared_dir: Path, tmp_path: Path) -> None:
     _tools_present(style)
     data = shared_dir / "eval" / "readability"
