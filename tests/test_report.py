@@ -81,3 +81,17 @@ def test_the_preview_page_shows_the_figures_as_a_chart(stats: FakeSendGrid, send
 def test_without_sendgrid_there_are_no_figures(cli, workspace: Path) -> None:
     result = cli("report", EXAMPLE_ISSUE)
     assert result.code == 2 and "reports no figures" in result.err
+
+
+def test_the_private_archive_shows_each_sent_issues_chart(cli, stats: FakeSendGrid, sendgrid_workspace: Path) -> None:
+    result = cli("archive", "--private", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["issues"] == [EXAMPLE_ISSUE]
+    page = (Path(report["out"]) / "index.html").read_text()
+    assert f"<h2>{EXAMPLE_ISSUE}</h2>" in page and "<svg" in page and "130 (11.1%)" in page
+    assert "never published" in page and "Apple Mail Privacy Protection" in page
+    # The public archive is a different folder and holds no figures.
+    assert cli("archive").code == 0
+    public = (sendgrid_workspace / "build" / "archive" / "index.html").read_text()
+    assert "<svg" not in public and "unique clicks" not in public

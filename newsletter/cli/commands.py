@@ -141,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
                       "newsletter archive --out site/newsletter", json="print the archived issues as JSON")
     archive.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: build/archive)")
     archive.add_argument("--all", action="store_true", help="include issues that were not sent yet")
+    archive.add_argument("--private", action="store_true", help="instead, a page for the team with each sent "
+                         "issue's results from the provider (build/archive-private; never published)")
     archive.add_argument("--due", action="store_true", help="also the issues send --due would send now (a Pages "
                          "deploy before the send serves their images)")
 
@@ -398,8 +400,17 @@ def _preview(args, workspace) -> int:
 
 
 def _archive(args, workspace) -> int:
-    from newsletter.preview.archive import write_archive
+    from newsletter.preview.archive import write_archive, write_private_results
 
+    if args.private:
+        out_dir = args.out or workspace.build_dir / "archive-private"
+        slugs = write_private_results(workspace, out_dir)
+        if args.json:
+            print_json({"out": str(out_dir), "issues": slugs})
+            return 0
+        print(f"Wrote the results of {count(len(slugs), 'sent issue')} to {display_path(out_dir / 'index.html')}")
+        print(f"Next: open {display_path(out_dir / 'index.html')}   (newsletter report ISSUE for one issue's table)")
+        return 0
     out_dir = args.out or workspace.build_dir / "archive"
     due = []
     if args.due:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.compose.issuefile import read_issue
 from newsletter.deliver.sendlog import log_path, read_log
-from newsletter.errors import InputError
+from newsletter.errors import InputError, NewsletterError
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -89,3 +89,13 @@ def report_chart(report: IssueReport) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="system-ui, sans-serif" font-size="12" '
             f'aria-label="Results of {html.escape(report.issue)} since {report.since}">{"".join(rows)}</svg>')
+
+
+def results_fragment(workspace: Workspace, issue: str | Path) -> str:
+    """The issue's figures as HTML (a chart and the opens caveat), or why there are none."""
+    try:
+        report = issue_report(workspace, issue)
+    except NewsletterError as error:
+        return f'<p class="note">No figures: {html.escape(str(error))}</p>'
+    return (f"<p>{html.escape(report.provider)} figures since {report.since}</p>{report_chart(report)}"
+            f'<p class="note">{html.escape(OPENS_CAVEAT)}</p>')

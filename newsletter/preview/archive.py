@@ -2,12 +2,14 @@
 
 Each issue goes to ``<out>/<slug>/index.html`` with its images beside it, and
 ``<out>/index.html`` lists them newest first. Merge fields are filled with neutral
-values, since the page is public.
+values, since the page is public. ``--private`` writes a separate page for the team instead:
+each sent issue with the provider's figures, never published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -64,3 +66,24 @@ def _write_issue(workspace: Workspace, folder: Path, staging: Path) -> ArchivedI
     (target / "index.html").write_text(MERGE_FIELD.sub("", public), encoding="utf-8")
     copy_assets(build.assets, target)
     return ArchivedIssue(build.issue.slug, build.issue.subject, build.issue.preheader, build.issue.date)
+
+
+PRIVATE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}}
+h2{{font-size:1.1em;margin:2em 0 .3em}} .note{{color:#666}}</style></head>
+<body><h1>{title}</h1><p class="note">For the team: not part of the public archive, never published.</p>
+{sections}</body></html>
+"""
+
+
+def write_private_results(workspace: Workspace, out_dir: Path) -> list[str]:
+    """One page with every sent issue's figures (requests, delivered, bounces, opens, clicks)."""
+    from newsletter.deliver.report import results_fragment
+
+    folders = archive_issues(workspace)
+    sections = "".join(f"<h2>{html.escape(folder.name)}</h2>{results_fragment(workspace, folder)}" for folder in folders)
+    title = html.escape(f"{workspace.settings.name}: results")
+    with replaced_whole(out_dir) as staging:
+        (staging / "index.html").write_text(PRIVATE_PAGE.format(title=title, sections=sections), encoding="utf-8")
+    return [folder.name for folder in folders]

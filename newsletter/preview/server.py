@@ -116,17 +116,12 @@ class PreviewState:
 
     def results(self) -> str:
         """The provider's figures as an HTML fragment with a bar chart, fetched only when asked for."""
-        from newsletter.deliver.report import OPENS_CAVEAT, issue_report, report_chart
+        from newsletter.deliver.report import results_fragment
 
         cached = getattr(self, "_results", None)
         if cached and time.monotonic() - cached[0] < REPORT_SECONDS:
             return cached[1]
-        try:
-            report = issue_report(self.workspace, self.issue)
-            fragment = (f"<p>{html.escape(report.provider)} figures since {report.since}</p>{report_chart(report)}"
-                        f'<p class="note">{html.escape(OPENS_CAVEAT)}</p>')
-        except NewsletterError as error:
-            fragment = f'<p class="note">No figures: {html.escape(str(error))}</p>'
+        fragment = results_fragment(self.workspace, self.issue)
         self._results = (time.monotonic(), fragment)
         return fragment
 
