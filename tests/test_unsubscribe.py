@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from newsletter.deliver.message import fill
-from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, ASM_TAG, InvalidToken, make_token, verify_token
+from newsletter.deliver.providers.sendgrid import ASM_PLACEHOLDER, ASM_TAG
+from newsletter.deliver.unsubscribe import InvalidToken, make_token, verify_token
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import issue_folder, set_send_settings
 from tests.sendgrid_server import FakeSendGrid

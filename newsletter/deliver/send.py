@@ -24,7 +24,14 @@ from newsletter.deliver.audience import (
     write_bad_rows,
 )
 from newsletter.deliver.message import Campaign, unsubscribe_headers
-from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session, get_provider
+from newsletter.deliver.providers import (
+    HOSTED_PLACEHOLDER_MARK,
+    BatchFailed,
+    Provider,
+    SendResult,
+    Session,
+    get_provider,
+)
 from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
 from newsletter.deliver.secrets import redact
 from newsletter.deliver.sendlog import (
@@ -39,7 +46,7 @@ from newsletter.deliver.sendlog import (
     read_log,
 )
 from newsletter.deliver.suppressions import blocked_addresses
-from newsletter.deliver.unsubscribe import ASM_PLACEHOLDER, TOKEN_FIELD, sending_workspace, with_tokens
+from newsletter.deliver.unsubscribe import TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.errors import InputError, SendError, display_path
 from newsletter.render.build import Build, build_issue
 from newsletter.workspace import SendSettings, Workspace
@@ -213,9 +220,10 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
     """Send the plan. A real send asks ``confirm`` (which raises to refuse), then locks the
     log and re-plans against it so two runs never send the same batch."""
     check_schedule(plan, provider)
-    if not provider.dry_run and provider.name != "sendgrid" and ASM_PLACEHOLDER in plan.campaign.html:
-        raise InputError(None, f"the unsubscribe link is SendGrid's group link ([send.sendgrid] unsubscribe_group), "
-                         f"which {provider.name} cannot fill: send through sendgrid")
+    if (not provider.dry_run and not hasattr(provider, "hosted_unsubscribe")
+            and HOSTED_PLACEHOLDER_MARK in plan.campaign.html):
+        raise InputError(None, f"the unsubscribe link is one the [send] provider hosts (e.g. [send.sendgrid] "
+                         f"unsubscribe_group), which {provider.name} cannot fill: send through that provider")
     if provider.dry_run or plan.test:
         return execute(plan, provider, settings, None, progress)
     if not plan.recipients and plan.history.complete:

@@ -2,11 +2,12 @@
 
 Three modes, chosen by the settings (``unsubscribe_mode`` names the active one for `check`):
 
-- **SendGrid group**: ``[send] provider = "sendgrid"`` with ``[send.sendgrid] unsubscribe_group``.
-  The email is built with ``ASM_PLACEHOLDER`` as its unsubscribe link, a clearly fake address
-  that preview and the dry run show as it is; the sendgrid provider swaps in SendGrid's
-  per-recipient tag ``<%asm_group_unsubscribe_raw_url%>`` (link and ``List-Unsubscribe``) and
-  sends ``asm.group_id``, so SendGrid hosts the page and keeps the list.
+- **Hosted by the provider**: e.g. ``[send] provider = "sendgrid"`` with ``[send.sendgrid]
+  unsubscribe_group``. The provider says so (``hosted_unsubscribe``); the email is built with
+  its placeholder as the unsubscribe link, a clearly fake address that preview and the dry run
+  show as it is, and the provider swaps in its own per-recipient link (SendGrid: the tag
+  ``<%asm_group_unsubscribe_raw_url%>`` in link and ``List-Unsubscribe``, plus
+  ``asm.group_id``), so it hosts the page and keeps the list.
 - **Own page**: ``unsubscribe_url`` in newsletter.toml, e.g.
   ``https://example.org/unsubscribe?token={{unsubscribe_token}}``. The token is
   ``make_token(address, list)``; the page calls ``verify_token`` (or runs
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from newsletter.deliver.audience import Recipient
-from newsletter.deliver.providers.sendgrid import ASM_PLACEHOLDER, ASM_TAG, SendGridSettings
+from newsletter.deliver.providers import hosted_unsubscribe
 from newsletter.deliver.secrets import secret
 
 if TYPE_CHECKING:
@@ -110,30 +111,22 @@ def preview_values(recipient: Recipient, workspace: Workspace) -> dict[str, str]
 
 # --- modes ---------------------------------------------------------------------------------
 
-def sendgrid_group(workspace: Workspace) -> int:
-    """The ASM group id when SendGrid hosts unsubscribes for this workspace, else 0."""
-    if workspace.settings.send.provider != "sendgrid":
-        return 0
-    return workspace.provider_settings("sendgrid", SendGridSettings).unsubscribe_group
-
-
 def sending_workspace(workspace: Workspace) -> Workspace:
-    """The workspace as the email should be built: in SendGrid group mode its unsubscribe link
-    is the placeholder that the sendgrid provider replaces with the group's tag."""
-    if not sendgrid_group(workspace):
+    """The workspace as the email should be built: when the provider hosts unsubscribes, its
+    unsubscribe link is the placeholder that the provider replaces per recipient."""
+    hosted = hosted_unsubscribe(workspace)
+    if hosted is None:
         return workspace
-    settings = dataclasses.replace(workspace.settings, unsubscribe_url=ASM_PLACEHOLDER)
+    settings = dataclasses.replace(workspace.settings, unsubscribe_url=hosted.placeholder)
     return dataclasses.replace(workspace, settings=settings)
 
 
 def unsubscribe_mode(workspace: Workspace) -> tuple[str, str]:
     """(mode, one sentence for people) about how readers unsubscribe."""
     settings = workspace.settings
-    group = sendgrid_group(workspace)
-    if group:
-        return "sendgrid-group", (f"SendGrid unsubscribe group {group}: SendGrid hosts the unsubscribe page and "
-                                  "one-click link, and keeps the list (pull it with 'newsletter suppressions pull'); "
-                                  "unsubscribe_url is not used")
+    hosted = hosted_unsubscribe(workspace)
+    if hosted:
+        return hosted.mode, hosted.explanation
     url = settings.unsubscribe_url
     if url and "{{" + TOKEN_FIELD + "}}" in url.replace(" ", ""):
         return "own-page-token", (f"your own page at {url.split('?')[0]}, with a signed token it checks with "
@@ -146,5 +139,5 @@ def unsubscribe_mode(workspace: Workspace) -> tuple[str, str]:
     return "none", "no unsubscribe link or address is set"
 
 
-__all__ = ["ASM_PLACEHOLDER", "ASM_TAG", "InvalidToken", "Subscription", "make_token", "sending_workspace",
+__all__ = ["InvalidToken", "Subscription", "make_token", "sending_workspace",
            "unsubscribe_mode", "verify_token", "with_tokens"]

@@ -45,6 +45,27 @@ class SendResult:
     summary: str = ""  # the provider's own line about what it did, for people
 
 
+@dataclass(frozen=True)
+class HostedUnsubscribe:
+    """A provider that hosts the unsubscribe page itself: the email is built with ``placeholder``
+    as its unsubscribe link (plainly fake, on the never-resolving .invalid domain, which preview
+    and the dry run show as it is) and the provider swaps in its own per-recipient link."""
+
+    placeholder: str
+    mode: str  # a short name for `check`, e.g. "sendgrid-group"
+    explanation: str  # one sentence for people
+
+
+# Every hosted-unsubscribe placeholder contains this: a provider that hosts none refuses to send it.
+HOSTED_PLACEHOLDER_MARK = "-replaces-this.invalid/"
+
+
+def hosted_unsubscribe(workspace: Workspace) -> HostedUnsubscribe | None:
+    """What the workspace's provider says about hosting unsubscribes (None: it does not)."""
+    ask = getattr(provider_class(workspace.settings.send.provider, workspace), "hosted_unsubscribe", None)
+    return ask(workspace) if ask else None
+
+
 class BatchFailed(SendError):
     """The provider refused the batch; ``delivered`` got it before the refusal (SMTP sends one by one)."""
 
@@ -98,5 +119,5 @@ def check_provider_tables(workspace: Workspace) -> None:
             workspace.provider_settings(name, settings_class)
 
 
-__all__ = ["PROVIDERS", "Batch", "BatchFailed", "Provider", "SendResult", "Session", "check_provider_tables",
+__all__ = ["HOSTED_PLACEHOLDER_MARK", "PROVIDERS", "Batch", "BatchFailed", "HostedUnsubscribe", "hosted_unsubscribe", "Provider", "SendResult", "Session", "check_provider_tables",
            "get_provider", "provider_class"]

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from newsletter.deliver.audience import Batch, Recipient
 from newsletter.deliver.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
-from newsletter.deliver.providers import BatchFailed, SendResult
+from newsletter.deliver.providers import BatchFailed, HostedUnsubscribe, SendResult
 from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
 from newsletter.deliver.secrets import redact, secret
 from newsletter.deliver.suppressions import Suppression
@@ -221,6 +221,16 @@ class SendGridProvider:
         host = os.environ.get("SENDGRID_API_HOST") or own.host or DEFAULT_HOST
         return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox,
                    own.unsubscribe_group)
+
+    @classmethod
+    def hosted_unsubscribe(cls, workspace: Workspace) -> HostedUnsubscribe | None:
+        """With ``unsubscribe_group``, SendGrid hosts the unsubscribe page and keeps the list."""
+        group = workspace.provider_settings(cls.name, SendGridSettings).unsubscribe_group
+        if not group:
+            return None
+        return HostedUnsubscribe(ASM_PLACEHOLDER, "sendgrid-group", (
+            f"SendGrid unsubscribe group {group}: SendGrid hosts the unsubscribe page and one-click link, "
+            "and keeps the list (pull it with 'newsletter suppressions pull'); unsubscribe_url is not used"))
 
     def summary(self, result: SendResult) -> str:
         if self.sandbox:
