@@ -69,6 +69,7 @@ class SendSettings:
     timeout: float = 30.0  # seconds per request
     max_retries: int = 5  # on 429, 5xx, timeouts and dropped connections
     max_backoff: float = 60.0  # seconds: the longest wait between tries
+    concurrency: int = 4  # batches in flight at once, within the provider's own limit
     # minutes: `send --due` hands an issue to a provider that holds mail (SendGrid) this long
     # before its send_at, so a crashed run can be settled (cancelled and resent) before then
     schedule_ahead: float = 60.0
@@ -263,6 +264,7 @@ def load_settings(path: Path) -> Settings:
 MINIMUMS = {
     ("send", "max_retries"): 0, ("send", "batch_size"): 1, ("send", "timeout"): 0.001,
     ("send", "max_backoff"): 0, ("send", "sample"): 0, ("send", "schedule_ahead"): 0,
+    ("send", "concurrency"): 1,
     ("fetch", "connect_timeout"): 0.001, ("fetch", "read_timeout"): 0.001, ("fetch", "deadline"): 0.001,
     ("fetch", "max_bytes"): 1, ("fetch", "max_redirects"): 0,
     ("summary", "sentences"): 1, ("summary", "words"): 1, ("summary", "llm_timeout"): 1,

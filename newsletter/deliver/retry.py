@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import random
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, TypeVar
@@ -54,13 +55,34 @@ def backoff_delay(attempt: int, policy: RetryPolicy, retry_after: float | None,
     return rng() * ceiling
 
 
+class RateGate:
+    """Shared by the workers of one send: when the server asks any of them to wait (a 429 with
+    Retry-After or X-RateLimit-Reset), none starts another request before that time."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        with self.lock:
+            self.until = max(self.until, self.clock() + seconds)
+
+    def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        while (pause := self.until - self.clock()) > 0:
+            sleep(pause)
+
+
 def with_retries(action: Callable[[], T], policy: RetryPolicy,
                  on_retry: Callable[[TemporaryFailure, int, float], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run ``action``; on TemporaryFailure wait and run it again, at most ``max_retries`` times."""
+                 sleep: Callable[[float], None] = time.sleep, gate: RateGate | None = None) -> T:
+    """Run ``action``; on TemporaryFailure wait and run it again, at most ``max_retries`` times.
+    With a ``gate``, every try first waits out any pause a server asked of the whole send."""
     maybe_delivered = False
     for attempt in range(1, policy.max_retries + 2):
         try:
+            if gate:
+                gate.wait(sleep)
             return action()
         except TemporaryFailure as failure:
             maybe_delivered = maybe_delivered or failure.maybe_delivered
@@ -73,6 +95,8 @@ def with_retries(action: Callable[[], T], policy: RetryPolicy,
                 raise RetriesExhausted(f"{failure.message} (gave up after {tries})", failure,
                                        maybe_delivered) from None
             delay = backoff_delay(attempt, policy, failure.retry_after)
+            if gate and failure.retry_after is not None:
+                gate.hold(failure.retry_after)
             if on_retry:
                 on_retry(failure, attempt, delay)
             sleep(delay)

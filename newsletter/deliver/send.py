@@ -9,9 +9,11 @@ unknown fate are held back until the user checks them and asks for ``resend_unkn
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.deliver.audience import (
@@ -32,7 +34,7 @@ from newsletter.deliver.providers import (
     Session,
     get_provider,
 )
-from newsletter.deliver.retry import RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
+from newsletter.deliver.retry import RateGate, RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
 from newsletter.deliver.secrets import redact
 from newsletter.deliver.sendlog import (
     KEY_VARIABLE,
@@ -252,32 +254,98 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
             progress: Progress = lambda _: None) -> SendResult:
     size = max(1, min(settings.batch_size, provider.max_batch))
     run = plan.history.runs + 1
-    batches = [Batch(f"{run}.{number}", plan.recipients[start:start + size])
-               for number, start in enumerate(range(0, len(plan.recipients), size), start=1)]
+    count = len(plan.recipients)
+    batches = -(-count // size)
     policy = RetryPolicy(max_retries=settings.max_retries, max_delay=settings.max_backoff)
     if log:
         source = display_path(plan.audience) if plan.audience else ""
-        log.run_started(run, provider.name, source, len(plan.recipients), len(batches))
-    sent, outcome = 0, "failed"
+        log.run_started(run, provider.name, source, count, batches)
+    workers = max(1, min(settings.concurrency, getattr(provider, "max_concurrency", 1), batches))
+    sender = _Sender(provider.name, policy, log, _serialised(progress))
+    outcome = "failed"
     try:
         with provider.open(plan.campaign) as session, cycle_collector_paused():
-            for batch in batches:
-                sent += _send_batch(session, batch, provider.name, policy, log, progress)
+            sender.send_all(session, _in_batches(plan.recipients, size, run), workers)
         outcome = "complete" if plan.left_after == 0 and plan.held_back == 0 else "partial"
     except (BatchFailed, RetriesExhausted) as error:
-        raise SendError(redact(f"{error}. Sent to {sent} of {len(plan.recipients)} recipients before that; "
+        raise SendError(redact(f"{error}. Sent to {sender.sent} of {count} recipients before that; "
                                + _after_failure(plan, log, error))) from None
     finally:
         if log:
-            log.run_ended(run, outcome, sent)
-    details = {**session.details(), "batches": len(batches), "log": str(plan.log) if log else None,
+            log.run_ended(run, outcome, sender.sent)
+    details = {**session.details(), "batches": batches, "log": str(plan.log) if log else None,
                "held_back": plan.held_back}
-    result = SendResult(provider.name, sent, provider.dry_run, details.get("location"), details)
+    result = SendResult(provider.name, sender.sent, provider.dry_run, details.get("location"), details)
     return replace(result, summary=provider.summary(result))
 
 
+def _in_batches(recipients: Iterable[Recipient], size: int, run: int) -> Iterator[Batch]:
+    """Batches numbered ``<run>.<n>`` in audience order, cut as they are needed."""
+    chunk: list[Recipient] = []
+    number = 0
+    for recipient in recipients:
+        chunk.append(recipient)
+        if len(chunk) == size:
+            number += 1
+            yield Batch(f"{run}.{number}", chunk)
+            chunk = []
+    if chunk:
+        yield Batch(f"{run}.{number + 1}", chunk)
+
+
+def _serialised(progress: Progress) -> Progress:
+    lock = threading.Lock()
+
+    def locked(message: str) -> None:
+        with lock:
+            progress(message)
+    return locked
+
+
+class _Sender:
+    """Hands batches to up to ``workers`` threads. The first batch that fails stops the handing
+    out; batches already in flight finish and are logged; then that failure is raised."""
+
+    def __init__(self, provider: str, policy: RetryPolicy, log: SendLog | None, progress: Progress) -> None:
+        self.provider, self.policy, self.log, self.progress = provider, policy, log, progress
+        self.gate = RateGate()  # a 429 to one worker holds back all of them
+        self.sent = 0
+
+    def send_all(self, session: Session, batches: Iterator[Batch], workers: int) -> None:
+        if workers == 1:  # in this thread: the same order, and nothing to coordinate
+            for batch in batches:
+                self.sent += self.send(session, batch)
+            return
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
+            running: set[Future[int]] = set()
+            for batch in batches:
+                running.add(pool.submit(self.send, session, batch))
+                if len(running) >= workers:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    failure = failure or self.collect(done)
+                    if failure:
+                        break
+            failure = failure or self.collect(wait(running).done)
+        if failure:
+            raise failure
+
+    def collect(self, done: set[Future[int]]) -> BaseException | None:
+        failure = None
+        for future in done:
+            error = future.exception()
+            if error is None:
+                self.sent += future.result()
+            else:
+                failure = failure or error
+        return failure
+
+    def send(self, session: Session, batch: Batch) -> int:
+        return _send_batch(session, batch, self.provider, self.policy, self.log, self.progress, self.gate)
+
+
 def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPolicy, log: SendLog | None,
-                progress: Progress) -> int:
+                progress: Progress, gate: RateGate | None = None) -> int:
     def retrying(failure, attempt: int, delay: float) -> None:
         progress(redact(f"batch {batch.id}: {failure.message}; "
                         f"retry {attempt} of {policy.max_retries} in {delay:.1f} s"))
@@ -290,7 +358,7 @@ def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPoli
         session.journal = _MessageJournal(log, batch)  # type: ignore[union-attr]
     try:
         receipt = with_retries(lambda: _attempt(session, batch, log if scheduled else None), policy,
-                               on_retry=retrying)
+                               on_retry=retrying, gate=gate)
     except RetriesExhausted as error:
         if log and error.maybe_delivered:
             log.batch_unknown(batch, str(error))

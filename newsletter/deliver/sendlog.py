@@ -33,6 +33,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,7 @@ class LogKey:
     secret: bytes
 
     def id(self, address: str) -> str:
-        return hmac.new(self.secret, address.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self.secret, address.strip().lower().encode("utf-8"), "sha256").hex()[:32]
 
     @property
     def fingerprint(self) -> str:
@@ -264,13 +265,16 @@ class _Replay:
 
 
 class SendLog:
-    """The open, locked log of one issue. Every event is on disk before the method returns.
+    """The open, locked log of one issue. Every event is on disk before the method returns;
+    threads may share it.
     With a ``key`` recipients are written as ids; without one (tests of the log itself) as addresses."""
 
     def __init__(self, path: Path, fd: int, key: LogKey | None = None) -> None:
         self.path = path
         self.fd = fd
         self.key = key
+        # Batches go out in parallel: each event must reach the file whole and in one piece.
+        self.lock = threading.Lock()
 
     @classmethod
     @contextmanager
@@ -337,10 +341,11 @@ class SendLog:
     def _append(self, event: str, **values: object) -> None:
         record = {"at": _now(), "event": event, **values}
         data = (redact(json.dumps(record, ensure_ascii=False)) + "\n").encode("utf-8")
-        while data:
-            written = os.write(self.fd, data)
-            data = data[written:]
-        os.fsync(self.fd)
+        with self.lock:
+            while data:
+                written = os.write(self.fd, data)
+                data = data[written:]
+            os.fsync(self.fd)
 
     def _drop_torn_line(self) -> None:
         """A crash mid-write leaves a line without its newline; it confirmed nothing, so cut it."""

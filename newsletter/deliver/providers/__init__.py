@@ -87,6 +87,7 @@ class Provider(Protocol):
     name: str
     dry_run: bool  # delivers nothing: no confirmation, no send log
     max_batch: int  # most recipients in one batch
+    max_concurrency: int  # most batches in flight at once through one session
     max_schedule: dt.timedelta | None  # how far ahead it can hold scheduled mail (None: no limit)
 
     def open(self, campaign: Campaign) -> ContextManager[Session]: ...

@@ -37,6 +37,7 @@ class OutboxProvider:
     name = "outbox"
     dry_run = True
     max_batch = 1000
+    max_concurrency = 1  # one file written in batch order
     max_schedule = None
 
     def __init__(self, folder: Path, sample: int = 3, now: dt.datetime | None = None) -> None:

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import urllib.error
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,6 +204,7 @@ class SendGridProvider:
     name = "sendgrid"
     Settings = SendGridSettings
     max_batch = MAX_PERSONALIZATIONS
+    max_concurrency = 8  # requests in flight; SendGrid's rate limits answer 429, which all workers honour
     max_schedule = MAX_SCHEDULE
 
     def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
@@ -249,8 +251,8 @@ class SendGridProvider:
 
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
-        yield SendGridSession(self.client(), SendGridBody(campaign, sandbox=self.sandbox,
-                                                          unsubscribe_group=self.unsubscribe_group))
+        yield SendGridSession(self.client, SendGridBody(campaign, sandbox=self.sandbox,
+                                                        unsubscribe_group=self.unsubscribe_group))
 
     def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
                           progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
@@ -286,19 +288,33 @@ class SendGridProvider:
 
 
 class SendGridSession:
-    def __init__(self, client: SendGridAPIClient, body: SendGridBody) -> None:
-        self.client = client
+    """Shared by the send's worker threads. Each thread gets its own client: the library keeps
+    per-request state (headers, the URL it builds) on the client object."""
+
+    def __init__(self, new_client: Callable[[], SendGridAPIClient], body: SendGridBody) -> None:
+        self.new_client = new_client
         self.body = body
         self.requests = 0
         self.reserved: dict[str, str] = {}  # our batch id -> the SendGrid batch id it goes out under
+        self.lock = threading.Lock()
+        self.local = threading.local()
+
+    @property
+    def client(self) -> SendGridAPIClient:
+        client = getattr(self.local, "client", None)
+        if client is None:
+            client = self.local.client = self.new_client()
+        return client
 
     def reserve(self, batch: Batch) -> str | None:
         """For a send scheduled far enough ahead, a fresh SendGrid batch id for the next attempt at
         ``batch`` (the caller logs it before sending); otherwise None."""
         if not self.body.cancellable:
             return None
-        self.reserved[batch.id] = new_batch_id(self.client)
-        return self.reserved[batch.id]
+        reserved = new_batch_id(self.client)
+        with self.lock:
+            self.reserved[batch.id] = reserved
+        return reserved
 
     def cancel(self, sendgrid_batch: str) -> None:
         cancel_batch(self.client, sendgrid_batch)
@@ -306,7 +322,9 @@ class SendGridSession:
     def send(self, batch: Batch) -> str:
         from python_http_client.exceptions import HTTPError
 
-        request = self.body.request(batch.recipients, batch.id, self.reserved.get(batch.id))
+        with self.lock:
+            sendgrid_batch = self.reserved.get(batch.id)
+        request = self.body.request(batch.recipients, batch.id, sendgrid_batch)
         try:
             response = self.client.send(request)
         except HTTPError as error:
@@ -319,7 +337,8 @@ class SendGridSession:
             # Timed out or cut off after the request went out: SendGrid may have accepted it.
             raise TemporaryFailure(f"SendGrid did not answer: {error or type(error).__name__}",
                                    maybe_delivered=True) from None
-        self.requests += 1
+        with self.lock:
+            self.requests += 1
         message_id = response.headers.get("X-Message-Id") if response.headers else None
         return f"{response.status_code}" + (f" X-Message-Id {message_id}" if message_id else "")
 

@@ -47,6 +47,7 @@ class SmtpProvider:
     Settings = SmtpSettings
     dry_run = False
     max_batch = 100  # one message per recipient: smaller batches keep an unknown batch small
+    max_concurrency = 1  # one connection, and the session keeps per-batch progress and a journal
     max_schedule = dt.timedelta(0)  # SMTP cannot hold mail for later
 
     def __init__(self, host: str, port: int, security: str = "starttls", user: str = "", password: str = "",
