@@ -41,6 +41,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "injected failure"
     hang: float = 0.0  # seconds to wait before doing anything (longer than the client's timeout)
+    delay: float | None = None  # seconds before answering this request, instead of FakeSendGrid.delay
     before: Callable[[], None] | None = None  # called first (the crash tests kill the sender here)
     deliver: bool = True  # after ``before``: whether SendGrid still takes the request
     answer: bool = True  # after ``before``: whether an answer goes back
@@ -161,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(status, payload)
 
     def _answer(self, fake: FakeSendGrid, attempt: Attempt, fault: Fault | None) -> int:
-        time.sleep(fake.delay)
+        time.sleep(fault.delay if fault and fault.delay is not None else fake.delay)
         if fault and fault.hang:
             time.sleep(fault.hang)  # the client has given up by now; nothing is delivered
             return 0
@@ -238,7 +239,7 @@ class FakeSendGrid:
         self.problems: list[tuple[str, str]] = []
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
-        self.delay = 0.0  # seconds before handling each request
+        self.delay = 0.0  # seconds before handling each request (a real API's answer time)
         # The read side: list name -> [{"created": unix, "email": ..., "reason": ...}], group id -> emails,
         # category -> [{"date": "YYYY-MM-DD", "stats": [{"metrics": {...}}]}]
         self.suppressions: dict[str, list[dict]] = {name: [] for name in SUPPRESSION_LISTS}

@@ -323,15 +323,15 @@ class _Sender:
                 running.add(pool.submit(self.send, session, batch))
                 if len(running) >= workers:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
-                    failure = failure or self.collect(done)
+                    failure = self.collect(done, failure)
                     if failure:
                         break
-            failure = failure or self.collect(wait(running).done)
+            failure = self.collect(wait(running).done, failure)
         if failure:
             raise failure
 
-    def collect(self, done: set[Future[int]]) -> BaseException | None:
-        failure = None
+    def collect(self, done: set[Future[int]], failure: BaseException | None) -> BaseException | None:
+        """Count what ``done`` sent; the first failure seen stays the one raised."""
         for future in done:
             error = future.exception()
             if error is None:
