@@ -141,10 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         with fake.lock:
             fake.counter += 1
-            attempt = Attempt(fake.counter, time.monotonic(), body, dict(self.headers))
+            attempt = Attempt(fake.counter, time.monotonic(), body if fake.keep_bodies else {}, dict(self.headers))
             fake.attempts.append(attempt)
             fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
-        attempt.status = self._answer(fake, attempt, fault)
+        attempt.status = self._answer(fake, attempt, body, fault)
 
     def do_GET(self) -> None:  # noqa: N802
         fake = self.server.fake
@@ -161,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = fake.read(self.path)
             self._reply(status, payload)
 
-    def _answer(self, fake: FakeSendGrid, attempt: Attempt, fault: Fault | None) -> int:
+    def _answer(self, fake: FakeSendGrid, attempt: Attempt, body: dict, fault: Fault | None) -> int:
         time.sleep(fault.delay if fault and fault.delay is not None else fake.delay)
         if fault and fault.hang:
             time.sleep(fault.hang)  # the client has given up by now; nothing is delivered
@@ -179,18 +179,19 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.status:
             return self._reply(fault.status, {"errors": [{"message": fault.message, "field": None}]}, fault.headers)
         if self.path in SCHEDULING_PATHS:
-            status, payload = fake.scheduling(self.path, attempt.body)
+            status, payload = fake.scheduling(self.path, body)
             return self._reply(status, payload) if not (fault and not fault.answer) else 0
-        problems = v3_problems(attempt.body) + fake.batch_problems(attempt.body)
+        problems = v3_problems(body) + fake.batch_problems(body)
         if problems:
             fake.problems.extend(problems)
             return self._reply(400, {"errors": [{"field": f, "message": m, "help": None} for f, m in problems]})
-        sandbox = attempt.body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
+        sandbox = body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable")
         if not sandbox:
             with fake.lock:
-                fake.deliveries.append((attempt.body.get("batch_id"),
-                                        [a["email"] for p in attempt.body["personalizations"] for a in p["to"]]))
-                fake.accepted.append(attempt.body)
+                fake.deliveries.append((body.get("batch_id"),
+                                        [a["email"] for p in body["personalizations"] for a in p["to"]]))
+                if fake.keep_bodies:
+                    fake.accepted.append(body)
         if fault and not fault.answer:
             return 0
         return self._reply(200 if sandbox else 202, None, {"X-Message-Id": f"msg-{attempt.number}"})
@@ -240,6 +241,7 @@ class FakeSendGrid:
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
         self.delay = 0.0  # seconds before handling each request (a real API's answer time)
+        self.keep_bodies = True  # False: only ``delivered`` is kept (a million recipients' bodies would not fit)
         # The read side: list name -> [{"created": unix, "email": ..., "reason": ...}], group id -> emails,
         # category -> [{"date": "YYYY-MM-DD", "stats": [{"metrics": {...}}]}]
         self.suppressions: dict[str, list[dict]] = {name: [] for name in SUPPRESSION_LISTS}
