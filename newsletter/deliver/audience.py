@@ -3,6 +3,10 @@
 Addresses are validated with email-validator (no DNS), de-duplicated case-insensitively and
 checked against an optional suppression list. A bad row is an error naming its line, or,
 when asked, skipped and reported.
+
+A send reads the audience in one pass (``scan_audience``) with bounded memory: who is kept goes
+to an anonymous temporary file in compact pickled chunks, and duplicates are caught by a set of
+8-byte digests, so a million recipients never sit in memory as objects.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import csv
 import functools
 import gc
+import hashlib
 import io
+import pickle
 import re
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import AbstractSet, BinaryIO, Iterable, Iterator, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -56,23 +63,9 @@ class BadRow:
     cells: list[str]
 
 
-@dataclass
-class Audience:
-    path: Path
-    recipients: list[Recipient]
-    bad_rows: list[BadRow] = field(default_factory=list)
-    duplicates: int = 0
-
-
 def read_audience(path: Path) -> list[Recipient]:
     """Valid, unique recipients in file order. A bad row is an error naming its line."""
-    return load_audience(path).recipients
-
-
-def load_audience(path: Path, skip_bad_rows: bool = False) -> Audience:
-    """The audience in file order; with ``skip_bad_rows`` bad rows are collected, not raised."""
-    with cycle_collector_paused():
-        return _load_audience(path, skip_bad_rows)
+    return list(scan_audience(path))
 
 
 @contextmanager
@@ -89,31 +82,105 @@ def cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_audience(path: Path, skip_bad_rows: bool) -> Audience:
-    audience = Audience(path, [])
-    seen: set[str] = set()
-    columns, rows = _csv_rows(path)
-    for line, cells in rows:
-        try:
-            recipient = _recipient(path, line, columns, cells)
-        except InputError as error:
-            if not skip_bad_rows:
-                raise
-            audience.bad_rows.append(BadRow(line, error.message, cells))
-            continue
-        key = recipient.email.lower()
-        if key in seen:
-            audience.duplicates += 1
-        else:
-            seen.add(key)
-            audience.recipients.append(recipient)
+CHUNK = 1000  # recipients per pickled chunk of the scanned audience
+
+
+@dataclass
+class ScannedAudience:
+    """An audience after one validating pass: counts, bad rows, and the recipients kept (valid,
+    first of each address, not suppressed), read back chunk by chunk in file order."""
+
+    path: Path
+    names: tuple[str, ...] = ()  # merge-field columns, in the order each row's values are kept
+    store: BinaryIO = field(default_factory=tempfile.TemporaryFile)
+    count: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+    duplicates: int = 0
+    suppressed: int = 0
+
+    def chunks(self) -> Iterator[list[Recipient]]:
+        names = self.names
+        for rows in self._rows():
+            yield [Recipient(email, dict(zip(names, values)), line) for line, email, values in rows]
+
+    def emails(self) -> Iterator[str]:
+        for rows in self._rows():
+            for _, email, _ in rows:
+                yield email
+
+    def __iter__(self) -> Iterator[Recipient]:
+        for chunk in self.chunks():
+            yield from chunk
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _rows(self) -> Iterator[list[tuple[int, str, tuple[str, ...]]]]:
+        self.store.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.store)  # our own file, written by scan_audience just now
+            except EOFError:
+                return
+
+
+def scan_audience(path: Path, skip_bad_rows: bool = False, blocked: AbstractSet[str] = frozenset()) -> ScannedAudience:
+    """Read, validate and de-duplicate the audience in one pass, leaving out ``blocked``
+    (lower-cased addresses). With ``skip_bad_rows`` bad rows are collected, not raised."""
+    with cycle_collector_paused(), _opened(path) as handle:
+        columns, rows = _csv_rows(path, handle)
+        audience = ScannedAudience(path, tuple(dict.fromkeys(c for c in columns if c != "email")))
+        seen: set[int] = set()
+        chunk: list[tuple[int, str, tuple[str, ...]]] = []
+        for line, cells in rows:
+            try:
+                email, values = _checked_row(path, line, columns, cells)
+            except InputError as error:
+                if not skip_bad_rows:
+                    raise
+                audience.bad_rows.append(BadRow(line, error.message, cells))
+                continue
+            lowered = email.lower()
+            digest = int.from_bytes(hashlib.blake2b(lowered.encode(), digest_size=8).digest(), "little")
+            if digest in seen:
+                audience.duplicates += 1
+                continue
+            seen.add(digest)
+            if lowered in blocked:
+                audience.suppressed += 1
+                continue
+            chunk.append((line, email, values))
+            if len(chunk) == CHUNK:
+                audience.count += _flush(audience.store, chunk)
+                chunk = []
+        audience.count += _flush(audience.store, chunk)
     return audience
+
+
+def _flush(store: BinaryIO, chunk: list) -> int:
+    if chunk:
+        pickle.dump(chunk, store, pickle.HIGHEST_PROTOCOL)
+    return len(chunk)
+
+
+@contextmanager
+def _opened(path: Path, what: str = "audience file") -> Iterator[BinaryIO]:
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(path, f"{what} not found") from None
+    with handle:
+        yield handle
 
 
 def read_suppressions(path: Path) -> set[str]:
     """Lower-cased addresses never to send to, from a CSV with an ``email`` column
     (what SendGrid and most providers export)."""
-    columns, rows = _csv_rows(path, "suppression list")
+    with _opened(path, "suppression list") as handle:
+        return _suppressed(*_csv_rows(path, handle, "suppression list"))
+
+
+def _suppressed(columns: list[str], rows: Iterator[tuple[int, list[str]]]) -> set[str]:
     index = columns.index("email")
     suppressed = set()
     for _, cells in rows:
@@ -127,7 +194,7 @@ def read_suppressions(path: Path) -> set[str]:
     return suppressed
 
 
-def write_bad_rows(audience: Audience, target: Path) -> Path:
+def write_bad_rows(audience: ScannedAudience, target: Path) -> Path:
     """A CSV report of the skipped rows: where each was, why, and its cells. Replaced whole."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -149,22 +216,25 @@ def _csv_line(cells: list[str]) -> str:
     return buffer.getvalue()
 
 
-def _csv_rows(path: Path, what: str = "audience file") -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def _csv_rows(path: Path, handle: BinaryIO,
+              what: str = "audience file") -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The lower-cased header (which has an ``email`` column) and the non-blank rows with their lines."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, f"{what} not found") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(path, f"not UTF-8 text (byte {error.start}); save the CSV as UTF-8", 1) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_decoded(path, handle))
     header = next(reader, None)
     columns = [h.strip().lower() for h in header or []]
     if "email" not in columns:
         raise InputError(path, "the first row must be a header with an 'email' column", 1)
     return columns, _rows(path, reader)
+
+
+def _decoded(path: Path, handle: BinaryIO) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so a bad byte is reported at its line."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(path, f"not UTF-8 text (byte {error.start + 1} of the line); save the CSV as UTF-8",
+                             number) from None
 
 
 def _rows(path: Path, reader: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
@@ -180,13 +250,18 @@ def _rows(path: Path, reader: Iterable[list[str]]) -> Iterator[tuple[int, list[s
             yield line, row
 
 
-def _recipient(path: Path, line: int, columns: list[str], cells: list[str]) -> Recipient:
+def _checked_row(path: Path, line: int, columns: list[str], cells: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The row's normalised address and its other values, or an InputError naming the line."""
     if len(cells) != len(columns):
         raise InputError(path, f"expected {len(columns)} columns ({', '.join(columns)}), found {len(cells)}", line)
     values = dict(zip(columns, map(str.strip, cells)))
-    for column, value in values.items():
-        check_header_text(value, f"the {column!r} value", path, line)  # names and merge fields reach headers
-    return Recipient(valid_email(values.pop("email"), path, line), values, line)
+    try:  # one search per row; when it finds something, the error names the value
+        check_header_text("".join(values.values()), "", path, line)
+    except InputError:
+        for column, value in values.items():
+            check_header_text(value, f"the {column!r} value", path, line)  # names and merge fields reach headers
+    email = valid_email(values.pop("email"), path, line)
+    return email, tuple(values.values())
 
 
 # RFC 5322 dot-atom: every such ASCII local part is one email-validator accepts unchanged.

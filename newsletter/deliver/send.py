@@ -13,15 +13,15 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import AbstractSet, Callable, Iterable, Iterator, Sized
 
 from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.deliver.audience import (
-    Audience,
     Batch,
     Recipient,
+    ScannedAudience,
     cycle_collector_paused,
-    load_audience,
+    scan_audience,
     valid_email,
     write_bad_rows,
 )
@@ -59,14 +59,48 @@ SKIPPED_ROWS_REPORT = "skipped-rows.csv"
 Progress = Callable[[str], None]
 
 
+Tokens = Callable[[list[Recipient]], list[Recipient]]
+
+
+def _no_tokens(recipients: list[Recipient]) -> list[Recipient]:
+    return recipients
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Who a run sends to: the scanned audience read back as it is sent, minus those the log
+    excludes (``skip``: recipient ids), at most ``count`` of them, each given its unsubscribe
+    token as it is read."""
+
+    audience: ScannedAudience
+    count: int
+    skip: AbstractSet[str] = frozenset()
+    id: Callable[[str], str] = str.lower
+    tokens: Tokens = _no_tokens
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Recipient]:
+        left = self.count
+        for chunk in self.audience.chunks():
+            if left <= 0:
+                return
+            if self.skip:
+                chunk = [r for r in chunk if self.id(r.email) not in self.skip]
+            chunk = chunk[:left]
+            left -= len(chunk)
+            yield from self.tokens(chunk)
+
+
 @dataclass(frozen=True)
 class SendPlan:
     build: Build
     campaign: Campaign
-    recipients: list[Recipient]  # who gets it in this run
+    recipients: Sized & Iterable[Recipient]  # who gets it in this run (a list for a test send)
     audience: Path | None  # None for a test send (--to)
     history: LogState = field(default_factory=LogState)
-    candidates: list[Recipient] = field(default_factory=list)  # the audience minus suppressions
+    candidates: ScannedAudience | None = None  # the audience minus suppressions
     suppressed: int = 0
     already_sent: int = 0
     held_back: int = 0  # in batches of unknown fate
@@ -76,6 +110,7 @@ class SendPlan:
     skipped_rows: int = 0
     skipped_rows_report: Path | None = None
     env_file: Path | None = None  # where a first real send keeps the new send-log key
+    tokens: Tokens = _no_tokens
 
     @property
     def test(self) -> bool:
@@ -87,7 +122,9 @@ class SendPlan:
 
     def refreshed(self, history: LogState) -> SendPlan:
         """The same plan against the log as it is now (read again under the lock)."""
-        return replace(self, history=history, **_select(self.candidates, history, self.limit, self.resend_unknown))
+        assert self.candidates is not None, "only a send to an audience is logged"
+        return replace(self, history=history,
+                       **_select(self.candidates, history, self.limit, self.resend_unknown, self.tokens))
 
 
 def campaign_for(build: Build, workspace: Workspace, test: bool = False) -> Campaign:
@@ -139,26 +176,26 @@ def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = N
               resend_unknown: bool = False) -> SendPlan:
     workspace = sending_workspace(workspace)
     build = build_issue(workspace, issue)
+    campaign = campaign_for(build, workspace, test=bool(to))
+    tokens = _tokens(campaign, workspace)
     if to:
-        campaign = campaign_for(build, workspace, test=True)
         recipients = [Recipient(valid_email(address)) for address in to][:limit]
-        return SendPlan(build, campaign, _tokens(recipients, campaign, workspace), None)
+        return SendPlan(build, campaign, tokens(recipients), None)
     source = audience_path(workspace, build, audience)
-    loaded = load_audience(source, skip_bad_rows)
-    report = write_bad_rows(loaded, build.spec.folder / SKIPPED_ROWS_REPORT) if loaded.bad_rows else None
-    blocked = suppressions(workspace)
-    campaign = campaign_for(build, workspace)
-    candidates = _tokens([r for r in loaded.recipients if r.email.lower() not in blocked], campaign, workspace)
+    scanned = scan_audience(source, skip_bad_rows, suppressions(workspace))
+    report = write_bad_rows(scanned, build.spec.folder / SKIPPED_ROWS_REPORT) if scanned.bad_rows else None
     history = read_history(build.spec.folder)
-    return SendPlan(build, campaign, audience=source, history=history, candidates=candidates,
-                    suppressed=len(loaded.recipients) - len(candidates), limit=limit,
-                    resend_unknown=resend_unknown, skipped_rows=len(loaded.bad_rows), skipped_rows_report=report,
-                    env_file=workspace.root / ".env", **_select(candidates, history, limit, resend_unknown))
+    return SendPlan(build, campaign, audience=source, history=history, candidates=scanned,
+                    suppressed=scanned.suppressed, limit=limit, resend_unknown=resend_unknown,
+                    skipped_rows=len(scanned.bad_rows), skipped_rows_report=report, env_file=workspace.root / ".env",
+                    tokens=tokens, **_select(scanned, history, limit, resend_unknown, tokens))
 
 
-def _tokens(recipients: list[Recipient], campaign: Campaign, workspace: Workspace) -> list[Recipient]:
+def _tokens(campaign: Campaign, workspace: Workspace) -> Tokens:
     """Signed unsubscribe tokens, when the issue's links use them."""
-    return with_tokens(recipients, workspace) if TOKEN_FIELD in campaign.merge_field_names() else recipients
+    if TOKEN_FIELD not in campaign.merge_field_names():
+        return _no_tokens
+    return lambda recipients: with_tokens(recipients, workspace)
 
 
 def read_history(issue_folder: Path) -> LogState:
@@ -169,14 +206,21 @@ def read_history(issue_folder: Path) -> LogState:
     return history
 
 
-def _select(candidates: list[Recipient], history: LogState, limit: int | None, resend_unknown: bool) -> dict:
+def _select(candidates: ScannedAudience, history: LogState, limit: int | None, resend_unknown: bool,
+            tokens: Tokens = _no_tokens) -> dict:
+    """Counts in one pass over the addresses; the recipients themselves are read as they are sent."""
     unknown = set() if resend_unknown else history.unknown_addresses
-    ids = [history.id(r.email) for r in candidates]
-    pending = [r for r, key in zip(candidates, ids) if key not in history.sent and key not in unknown]
-    chosen = pending[:limit] if limit is not None else pending
-    already = sum(1 for key in ids if key in history.sent)
-    held = sum(1 for key in ids if key in unknown and key not in history.sent)
-    return {"recipients": chosen, "already_sent": already, "held_back": held, "left_after": len(pending) - len(chosen)}
+    already = held = 0
+    if history.sent or unknown:
+        for key in map(history.id, candidates.emails()):
+            if key in history.sent:
+                already += 1
+            elif key in unknown:
+                held += 1
+    pending = candidates.count - already - held
+    chosen = min(pending, limit) if limit is not None else pending
+    recipients = Selection(candidates, chosen, history.sent | unknown, history.id, tokens)
+    return {"recipients": recipients, "already_sent": already, "held_back": held, "left_after": pending - chosen}
 
 
 def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = False,
@@ -481,12 +525,9 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
     recipients = left = None
     suppressed = skipped = 0
     if source is not None:
-        loaded: Audience = load_audience(source, skip_bad_rows=True)
-        blocked = suppressions(workspace)
-        candidates = [r for r in loaded.recipients if r.email.lower() not in blocked]
-        recipients, skipped = len(candidates), len(loaded.bad_rows)
-        suppressed = len(loaded.recipients) - len(candidates)
-        left = len(_select(candidates, history, None, False)["recipients"])
+        scanned = scan_audience(source, skip_bad_rows=True, blocked=suppressions(workspace))
+        recipients, skipped, suppressed = scanned.count, len(scanned.bad_rows), scanned.suppressed
+        left = len(_select(scanned, history, None, False)["recipients"])
     now = now or dt.datetime.now(dt.timezone.utc)
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
                 "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations)} for b in history.unknown]
