@@ -82,6 +82,10 @@ class Selection:
         return self.count
 
     def __iter__(self) -> Iterator[Recipient]:
+        for chunk in self.chunks():
+            yield from chunk
+
+    def chunks(self) -> Iterator[list[Recipient]]:
         left = self.count
         for chunk in self.audience.chunks():
             if left <= 0:
@@ -90,7 +94,7 @@ class Selection:
                 chunk = [r for r in chunk if self.id(r.email) not in self.skip]
             chunk = chunk[:left]
             left -= len(chunk)
-            yield from self.tokens(chunk)
+            yield self.tokens(chunk)
 
 
 @dataclass(frozen=True)
@@ -323,18 +327,19 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
     return replace(result, summary=provider.summary(result))
 
 
-def _in_batches(recipients: Iterable[Recipient], size: int, run: int) -> Iterator[Batch]:
+def _in_batches(recipients: Sized & Iterable[Recipient], size: int, run: int) -> Iterator[Batch]:
     """Batches numbered ``<run>.<n>`` in audience order, cut as they are needed."""
-    chunk: list[Recipient] = []
+    chunks = recipients.chunks() if isinstance(recipients, Selection) else [list(recipients)]
+    waiting: list[Recipient] = []
     number = 0
-    for recipient in recipients:
-        chunk.append(recipient)
-        if len(chunk) == size:
+    for chunk in chunks:
+        waiting += chunk
+        while len(waiting) >= size:
             number += 1
-            yield Batch(f"{run}.{number}", chunk)
-            chunk = []
-    if chunk:
-        yield Batch(f"{run}.{number + 1}", chunk)
+            yield Batch(f"{run}.{number}", waiting[:size])
+            waiting = waiting[size:]
+    if waiting:
+        yield Batch(f"{run}.{number + 1}", waiting)
 
 
 def _serialised(progress: Progress) -> Progress:
