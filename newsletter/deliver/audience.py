@@ -13,16 +13,18 @@ odds of about 1 in 30 million), so a million recipients never sit in memory as o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import gc
 import io
+import itertools
 import pickle
 import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AbstractSet, BinaryIO, Iterator, Sequence, TextIO
+from typing import AbstractSet, BinaryIO, Iterable, Iterator, Sequence, TextIO
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -63,9 +65,15 @@ class BadRow:
     cells: list[str]
 
 
-def read_audience(path: Path) -> list[Recipient]:
-    """Valid, unique recipients in file order. A bad row is an error naming its line."""
-    return list(scan_audience(path))
+def read_audience(path: Path) -> Iterable[Recipient]:
+    """Valid, unique recipients in file order, suppressed ones included. A bad row is an error
+    naming its line. A send has just scanned the same file: that scan is read back instead."""
+    scanned = _recent_scan(path)
+    if scanned is None:
+        return scan_audience(path)
+    if scanned.bad_rows:  # skipped for the send, but an error here, as a fresh scan would raise
+        raise InputError(path, scanned.bad_rows[0].message, scanned.bad_rows[0].line)
+    return dataclasses.replace(scanned, everyone=True)
 
 
 @contextmanager
@@ -87,41 +95,66 @@ CHUNK = 1000  # recipients per pickled chunk of the scanned audience
 
 @dataclass
 class ScannedAudience:
-    """An audience after one validating pass: counts, bad rows, and the recipients kept (valid,
-    first of each address, not suppressed), read back chunk by chunk in file order."""
+    """An audience after one validating pass: counts, bad rows, and the valid recipients (the
+    first row of each address), read back chunk by chunk in file order: those not suppressed,
+    or with ``everyone`` all of them."""
 
     path: Path
     names: tuple[str, ...] = ()  # merge-field columns, in the order each row's values are kept
     store: BinaryIO = field(default_factory=tempfile.TemporaryFile)
-    count: int = 0
+    count: int = 0  # kept: not suppressed
     bad_rows: list[BadRow] = field(default_factory=list)
     duplicates: int = 0
-    suppressed: int = 0
+    suppressed: int = 0  # in the store too, marked, for read_audience
+    everyone: bool = False  # the suppressed as well
 
     def chunks(self) -> Iterator[list[Recipient]]:
-        names = self.names
+        names, everyone = self.names, self.everyone
         for rows in self._rows():
-            yield [Recipient(email, dict(zip(names, values)), line) for line, email, values in rows]
+            yield [Recipient(email, dict(zip(names, values)), line)
+                   for line, email, values, kept in rows if kept or everyone]
 
     def emails(self) -> Iterator[str]:
         for rows in self._rows():
-            for _, email, _ in rows:
-                yield email
+            for _, email, _, kept in rows:
+                if kept:
+                    yield email
 
     def __iter__(self) -> Iterator[Recipient]:
         for chunk in self.chunks():
             yield from chunk
 
     def __len__(self) -> int:
-        return self.count
+        return self.count + (self.suppressed if self.everyone else 0)
 
-    def _rows(self) -> Iterator[list[tuple[int, str, tuple[str, ...]]]]:
+    def __getitem__(self, index: int) -> Recipient:
+        """By position, read up to it (the preview shows the first recipient)."""
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return next(itertools.islice(self, index, None))
+
+    def _rows(self) -> Iterator[list[tuple[int, str, tuple[str, ...], bool]]]:
         self.store.seek(0)
         while True:
             try:
                 yield pickle.load(self.store)  # our own file, written by scan_audience just now
             except EOFError:
                 return
+
+
+_RECENT: dict[tuple, ScannedAudience] = {}  # the last scan, by file and version: a send's check reads it too
+
+
+def _file_version(path: Path) -> tuple:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
+def _recent_scan(path: Path) -> ScannedAudience | None:
+    try:
+        return _RECENT.get(_file_version(path))
+    except OSError:
+        return None
 
 
 def scan_audience(path: Path, skip_bad_rows: bool = False, blocked: AbstractSet[str] = frozenset()) -> ScannedAudience:
@@ -133,7 +166,7 @@ def scan_audience(path: Path, skip_bad_rows: bool = False, blocked: AbstractSet[
         audience = ScannedAudience(path, checked.names)
         # Python's own string hash: 64 bits, like an 8-byte digest, and already computed for the lookups.
         seen: set[int] = set()
-        chunk: list[tuple[int, str, tuple[str, ...]]] = []
+        chunk: list[tuple[int, str, tuple[str, ...], bool]] = []
         for line, cells in rows:
             try:
                 email, values = checked(line, cells)
@@ -148,21 +181,24 @@ def scan_audience(path: Path, skip_bad_rows: bool = False, blocked: AbstractSet[
                 audience.duplicates += 1
                 continue
             seen.add(digest)
-            if lowered in blocked:
+            kept = lowered not in blocked
+            if kept:
+                audience.count += 1
+            else:
                 audience.suppressed += 1
-                continue
-            chunk.append((line, email, values))
+            chunk.append((line, email, values, kept))
             if len(chunk) == CHUNK:
-                audience.count += _flush(audience.store, chunk)
+                _flush(audience.store, chunk)
                 chunk = []
-        audience.count += _flush(audience.store, chunk)
+        _flush(audience.store, chunk)
+    _RECENT.clear()
+    _RECENT[_file_version(path)] = audience
     return audience
 
 
-def _flush(store: BinaryIO, chunk: list) -> int:
+def _flush(store: BinaryIO, chunk: list) -> None:
     if chunk:
         pickle.dump(chunk, store, pickle.HIGHEST_PROTOCOL)
-    return len(chunk)
 
 
 @contextmanager
