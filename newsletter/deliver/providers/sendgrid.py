@@ -91,6 +91,7 @@ class SendGridBody:
         plain = set(MERGE_FIELD.findall(campaign.subject + self.html + self.text))
         self.keys = {name: f"{{{{{name}}}}}" for name in self.field_names if name in plain}
         self.headers = {key: _Template(_asm_links(value, unsubscribe_group)) for key, value in campaign.headers.items()}
+        self.url_names_anywhere = self.url_names.union(*(t.url_names for t in self.headers.values()))
         name, address = campaign.sender_address
         self.base: dict = {"from": _address(address, name)}
         if unsubscribe_group:
@@ -131,6 +132,8 @@ class SendGridBody:
 
     def personalization(self, recipient: Recipient, values: dict[str, str], text_keys: set[str]) -> dict:
         entry: dict = {"to": [_address(recipient.email, recipient.name)]}
+        # Percent-encoded once: a value in a link is often in the unsubscribe header too.
+        urls = {name: url_value(values[name]) for name in self.url_names_anywhere if name in values}
         substitutions = {}
         for name in self.field_names:
             if name not in values:
@@ -141,11 +144,11 @@ class SendGridBody:
             if name in text_keys:
                 substitutions[_text_key(name)] = value
             if name in self.url_names:
-                substitutions[f"{{{{{name}:url}}}}"] = url_value(value)
+                substitutions[f"{{{{{name}:url}}}}"] = urls[name]
         if substitutions:
             entry["substitutions"] = substitutions
         # Per recipient: the unsubscribe link carries the address or its token.
-        headers = {key: template.fill(values) for key, template in self.headers.items()}
+        headers = {key: template.fill(values, urls) for key, template in self.headers.items()}
         if headers:
             entry["headers"] = headers
         return entry
@@ -166,9 +169,10 @@ class _Template:
             end = match.end()
         self.format = "".join(parts) + _brace_escaped(text[end:])
 
-    def fill(self, values: dict[str, str]) -> str:
+    def fill(self, values: dict[str, str], urls: dict[str, str]) -> str:
+        """``urls``: the values of (at least) this text's link fields, percent-encoded."""
         if self.url_names:
-            values = {**values, **{f"url__{n}": url_value(values[n]) for n in self.url_names if n in values}}
+            values = {**values, **{f"url__{n}": urls[n] for n in self.url_names if n in values}}
         try:
             return self.format.format_map(values)
         except KeyError:  # a field this recipient has no value for stays as written
