@@ -4,7 +4,7 @@ Each run is a fresh ``python -m newsletter send`` process (imports, build, audie
 validation, suppression list, outbox with 100 streamed requests); wall time and the process's
 peak resident memory (ru_maxrss from wait4) are measured from outside.
 
-    python benchmarks/send.py [--recipients 100000] [--repeat 5]
+    python benchmarks/send.py [--recipients 100000|1000000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 ISSUE = "2026-11-garden-notes"
-TARGET_SECONDS = 3.0
-TARGET_MB = 250
+# (seconds, peak MB) by audience size: a million recipients streams through in bounded memory.
+TARGETS = {100_000: (3.0, 250), 1_000_000: (10.0, 300)}
 
 
 def make_workspace(root: Path, recipients: int) -> None:
@@ -74,11 +74,12 @@ def main() -> None:
         peak = max(mb for _, _, mb, _ in runs)
         print(f"recipients {args.recipients:,} ({report['recipients']:,} after {report['suppressed']:,} suppressed), "
               f"{report['batches']} batches, recipients.jsonl {record.stat().st_size / 1e6:.1f} MB")
-        print(f"wall time  median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "
-              f"(target < {TARGET_SECONDS:g} s: {'met' if statistics.median(seconds) < TARGET_SECONDS else 'MISSED'})")
+        seconds_target, mb_target = TARGETS.get(args.recipients, TARGETS[100_000])
+        median = statistics.median(seconds)
+        print(f"wall time  median {median:.2f} s, max {max(seconds):.2f} s "
+              f"(target < {seconds_target:g} s: {'met' if median < seconds_target else 'MISSED'})")
         print(f"CPU time   median {cpu:.2f} s (user + system)")
-        print(f"peak RSS   {peak:.0f} MB (target < {TARGET_MB} MB: {'met' if peak < TARGET_MB else 'MISSED'})")
-
+        print(f"peak RSS   {peak:.0f} MB (target < {mb_target} MB: {'met' if peak < mb_target else 'MISSED'})")
 
 if __name__ == "__main__":
     main()
