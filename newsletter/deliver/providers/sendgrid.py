@@ -168,9 +168,12 @@ class _Template:
             parts += [_brace_escaped(text[end:match.start()]), f"{{{key}}}"]
             end = match.end()
         self.format = "".join(parts) + _brace_escaped(text[end:])
+        self.constant = not parts  # no merge field (List-Unsubscribe-Post): the same for everyone
 
     def fill(self, values: dict[str, str], urls: dict[str, str]) -> str:
         """``urls``: the values of (at least) this text's link fields, percent-encoded."""
+        if self.constant:
+            return self.text
         if self.url_names:
             values = {**values, **{f"url__{n}": urls[n] for n in self.url_names if n in values}}
         try:
