@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,8 @@ def main() -> None:
     print(f"recipients {args.recipients:,} ({len(expected):,} after suppressions), {len(server.attempts):,} requests, "
           f"answer delay {args.delay:g} s, concurrency {args.concurrency}")
     print(f"wall time  {elapsed:.1f} s{verdict}")
+    # The send is this script's only child: its peak is the children's peak (KiB on Linux).
+    print(f"peak RSS   {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB (the send process)")
     print(f"delivered  {sum(delivered.values()):,}: {duplicates} duplicated, {lost} lost, {extra} not in the audience")
     if duplicates or lost or extra:
         sys.exit(1)
