@@ -110,3 +110,17 @@ def test_send_repeats_the_builds_warnings(workspace: Path, cli) -> None:
     result = cli("send", EXAMPLE_ISSUE)
     assert result.code == 0, result.err
     assert "newsletter: warning: " in result.err and "articles/gone.txt: file not found" in result.err
+
+
+def test_recipient_lines_are_exactly_what_json_writes() -> None:
+    """recipients.jsonl lines are put together from pre-encoded parts, for speed: they must
+    still be the JSON of each recipient, odd field names and values included."""
+    from newsletter.deliver.audience import Batch, Recipient
+    from newsletter.deliver.providers.outbox import _recipient_lines
+
+    people = [Recipient("ana@example.org", {"first_name": 'Ré "{x}"', "we{i}rd}": "line\nbreak\\"}),
+              Recipient("bo@example.org", {"first_name": "Bo", "we{i}rd}": ""}),
+              Recipient("cy@example.org"), Recipient("di@example.org", {"z": "😀"})]
+    lines = _recipient_lines(Batch("3.7", people)).splitlines()
+    assert lines == [json.dumps({"batch": "3.7", "email": r.email, "name": r.name, "fields": r.fields},
+                                ensure_ascii=False) for r in people]
