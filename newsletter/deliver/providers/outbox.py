@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from json.encoder import encode_basestring as _string  # a JSON string, non-ASCII kept (ensure_ascii=False)
 from contextlib import contextmanager
+from json.encoder import encode_basestring as _string  # a JSON string, non-ASCII kept (ensure_ascii=False)
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
