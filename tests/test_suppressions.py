@@ -48,7 +48,7 @@ def test_pull_reads_every_list_page_by_page_through_a_rate_limit(cli, lists: Fak
                                                                  sendgrid_workspace: Path) -> None:
     (sendgrid_workspace / "suppressions.csv").write_text("email,reason,note\nkept@example.org,manual,by hand\n"
                                                          "GONE0001@example.org,manual,already here\n")
-    lists.faults = {2: Fault(429, {"X-RateLimit-Reset": str(int(time.time()) + 1)}, message="too many requests")}
+    lists.faults = {2: Fault(429, {"X-RateLimit-Reset": str(int(time.time()) + 2)}, message="too many requests")}  # a whole second at least, wherever in the current second we are
     started = time.monotonic()
     result = cli("suppressions", "pull", "--json")
     assert result.code == 0, result.err
