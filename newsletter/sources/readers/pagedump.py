@@ -93,6 +93,15 @@ PROMO = re.compile(
     re.IGNORECASE | re.VERBOSE)
 # w3m shows <ins> and <del> as "[INS:word:INS]"; lynx shows unnamed buttons as "(BUTTON)" and MathML's
 # markup as "[MATH: <semantics> ... :MATH]" (its TeX annotation follows as text).
+# A terminal browser prints an image without alt text as its file name in brackets ("[49530028.jpg?t=1]",
+# w3m: "[gif]"), a form field or button as brackets ("[ ]", "[Sign Up]") and a frame as its address: lines
+# of nothing else say nothing. An editor's bracketed aside ("[Read: Why ...]") is a sentence, and stays.
+PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+$|^IFRAME:\s*\S+$")
+PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
+
+
+def placeholder(line: str) -> bool:
+    return bool(PLACEHOLDER.match(line)) and len(re.findall(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])", line)) < PLACEHOLDER_WORDS
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)|\[MATH:.*?:MATH\]", re.DOTALL)
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
@@ -192,7 +201,8 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify(unwrap(_without_tex(TERMINAL_MARKS.sub("", text)).splitlines()))
+    lines = classify([line for line in unwrap(_without_tex(TERMINAL_MARKS.sub("", text)).splitlines())
+                      if not placeholder(line)])
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     end = promo_tail_cut(lines, header.body_start, end)
