@@ -242,6 +242,32 @@ def _without_tex(text: str) -> str:
 
 
 
+COLUMN_GAP = re.compile(r"\S( {3,})(?=\S)")
+COLUMN_MIN_LINES = 8  # lines split at one column, by one wide gap each, for the dump to be laid out in two
+TABLE_MARKS = re.compile(r"[│|\[\]]")
+
+
+def split_columns(raw: list[str]) -> list[str]:
+    """The lines of a two-column layout that a terminal browser printed side by side ("+ Added Slime Block
+    Minecraft Realms"), the left column first and the right one at the end.
+
+    The columns part where many lines have their only wide gap, before the same character; a table's rows
+    have several gaps or rules, and stay as they are."""
+    starts = Counter(gaps[0] for line in raw if not TABLE_MARKS.search(line)
+                     and len(gaps := [m.end(1) for m in COLUMN_GAP.finditer(line)]) == 1)
+    column, count = starts.most_common(1)[0] if starts else (0, 0)
+    if count < COLUMN_MIN_LINES:
+        return raw
+    rows = [i for i, line in enumerate(raw) if len(line) > column and not line[column - 2:column].strip()
+            and line[column:column + 1].strip()]
+    left, right = list(raw), []
+    for i in range(rows[0], rows[-1] + 1):
+        if len(raw[i]) > column and not raw[i][column - 2:column].strip():
+            left[i], text = raw[i][:column].rstrip(), raw[i][column:].strip()
+            right += [text] if text else []
+    return left + [""] + right
+
+
 def unwrap(raw: list[str]) -> list[str]:
     """Non-empty lines, with paragraphs that a mail client or terminal browser wrapped at a fixed width
     joined again.
@@ -249,7 +275,7 @@ def unwrap(raw: list[str]) -> list[str]:
     A browser's copy never wraps, so this only acts when many lines stop just short of one narrow width.
     A line continues the one before when that one had no room left for the line's first word.
     """
-    raw = [line.rstrip() for line in raw]
+    raw = split_columns([line.rstrip() for line in raw])
     lines = [" ".join(line.split()) for line in raw]
     texts = [line for line in lines if line]
     lengths = sorted(len(line) for line in raw if line)
