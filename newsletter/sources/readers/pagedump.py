@@ -97,6 +97,7 @@ PROMO = re.compile(
 # w3m: "[gif]"), a form field or button as brackets ("[ ]", "[Sign Up]") and a frame as its address: lines
 # of nothing else say nothing. An editor's bracketed aside ("[Read: Why ...]") is a sentence, and stays.
 PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+$|^IFRAME:\s*\S+$")
+ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
 
@@ -201,8 +202,8 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify([line for line in unwrap(_without_tex(TERMINAL_MARKS.sub("", text)).splitlines())
-                      if not placeholder(line)])
+    lines = classify(_without_alt_text([line for line in unwrap(_without_tex(TERMINAL_MARKS.sub("", text))
+                                                                .splitlines()) if not placeholder(line)]))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     end = promo_tail_cut(lines, header.body_start, end)
@@ -224,6 +225,13 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
 
 
 # --- what each line is ---
+
+def _without_alt_text(texts: list[str]) -> list[str]:
+    """Lines less a photo's alt text printed just above its caption, which starts the same way (a terminal
+    browser shows both; the alt text is often cut short: "... so-called ‘metadat")."""
+    return [text for text, after in zip(texts, texts[1:] + [""])
+            if not (len(text.split()) >= ALT_MIN_WORDS and after.startswith(text) and after != text)]
+
 
 def _without_tex(text: str) -> str:
     """Text without the TeX that terminal browsers print for a formula ("{\\displaystyle A^{H}}"), braces
@@ -598,7 +606,12 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
         scores[index] = sum(weight * value for weight, value in zip(TITLE_WEIGHTS, _title_features(
             lines, index, zone, anchors, topic, outside)))
     best = max(scores, key=scores.__getitem__, default=None)
-    return best if best is not None and scores[best] >= MIN_TITLE_SCORE else None
+    if best is None or scores[best] < MIN_TITLE_SCORE:
+        return None
+    # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
+    # page shows the bare headline too.
+    return next((index for index in scores if index != best and lines[index].words >= ALT_MIN_WORDS
+                 and lines[best].text.startswith(lines[index].text + " ")), best)
 
 
 # topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance,
