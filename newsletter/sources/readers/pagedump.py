@@ -128,12 +128,12 @@ NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*"
 PROSE_WORDS = 10  # a line this long, in sentences, is prose
 PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
 PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
-WEIGHTS = {"line": -3, "short": -4, "data": -1, "code": 0, "navigation": -6, "boilerplate": -10,
+WEIGHTS = {"line": -3, "short": -4, "data": -1, "picture": -1, "code": 0, "navigation": -6, "boilerplate": -10,
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
 LINK_ITEM_WEIGHT = 0.25  # ... that does not end like a sentence
 COUNTED = re.compile(r"\(\d[\d,.]*\)\W*$|\b\d[\d,.]*\s*(?:comments?|replies|responses)\b|\bago\W*$", re.IGNORECASE)
-FURNITURE = {"navigation", "boilerplate", "section", "comments"}
+FURNITURE = {"navigation", "boilerplate", "section", "comments", "picture"}
 SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
 CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
@@ -354,6 +354,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "boilerplate"
     if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text)):
         return "data"  # a chart's figures and tick labels ("’18", "$900", "6.6%")
+    if count > 2 and words == 1 and BULLET.match(text):
+        return "picture"  # "• Screenshot" atop each item of a feature list: a terminal browser prints its picture's alt text
     if count > 1 and (words >= 4 and stop_share >= 0.2 or count > 2 and not symbols):
         return "boilerplate"  # a block the page repeats is its template ("About us"), not the article
     if len(NAVIGATION_SEPARATOR.findall(text)) >= 2 or NAVIGATION_SEPARATOR.search(text) and words <= 12:
