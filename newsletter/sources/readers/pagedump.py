@@ -84,7 +84,7 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
-TEX_START = "{\\displaystyle"
+TEX_START = re.compile(r"\{\\\s*displaystyle")  # w3m may wrap the line after "{\\"
 # A publisher's pitch at the foot of a post: an imperative to the reader about "our" offer or "your" gain.
 PROMO = re.compile(
     r"""^(?:discover|explore|visit|contact|call|subscribe|sign\s+up|register|book|buy|shop|order|download|join
@@ -101,8 +101,7 @@ ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
 
-def placeholder(line: str) -> bool:
-    return bool(PLACEHOLDER.match(line)) and len(re.findall(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])", line)) < PLACEHOLDER_WORDS
+PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])")
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)|\[MATH:.*?:MATH\]", re.DOTALL)
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
@@ -202,8 +201,10 @@ class Line:
 
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
-    lines = classify(_without_alt_text([line for line in unwrap(_without_tex(TERMINAL_MARKS.sub("", text))
-                                                                .splitlines()) if not placeholder(line)]))
+    # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
+    unwrapped = _without_tex("\n".join(unwrap(TERMINAL_MARKS.sub("", text).splitlines()))).splitlines()
+    lines = classify(_without_alt_text([" ".join(line.split()) for line in unwrapped
+                                        if line.strip() and not placeholder(line)]))
     start, end = body_span(lines)
     header = read_header(lines, start, end, day_first)
     end = promo_tail_cut(lines, header.body_start, end)
@@ -226,6 +227,10 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
 
 # --- what each line is ---
 
+def placeholder(line: str) -> bool:
+    return bool(PLACEHOLDER.match(line)) and len(PLAIN_WORD.findall(line)) < PLACEHOLDER_WORDS
+
+
 def _without_alt_text(texts: list[str]) -> list[str]:
     """Lines less a photo's alt text printed just above its caption, which starts the same way (a terminal
     browser shows both; the alt text is often cut short: "... so-called ‘metadat")."""
@@ -237,7 +242,8 @@ def _without_tex(text: str) -> str:
     """Text without the TeX that terminal browsers print for a formula ("{\\displaystyle A^{H}}"), braces
     balanced across lines; a browser shows the formula instead."""
     pieces, position = [], 0
-    while (start := text.find(TEX_START, position)) >= 0:
+    while match := TEX_START.search(text, position):
+        start = match.start()
         depth, index = 0, start
         while index < len(text):
             depth += {"{": 1, "}": -1}.get(text[index], 0)
