@@ -97,6 +97,8 @@ PROMO = re.compile(
 # w3m: "[gif]"), a form field or button as brackets ("[ ]", "[Sign Up]") and a frame as its address: lines
 # of nothing else say nothing. An editor's bracketed aside ("[Read: Why ...]") is a sentence, and stays.
 PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+$|^IFRAME:\s*\S+$")
+TEASER_MIN_WORDS = 4  # a headline this long, twice running and nearly word for word, is a teaser ...
+TEASER_OVERLAP = 0.6  # ... sharing this much of its words
 ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
@@ -343,6 +345,7 @@ def classify(texts: list[str]) -> list[Line]:
     counts = Counter(texts)
     kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
     _merge_code_listings(kinds, texts)
+    _mark_teasers(kinds, tokens)
     return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
                                                   and not w.isdigit()), counts[text] > 1)
             for text, words, kind in zip(texts, tokens, kinds)]
@@ -381,6 +384,17 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
     if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
         return "data"
     return "short" if words < 4 else "line"
+
+
+def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
+    """A headline printed twice running ("• Star -- Headline" / "Star Headline"), as a link and as its
+    picture's alt text, is a teaser for another article, however much it reads like prose."""
+    for index in range(1, len(kinds)):
+        now, before = set(tokens[index]), set(tokens[index - 1])
+        if (kinds[index - 1] in ("prose", "item") and kinds[index] in ("prose", "item")
+                and TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= MAX_TITLE_WORDS
+                and len(now & before) >= TEASER_OVERLAP * len(now | before)):
+            kinds[index - 1] = kinds[index] = "line"
 
 
 def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
@@ -465,9 +479,11 @@ def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
         if running > peak:
             peak = running
             peaks.append(index + 1)
-    for cut in peaks:
+    for cut, following in zip(peaks, peaks[1:] + [end]):
         if cut >= end or _prose_share(lines[start:cut]) < CORE_SHARE:
             continue
+        if _prose_share(lines[cut:following]) >= CORE_SHARE:
+            continue  # the article goes on, paragraph after paragraph, up to the next peak
         if _prose_share(lines[cut:end]) < TAIL_SHARE:
             return cut
     return end
