@@ -28,6 +28,8 @@ from newsletter.article import Block
 from newsletter.dates import DATE_PATTERN, MAX_DATELINE_WORDS, dateline, updated_date
 
 WORD = re.compile(r"\w+")
+LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+CODE_LIKE = re.compile(r"\w\(|[_;={}<>]")  # "AVG(entries)", "mean_entries"
 
 # Whole short lines that are page furniture wherever they stand.
 BOILERPLATE = re.compile(
@@ -99,6 +101,7 @@ PROMO = re.compile(
 PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+$|^IFRAME:\s*\S+$")
 TEASER_MIN_WORDS = 4  # a headline this long, twice running and nearly word for word, is a teaser ...
 TEASER_OVERLAP = 0.6  # ... sharing this much of its words
+ALT_MAX_WORDS = 80  # a caption is seldom longer
 ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
@@ -234,10 +237,22 @@ def placeholder(line: str) -> bool:
 
 
 def _without_alt_text(texts: list[str]) -> list[str]:
-    """Lines less a photo's alt text printed just above its caption, which starts the same way (a terminal
-    browser shows both; the alt text is often cut short: "... so-called ‘metadat")."""
+    """Lines less a photo's alt text printed just above its caption, which starts the same way or says nearly
+    the same in other words (a terminal browser shows both; the alt text is often cut short: "... so-called
+    ‘metadat"). A bulleted link over its picture's alt text is a teaser, left to be weighed as one."""
     return [text for text, after in zip(texts, texts[1:] + [""])
-            if not (len(text.split()) >= ALT_MIN_WORDS and after.startswith(text) and after != text)]
+            if not (len(text.split()) >= ALT_MIN_WORDS and after != text
+                    and (after.startswith(text) or not BULLET.match(text) and _restates(text, after)))]
+
+
+def _restates(text: str, other: str) -> bool:
+    """Whether two lines say nearly the same in words (a table's rows share their figures, not words; a
+    listing's lines their identifiers)."""
+    if CODE_LIKE.search(text) or CODE_LIKE.search(other):
+        return False
+    words, others = set(LETTER_WORD.findall(text.lower())), set(LETTER_WORD.findall(other.lower()))
+    return (TEASER_MIN_WORDS <= min(len(words), len(others)) and max(len(words), len(others)) <= ALT_MAX_WORDS
+            and len(words & others) >= TEASER_OVERLAP * len(words | others))
 
 
 def _without_tex(text: str) -> str:
