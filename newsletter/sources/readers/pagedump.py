@@ -98,7 +98,7 @@ PROMO = re.compile(
 # A terminal browser prints an image without alt text as its file name in brackets ("[49530028.jpg?t=1]",
 # w3m: "[gif]"), a form field or button as brackets ("[ ]", "[Sign Up]") and a frame as its address: lines
 # of nothing else say nothing. An editor's bracketed aside ("[Read: Why ...]") is a sentence, and stays.
-PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+$|^IFRAME:\s*\S+$")
+PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+(?:\+\d+)?$|^IFRAME:\s*\S+$")  # "+10": more photos
 TEASER_MIN_WORDS = 4  # a headline this long, twice running and nearly word for word, is a teaser ...
 TEASER_OVERLAP = 0.6  # ... sharing this much of its words
 ALT_MAX_WORDS = 80  # a caption is seldom longer
