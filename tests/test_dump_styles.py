@@ -134,6 +134,74 @@ def test_formula_markup_of_terminal_dumps_is_dropped() -> None:
     assert PARAGRAPHS[-1] in body
 
 
+def test_image_and_form_placeholders_of_terminal_dumps_are_dropped() -> None:
+    placeholders = ["   [shed-plan-2025.jpg?w=640&amp;q=80]", "     * [thumb-01.png] +10",
+                    "   [                    ] [Sign Up]", "   IFRAME: https://video.example/embed/42"]
+    dump = lynx_page("Shared tool shed for the allotment society", "",
+                     "   [Read: Seed swap draws a record crowd at the village hall]")
+    dump = dump.replace("\n\n   The shed", "\n\n" + "\n".join(placeholders) + "\n\n   The shed")
+    body = "\n".join(block.text for block in split_dump(dump).blocks)
+    for placeholder in (".jpg", ".png", "Sign Up", "IFRAME"):
+        assert placeholder not in body
+    assert "[Read: Seed swap draws a record crowd at the village hall]" in body  # an editor's aside stays
+    assert PARAGRAPHS[0] in body
+
+
+def test_a_photos_alt_text_beside_its_caption_is_dropped() -> None:
+    caption = "Members carry spades and forks to the plots at the main gate, where the shed will stand"
+    parts = split_dump("\n".join([
+        "Shared tool shed for the allotment society", "By Ann Example",
+        "Shared tool shed for the allotment society Jane Photographer/Getty",  # alt text run into a credit
+        PARAGRAPHS[0],
+        "Members carrying spades and forks to the plots at the main gate where the shed",  # alt text, cut short
+        "* " + caption, "Members carry spades",  # the same words again in the caption below it
+        *PARAGRAPHS[1:]]) + "\n")
+    body = "\n".join(block.text for block in parts.blocks)
+    assert parts.title == "Shared tool shed for the allotment society"
+    assert "Members carrying" not in body and caption in body
+    assert PARAGRAPHS[-1] in body
+
+
+def test_a_w3m_two_column_layout_is_read_column_by_column() -> None:
+    items = [f"+ Added {thing}" for thing in ("larch boards for the shed walls", "two rain tanks by the roof",
+                                              "a lock and five keys", "hooks for spades and forks", "a bench",
+                                              "a noticeboard by the door", "shelves for seed trays",
+                                              "a window facing the plots", "a path of bark chips")]
+    sidebar = ["Official links:", "Society home", "Seed swap", "Bug tracker", "Contact the secretary",
+               "Newsletter archive", "Plot waiting list", "Committee minutes", "Rules of the society"]
+    dump = ["Shared tool shed for the allotment society", ""]
+    dump += [f"{item:<50}{link}" for item, link in zip(items, sidebar)]
+    dump += ["", *PARAGRAPHS]
+    text = "\n".join(block.text for block in split_dump("\n".join(dump) + "\n").blocks)
+    for item in items:
+        assert item.lstrip("+ ") in text.replace("\n", " ")  # each item whole, with no sidebar link inside
+    assert not any(link in line for line in text.splitlines() for link in sidebar if "Added" in line)
+
+
+def test_a_repeated_one_word_picture_label_does_not_split_a_feature_list() -> None:
+    dump = ["Mozilla", "Welcome to the allotment society", PARAGRAPHS[0]]
+    features = [f"Members asked for the {name.lower()} at the spring meeting, and the committee agreed to pay "
+                f"for it out of this year's fees."
+                for name in ("Shed", "Tanks", "Keys", "Bench", "Paths", "Seeds")]
+    for feature, name in zip(features, ("Shed", "Tanks", "Keys", "Bench", "Paths", "Seeds")):
+        dump += ["* Screenshot", name, feature, f"Learn more about {name}"]
+    body = "\n".join(block.text for block in split_dump("\n".join(dump) + "\n").blocks)
+    assert all(feature in body for feature in features) and "Screenshot" not in body
+
+
+def test_a_list_of_teasers_above_the_article_is_not_its_start() -> None:
+    teasers = []
+    for story in ("Seed swap draws a record crowd at the village hall this spring",
+                  "Council to repair the footpath along the canal after the winter floods",
+                  "Beekeepers warn of a late frost that could harm the early blossom"):
+        teasers += ["• " + story, story.replace(" at the", " in the")]
+    parts = split_dump("\n".join([*teasers, "Home", "Shared tool shed for the allotment society",
+                                  "By Ann Example", *PARAGRAPHS]) + "\n")
+    body = "\n".join(block.text for block in parts.blocks)
+    assert parts.title == "Shared tool shed for the allotment society"
+    assert "Seed swap" not in body and "Beekeepers" not in body
+
+
 def test_counted_category_lists_weigh_against_the_body() -> None:
     categories = [f"* {name} ({count})" for name, count in (("Allotments", 53), ("Events", 12), ("Recipes", 31),
                                                           ("Wildlife", 8), ("Tools and equipment", 17))]
