@@ -134,6 +134,14 @@ def test_formula_markup_of_terminal_dumps_is_dropped() -> None:
     assert PARAGRAPHS[-1] in body
 
 
+def test_a_w3m_formula_printed_on_both_sides_of_its_tex_goes_with_it() -> None:
+    line = ("A square plot V {\\displaystyle V} V is level if and only if it drains into the ditch, so the\n"
+            "committee checks every plot each spring before the new tenants arrive.")
+    body = "\n".join(block.text for block in split_dump("\n".join([
+        "Shared tool shed for the allotment society", PARAGRAPHS[0], line, *PARAGRAPHS[1:]]) + "\n").blocks)
+    assert "A square plot is level" in body and "V V" not in body
+
+
 def test_image_and_form_placeholders_of_terminal_dumps_are_dropped() -> None:
     placeholders = ["   [shed-plan-2025.jpg?w=640&amp;q=80]", "     * [thumb-01.png] +10",
                     "   [                    ] [Sign Up]", "   IFRAME: https://video.example/embed/42"]

@@ -86,6 +86,10 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+TEX_CUT = "\x00"
+# The formula as text on both sides of its TeX ("a matrix A {\displaystyle A} A is"): its MathML and its picture's
+# alt text, neither of which a browser's copy shows apart from the formula.
+MATH_TWICE = re.compile(r"(?<!\S)(\S+(?: \S+){0,3})[ \t]*\x00\s*\1(?!\S)")
 TEX_START = re.compile(r"\{\\\s*displaystyle")  # w3m may wrap the line after "{\\"
 # A publisher's pitch at the foot of a post: an imperative to the reader about "our" offer or "your" gain.
 PROMO = re.compile(
@@ -100,6 +104,7 @@ PROMO = re.compile(
 # of nothing else say nothing. An editor's bracketed aside ("[Read: Why ...]") is a sentence, and stays.
 PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+(?:\+\d+)?$|^IFRAME:\s*\S+$")  # "+10": more photos
 TEASER_MIN_WORDS = 4  # a headline this long, twice running and nearly word for word, is a teaser ...
+TEASER_MAX_WORDS = 20  # ... up to a headline's length (two paragraphs alike are the article's)
 TEASER_OVERLAP = 0.6  # ... sharing this much of its words
 ALT_MAX_WORDS = 80  # a caption is seldom longer
 ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption
@@ -237,12 +242,20 @@ def placeholder(line: str) -> bool:
 
 
 def _without_alt_text(texts: list[str]) -> list[str]:
-    """Lines less a photo's alt text printed just above its caption, which starts the same way or says nearly
-    the same in other words (a terminal browser shows both; the alt text is often cut short: "... so-called
-    ‘metadat"). A bulleted link over its picture's alt text is a teaser, left to be weighed as one."""
+    """Lines less a photo's alt text printed just above its caption, which starts the same way, or says nearly
+    the same in other words (when the caption is a list item, or the alt text no sentence or
+    the very same words) (a terminal browser shows both; the alt text is often cut
+    short: "... so-called ‘metadat"). A bulleted link over its picture's alt text is a teaser, left to be
+    weighed as one; two paragraphs alike are the article's."""
     return [text for text, after in zip(texts, texts[1:] + [""])
             if not (len(text.split()) >= ALT_MIN_WORDS and after != text
-                    and (after.startswith(text) or not BULLET.match(text) and _restates(text, after)))]
+                    and (after.startswith(text) or not BULLET.match(text) and _restates(text, after)
+                         and (BULLET.match(after) or not ends_sentence(text) or _same_words(text, after))))]
+
+
+def _same_words(text: str, other: str) -> bool:
+    """ "Was “burning up”" and 'was "burning up"': a standfirst shown twice, in the page's two quote styles."""
+    return LETTER_WORD.findall(text.lower()) == LETTER_WORD.findall(other.lower())
 
 
 def _restates(text: str, other: str) -> bool:
@@ -269,7 +282,7 @@ def _without_tex(text: str) -> str:
                 break
         pieces.append(text[position:start])
         position = index
-    return "".join(pieces) + text[position:]
+    return MATH_TWICE.sub("", "".join(piece + TEX_CUT for piece in pieces) + text[position:]).replace(TEX_CUT, "")
 
 
 
@@ -407,7 +420,7 @@ def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
     for index in range(1, len(kinds)):
         now, before = set(tokens[index]), set(tokens[index - 1])
         if (kinds[index - 1] in ("prose", "item") and kinds[index] in ("prose", "item")
-                and TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= MAX_TITLE_WORDS
+                and TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= TEASER_MAX_WORDS
                 and len(now & before) >= TEASER_OVERLAP * len(now | before)):
             kinds[index - 1] = kinds[index] = "line"
 
