@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 
 import justext
 
@@ -500,28 +501,30 @@ def body_span(lines: list[Line]) -> tuple[int, int]:
 def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
     """Where the prose thins out for good: a ticker or a gallery of captions after the article adds up to
     more than the gap before it, but most of its weight is against it."""
+    weights = [line.weight for line in lines[start:end]]
+    # running totals of the weight for and against the body, so that any stretch's share costs two look-ups
+    gained, lost = [0.0, *accumulate(max(w, 0.0) for w in weights)], [0.0, *accumulate(max(-w, 0.0) for w in weights)]
+
+    def prose_share(first: int, stop: int) -> float:
+        """How much of the stretch's weight is prose rather than furniture against it."""
+        plus, minus = gained[stop - start] - gained[first - start], lost[stop - start] - lost[first - start]
+        return plus / (plus + minus) if plus + minus else 0.0
+
     running = peak = 0.0
     peaks = []
-    for index in range(start, end):
-        running += lines[index].weight
+    for index, weight in enumerate(weights, start):
+        running += weight
         if running > peak:
             peak = running
             peaks.append(index + 1)
     for cut, following in zip(peaks, peaks[1:] + [end]):
-        if cut >= end or _prose_share(lines[start:cut]) < CORE_SHARE:
+        if cut >= end or prose_share(start, cut) < CORE_SHARE:
             continue
-        if _prose_share(lines[cut:following]) >= CORE_SHARE:
+        if prose_share(cut, following) >= CORE_SHARE:
             continue  # the article goes on, paragraph after paragraph, up to the next peak
-        if _prose_share(lines[cut:end]) < TAIL_SHARE:
+        if prose_share(cut, end) < TAIL_SHARE:
             return cut
     return end
-
-
-def _prose_share(lines: list[Line]) -> float:
-    """How much of a stretch's weight is prose rather than furniture against it."""
-    gained = sum(line.weight for line in lines if line.weight > 0)
-    lost = -sum(line.weight for line in lines if line.weight < 0)
-    return gained / (gained + lost) if gained + lost else 0.0
 
 
 def _section_cut(lines: list[Line], start: int, end: int) -> int:
