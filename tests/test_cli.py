@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLE_ISSUE
 
 # The script pip installed beside this interpreter, not whatever ``newsletter`` comes first on PATH.
@@ -28,6 +30,7 @@ def test_help_teaches_every_command(workspace: Path) -> None:
     assert "Exit codes" in result.stdout
 
 
+@pytest.mark.slow
 def test_build_then_dry_run_send(workspace: Path) -> None:
     build = run("build", EXAMPLE_ISSUE, "--json", cwd=workspace)
     assert build.returncode == 0, build.stderr
@@ -39,6 +42,7 @@ def test_build_then_dry_run_send(workspace: Path) -> None:
     assert len(list((workspace / "outbox" / EXAMPLE_ISSUE).glob("*/*.eml"))) == 3
 
 
+@pytest.mark.slow
 def test_new_then_add_then_build(workspace: Path) -> None:
     assert run("new", "2026-12", cwd=workspace).returncode == 0
     articles = workspace / "issues" / "2026-12" / "articles"

@@ -222,6 +222,7 @@ def test_without_a_canonical_link_the_final_url_is_the_article_link(site, web, c
     assert article["url"] == final and article["title"] == "Catching rainwater: a beginner's guide to water butts"
 
 
+@pytest.mark.slow
 def test_a_server_trickling_a_byte_at_a_time_meets_the_deadline(web, site: Path, cli) -> None:
     """A 1 byte/s page once held `extract` for 139 s; the whole page now has [fetch] deadline."""
     import time
@@ -238,6 +239,7 @@ def test_a_server_trickling_a_byte_at_a_time_meets_the_deadline(web, site: Path,
     assert elapsed < 4, elapsed
 
 
+@pytest.mark.slow
 def test_slow_headers_meet_the_deadline_too(tmp_path: Path) -> None:
     import socket
     import threading

@@ -250,6 +250,7 @@ def test_page_picture_that_fails_is_left_out_with_a_warning(site: Path, web, cli
     assert "<img" not in (site / "build" / "2026-12" / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_heavy_images_are_warned_about(tmp_path: Path, monkeypatch, cli) -> None:
     root = tmp_path / "ws"
     issue = photo_issue(root, archive_url="https://news.example.org/{slug}/", image_line="image: images/noise.png")

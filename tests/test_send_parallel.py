@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import copies, issue_folder, log_events, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid, Fault
@@ -38,6 +40,7 @@ def test_batches_overlap_and_each_is_logged_before_and_after(cli, sendgrid: Fake
     assert status(cli)["complete"] and result.err.count("sent (202") == 8  # progress stays per batch
 
 
+@pytest.mark.slow
 def test_a_429_holds_every_worker_until_the_reset(cli, sendgrid: FakeSendGrid, sendgrid_workspace: Path) -> None:
     set_send_settings(sendgrid_workspace, batch_size=5, concurrency=4, max_backoff=5)
     audience = write_audience(issue_folder(sendgrid_workspace) / "audience.csv", 40)

@@ -52,6 +52,7 @@ def scheduled(workspace: Path, sendgrid: FakeSendGrid) -> tuple[Path, list[str]]
     return workspace, audience
 
 
+@pytest.mark.slow
 def test_a_scheduled_send_goes_out_under_logged_batch_ids(scheduled, sendgrid: FakeSendGrid) -> None:
     workspace, audience = scheduled
     result = cli(workspace, "send", "--due", "--send", "--yes")  # an hour early: SendGrid holds it
@@ -68,6 +69,7 @@ def test_a_scheduled_send_goes_out_under_logged_batch_ids(scheduled, sendgrid: F
     assert status["complete"] and status["unknown_recipients"] == 0
 
 
+@pytest.mark.slow
 def test_a_lost_answer_is_cancelled_and_sent_again_in_the_same_run(scheduled, sendgrid: FakeSendGrid) -> None:
     workspace, audience = scheduled
     # The 6th request (the 3rd batch's mail/send) is taken but never answered: the client times out.
@@ -78,6 +80,7 @@ def test_a_lost_answer_is_cancelled_and_sent_again_in_the_same_run(scheduled, se
     assert copies(sendgrid.delivered) == {a: 1 for a in audience}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [7, 2027])
 def test_scheduled_send_killed_at_random_points_reaches_everyone_exactly_once(
         scheduled, sendgrid: FakeSendGrid, seed: int) -> None:
@@ -103,6 +106,7 @@ def test_scheduled_send_killed_at_random_points_reaches_everyone_exactly_once(
     assert sendgrid.cancelled, "some kill left a batch in doubt, settled by cancelling it"
 
 
+@pytest.mark.slow
 def test_immediate_sends_killed_leave_no_duplicates_and_status_counts_the_doubt(
         workspace: Path, sendgrid: FakeSendGrid) -> None:
     set_send_settings(workspace, provider="sendgrid", sendgrid={"host": sendgrid.url}, batch_size=BATCH,
@@ -131,6 +135,7 @@ def test_immediate_sends_killed_leave_no_duplicates_and_status_counts_the_doubt(
     assert "batches of unknown fate" in due.stderr and "Traceback" not in due.stderr + due.stdout
 
 
+@pytest.mark.slow
 def test_a_dns_failure_is_not_maybe_delivered(workspace: Path) -> None:
     set_send_settings(workspace, provider="sendgrid", sendgrid={"host": "http://no-such-host.invalid"},
                       max_backoff=0.01, max_retries=1, timeout=2)
@@ -140,6 +145,7 @@ def test_a_dns_failure_is_not_maybe_delivered(workspace: Path) -> None:
     assert state.unknown == [] and state.sent == set()
 
 
+@pytest.mark.slow
 def test_smtp_killed_at_random_points_leaves_at_most_the_message_in_flight_unknown(
         workspace: Path, certificate, monkeypatch: pytest.MonkeyPatch) -> None:
     mailbox = Mailbox()

@@ -44,6 +44,7 @@ def lists(sendgrid: FakeSendGrid, sendgrid_workspace: Path) -> FakeSendGrid:
     return sendgrid
 
 
+@pytest.mark.slow
 def test_pull_reads_every_list_page_by_page_through_a_rate_limit(cli, lists: FakeSendGrid,
                                                                  sendgrid_workspace: Path) -> None:
     (sendgrid_workspace / "suppressions.csv").write_text("email,reason,note\nkept@example.org,manual,by hand\n"
