@@ -270,3 +270,31 @@ def test_animated_gif_stays_animated(tmp_path: Path) -> None:
     image = opened(prepare_image(out.getvalue(), 552, tmp_path, "anim.gif").path)
     assert image.format == "GIF" and image.size == (1104, 552) and image.n_frames == 3
     assert "comment" not in image.info
+
+
+def test_the_brand_logo_goes_through_the_pipeline_too(tmp_path: Path, monkeypatch, cli) -> None:
+    root = tmp_path / "ws"
+    photo_issue(root, archive_url="https://news.example.org/{slug}/")
+    logo = Image.new("RGBA", (1600, 400), (0, 0, 0, 0))
+    logo.paste((47, 107, 58, 255), (100, 100, 1500, 300))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "the agency")
+    logo.save(root / "logo.png", pnginfo=info)
+    settings = root / "newsletter.toml"
+    settings.write_text(settings.read_text() + '\n[brand]\nlogo = "logo.png"\nlogo_width = 160\n')
+    monkeypatch.chdir(root)
+    assert cli("build", "2026-12").code == 0
+    html = (root / "build" / "2026-12" / "index.html").read_text()
+    tag = next(t for t in re.findall(r"<img[^>]*>", html) if 'alt="Plot Notes"' in t)
+    name = re.search(r'src="images/([0-9a-f]{20}\.png)"', tag).group(1)
+    assert 'width="160"' in tag and 'height="40"' in tag
+    processed = opened(root / "build" / "2026-12" / "images" / name)
+    assert processed.size == (320, 80) and processed.mode == "RGBA"  # twice the width shown, transparency kept
+    assert "Author" not in processed.info
+    # A logo outside the workspace is refused at its line in newsletter.toml.
+    outside = tmp_path / "elsewhere.png"
+    shutil.copy(root / "logo.png", outside)
+    settings.write_text(settings.read_text().replace('logo = "logo.png"', f'logo = "{outside}"'))
+    result = cli("build", "2026-12")
+    line = next(n for n, text in enumerate(settings.read_text().splitlines(), 1) if text.startswith("logo ="))
+    assert result.code == 2 and f"newsletter.toml:{line}: brand.logo" in result.err

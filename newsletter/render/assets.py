@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from newsletter.compose.issuefile import IssueSpec
 from newsletter.errors import InputError, SourceError
 from newsletter.render.images import EmailImage, prepare_image
 from newsletter.sources.fetch import IMAGE_TYPES, FetchOptions, fetch_page
+from newsletter.workspace import Workspace
 
 SOURCE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".heic", ".heif"}
 ASSET_FOLDER = "images"
@@ -91,15 +93,30 @@ def _attempt(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> 
         return error
 
 
-def _prepare(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> EmailImage:
+def with_logo(assets: Assets, workspace: Workspace, fetch: FetchOptions) -> Assets:
+    """The brand's logo through the same pipeline, at the width the masthead shows it."""
+    brand = workspace.settings.brand
+    if not brand.logo:
+        return assets
+    line = workspace.settings_line("brand", "logo")
+    if is_local(brand.logo):
+        workspace.require_inside(workspace.root / brand.logo, f"brand.logo {brand.logo}:", workspace.settings_path, line)
+    try:
+        logo = _prepare(brand.logo, workspace.root, workspace.root / IMAGE_CACHE, fetch, brand.logo_width)
+    except SourceError as error:
+        raise InputError(workspace.settings_path, f"brand.logo {brand.logo}: {error.message}", line) from None
+    return dataclasses.replace(assets, images={**assets.images, brand.logo: logo})
+
+
+def _prepare(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions, width: int = DISPLAY_WIDTH) -> EmailImage:
     if not is_local(image):
-        return prepare_image(fetch_page(image, fetch, accept=IMAGE_TYPES).body, DISPLAY_WIDTH, cache_dir, image)
+        return prepare_image(fetch_page(image, fetch, accept=IMAGE_TYPES).body, width, cache_dir, image)
     path = (folder / image).resolve()
     if path.suffix.lower() not in SOURCE_SUFFIXES:
         raise SourceError(image, "use a JPEG, PNG, GIF, WEBP, AVIF or HEIC file")
     if not path.is_file():
         raise SourceError(image, "file not found")
-    return prepare_image(path, DISPLAY_WIDTH, cache_dir, image)
+    return prepare_image(path, width, cache_dir, image)
 
 
 def image_size(assets: Assets, entry: Entry) -> EmailImage | None:

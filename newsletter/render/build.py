@@ -12,7 +12,7 @@ from newsletter.compose.issue import Issue, compose
 from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.errors import InputError
 from newsletter.files import replaced_whole
-from newsletter.render.assets import Assets, collect_assets, copy_assets, is_local
+from newsletter.render.assets import Assets, collect_assets, copy_assets, is_local, with_logo
 from newsletter.render.email_html import Rendered, render, themes, web_address
 from newsletter.sources.fetch import FetchOptions, fetch_options
 from newsletter.workspace import Workspace
@@ -54,7 +54,7 @@ def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = Non
     fetch = fetch or fetch_options(workspace)
     composed = compose(spec, workspace, fetch)
     check_images_inside(workspace, spec, composed)
-    assets = collect_assets(spec, composed, workspace.root, fetch)
+    assets = with_logo(collect_assets(spec, composed, workspace.root, fetch), workspace, fetch)
     if assets.warnings:
         composed = dataclasses.replace(composed, warnings=composed.warnings + assets.warnings)
     base = web_address(workspace.settings, composed.slug) if asset_base is None else asset_base

@@ -77,6 +77,12 @@ class IssueView:
         target = self.assets.target(entry.image)
         return urljoin(self.asset_base, target) if target else safe_url(entry.image)
 
+    def logo_url(self) -> str:
+        """The processed logo beside the issue's images, or the logo as set when it could not be."""
+        logo = self.settings.brand.logo
+        target = self.assets.target(logo) if logo else None
+        return urljoin(self.asset_base, target) if target else safe_url(logo)
+
     def image_width(self, entry: Entry) -> int:
         """The width the image is shown at: the theme's column, or less for a small image."""
         processed = image_size(self.assets, entry)
@@ -104,6 +110,7 @@ class IssueView:
             "article_link": self.article_link,
             "image_url": self.image_url,
             "image_width": self.image_width,
+            "logo_url": self.logo_url(),
             "web_url": self.web_url,
             "preheader_padding": PREHEADER_PADDING,
         }
