@@ -33,15 +33,30 @@ def newest(versions: list[Article]) -> Article:
     return ranked[1]
 
 
-def group_versions(articles: list[Article]) -> list[list[int]]:
-    """Indices of articles grouped by sameness, each group in listing order.
+_REMEMBERED: dict[str, frozenset] = {}  # shingles by article cache key, for a process that rebuilds
+_REMEMBER_AT_MOST = 512
+
+
+def remembered_shingles(key: str, article: Article) -> frozenset:
+    """The article's shingles, computed once per process for the same extracted article."""
+    found = _REMEMBERED.get(key)
+    if found is None:
+        if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+            _REMEMBERED.clear()
+        found = _REMEMBERED[key] = shingles(article.text)
+    return found
+
+
+def group_versions(articles: list[Article], sets: list[frozenset] | None = None) -> list[list[int]]:
+    """Indices of articles grouped by sameness, each group in listing order; ``sets``: their
+    shingles when already known.
 
     An article joins the first group whose first article it matches. Candidates come from an
     index of shingles, so only articles that share text are ever compared, not every pair."""
     leaders = ShingleIndex()
     groups: list[list[int]] = []
     for index, article in enumerate(articles):
-        mine = shingles(article.text)
+        mine = sets[index] if sets is not None else shingles(article.text)
         same = leaders.matches(mine)
         if same:
             groups[same[0]].append(index)

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from newsletter.article import Article
 from newsletter.compose.cache import CACHE_DIR, ArticleCache
-from newsletter.compose.dedupe import EarlierArticles, group_versions, newest
+from newsletter.compose.dedupe import EarlierArticles, group_versions, newest, remembered_shingles
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.compose.summarize_llm import Summarizer, blurb, summarizer_for
@@ -103,7 +103,8 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     summaries = _Summaries(cache, summarizer_for(settings.summary), _summary_method(settings.summary))
     placed: dict[int, Entry] = {}
     listed = list(articles)
-    for group in group_versions(list(articles.values())):
+    sets = [remembered_shingles(keys[index], article) for index, article in articles.items()]
+    for group in group_versions(list(articles.values()), sets):
         indices = [listed[i] for i in group]
         versions = [articles[i] for i in indices]
         winner = newest(versions)

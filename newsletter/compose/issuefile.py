@@ -6,7 +6,9 @@ Every error names the issue file and the line it is on.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import io
 import os
 import re
@@ -139,8 +141,16 @@ class _Document:
 
 
 def read_issue(path: Path) -> IssueSpec:
-    document = _read_document(path)
-    return _IssueValidator(document).issue()
+    yaml_text, body = _split_document(path)
+    # The preview rebuilds on every save, mostly of the intro: the front matter parsed once
+    # (ruamel is a third of a warm rebuild) serves until its own text changes.
+    spec = _front_matter_spec(path, yaml_text)
+    return dataclasses.replace(spec, intro=body.strip("\n"))
+
+
+@functools.lru_cache(maxsize=64)
+def _front_matter_spec(path: Path, yaml_text: str) -> IssueSpec:
+    return _IssueValidator(_Document(path, _load_front(path, yaml_text), "", first_yaml_line=2)).issue()
 
 
 def read_issue_date(path: Path) -> dt.date | None:
@@ -150,6 +160,12 @@ def read_issue_date(path: Path) -> dt.date | None:
 
 
 def _read_document(path: Path) -> _Document:
+    yaml_text, body = _split_document(path)
+    return _Document(path, _load_front(path, yaml_text), body, first_yaml_line=2)
+
+
+def _split_document(path: Path) -> tuple[str, str]:
+    """The front matter's YAML text and the Markdown after it."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # editors on Windows save a BOM before '---'
     except FileNotFoundError:
@@ -162,7 +178,10 @@ def _read_document(path: Path) -> _Document:
     closing = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == FENCE), None)
     if closing is None:
         raise InputError(path, "front matter has no closing '---' line", 1)
-    yaml_text = "".join(lines[1:closing])
+    return "".join(lines[1:closing]), "".join(lines[closing + 1:])
+
+
+def _load_front(path: Path, yaml_text: str) -> CommentedMap:
     try:
         front = _yaml().load(yaml_text)
     except MarkedYAMLError as error:
@@ -178,7 +197,7 @@ def _read_document(path: Path) -> _Document:
         front = CommentedMap()
     if not isinstance(front, CommentedMap):
         raise InputError(path, "front matter must be a mapping of keys (subject:, sections:, ...)", 2)
-    return _Document(path, front, "".join(lines[closing + 1:]), first_yaml_line=2)
+    return front
 
 
 class _IssueValidator:
