@@ -49,7 +49,18 @@ def arm(mode: str, process: subprocess.Popen, server: FakeSendGrid, log: Path, r
         threading.Thread(target=kill_when, args=(process, lambda: log_lines(log, "batch-sent") >= target),
                          daemon=True).start()
     else:  # "timer": anywhere, including the middle of a log write
-        threading.Timer(rng.uniform(0.3, 2.0), kill, args=(process,)).start()
+        # Counted from the first request, not from the start: with batches in parallel a whole
+        # send takes about a second, and a slow start-up must not let it finish first.
+        first = server.counter + 1
+        delay = rng.uniform(0.0, 0.4)
+
+        def kill_later() -> None:
+            while process.poll() is None and server.counter < first:
+                time.sleep(0.001)
+            time.sleep(delay)
+            kill(process)
+
+        threading.Thread(target=kill_later, daemon=True).start()
 
 
 def log_lines(log: Path, event: str) -> int:
