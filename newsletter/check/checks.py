@@ -47,6 +47,10 @@ class Finding:
     message: str
     place: str
 
+    def __str__(self) -> str:
+        """How `check` prints it, and `send` before it refuses: ``place: severity code: message``."""
+        return f"{self.place}: {self.severity} {self.code}: {self.message}"
+
 
 @dataclass(frozen=True)
 class CheckReport:

@@ -373,7 +373,7 @@ def _print_findings(report, show_all: bool) -> None:
     # How readers unsubscribe is always said: it decides what the links and headers hold.
     shown = [f for f in report.findings if show_all or f.severity != "info" or f.code.startswith("unsubscribe-mode")]
     for finding in shown:
-        print(f"{finding.place}: {finding.severity} {finding.code}: {finding.message}")
+        print(finding)
     notes = report.count("info")
     hidden = f", {count(notes, 'note')}{'' if show_all else ' (see them with --all)'}" if notes else ""
     print(f"{report.issue} ({report.theme}): {count(report.count('error'), 'error')}, "

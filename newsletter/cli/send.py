@@ -69,6 +69,8 @@ def _audience_options(args) -> str:
     options += ["--skip-bad-rows"] if args.skip_bad_rows else []
     options += [f"--limit {args.limit}"] if args.limit else []
     return "".join(f" {option}" for option in options)
+
+
 def _refuse_on_check_errors(plan: SendPlan, workspace: Workspace, force: bool) -> None:
     """A real send runs `newsletter check` first; its errors stop the send unless --force."""
     from newsletter.check.checks import check_build
@@ -76,7 +78,7 @@ def _refuse_on_check_errors(plan: SendPlan, workspace: Workspace, force: bool) -
     report = check_build(plan.build, workspace, plan.audience)
     errors = [finding for finding in report.findings if finding.severity == "error"]
     for finding in errors:
-        print(f"{finding.place}: error {finding.code}: {finding.message}", file=sys.stderr)
+        print(finding, file=sys.stderr)
     if errors and not force:
         raise SendError(f"not sent: 'newsletter check {plan.build.issue.slug}' found {count(len(errors), 'error')} "
                         "(listed above); fix them, or send anyway with --force")
