@@ -97,13 +97,19 @@ def merge_suppressions(path: Path, rows: Iterable[Suppression]) -> MergeResult:
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     if not path.exists():
         return list(COLUMNS), []
-    read_suppressions(path)  # the same checks as a send: UTF-8, a header with an email column
-    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
-    fields = [name.strip().lower() for name in reader.fieldnames or []]
-    reader.fieldnames = fields
+    fields, reader = _csv_records(path)
     columns = fields + [name for name in COLUMNS if name not in fields]
     rows = [{key: value or "" for key, value in row.items() if key} for row in reader if (row.get("email") or "").strip()]
     return columns, rows
+
+
+def _csv_records(path: Path) -> tuple[list[str], csv.DictReader]:
+    """A suppression CSV's lower-cased columns and its rows as mappings, after the checks a send
+    makes of it (UTF-8, a header with an email column, CSV errors at their line)."""
+    read_suppressions(path)
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
+    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+    return list(reader.fieldnames), reader
 
 
 # --- pulling from a provider --------------------------------------------------------------
@@ -136,8 +142,7 @@ def pull_suppressions(workspace: Workspace, provider_name: str = "sendgrid",
     path = suppression_file(workspace)
     started = dt.datetime.now(dt.timezone.utc)
     since = _last_pull(path, provider_name)
-    settings = workspace.settings.send
-    policy = RetryPolicy(max_retries=settings.max_retries, max_delay=settings.max_backoff)
+    policy = RetryPolicy.from_settings(workspace.settings.send)
     rows = provider.pull_suppressions(since - PULL_OVERLAP if since else None, policy, progress)
     merged = merge_suppressions(path, rows)
     _remember_pull(path, provider_name, started)
@@ -179,9 +184,7 @@ def import_suppressions(workspace: Workspace, source: Path) -> MergeResult:
 
 
 def read_csv_rows(source: Path) -> list[Suppression]:
-    read_suppressions(source)  # header, encoding and CSV errors with their line
-    reader = csv.DictReader(io.StringIO(source.read_text(encoding="utf-8-sig"), newline=""))
-    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+    _, reader = _csv_records(source)
     rows = []
     for row in reader:
         email = (row.get("email") or "").strip()
