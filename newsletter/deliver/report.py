@@ -60,8 +60,7 @@ def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None 
     start = since or _first_send(spec.folder) or spec.send_at and spec.send_at.date() or spec.date
     if start is None:
         raise InputError(spec.path, "the issue was never sent and has no date: pass --since YYYY-MM-DD")
-    settings = workspace.settings.send
-    policy = RetryPolicy(max_retries=settings.max_retries, max_delay=settings.max_backoff)
+    policy = RetryPolicy.from_settings(workspace.settings.send)
     return IssueReport(spec.slug, name, start, provider.category_stats(spec.slug, start, policy))
 
 

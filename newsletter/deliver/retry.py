@@ -12,9 +12,12 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 from newsletter.errors import SendError
+
+if TYPE_CHECKING:
+    from newsletter.workspace import SendSettings
 
 T = TypeVar("T")
 
@@ -24,6 +27,11 @@ class RetryPolicy:
     max_retries: int = 5
     base_delay: float = 0.5  # seconds before the first retry, doubled each time
     max_delay: float = 60.0  # the longest single wait, also the most a server may ask for
+
+    @classmethod
+    def from_settings(cls, settings: SendSettings) -> RetryPolicy:
+        """[send] max_retries and max_backoff, for every request a provider makes."""
+        return cls(max_retries=settings.max_retries, max_delay=settings.max_backoff)
 
 
 class TemporaryFailure(Exception):

@@ -304,7 +304,7 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
     run = plan.history.runs + 1
     count = len(plan.recipients)
     batches = -(-count // size)
-    policy = RetryPolicy(max_retries=settings.max_retries, max_delay=settings.max_backoff)
+    policy = RetryPolicy.from_settings(settings)
     if log:
         source = display_path(plan.audience) if plan.audience else ""
         log.run_started(run, provider.name, source, count, batches)
