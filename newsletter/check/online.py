@@ -19,7 +19,7 @@ import httpx
 
 from newsletter.check.checks import IMAGE_BUDGET, CheckContext, Finding
 from newsletter.render.links import safe_url
-from newsletter.sources.fetch import FetchOptions, fetch_options
+from newsletter.sources.fetch import FetchOptions, fetch_options, http_client
 
 WORKERS = 8
 HEAD_REFUSED = {403, 405, 501}  # servers that answer HEAD so, but GET properly
@@ -46,9 +46,7 @@ class Answer:
 def check_online(ctx: CheckContext, options: FetchOptions | None = None) -> list[Finding]:
     options = options or fetch_options(ctx.workspace)
     targets = list(_targets(ctx))
-    timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
-    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=options.max_redirects,
-                      headers={"User-Agent": options.user_agent}) as client, ThreadPoolExecutor(WORKERS) as pool:
+    with http_client(options) as client, ThreadPoolExecutor(WORKERS) as pool:
         answers = list(pool.map(lambda target: _request(client, target, options.max_bytes), targets))
     return [finding for target, answer in zip(targets, answers) for finding in _judge(target, answer)]
 

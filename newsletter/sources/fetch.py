@@ -148,14 +148,22 @@ def _download(url: str, options: FetchOptions, accept: frozenset[str]) -> Fetche
         return _download_now(url, options, accept)
 
 
-def _download_now(url: str, options: FetchOptions, accept: frozenset[str]) -> Fetched:
-    import httpx  # 0.1 s to import: only when a page is really downloaded
+def http_client(options: FetchOptions, headers: dict[str, str] | None = None, **extra) -> httpx.Client:
+    """A client with the fetch limits: connect and read timeouts, the redirect limit, our
+    User-Agent and the one shared TLS context."""
+    import httpx  # 0.1 s to import: only when something is really requested
 
     timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
-    headers = {"User-Agent": options.user_agent, "Accept": ", ".join(sorted(accept)) + ", */*;q=0.1"}
+    return httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=options.max_redirects,
+                        headers={"User-Agent": options.user_agent, **(headers or {})}, verify=_tls_context(), **extra)
+
+
+def _download_now(url: str, options: FetchOptions, accept: frozenset[str]) -> Fetched:
+    import httpx
+
     hops = RedirectGuard(url)
-    client = httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=options.max_redirects,
-                          headers=headers, verify=_tls_context(), event_hooks={"request": [hops.check]})
+    client = http_client(options, {"Accept": ", ".join(sorted(accept)) + ", */*;q=0.1"},
+                         event_hooks={"request": [hops.check]})
     # The read timeout is per read: a server trickling a byte a second (headers included) never
     # trips it. At the deadline the client is closed under the reader, which then fails.
     watchdog = threading.Timer(options.deadline, client.close)
