@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from build import make_workspaces
+from build import edit_intro, make_workspaces
 
 HERE = Path(__file__).resolve().parent
 NODE_MJML = HERE / ".node" / "node_modules" / "mjml" / "bin" / "mjml"
@@ -48,11 +48,6 @@ def set_inliner(workspace: Path, inliner: str) -> None:
     lines = [line for line in settings.read_text().splitlines() if not line.startswith("inliner =")]
     index = lines.index("[newsletter]") + 1
     settings.write_text("\n".join(lines[:index] + [f'inliner = "{inliner}"'] + lines[index:]) + "\n")
-
-
-def edit_intro(issue: Path, number: int) -> None:
-    text = issue.read_text()
-    issue.write_text(text[: text.rindex("---\n") + 4] + f"Hello {{{{first_name}}}}, edit number {number}.\n")
 
 
 def newsletter_runs(workspace: Path, repeat: int, inliner: str, empty_cache: bool) -> list[float]:
