@@ -72,6 +72,7 @@ def test_a_scheduled_send_goes_out_under_logged_batch_ids(scheduled, sendgrid: F
 @pytest.mark.slow
 def test_a_lost_answer_is_cancelled_and_sent_again_in_the_same_run(scheduled, sendgrid: FakeSendGrid) -> None:
     workspace, audience = scheduled
+    set_send_settings(workspace, concurrency=1)  # requests in a known order, so the fault lands on a mail/send
     # The 6th request (the 3rd batch's mail/send) is taken but never answered: the client times out.
     sendgrid.faults = {6: Fault(before=lambda: time.sleep(1.5), deliver=True, answer=False)}
     result = cli(workspace, "send", EXAMPLE_ISSUE, "--send", "--yes")
