@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from markdown_it import MarkdownIt
 
@@ -14,11 +15,13 @@ from newsletter.compose.cache import CACHE_DIR, ArticleCache
 from newsletter.compose.dedupe import EarlierArticles, group_versions, newest, remembered_shingles
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
-from newsletter.compose.summarize_llm import Summarizer, blurb, summarizer_for
 from newsletter.errors import InputError, SourceError
 from newsletter.sources.fetch import FetchOptions, fetch_options, is_url, prefetch
 from newsletter.sources.source import load_source
 from newsletter.workspace import SummarySettings, Workspace
+
+if TYPE_CHECKING:
+    from newsletter.compose.summarize_llm import Summarizer
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     articles, keys = _read_all(spec, day_first, fetch, cache, warnings)
     earlier = _earlier_articles(spec, workspace, day_first, fetch, warnings)
     budget = spec.budget or Budget(settings.summary.sentences, settings.summary.words)
-    summaries = _Summaries(cache, summarizer_for(settings.summary), _summary_method(settings.summary))
+    summaries = _Summaries(cache, settings.summary)
     placed: dict[int, Entry] = {}
     listed = list(articles)
     sets = [remembered_shingles(keys[index], article) for index, article in articles.items()]
@@ -158,23 +161,33 @@ def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, cache: Arti
     return articles, keys
 
 
-def _summary_method(settings: SummarySettings) -> str:
-    return f"model {settings.llm_url} {settings.llm_model}" if settings.llm_url else "extractive"
-
-
 @dataclass
 class _Summaries:
-    """Summaries through the cache: a source whose bytes did not change is not summarised again."""
+    """Summaries through the cache: a source whose bytes did not change is not summarised again,
+    and while every summary comes from the cache the summarisers are not even loaded."""
 
     cache: ArticleCache
-    summarizer: Summarizer
-    method: str
+    settings: SummarySettings
+
+    @property
+    def method(self) -> str:
+        return f"model {self.settings.llm_url} {self.settings.llm_model}" if self.settings.llm_url else "extractive"
+
+    @functools.cached_property
+    def summarizer(self) -> Summarizer:
+        from newsletter.compose.summarize_llm import summarizer_for
+
+        return summarizer_for(self.settings)
 
     def maker(self, article_key: str) -> Callable[[Article, Budget], tuple[str, str]]:
         def make(article: Article, budget: Budget) -> tuple[str, str]:
-            return self.cache.summary(article_key, budget, self.method,
-                                      lambda: blurb(self.summarizer, article, budget))
+            return self.cache.summary(article_key, budget, self.method, lambda: self._blurb(article, budget))
         return make
+
+    def _blurb(self, article: Article, budget: Budget) -> tuple[str, str]:
+        from newsletter.compose.summarize_llm import blurb
+
+        return blurb(self.summarizer, article, budget)
 
 
 # Merge fields ({{email}}) are filled only in what the editor wrote. In text that came from a

@@ -18,8 +18,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-import syntok.segmenter as segmenter
-
 from newsletter.article import Article
 from newsletter.compose.issuefile import Budget
 
@@ -92,6 +90,8 @@ class Sentence:
 
 
 def split_sentences(paragraph: str) -> list[str]:
+    import syntok.segmenter as segmenter  # loaded only when an article is not in the cache yet
+
     return [
         "".join(token.spacing + token.value for token in sentence).strip()
         for piece in BREAK_AFTER_SENTENCE_END.split(paragraph)

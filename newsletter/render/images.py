@@ -12,23 +12,13 @@ the settings, so a rebuild only hashes the sources.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, ImageSequence, UnidentifiedImageError
-
-from newsletter.errors import SourceError
-
 PIPELINE_VERSION = 1  # bump when the output of the same source changes
-JPEG_QUALITY = 82
 PIXEL_DENSITY = 2  # sharp on high-density screens, no heavier than that
-DRAFT_DENSITY = 1.5  # the least a JPEG decoded at reduced scale may keep
-MAX_SOURCE_PIXELS = 80_000_000  # a larger "image" is a decompression bomb, not a photo
-ORIENTATION = 0x0112
-_SRGB = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,9 @@ def _digest(data: bytes) -> str:
 
 
 def _make(data: bytes, display_width: int, cache_dir: Path, label: str, record: Path) -> EmailImage:
-    encoded, extension, (width, height) = _convert(data, display_width * PIXEL_DENSITY, label)
+    from newsletter.render.pixels import convert  # Pillow loads only when an image is not in the cache yet
+
+    encoded, extension, (width, height) = convert(data, display_width * PIXEL_DENSITY, label)
     path = cache_dir / f"{hashlib.sha256(encoded).hexdigest()[:20]}.{extension}"
     shown = min(display_width, width)
     image = EmailImage(path, MEDIA_TYPES[extension], width, height, shown, round(height * shown / width))
@@ -106,122 +98,3 @@ def _write(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     temporary.write_bytes(data)
     temporary.replace(path)
-
-
-def _convert(data: bytes, max_width: int, label: str) -> tuple[bytes, str, tuple[int, int]]:
-    image = _open(data, label)
-    source_format = image.format
-    if source_format == "GIF" and getattr(image, "is_animated", False):
-        return _animated_gif(image, max_width)
-    if source_format == "JPEG":
-        _draft(image, max_width)
-    image = ImageOps.exif_transpose(_shrink(image, max_width))
-    image = _to_srgb(image)
-    if _has_alpha(image) or _is_graphic(image, source_format):
-        return _png(image), "png", image.size
-    return _jpeg(image), "jpg", image.size
-
-
-def _open(data: bytes, label: str) -> Image.Image:
-    _register_heif()
-    Image.MAX_IMAGE_PIXELS = MAX_SOURCE_PIXELS
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.size  # noqa: B018 (reading the header is enough to reject non-images)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
-        reason = "too many pixels" if isinstance(error, Image.DecompressionBombError) else "not an image Pillow can read"
-        raise SourceError(label, f"{reason} (use JPEG, PNG, GIF, WEBP, AVIF or HEIC)") from None
-    return image
-
-
-def _register_heif() -> None:
-    """HEIC (iPhone photos) needs the pillow-heif plugin; without it such files are 'not an image'."""
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:
-        return
-    register_heif_opener()
-
-
-def _shown_width(image: Image.Image) -> int:
-    """The width once the EXIF rotation is applied."""
-    return image.height if image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8) else image.width
-
-
-def _draft(image: Image.Image, max_width: int) -> None:
-    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale: far faster than decoding 12 MP and shrinking.
-    A scale that leaves 1.5 times the display width is sharp enough and needs no resize at all."""
-    scale = max_width * DRAFT_DENSITY / PIXEL_DENSITY / _shown_width(image)
-    if scale < 1:
-        mode = image.mode if image.mode != "CMYK" else None
-        image.draft(mode, (int(image.width * scale) + 1, int(image.height * scale) + 1))
-
-
-def _shrink(image: Image.Image, max_width: int) -> Image.Image:
-    """Resized before the rotation is applied: turning the smaller picture is cheaper."""
-    scale = max_width / _shown_width(image)
-    if scale >= 1:
-        return image
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    # Bicubic after libjpeg's own halving looks the same as Lanczos at this scale, in half the time.
-    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """Colours as an ICC profile meant them, in the sRGB every client assumes; the profile is then dropped."""
-    global _SRGB
-    profile = image.info.get("icc_profile")
-    if image.mode == "CMYK" and not profile:
-        return image.convert("RGB")
-    if profile and image.mode in ("RGB", "RGBA", "CMYK"):
-        _SRGB = _SRGB or ImageCms.createProfile("sRGB")
-        try:
-            mode = "RGBA" if image.mode == "RGBA" else "RGB"
-            return ImageCms.profileToProfile(image, io.BytesIO(profile), _SRGB, outputMode=mode)
-        except (ImageCms.PyCMSError, OSError):
-            pass  # a broken profile: keep the pixels as they are
-    return image.convert("RGB") if image.mode == "CMYK" else image
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    if image.mode in ("RGBA", "LA", "PA"):
-        return image.getextrema()[-1][0] < 255
-    return image.mode == "P" and "transparency" in image.info
-
-
-def _is_graphic(image: Image.Image, source_format: str | None) -> bool:
-    """Drawings, logos and charts (few colours, from a lossless file) stay sharp as PNG."""
-    return source_format in ("PNG", "GIF", "BMP") and (image.mode == "P" or image.getcolors(256) is not None)
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    return out.getvalue()
-
-
-def _png(image: Image.Image) -> bytes:
-    """Only pixels (and the palette's transparency) are written: no text chunks, EXIF or profile."""
-    if image.mode not in ("RGBA", "RGB", "P", "L", "LA"):
-        image = image.convert("RGBA")
-    clean = image.copy()
-    clean.info = {key: value for key, value in image.info.items() if key == "transparency"}
-    out = io.BytesIO()
-    clean.save(out, "PNG", optimize=True)
-    return out.getvalue()
-
-
-def _animated_gif(image: Image.Image, max_width: int) -> tuple[bytes, str, tuple[int, int]]:
-    """An animation is kept as GIF (every client plays it, Outlook shows the first frame)."""
-    frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    size = image.size
-    if image.width > max_width:
-        size = (max_width, max(1, round(image.height * max_width / image.width)))
-        frames = [frame.resize(size, Image.Resampling.LANCZOS) for frame in frames]
-    for frame in frames:  # comments and XMP travel in info; only transparency is kept
-        frame.info = {key: value for key, value in frame.info.items() if key == "transparency"}
-    out = io.BytesIO()
-    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], loop=image.info.get("loop", 0),
-                   duration=image.info.get("duration", 100), disposal=2)
-    return out.getvalue(), "gif", size
-

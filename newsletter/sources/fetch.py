@@ -10,15 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import ipaddress
 import json
-import socket
-import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
@@ -29,6 +25,8 @@ from newsletter.files import write_atomically
 from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
@@ -255,6 +253,9 @@ class RedirectGuard:
 
 def is_public_host(host: str) -> bool:
     """Every address the name resolves to is a global one (a name that does not resolve: not public)."""
+    import ipaddress
+    import socket
+
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (socket.gaierror, UnicodeError):
@@ -263,6 +264,8 @@ def is_public_host(host: str) -> bool:
 
 
 def _content_type(header: str) -> tuple[str, str | None]:
+    from email.message import Message  # only for fetched pages (~10 ms to load)
+
     message = Message()
     message["content-type"] = header
     media_type = message.get_content_type() if header.strip() else ""
