@@ -1,13 +1,19 @@
-"""Files and folders that appear whole or not at all, with the modes the user's umask asks for."""
+"""Files and folders that appear whole or not at all, with the modes the user's umask asks for;
+and answers worked out from workspace files, remembered on disk (``DiskMemo``)."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+from newsletter import __version__
 
 
 def _umask() -> int:
@@ -51,3 +57,62 @@ def replaced_whole(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+# Results worked out from workspace files, remembered on disk across processes.
+#
+# Every command starts a fresh process, and some answers cost more than the work they feed:
+# ruamel.yaml takes longer to load and read an issue's front matter than MJML takes to compile
+# the email, and email-validator longer to load than the whole render. What such a step
+# concludes depends only on its input and on this program, so the answer is stored under a
+# hash of both and read back while neither changes.
+#
+# The program counts as changed when its version does or when any of its modules does (an
+# editable install edited in place), so no stale answer survives an upgrade or a code change.
+# Records are JSON: anyone who can write to the workspace can write to the cache, and reading
+# it must never run code (no pickle).
+
+CACHE_ROOT = ".cache"  # in the workspace; `init` puts it in .gitignore
+
+
+@functools.cache
+def code_stamp() -> str:
+    """The version, and the size and modification time of each module of the package."""
+    package = Path(__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    facts = [__version__] + [f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}"
+                             for path in modules for info in (path.stat(),)]
+    return hashlib.sha256("\n".join(facts).encode("utf-8")).hexdigest()[:16]
+
+
+def memo_key(*parts: str | bytes) -> str:
+    """A file-name-safe hash of the program and ``parts`` (a text, or the bytes it was read from)."""
+    digest = hashlib.sha256(code_stamp().encode())
+    for part in parts:
+        digest.update(b"\0" + (part.encode("utf-8") if isinstance(part, str) else part))
+    return digest.hexdigest()[:40]
+
+
+class DiskMemo:
+    """JSON records in ``folder`` (``None``: remember nothing), each named by a ``memo_key``."""
+
+    def __init__(self, folder: Path | None, refresh: bool = False) -> None:
+        self.folder = folder
+        self.refresh = refresh  # read nothing (what is worked out is still written back)
+
+    def load(self, name: str) -> Any | None:
+        if self.folder is None or self.refresh:
+            return None
+        try:
+            return json.loads((self.folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def store(self, name: str, record: Any) -> None:
+        """Best effort: a read-only workspace still builds, it is only slower next time."""
+        if self.folder is None:
+            return
+        try:
+            write_atomically(self.folder / name, json.dumps(record, ensure_ascii=False))
+        except OSError:
+            pass

@@ -10,8 +10,6 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import MISSING, Field, fields
-from email.errors import HeaderParseError
-from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -104,6 +102,9 @@ def parse_mailbox(value: str, what: str, path: Path | None = None, line: int | N
     """``Name <address>`` or a bare address, as (display name, normalised address). Everything
     before the ``<`` is the name, commas included (``News, Team <news@example.org>``); it is
     quoted when the header is written."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
     from email_validator import EmailNotValidError, validate_email
 
     check_header_text(value, what, path, line)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from newsletter.errors import InputError
+from newsletter.files import CACHE_ROOT, DiskMemo, memo_key
 from newsletter.schema import check_choice, check_header_text, check_mapping, dataclass_types, parse_mailbox, suggestion
 
 T = TypeVar("T")
@@ -156,6 +157,11 @@ class Workspace:
     def settings_path(self) -> Path:
         return self.root / SETTINGS_FILE
 
+    @property
+    def cache_dir(self) -> Path:
+        """Fetched pages, extracted articles, checked files: never committed (`init` ignores it)."""
+        return self.root / CACHE_ROOT
+
     def settings_line(self, table: str, key: str | None = None) -> int | None:
         """Where ``[table]`` (or ``key`` in it) is written in newsletter.toml, for error messages."""
         path = self.settings_path
@@ -226,9 +232,11 @@ def find_workspace(start: Path | None = None) -> Workspace:
 
 def load_secrets(workspace: Workspace) -> None:
     """Read the workspace's .env (secrets only); variables already set in the environment win."""
-    from dotenv import load_dotenv
+    path = workspace.root / ".env"
+    if path.is_file():  # most builds have no secrets to read: python-dotenv is not even loaded
+        from dotenv import load_dotenv
 
-    load_dotenv(workspace.root / ".env", override=False)
+        load_dotenv(path, override=False)
 
 
 def load_settings(path: Path) -> Settings:
@@ -279,17 +287,25 @@ def _check_ranges(settings: Settings, path: Path, text: str) -> None:
             raise InputError(path, f"[{table}] {key} must be {least}, not {value!r}", _key_line(text, table, key))
 
 
+MAILBOX_KEYS = ("sender", "reply_to", "unsubscribe_mailto")
+
+
 def _check_header_settings(settings: Settings, path: Path, text: str) -> None:
     """What goes into mail headers is one line and the addresses parse: an error at the key, before any send."""
     def line(key: str) -> int | None:
         return _key_line(text, "newsletter", key)
 
-    parse_mailbox(settings.sender, "sender", path, line("sender"))
-    for key in ("reply_to", "unsubscribe_mailto"):
-        if getattr(settings, key):
-            parse_mailbox(getattr(settings, key), key, path, line(key))
-    for key in ("unsubscribe_url", "name"):
+    for key in ("unsubscribe_url", "name", *MAILBOX_KEYS):
         check_header_text(getattr(settings, key), key, path, line(key))
+    mailboxes = {key: getattr(settings, key) for key in MAILBOX_KEYS if key == "sender" or getattr(settings, key)}
+    # Loading email-validator costs more than a whole warm build: addresses that passed once
+    # are not checked again while they stay the same.
+    memo = DiskMemo(path.parent / CACHE_ROOT / "checked")
+    name = f"{memo_key('mailboxes', *(f'{key}={value}' for key, value in mailboxes.items()))}.json"
+    if memo.load(name) is None:
+        for key, value in mailboxes.items():
+            parse_mailbox(value, key, path, line(key))
+        memo.store(name, "valid")
 
 
 def _build(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:

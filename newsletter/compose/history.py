@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter import __version__
 from newsletter.compose.cache import CACHE_DIR, ArticleCache
 from newsletter.compose.dedupe import fingerprint
 from newsletter.compose.issuefile import read_issue, read_issue_date
 from newsletter.errors import InputError, SourceError
-from newsletter.files import write_atomically
+from newsletter.files import DiskMemo, memo_key, write_atomically
 from newsletter.sources.fetch import FetchOptions
 from newsletter.sources.source import Source, load_source
 from newsletter.workspace import ISSUE_FILE, Workspace
@@ -110,18 +107,19 @@ class _Memo:
 
     def __init__(self, folder: Path, day_first: bool) -> None:
         self.folder = folder
+        self.memo = DiskMemo(folder)
         self.day_first = day_first
 
     def past_issue(self, path: Path) -> PastIssue | None:
-        memo = self.folder / f"{self._key(path.read_bytes())}.json"
-        try:
-            record = json.loads(memo.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+        name = f"{self._key(path.read_bytes())}.json"
+        record = self.memo.load(name)
+        if not isinstance(record, dict) or "issue" not in record:
             issue = read_past_issue(path)
-            record = None if issue is None else {
+            record = {"issue": None if issue is None else {
                 "date": issue.date.isoformat() if issue.date else None,
-                "sources": None if issue.sources is None else list(issue.sources), "problem": issue.problem}
-            self._write(memo, json.dumps(record).encode("utf-8"))
+                "sources": None if issue.sources is None else list(issue.sources), "problem": issue.problem}}
+            self.memo.store(name, record)
+        record = record["issue"]
         if record is None:
             return None
         date = dt.date.fromisoformat(record["date"]) if record["date"] else None
@@ -139,9 +137,8 @@ class _Memo:
         return found
 
     def _key(self, *parts: bytes) -> str:
-        """Also keyed by version and date order: either can change what is read from the same bytes."""
-        header = f"{__version__}\0{self.day_first}".encode()
-        return hashlib.sha256(b"\0".join((header, *parts))).hexdigest()
+        """Also keyed by date order: it can change what is read from the same bytes."""
+        return memo_key(str(self.day_first), *parts)
 
     def _write(self, path: Path, data: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -14,17 +14,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import InputError
-from newsletter.files import write_atomically
+from newsletter.files import DiskMemo, memo_key, write_atomically
 from newsletter.schema import check_header_text, check_mapping
 from newsletter.sources.fetch import is_url
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 FENCE = "---"
 
@@ -95,22 +94,29 @@ ARTICLE_KEYS = {"source": str, "url": str, "title": str, "summary": str, "image"
 BUDGET_KEYS = {"sentences": int, "words": int}
 
 
-class _Constructor(RoundTripConstructor):
-    """Round-trip loading, but an impossible date (2026-02-30) is a YAML error with its line."""
+@functools.cache
+def _constructor() -> type:
+    from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 
-    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node, values)
-        except ValueError as error:
-            raise ConstructorError(None, None, f"invalid date {node.value!r} ({error})", node.start_mark) from None
+    class DateCheckingConstructor(RoundTripConstructor):
+        """Round-trip loading, but an impossible date (2026-02-30) is a YAML error with its line."""
 
+        def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node, values)
+            except ValueError as error:
+                raise ConstructorError(None, None, f"invalid date {node.value!r} ({error})", node.start_mark) from None
 
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+    DateCheckingConstructor.add_constructor("tag:yaml.org,2002:timestamp", DateCheckingConstructor.construct_yaml_timestamp)
+    return DateCheckingConstructor
 
 
 def _yaml() -> YAML:
+    # Loaded on first use: a build whose front matter is remembered never needs ruamel (~25 ms with the parse).
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
-    yaml.Constructor = _Constructor
+    yaml.Constructor = _constructor()
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
@@ -131,7 +137,7 @@ class _Document:
         try:
             if key is None:
                 row = node.lc.line
-            elif isinstance(node, CommentedSeq):
+            elif isinstance(node, list):  # a CommentedSeq
                 row = node.lc.item(key)[0]
             else:
                 row = node.lc.key(key)[0]
@@ -140,17 +146,55 @@ class _Document:
         return self.first_yaml_line + row
 
 
-def read_issue(path: Path) -> IssueSpec:
+def read_issue(path: Path, cache_dir: Path | None = None) -> IssueSpec:
+    """The issue at ``path``; its checked front matter is remembered in ``cache_dir`` (the workspace's)."""
     yaml_text, body = _split_document(path)
-    # The preview rebuilds on every save, mostly of the intro: the front matter parsed once
-    # (ruamel is a third of a warm rebuild) serves until its own text changes.
-    spec = _front_matter_spec(path, yaml_text)
+    spec = _front_matter_spec(path, yaml_text, cache_dir)
     return dataclasses.replace(spec, intro=body.strip("\n"))
 
 
+# Editors change the intro far more often than the front matter. Reading the front matter
+# (ruamel is a third of a warm rebuild) is remembered in process for the preview and on disk
+# for the next command, until its own text changes.
 @functools.lru_cache(maxsize=64)
-def _front_matter_spec(path: Path, yaml_text: str) -> IssueSpec:
-    return _IssueValidator(_Document(path, _load_front(path, yaml_text), "", first_yaml_line=2)).issue()
+def _front_matter_spec(path: Path, yaml_text: str, cache_dir: Path | None) -> IssueSpec:
+    memo = DiskMemo(cache_dir / FRONT_MATTER_MEMO if cache_dir else None)
+    name = f"{memo_key(str(path), yaml_text)}.json"
+    record = memo.load(name)
+    if isinstance(record, dict):
+        try:
+            return _spec_from_record(path, record)
+        except (KeyError, TypeError, ValueError):
+            pass  # written by another version of the record: read the text again
+    spec = _IssueValidator(_Document(path, _load_front(path, yaml_text), "", first_yaml_line=2)).issue()
+    memo.store(name, _spec_record(spec))
+    return spec
+
+
+FRONT_MATTER_MEMO = "front-matter"
+
+
+def _spec_record(spec: IssueSpec) -> dict[str, Any]:
+    record = dataclasses.asdict(spec)
+    del record["path"], record["intro"]
+    record["date"] = spec.date.isoformat() if spec.date else None
+    record["send_at"] = spec.send_at.isoformat() if spec.send_at else None
+    return record
+
+
+def _spec_from_record(path: Path, record: dict[str, Any]) -> IssueSpec:
+    def budget(value: dict | None) -> Budget | None:
+        return Budget(**value) if value else None
+
+    sections = tuple(
+        SectionSpec(section["title"], tuple(ArticleRef(**article | {"budget": budget(article["budget"])})
+                                            for article in section["articles"]), section["line"])
+        for section in record["sections"])
+    date, send_at = record["date"], record["send_at"]
+    return IssueSpec(**record | {
+        "path": path, "intro": "", "sections": sections, "budget": budget(record["budget"]),
+        "date": dt.date.fromisoformat(date) if date else None,
+        "send_at": dt.datetime.fromisoformat(send_at) if send_at else None})
 
 
 def read_issue_date(path: Path) -> dt.date | None:
@@ -182,6 +226,9 @@ def _split_document(path: Path) -> tuple[str, str]:
 
 
 def _load_front(path: Path, yaml_text: str) -> CommentedMap:
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         front = _yaml().load(yaml_text)
     except MarkedYAMLError as error:
@@ -360,6 +407,8 @@ def add_articles(path: Path, sources: list[str | dict[str, str]], section_title:
     Sources already listed anywhere in the issue are skipped, except that a mapping's ``url``
     is set on the listed article; returns how many were added.
     """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     document = _read_document(path)
     sections = document.front.setdefault("sections", CommentedSeq())
     listed = {}
@@ -389,6 +438,8 @@ def add_articles(path: Path, sources: list[str | dict[str, str]], section_title:
 
 
 def _set_url(articles: CommentedSeq, index: int, url: str) -> None:
+    from ruamel.yaml.comments import CommentedMap
+
     item = articles[index]
     if isinstance(item, str):
         articles[index] = item = CommentedMap(source=item)
@@ -456,6 +507,8 @@ def _existing(text: str, issue_folder: Path, cwd: Path) -> Path:
 
 def _pick_section(sections: CommentedSeq, title: str | None) -> CommentedMap:
     """The section titled ``title``, else the last one; created when missing."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if title is None and sections:
         return sections[-1]
     for section in sections:

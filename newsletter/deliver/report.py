@@ -51,7 +51,7 @@ def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None 
     from newsletter.deliver.providers import get_provider
     from newsletter.deliver.retry import RetryPolicy
 
-    spec = read_issue(workspace.issue_path(issue))
+    spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     name = workspace.settings.send.provider
     provider = get_provider(name, workspace) if name != "outbox" else None
     if provider is None or not hasattr(provider, "category_stats"):

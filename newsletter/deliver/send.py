@@ -524,7 +524,7 @@ class IssueStatus:
 def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None = None,
                  now: dt.datetime | None = None) -> IssueStatus:
     """What the send log says, against the audience as it is now. Builds nothing."""
-    spec = read_issue(workspace.issue_path(issue))
+    spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     history = read_history(spec.folder)
     source = audience_file(workspace, spec, audience)
     recipients = left = None
@@ -551,7 +551,7 @@ def due_issues(workspace: Workspace, now: dt.datetime | None = None,
     problems: list[InputError] = []
     for path in sorted(workspace.issues_dir.glob("*/issue.md")):
         try:
-            spec = read_issue(path)
+            spec = read_issue(path, workspace.cache_dir)
         except InputError as error:
             problems.append(error)
             continue

@@ -47,7 +47,7 @@ def build_issue(workspace: Workspace, issue: str | Path, theme: str | None = Non
     Images are linked at ``asset_base`` (default: the issue's web archive address, else
     relative to the build folder); ``Build.local_html`` links them beside the page.
     """
-    spec = read_issue(workspace.issue_path(issue))
+    spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     check_theme(workspace, spec, theme)
     if theme:
         spec = dataclasses.replace(spec, theme=theme)
