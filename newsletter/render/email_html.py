@@ -291,10 +291,20 @@ def trim_inline_styles(html: str) -> str:
     return _STYLE_ATTRIBUTE.sub(trim, html)
 
 
-def _premailer(html: str) -> str:
+@functools.cache
+def _premailer_class() -> type:
+    import cssutils
     from premailer import Premailer
 
-    return Premailer(
+    # premailer validates every inline style attribute against cssutils' property profiles even
+    # with disable_validation; validation only logs, yet compiling the profiles' patterns is half
+    # of a cold premailer run. Without profiles the output is the same (a test compares).
+    cssutils.profile.removeProfile(all=True)
+    return Premailer
+
+
+def _premailer(html: str) -> str:
+    return _premailer_class()(
         html,
         keep_style_tags=True,
         strip_important=False,
