@@ -11,12 +11,15 @@ from pathlib import Path
 from tests.conftest import EXAMPLE_ISSUE
 
 HEAVY = ["trafilatura", "httpx", "sendgrid", "python_http_client", "boto3", "feedparser", "premailer", "css_inline"]
+# Loaded only on a cold cache: the article's reader and summariser, the issue file's and the
+# settings' parsers, the image pipeline; and never for text dumps: jusText (its stoplists are read as files).
+COLD_ONLY = ["ruamel", "email_validator", "syntok", "PIL", "justext", "lxml", "dotenv"]
 PROBE = """
 import json, sys
 from newsletter.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "loaded": [name for name in %r if name in sys.modules]}))
-""" % HEAVY
+""" % (HEAVY + COLD_ONLY)
 
 
 def loaded_by(workspace: Path, *args: str) -> list[str]:
@@ -28,7 +31,37 @@ def loaded_by(workspace: Path, *args: str) -> list[str]:
 
 
 def test_a_build_of_text_dumps_loads_no_extractor_client_or_sdk(workspace: Path) -> None:
-    assert loaded_by(workspace, "build", EXAMPLE_ISSUE) == ["premailer"]  # the inliner the settings name
+    first = loaded_by(workspace, "build", EXAMPLE_ISSUE)
+    assert {"ruamel", "email_validator", "syntok", "lxml"} <= set(first)  # a cold cache: everything is read
+    assert not {"justext", "dotenv"} & set(first) and not set(HEAVY[:-2]) & set(first)
+    # The next build (an editor changed the intro) reads nothing it has read before.
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(issue.read_text() + "\nOne more line for the intro.\n")
+    assert loaded_by(workspace, "build", EXAMPLE_ISSUE) == ["premailer", "lxml"]  # the inliner and its parser
+
+
+def test_a_changed_front_matter_or_sender_is_read_and_checked_again(workspace: Path) -> None:
+    loaded_by(workspace, "build", EXAMPLE_ISSUE)
+    issue = workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(issue.read_text().replace('preheader: "', 'preheader: "Changed: ', 1))
+    assert "ruamel" in loaded_by(workspace, "build", EXAMPLE_ISSUE)
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text().replace("news@northwind.example", "letters@northwind.example", 1))
+    assert "email_validator" in loaded_by(workspace, "build", EXAMPLE_ISSUE)
+    settings.write_text(settings.read_text().replace("letters@northwind.example", "letters@@northwind", 1))
+    result = subprocess.run([sys.executable, "-m", "newsletter", "build", EXAMPLE_ISSUE], cwd=workspace,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "newsletter.toml:" in result.stderr and "invalid address" in result.stderr
+
+
+def test_stoplists_read_as_files_are_the_ones_justext_gives() -> None:
+    import justext
+
+    from newsletter.sources.readers.pagedump import _stoplists
+
+    ours, _ = _stoplists()
+    assert len(ours) == len(justext.get_stoplists()) > 50
+    assert all(ours[language] == justext.get_stoplist(language) for language in justext.get_stoplists())
 
 
 def test_a_dry_run_loads_no_provider_library(workspace: Path) -> None:
@@ -38,4 +71,5 @@ def test_a_dry_run_loads_no_provider_library(workspace: Path) -> None:
 def test_css_inline_replaces_premailer_when_chosen(workspace: Path) -> None:
     settings = workspace / "newsletter.toml"
     settings.write_text(settings.read_text().replace("[newsletter]\n", '[newsletter]\ninliner = "css-inline"\n', 1))
+    loaded_by(workspace, "build", EXAMPLE_ISSUE)
     assert loaded_by(workspace, "build", EXAMPLE_ISSUE) == ["css_inline"]
