@@ -33,6 +33,14 @@ def benchmark_module(name: str) -> ModuleType:
     return module
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The per-user cache (compiled templates) of the test run, not of whoever runs it; CLI subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The workplace's shared data (seeds, evaluation sets), beside the checkout as in CI."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,21 @@ def test_broken_template_names_file_and_line(workspace: Path, cli) -> None:
     result = cli("build", EXAMPLE_ISSUE)
     assert result.code == 2
     assert re.fullmatch(r"newsletter: \S*templates/_shared/footer\.mjml\.j2:2: template error: .+\n", result.err)
+
+
+def test_compiled_templates_are_kept_per_user_and_recompiled_when_edited(workspace: Path, user_cache: Path) -> None:
+    def build() -> str:
+        subprocess.run([sys.executable, "-m", "newsletter", "build", EXAMPLE_ISSUE], cwd=workspace, check=True,
+                       capture_output=True, timeout=120)
+        return (workspace / "build" / EXAMPLE_ISSUE / "index.html").read_text()
+
+    partial = workspace / "templates" / "_shared" / "footer.mjml.j2"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text("<mj-section><mj-column><mj-text>First footer</mj-text></mj-column></mj-section>\n")
+    assert "First footer" in build()
+    compiled = user_cache / "newsletter" / "templates"
+    assert any(compiled.glob("__jinja2_*.cache"))  # Jinja's bytecode files, outside the workspace
+    assert not (workspace / ".cache" / "templates").exists()
+    partial.write_text("<mj-section><mj-column><mj-text>Edited footer</mj-text></mj-column></mj-section>\n")
+    html = build()
+    assert "Edited footer" in html and "First footer" not in html

@@ -192,9 +192,11 @@ def _standfirst(description: str, budget: Budget) -> list[Sentence]:
 
 def _scores(sentences: list[Sentence], document: Counter, topic: Counter, total: int) -> dict[int, float]:
     scores = {}
+    document_norm, topic_norm = _norm(document), _norm(topic)  # once, not once per sentence
     for sentence in sentences:
         lead = 1.0 - sentence.position / max(total, 1)
-        score = _cosine(sentence.terms, document) + TOPIC_WEIGHT * _cosine(sentence.terms, topic) + LEAD_WEIGHT * lead
+        score = (_cosine(sentence.terms, document, document_norm) + TOPIC_WEIGHT * _cosine(sentence.terms, topic, topic_norm)
+                 + LEAD_WEIGHT * lead)
         if PRONOUN_START.match(sentence.text):
             score *= DANGLING_FACTOR
         scores[sentence.position] = score
@@ -247,9 +249,13 @@ def _repetition(sentence: Sentence, chosen: list[Sentence]) -> float:
     return max(0.0, similarity - REPEAT_SIMILARITY)
 
 
-def _cosine(a: Counter, b: Counter) -> float:
+def _cosine(a: Counter, b: Counter, b_norm: float | None = None) -> float:
     if not a or not b:
         return 0.0
     dot = sum(count * b[term] for term, count in a.items() if term in b)
-    norm = math.sqrt(sum(c * c for c in a.values())) * math.sqrt(sum(c * c for c in b.values()))
+    norm = _norm(a) * (_norm(b) if b_norm is None else b_norm)
     return dot / norm if norm else 0.0
+
+
+def _norm(counts: Counter) -> float:
+    return math.sqrt(sum(c * c for c in counts.values()))

@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import html
 import logging
+import os
 import re
 import textwrap
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ SHARED_THEME = "_shared"
 DOCTYPE = "<!doctype html>"
 # Zero-width and non-breaking spaces after the preheader stop clients from filling the
 # preview line with the first words of the body.
-TEMPLATE_CACHE = Path(".cache") / "templates"  # in the workspace
+TEMPLATE_CACHE = Path(".cache") / "templates"  # in the workspace, when the user cache cannot be written
 PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 90)
 _IMPORT_RULE = re.compile(r"@import\s+url\([^)]*\)\s*;?")
 _SPACES_BETWEEN_TAGS = re.compile(r">[ \t]+<")
@@ -137,14 +138,25 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
-    """Compiled templates kept between runs: compiling the themes is most of a cold build's render
-    time. Keyed by each template's source, so an edited template is compiled again."""
+def _bytecode_cache(workspace_folder: Path) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs, per user like Python's own .pyc files: compiling the
+    themes is a tenth of a first build. Keyed by each template's path and checked against its source,
+    so workspaces never share a wrong one and an edited template is compiled again."""
+    for folder in (*_user_cache_folders(), workspace_folder):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue  # a read-only home or workspace: the next place, else compile every time
+        return jinja2.FileSystemBytecodeCache(str(folder))
+    return None
+
+
+def _user_cache_folders() -> list[Path]:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # a read-only workspace still builds, only slower
-    return jinja2.FileSystemBytecodeCache(str(folder))
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory at all
+        return []
+    return [root / "newsletter" / "templates"]
 
 
 def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset_base: str | None = None) -> Rendered:
