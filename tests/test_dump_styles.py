@@ -260,3 +260,17 @@ def test_every_dump_style_gives_every_page_a_body_and_a_title(style: str, shared
     assert scores.f1 > raw.f1 + 0.1 and scores.f1 > 0.85, (style, scores, raw)
     headlines = evaluation.headline_accuracy([(result.page, result.dump) for result in results])
     assert headlines.share >= 0.6, (style, headlines)
+
+
+def test_a_formulas_text_beside_its_tex_goes_and_lynx_formulas_no_longer_split_sentences() -> None:
+    w3m = ("The yield per plot is y i j ¯ {\\displaystyle {\\overline {y_{ij}}}} y_{ij} which the "
+           "committee checks every spring before the new tenants arrive at the gate.")
+    lynx = ("   Each plot\n   [MATH: <semantics> <mi> P </mi> <annotation encoding=\"application/x-tex\">\n"
+            "   {\\displaystyle P} </annotation> </semantics> :MATH]\n"
+            "   P is dug over in March by the tenants who share the shed and its tools.")
+    for formula in (w3m, lynx):
+        body = "\n".join(block.text for block in split_dump("\n".join([
+            "Shared tool shed for the allotment society", PARAGRAPHS[0], formula, *PARAGRAPHS[1:]]) + "\n").blocks)
+        assert "displaystyle" not in body and "semantics" not in body and "y_{ij}" not in body
+        assert "The yield per plot is which the committee" in body or \
+            "Each plot is dug over in March" in body  # one sentence again, the formula's text gone

@@ -87,10 +87,9 @@ SECTION = re.compile(
 )
 # Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
 NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
-TEX_CUT = "\x00"
-# The formula as text on both sides of its TeX ("a matrix A {\displaystyle A} A is"): its MathML and its picture's
-# alt text, neither of which a browser's copy shows apart from the formula.
-MATH_TWICE = re.compile(r"(?<!\S)(\S+(?: \S+){0,3})[ \t]*\x00\s*\1(?!\S)")
+TEX_COMMAND = re.compile(r"\\\s*(?:begin|end)\s*\{[^}]*\}|\\\s*[A-Za-z]+")  # "\\begin{bmatrix}": no letters shown
+NON_SPACE = re.compile(r"\S+")
+ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 TEX_START = re.compile(r"\{\\\s*displaystyle")  # w3m may wrap the line after "{\\"
 # A publisher's pitch at the foot of a post: an imperative to the reader about "our" offer or "your" gain.
 PROMO = re.compile(
@@ -113,7 +112,9 @@ PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
 
 PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])")
-TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)|\[MATH:.*?:MATH\]", re.DOTALL)
+TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
+MATH_MARK = re.compile(r"\[MATH:.*?:MATH\]", re.DOTALL)
+TEX_ANNOTATION = re.compile(r"x-tex\">(.*?)</annotation>", re.DOTALL)
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
@@ -213,7 +214,8 @@ class Line:
 
 def split_dump(text: str, day_first: bool = True) -> DumpParts:
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
-    unwrapped = _without_tex("\n".join(unwrap(TERMINAL_MARKS.sub("", text).splitlines()))).splitlines()
+    marked = TERMINAL_MARKS.sub("", MATH_MARK.sub(_math_tex, text))
+    unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
     lines = classify(_without_alt_text([" ".join(line.split()) for line in unwrapped
                                         if line.strip() and not placeholder(line)]))
     start, end = body_span(lines)
@@ -237,6 +239,12 @@ def split_dump(text: str, day_first: bool = True) -> DumpParts:
 
 
 # --- what each line is ---
+
+def _math_tex(mark: re.Match) -> str:
+    """lynx's "[MATH: <semantics> ... :MATH]" as the TeX it carries, on one line, to go with the formula's text."""
+    tex = TEX_ANNOTATION.search(mark.group(0))
+    return " ".join(tex.group(1).split()) if tex else ""
+
 
 def placeholder(line: str) -> bool:
     return bool(PLACEHOLDER.match(line)) and len(PLAIN_WORD.findall(line)) < PLACEHOLDER_WORDS
@@ -271,8 +279,10 @@ def _restates(text: str, other: str) -> bool:
 
 def _without_tex(text: str) -> str:
     """Text without the TeX that terminal browsers print for a formula ("{\\displaystyle A^{H}}"), braces
-    balanced across lines; a browser shows the formula instead."""
-    pieces, position = [], 0
+    balanced across lines, nor the formula's text that they print beside it (its MathML before, its picture's
+    alt text after: "a matrix A {\\displaystyle A} A is"); a browser's copy shows the formula alone, once. A
+    formula that lynx set on a line of its own no longer parts the sentence around it."""
+    pieces, formulas, position = [], [], 0
     while match := TEX_START.search(text, position):
         start = match.start()
         depth, index = 0, start
@@ -282,9 +292,54 @@ def _without_tex(text: str) -> str:
             if depth == 0:
                 break
         pieces.append(text[position:start])
+        formulas.append(_formula_letters(text[start:index]))
         position = index
-    return MATH_TWICE.sub("", "".join(piece + TEX_CUT for piece in pieces) + text[position:]).replace(TEX_CUT, "")
+    if not formulas:
+        return text
+    pieces.append(text[position:])
+    runs_on = False  # whether the text before the formula goes on after it, in the same sentence
+    for number, letters in enumerate(formulas):
+        left, right = pieces[number], pieces[number + 1]
+        if left.strip():
+            runs_on = not SENTENCE_END.search(left.rstrip())
+        if runs_on:
+            left, right = (left.rstrip() + " " if left.strip() else ""), right.lstrip()
+        pieces[number] = _strip_rendering(left, letters, before=True)
+        pieces[number + 1] = _strip_rendering(right, letters, before=False)
+    return "".join(pieces)
 
+
+def _formula_letters(tex: str) -> str:
+    """The letters and digits a formula shows: its TeX less the commands ("\\overline", "\\ quad" as w3m wraps it)."""
+    return "".join(ASCII_ALNUM.findall(TEX_COMMAND.sub(" ", tex)))
+
+
+def _strip_rendering(piece: str, letters: str, before: bool) -> str:
+    """The piece of text beside a formula less the words next to it, on its line, that spell the formula
+    ("a i j = a j i", "v,w"): the formula printed as text. Nothing goes unless the words spell all of it."""
+    if not letters:
+        return piece
+    words = list(NON_SPACE.finditer(piece))
+    spelled = ""
+    for word in reversed(words) if before else words:
+        found = _formula_letters(word.group())  # the alt text may be TeX again ("\\lambda _{j}")
+        spelled = found + spelled if before else spelled + found
+        if spelled == letters:
+            return piece[:word.start()] if before else piece[word.end():]
+        if not (letters.endswith(spelled) if before else letters.startswith(spelled)):
+            break
+        if _at_line_edge(piece, word, before):
+            break
+    return piece
+
+
+def _at_line_edge(piece: str, word: re.Match, before: bool) -> bool:
+    """Whether the word is the first (before) or last (after) on its line within the piece."""
+    if before:
+        edge = piece.rfind("\n", 0, word.start())
+        return edge >= 0 and not piece[edge + 1:word.start()].strip()
+    edge = piece.find("\n", word.end())
+    return edge >= 0 and not piece[word.end():edge].strip()
 
 
 COLUMN_GAP = re.compile(r"\S( {3,})(?=\S)")
