@@ -274,3 +274,45 @@ def test_a_formulas_text_beside_its_tex_goes_and_lynx_formulas_no_longer_split_s
         assert "displaystyle" not in body and "semantics" not in body and "y_{ij}" not in body
         assert "The yield per plot is which the committee" in body or \
             "Each plot is dug over in March" in body  # one sentence again, the formula's text gone
+
+
+MORE_PARAGRAPHS = [
+    "Work on the foundations starts next month, and the committee hopes to have the walls and roof up before "
+    "the first frosts, so that tools can be stored there over the winter.",
+    "Anyone who can lend a hand with the building is asked to leave their name at the stall, since the society "
+    "would rather spend its small budget on timber than on paid labour.",
+]
+
+
+def test_a_gallery_inside_the_article_is_crossed_and_left_out() -> None:
+    slides = []
+    for number, (caption, text) in enumerate([
+            ("Record marrow", "A marrow weighing forty kilos won the village show, to the surprise of its grower."),
+            ("Bees return", "The hives at the far end of the site are busy again after a quiet and cold spring."),
+            ("Frost damage", "Early potatoes on the lower plots were lost to a late frost in the first week of May."),
+            ("New pond", "Volunteers dug a wildlife pond by the hedge, and frogs had moved in within a fortnight.")], 1):
+        slides += [f"   * {number}/4 {caption}", "", f"   {text}", "", "   Photo Agency", ""]
+    dump = "\n".join(["Shared tool shed for the allotment society", "", *[f"   {p}\n" for p in PARAGRAPHS],
+                      "Allotment news in pictures", "", *slides, *[f"   {p}\n" for p in MORE_PARAGRAPHS]]) + "\n"
+    body = "\n".join(block.text for block in split_dump(dump).blocks)
+    assert PARAGRAPHS[0] in body and MORE_PARAGRAPHS[-1] in body  # read across the gallery
+    for slide in ("marrow", "hives", "potatoes", "wildlife pond", "1/4"):
+        assert slide not in body
+
+
+def test_a_bulleted_live_ticker_with_paragraphs_of_its_own_is_not_the_article() -> None:
+    ticker = []
+    for hour, headline, paragraph in (
+            (14, "Bus lanes approved", "The council approved the new bus lanes on Main Street after a long debate in "
+                                       "the town hall, and work is due to start in the autumn."),
+            (13, "Rain warning", "Heavy rain is expected across the whole of the region tonight and into tomorrow, "
+                                 "with flooding likely on the low roads by the river."),
+            (12, "Library hours", "The library opening hours change from next week, with later closing on "
+                                  "Thursdays and a new reading group that meets on Saturday mornings.")):
+        ticker += [f"   * {hour}:15 {headline}", "", f"   {paragraph}", ""]
+    dump = "\n".join(["Shared tool shed for the allotment society", "", *[f"   {p}\n" for p in PARAGRAPHS],
+                      "Live", "", *ticker]) + "\n"
+    body = "\n".join(block.text for block in split_dump(dump).blocks)
+    assert PARAGRAPHS[-1] in body
+    for entry in ("Bus lanes", "bus lanes", "Heavy rain", "library opening"):
+        assert entry not in body

@@ -139,12 +139,16 @@ NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*"
 PROSE_WORDS = 10  # a line this long, in sentences, is prose
 PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
 PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
-WEIGHTS = {"line": -3, "short": -4, "data": -1, "picture": -1, "code": 0, "navigation": -6, "boilerplate": -10,
+WEIGHTS = {"line": -3, "short": -4, "data": -1, "picture": -1, "gallery": 0, "code": 0, "navigation": -6, "boilerplate": -10,
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
 LINK_ITEM_WEIGHT = 0.25  # ... that does not end like a sentence
 COUNTED = re.compile(r"\(\d[\d,.]*\)\W*$|\b\d[\d,.]*\s*(?:comments?|replies|responses)\b|\bago\W*$", re.IGNORECASE)
-FURNITURE = {"navigation", "boilerplate", "section", "comments", "picture"}
+FURNITURE = {"navigation", "boilerplate", "section", "comments", "picture", "gallery"}
+# A slideshow's counter ("3/50 Headline", "• 3 / 50"): its slides and their captions stand within the article
+# in the page but are not its text. It weighs nothing, so the article is read across it.
+SLIDE = re.compile(r"^(?:[-*•+]\s+)?(\d{1,3})\s*/\s*(\d{1,3})(?!\S)")
+MIN_SLIDES = 3
 SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
 CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
@@ -173,7 +177,12 @@ NOT_TITLE = re.compile(
     re.IGNORECASE | re.VERBOSE)
 ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
 TRAILING_COUNT = re.compile(r"\s+\d{1,4}$")
-TICKER = re.compile(r"^\d{1,2}[:h.]\d{2}\s+\S")
+TICKER = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+\S")
+# A live ticker's entry: a time and a headline ("14:44 Minister resigns"), not a time of day ("6:32 PM ET").
+TICKER_ENTRY = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+(?!(?:[ap]\.?m\b|et|gmt|utc|[a-z]st|cet)\b)\w",
+                          re.IGNORECASE)
+TICKER_ENTRIES = 3  # this many entries ...
+TICKER_WINDOW = 12  # ... within this many lines make a ticker
 CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
 
@@ -430,6 +439,7 @@ def classify(texts: list[str]) -> list[Line]:
     kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
+    _mark_galleries(kinds, texts)
     return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
                                                   and not w.isdigit()), counts[text] > 1)
             for text, words, kind in zip(texts, tokens, kinds)]
@@ -455,10 +465,10 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "navigation"
     if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12) or LEGAL.search(text):
         return "boilerplate"
-    if BULLET.match(text) and not SENTENCE_END.search(text):
-        return "item"  # a list of links, however long its lines
     if TICKER.match(text) and words <= MAX_TITLE_WORDS:
         return "line"  # "14:44 Minister resigns": a live ticker's entry, not the article's prose
+    if BULLET.match(text) and not SENTENCE_END.search(text):
+        return "item"  # a list of links, however long its lines
     if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
         return "prose"
     if BULLET.match(text):
@@ -479,6 +489,20 @@ def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
                 and TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= TEASER_MAX_WORDS
                 and len(now & before) >= TEASER_OVERLAP * len(now | before)):
             kinds[index - 1] = kinds[index] = "line"
+
+
+def _mark_galleries(kinds: list[str], texts: list[str]) -> None:
+    """The slides of a gallery, from its first counter ("1/50") to the caption after its last ("50/50")."""
+    slides: dict[int, list[int]] = {}
+    for index, text in enumerate(texts):
+        if (match := SLIDE.match(text)) and 0 < int(match[1]) <= int(match[2]) >= MIN_SLIDES:
+            slides.setdefault(int(match[2]), []).append(index)
+    for rows in slides.values():
+        if len(rows) < MIN_SLIDES:
+            continue
+        gaps = sorted(b - a for a, b in zip(rows, rows[1:]))
+        stop = min(len(kinds), rows[-1] + gaps[len(gaps) // 2])  # the last slide takes as many lines as most
+        kinds[rows[0]:stop] = ["gallery"] * (stop - rows[0])
 
 
 def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
@@ -599,10 +623,14 @@ def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
 def _section_cut(lines: list[Line], start: int, end: int) -> int:
     """Where the article ends: at a comment thread, or at a section heading followed by little prose of its own."""
     prose = [line.words if line.kind == "prose" else 0 for line in lines]
-    walls = [i for i in range(start, end) if lines[i].kind in ("comments", "section")]
+    entries = [bool(TICKER_ENTRY.match(line.text)) for line in lines]
+    tickers = {i for i in range(start, end) if entries[i] and not any(entries[max(0, i - TICKER_WINDOW):i])
+               and sum(entries[i:i + TICKER_WINDOW]) >= TICKER_ENTRIES}
+    walls = [i for i in range(start, end) if lines[i].kind in ("comments", "section") or i in tickers]
     for index, next_wall in zip(walls, walls[1:] + [end]):
         before, after = sum(prose[start:index]), sum(prose[index + 1:next_wall])
-        if before >= SECTION_MIN_BEFORE and (lines[index].kind == "comments" or after < SECTION_AFTER_SHARE * before):
+        if before >= SECTION_MIN_BEFORE and (lines[index].kind == "comments" or index in tickers
+                                             or after < SECTION_AFTER_SHARE * before):
             return index
     return end
 
