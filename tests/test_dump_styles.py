@@ -316,3 +316,37 @@ def test_a_bulleted_live_ticker_with_paragraphs_of_its_own_is_not_the_article() 
     assert PARAGRAPHS[-1] in body
     for entry in ("Bus lanes", "bus lanes", "Heavy rain", "library opening"):
         assert entry not in body
+
+
+def test_a_menu_of_blurbs_above_the_article_is_not_its_start() -> None:
+    menu = []
+    for section, items, blurb in (
+            ("Gardening", ["Seed swap dates", "Plot rules and fees", "Ask the growers"],
+             "Everything the society offers its members, from seed swaps to the spring show, in one place."),
+            ("Events", ["Talks this season", "Work days on site", "The spring show"],
+             "Our volunteers run talks and work days on the site throughout the year for all the members."),
+            ("About", ["Our committee members", "History of the site", "Join the society"],
+             "For almost forty years the society has kept the village allotments open to anyone who asks.")):
+        menu += [f"• {section}", *[f"□ {item}" for item in items], f"Go to {section}", blurb]
+    dump = "\n".join(["Skip to content", *menu, "Shared tool shed for the allotment society", "By Ann Example",
+                      "3 March 2025", *PARAGRAPHS, *MORE_PARAGRAPHS]) + "\n"
+    parts = split_dump(dump)
+    body = "\n".join(block.text for block in parts.blocks)
+    assert parts.title == "Shared tool shed for the allotment society"
+    assert parts.byline == "Ann Example" and parts.published == dt.date(2025, 3, 3)
+    assert body.startswith(PARAGRAPHS[0]) and "seed swaps" not in body and "Work days" not in body
+
+
+def test_a_review_opening_above_its_verdict_box_stays() -> None:
+    opening = ("The new shed is the best thing the society has built in years. " * 6).strip()
+    box = ["Verdict", "Pros", "Roomy and dry", "Cheap to build", "Cons", "No electricity", "Score", "8.5", "Buy now",
+           "Key specs", "Floor area two by three", "Larch boards and felt roof", "Warranty", "Two years"]
+    body = "\n".join(block.text for block in split_dump("\n".join(
+        ["Shared tool shed for the allotment society", opening, *box, *PARAGRAPHS, *MORE_PARAGRAPHS]) + "\n").blocks)
+    assert body.startswith(opening)
+
+
+def test_a_syndication_credit_is_no_byline() -> None:
+    parts = split_dump("\n".join(["Shared tool shed for the allotment society", "© Provided by Village Post",
+                                  *PARAGRAPHS]) + "\n")
+    assert parts.byline is None

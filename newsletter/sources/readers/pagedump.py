@@ -128,7 +128,7 @@ MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept",
           "february", "march", "april", "june", "july", "august", "september", "october", "november", "december"}
 MAX_NAME_WORDS = 6
 NOT_AUTHOR = re.compile(r"\b(?:reviewed|edited|photos?|photographs?|images?|illustrations?|videos?|produced"
-                        r"|translated|checked|powered|supported|sponsored|presented|designed|built)\s+\S*$",
+                        r"|translated|checked|powered|supported|sponsored|presented|designed|built|provided|distributed|syndicated)\s+\S*$",
                         re.IGNORECASE)
 NOT_NAMES = MONTHS | {"mon", "monday", "tue", "tuesday", "wed", "wednesday", "thu", "thursday", "fri", "friday",
                       "sat", "saturday", "sun", "sunday", "published", "posted", "updated", "date", "last", "on"}
@@ -587,8 +587,17 @@ def body_span(lines: list[Line]) -> tuple[int, int]:
             best, best_start, best_end = running, start, index + 1
     if not best:
         return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
-    end = _section_cut(lines, best_start, best_end)
-    return best_start, _thin_tail_cut(lines, best_start, end)
+    end = _thin_tail_cut(lines, best_start, _section_cut(lines, best_start, best_end))
+    return _thin_head_cut(lines, best_start, end), end
+
+
+def _thin_head_cut(lines: list[Line], start: int, end: int) -> int:
+    """Where the article starts after a menu of links and blurbs that thins out towards it, as a tail does after
+    it; a head with a paragraph longer than a standfirst (a review's opening above its verdict box) stays."""
+    cut = len(lines) - _thin_tail_cut(lines[::-1], len(lines) - end, len(lines) - start)
+    if any(line.kind == "prose" and line.words > STANDFIRST_WORDS for line in lines[start:cut]):
+        return start
+    return cut
 
 
 def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
