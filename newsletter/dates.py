@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from dateutil import parser as date_parser
+from dateutil.relativedelta import relativedelta
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 DATE_PATTERN = re.compile(
@@ -65,3 +66,43 @@ def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date
         else:
             published = published or date
     return published, updated
+
+
+# "3 days ago", "1 hour ago", "52m ago", "an hour ago": counted back from when the page was seen.
+_AGO = re.compile(r"\b(\d{1,3}|an?|one)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?"
+                  r"|mo|mos|months?|y|yrs?|years?)\s+ago\b", re.IGNORECASE)
+# "Yesterday", "Published today at 5:01 pm", "Jane Doe · Yesterday": only as a line's whole date, never in a
+# headline ("What happened yesterday").
+_DAY_WORD = re.compile(r"(?:^|^(?:published|posted|updated|last\s+updated|modified)\s*:?\s*|[|•·–—-]\s*)"
+                       r"(yesterday|today)(?:,?\s+(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?)?\W*$",
+                       re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks", "y": "years"}  # by first letter
+# When the dump was made, printed on it: "Retrieved 3 March 2025", "Accessed on 2025-03-03", a print header.
+CAPTURED = re.compile(r"^(?:retrieved|accessed|saved|printed|copied|captured|downloaded|archived)(?:\s+(?:on|at))?"
+                      r"\s*:?\s*(.{6,40})$", re.IGNORECASE)
+
+
+def relative_date(line: str, reference: dt.datetime) -> tuple[dt.date | None, bool]:
+    """The date a short line gives relative to ``reference`` ("2 days ago", "yesterday"), and whether it is a
+    revision ("Updated 3 hours ago"); (None, False) when it gives none."""
+    if len(line.split()) > MAX_DATELINE_WORDS:
+        return None, False
+    if match := _AGO.search(line):
+        amount = 1 if match[1].lower() in ("a", "an", "one") else int(match[1])
+        unit = match[2].lower()
+        unit = "months" if unit.startswith("mo") else _UNITS[unit[0]]  # "m" alone is minutes
+        back = reference - relativedelta(**{unit: amount})
+    elif match := _DAY_WORD.search(line.strip()):
+        back = reference - dt.timedelta(days=1 if match[1].lower() == "yesterday" else 0)
+    else:
+        return None, False
+    return back.date(), bool(_REVISED.search(line[:match.start()]) or _UPDATED_PREFIX.match(line))
+
+
+def captured_date(lines: list[str], day_first: bool = True) -> dt.datetime | None:
+    """When the dump was made, if a line at its top or foot says so ("Retrieved 3 March 2025")."""
+    for line in lines:
+        match = CAPTURED.match(line.strip())
+        if match and (found := DATE_PATTERN.search(match[1])) and (date := parse_date(found[0], day_first)):
+            return dt.datetime.combine(date, dt.time(12))  # the hour unknown: noon, so "3 hours ago" keeps the day
+    return None

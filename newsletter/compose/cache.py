@@ -2,7 +2,8 @@
 
 A rebuild after an editor's change re-reads and re-summarises only the sources whose bytes
 changed. Keys include the program (its version and its modules) and every setting that shapes the result (date order;
-summary length and method), so an upgrade, a code change or a settings change never serves a stale answer.
+summary length and method; for a file, the day it was last saved, which dates a dump's "2 days ago"), so an upgrade,
+a code change or a settings change never serves a stale answer.
 ``--refresh`` reads nothing from the cache (and writes the fresh results back).
 """
 
@@ -27,7 +28,8 @@ class ArticleCache:
 
     def read(self, source: Source) -> tuple[Article, str]:
         """The article in ``source`` and the key that names it (for its summaries)."""
-        key = memo_key(str(self.day_first), source.media_type, source.url or "", source.location, source.data)
+        seen = source.seen.date().isoformat() if source.seen else ""  # a dump's "2 days ago" counts from it
+        key = memo_key(str(self.day_first), source.media_type, source.url or "", source.location, seen, source.data)
         cached = self.memo.load(f"{key}.article.json")
         if cached is not None:
             return Article.from_record(cached), key

@@ -26,7 +26,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from newsletter.article import Block
-from newsletter.dates import DATE_PATTERN, MAX_DATELINE_WORDS, dateline, updated_date
+from newsletter.dates import DATE_PATTERN, MAX_DATELINE_WORDS, captured_date, dateline, relative_date, updated_date
 
 WORD = re.compile(r"\w+")
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
@@ -159,6 +159,7 @@ WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 10
 BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
+CAPTURE_LINES = 5  # a print header or footer saying when the dump was made is this near its top or foot
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
 RELATED_MAX_LINES = 8
@@ -221,14 +222,18 @@ class Line:
         return WEIGHTS[self.kind]
 
 
-def split_dump(text: str, day_first: bool = True) -> DumpParts:
+def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None) -> DumpParts:
+    """The parts of a dump. ``seen`` is when the page was copied, if known, for its relative dates ("2 days ago");
+    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place."""
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
     marked = TERMINAL_MARKS.sub("", MATH_MARK.sub(_math_tex, text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
     lines = classify(_without_alt_text([" ".join(line.split()) for line in unwrapped
                                         if line.strip() and not placeholder(line)]))
     start, end = body_span(lines)
-    header = read_header(lines, start, end, day_first)
+    ends = [line for line in text.splitlines() if line.strip()]
+    seen = captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
+    header = read_header(lines, start, end, day_first, seen)
     end = promo_tail_cut(lines, header.body_start, end)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
     revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
@@ -670,7 +675,7 @@ class Header:
     body_start: int = 0
 
 
-def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Header:
+def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: dt.datetime | None = None) -> Header:
     """Metadata from the lines above the first paragraph; the body starts after the last of it."""
     first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
                             and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
@@ -680,6 +685,9 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
     related = _related_rows(lines, title_zone)
     under = _under_standfirst(lines, first_paragraph, end)
     datelines = {i: dateline(lines[i].text, day_first) for i in [*zone, *under] if i not in related}
+    if seen and not any(published for published, _ in datelines.values()):  # "3 days ago" as a last resort
+        datelines = {i: dates if any(dates) else _relative_dateline(lines[i].text, seen)
+                     for i, dates in datelines.items()}
     dates = [i for i, (published, _) in datelines.items() if published]
     # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
     meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
@@ -688,6 +696,8 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
     bylines = [i for i in meta_rows if i not in related and _byline_row(lines, i, set(dates))]
     if dates:
         header.published, header.updated = datelines[dates[-1]]
+    if revised and not header.updated:
+        header.updated = datelines[revised[-1]][1]  # "Updated 3 hours ago" on a line of its own
     if bylines:
         signed = [i for i in bylines if BY.search(lines[i].text)]  # "By Jane Doe" beats a bare name
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
@@ -702,6 +712,11 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool) -> Hea
     above = [row for row in rows if row < first_paragraph]
     header.body_start = max(start, max(above) + 1) if above else start
     return header
+
+
+def _relative_dateline(text: str, seen: dt.datetime) -> tuple[dt.date | None, dt.date | None]:
+    date, revised = relative_date(text, seen)
+    return (None, date) if revised else (date, None)
 
 
 def _under_standfirst(lines: list[Line], first: int, end: int) -> range:
