@@ -350,3 +350,22 @@ def test_a_syndication_credit_is_no_byline() -> None:
     parts = split_dump("\n".join(["Shared tool shed for the allotment society", "© Provided by Village Post",
                                   *PARAGRAPHS]) + "\n")
     assert parts.byline is None
+
+
+def test_an_article_split_by_a_video_players_menus_is_read_whole() -> None:
+    opening = [
+        "The allotment society has finally agreed to build a shared tool shed beside the main gate of the site, "
+        "after three years of members carrying spades, forks and heavy watering cans back and forth on the bus.",
+        "The shed will be built from larch boards donated by the sawmill, and members of the society expect the "
+        "tool shed to save them hours every week, since the spades and forks can stay at the allotment site.",
+        "Members of the society voted for the shed at the spring meeting, with only two members against it, and "
+        "the committee thanked the sawmill for the boards and the members who offered to help build it."]
+    player = ["Play Video", "Play", "Mute", "Current Time 0:00", "Captions", "Fullscreen", "This is a modal window.",
+              *[colour for _ in range(3) for colour in ("White", "Black", "Red", "Opaque")], "Font Size", "50%",
+              "100%", "200%", "Defaults", "Done", "Close"]
+    dump = "\n".join(["Home | Events | Recipes", "Shared tool shed for the allotment society", "By Ann Example",
+                      *opening, *player, *PARAGRAPHS[1:], *MORE_PARAGRAPHS]) + "\n"
+    parts = split_dump(dump)
+    body = "\n".join(block.text for block in parts.blocks)
+    assert body.startswith(opening[0]) and MORE_PARAGRAPHS[-1] in body
+    assert "Opaque" not in body and parts.title == "Shared tool shed for the allotment society"

@@ -153,6 +153,8 @@ SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end th
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
 CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
 TAIL_SHARE = 0.6  # ... and a tail whose weight is this little prose is not part of it
+REJOIN_WEIGHT = 80  # a run of prose this heavy above the body, split from it by a widget, ...
+REJOIN_TOPIC = 0.15  # ... with this share of its words in the body's opening, is the article's start
 WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide ...
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
@@ -582,18 +584,35 @@ def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
 
 def body_span(lines: list[Line]) -> tuple[int, int]:
     """The run of lines with the largest total weight, ended where a comment thread or a page section starts."""
-    best = running = 0.0
-    start = best_start = best_end = 0
-    for index, line in enumerate(lines):
-        if running <= 0:
-            running, start = 0.0, index
-        running += line.weight
-        if running > best:
-            best, best_start, best_end = running, start, index + 1
+    best, best_start, best_end = _best_run(lines, 0, len(lines))
     if not best:
         return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
     end = _thin_tail_cut(lines, best_start, _section_cut(lines, best_start, best_end))
-    return _thin_head_cut(lines, best_start, end), end
+    return _rejoined_head(lines, _thin_head_cut(lines, best_start, end), end), end
+
+
+def _best_run(lines: list[Line], low: int, high: int) -> tuple[float, int, int]:
+    """The weight, start and end of the heaviest run of lines between ``low`` and ``high``."""
+    best = running = 0.0
+    start = best_start = best_end = low
+    for index in range(low, high):
+        if running <= 0:
+            running, start = 0.0, index
+        running += lines[index].weight
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    return best, best_start, best_end
+
+
+def _rejoined_head(lines: list[Line], start: int, end: int) -> int:
+    """Where an article that a widget split in two starts (a video player's menus, a review's verdict box): the
+    heaviest run of prose above the body, when it is substantial, shares the body's topic and nothing but
+    furniture (no prose, no section or comments heading) stands between them."""
+    weight, first, stop = _best_run(lines, 0, start)
+    if weight < REJOIN_WEIGHT or any(line.kind in ("prose", "section", "comments") for line in lines[stop:start]):
+        return start
+    above = frozenset().union(*(line.topic for line in lines[first:stop] if line.kind == "prose"))
+    return first if len(above & _body_topic(lines, start, end)) >= REJOIN_TOPIC * len(above) else start
 
 
 def _thin_head_cut(lines: list[Line], start: int, end: int) -> int:
