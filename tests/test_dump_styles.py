@@ -369,3 +369,14 @@ def test_an_article_split_by_a_video_players_menus_is_read_whole() -> None:
     body = "\n".join(block.text for block in parts.blocks)
     assert body.startswith(opening[0]) and MORE_PARAGRAPHS[-1] in body
     assert "Opaque" not in body and parts.title == "Shared tool shed for the allotment society"
+
+
+def test_a_photos_alt_text_run_into_the_paragraph_above_its_caption_is_dropped() -> None:
+    paragraph = ("   The committee met at the gate on Sunday to mark out the ground, and agreed on a site that gets the\n"
+                 "   morning sun. Members carry spades and forks to the plots at the main gate.\n")
+    caption = "     * Members carry spades and forks to the plots at the main gate\n"
+    dump = lynx_page("Shared tool shed for the allotment society").replace(
+        "\n\n   The shed", "\n\n" + paragraph + "\n" + caption + "\n   The shed")
+    body = "\n".join(block.text for block in split_dump(dump).blocks)
+    assert "agreed on a site that gets the morning sun.\n" in body + "\n"
+    assert body.count("Members carry spades and forks") == 1

@@ -272,10 +272,20 @@ def _without_alt_text(texts: list[str]) -> list[str]:
     the very same words) (a terminal browser shows both; the alt text is often cut
     short: "... so-called ‘metadat"). A bulleted link over its picture's alt text is a teaser, left to be
     weighed as one; two paragraphs alike are the article's."""
-    return [text for text, after in zip(texts, texts[1:] + [""])
+    return [_without_glued_alt(text, after) for text, after in zip(texts, texts[1:] + [""])
             if not (len(text.split()) >= ALT_MIN_WORDS and after != text
                     and (after.startswith(text) or not BULLET.match(text) and _restates(text, after)
                          and (BULLET.match(after) or not ends_sentence(text) or _same_words(text, after))))]
+
+
+def _without_glued_alt(text: str, caption: str) -> str:
+    """A paragraph less the photo's alt text that a terminal browser printed at its end, run into its last
+    sentence's line ("... of eastern Northland. Hori Parata at his farm." over "• Hori Parata at his farm")."""
+    words = BULLET.sub("", caption).split()
+    if len(words) < ALT_MIN_WORDS:
+        return text
+    at = text.find(". " + " ".join(words[:ALT_MIN_WORDS]))
+    return text[:at + 1] if at > 0 and _same_words(text[at + 2:], " ".join(words)) else text
 
 
 def _same_words(text: str, other: str) -> bool:
