@@ -380,3 +380,19 @@ def test_a_photos_alt_text_run_into_the_paragraph_above_its_caption_is_dropped()
     body = "\n".join(block.text for block in split_dump(dump).blocks)
     assert "agreed on a site that gets the morning sun.\n" in body + "\n"
     assert body.count("Members carry spades and forks") == 1
+
+
+def test_a_short_numbered_ranking_stays_in_the_article_and_doubled_teasers_do_not() -> None:
+    ranking = [f"{rank}. {village}" for rank, village in enumerate(
+        ["Ashby", "Brill", "Cholsey", "Didcot", "Ewelme", "Frilford", "Goring", "Harwell", "Ipsden", "Kidmore"], 1)]
+    teasers = [f"* {headline} {headline}" for headline in (
+        "Seed swap draws a record crowd", "Frost warning for the lower plots this weekend",
+        "New beehives arrive at the far end of the site")]
+    closing = "The society hopes to climb that table once the shed frees up room on the waiting list."
+    dump = "\n".join(["Shared tool shed for the allotment society", *PARAGRAPHS,
+                      "The villages with the most plots per head were as follows:", *ranking, closing,
+                      *teasers, "About us", "Contact"]) + "\n"
+    blocks = split_dump(dump).blocks
+    body = "\n".join(block.text for block in blocks)
+    assert "Kidmore" in body and closing in body  # read across the ranking
+    assert "Seed swap" not in body and "beehives" not in body

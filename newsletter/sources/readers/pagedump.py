@@ -116,6 +116,7 @@ TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
 MATH_MARK = re.compile(r"\[MATH:.*?:MATH\]", re.DOTALL)
 TEX_ANNOTATION = re.compile(r"x-tex\">(.*?)</annotation>", re.DOTALL)
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
+NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
 SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
@@ -472,7 +473,9 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
-    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text)):
+    numbered = NUMBERED.match(text) is not None  # "1. Finland": a ranking's item, not a figure
+    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not numbered
+                        and any(ch.isdigit() for ch in text)):
         return "data"  # a chart's figures and tick labels ("’18", "$900", "6.6%")
     if count > 2 and words == 1 and BULLET.match(text):
         return "picture"  # "• Screenshot" atop each item of a feature list: a terminal browser prints its picture's alt text
@@ -484,6 +487,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "boilerplate"
     if TICKER.match(text) and words <= MAX_TITLE_WORDS:
         return "line"  # "14:44 Minister resigns": a live ticker's entry, not the article's prose
+    if 2 * TEASER_MIN_WORDS <= words <= 2 * TEASER_MAX_WORDS and _doubled(BULLET.sub("", text)):
+        return "line"  # "Headline Headline": a teaser's link and its picture's alt text on one line
     if BULLET.match(text) and not SENTENCE_END.search(text):
         return "item"  # a list of links, however long its lines
     if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
