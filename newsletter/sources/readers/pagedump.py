@@ -106,6 +106,7 @@ PLACEHOLDER = re.compile(r"^(?:[-*•+]\s+)?(?:\[[^\]]*\]\s*)+(?:\+\d+)?$|^IFRAM
 TEASER_MIN_WORDS = 4  # a headline this long, twice running and nearly word for word, is a teaser ...
 TEASER_MAX_WORDS = 20  # ... up to a headline's length (two paragraphs alike are the article's)
 TEASER_OVERLAP = 0.6  # ... sharing this much of its words
+CREDIT_WORDS = 6  # "- Jane Doe/Getty Images" after a caption
 ALT_MAX_WORDS = 80  # a caption is seldom longer
 ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
@@ -231,7 +232,7 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
     marked = TERMINAL_MARKS.sub("", MATH_MARK.sub(_math_tex, text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
-    lines = classify(_without_alt_text([" ".join(line.split()) for line in unwrapped
+    lines = classify(_without_alt_text([_once(" ".join(line.split())) for line in unwrapped
                                         if line.strip() and not placeholder(line)]))
     start, end = body_span(lines)
     ends = [line for line in text.splitlines() if line.strip()]
@@ -265,6 +266,14 @@ def _math_tex(mark: re.Match) -> str:
 
 def placeholder(line: str) -> bool:
     return bool(PLACEHOLDER.match(line)) and len(PLAIN_WORD.findall(line)) < PLACEHOLDER_WORDS
+
+
+def _once(text: str) -> str:
+    """A caption run into its picture's alt text ("Caption Caption - Credit") said once; a teaser link the same
+    way is left to be weighed as one."""
+    if BULLET.match(text) or len(text.split()) < 2 * TEASER_MIN_WORDS:
+        return text
+    return _said_twice(text) or text
 
 
 def _without_alt_text(texts: list[str]) -> list[str]:
@@ -487,8 +496,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "boilerplate"
     if TICKER.match(text) and words <= MAX_TITLE_WORDS:
         return "line"  # "14:44 Minister resigns": a live ticker's entry, not the article's prose
-    if 2 * TEASER_MIN_WORDS <= words <= 2 * TEASER_MAX_WORDS and _doubled(BULLET.sub("", text)):
-        return "line"  # "Headline Headline": a teaser's link and its picture's alt text on one line
+    if words >= 2 * TEASER_MIN_WORDS and BULLET.match(text) and _said_twice(BULLET.sub("", text)):
+        return "picture"  # "• Headline Headline": a teaser's link and its picture's alt text
     if BULLET.match(text) and not SENTENCE_END.search(text):
         return "item"  # a list of links, however long its lines
     if words >= PROSE_WORDS and stop_share >= PROSE_STOP_SHARE and not TRUNCATED.search(text):
@@ -879,6 +888,19 @@ def _could_be_title(line: Line) -> bool:
     if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
         return False
     return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
+
+
+def _said_twice(text: str) -> str | None:
+    """The words of a line that says its opening words (a headline's few at least) twice running, with at most a
+    photo credit after them, said once: a picture's alt text printed beside its link or caption."""
+    opening, padded = " ".join(text.split()[:TEASER_MIN_WORDS]), text + " "
+    again = padded.find(" " + opening + " ", len(opening))
+    first = text[:again]
+    if again > 0 and padded[again + 1:].startswith(first + " "):
+        rest = padded[again + 2 + len(first):].strip()
+        if len(rest.split()) <= CREDIT_WORDS:
+            return f"{first} {rest}".strip()
+    return None
 
 
 def _doubled(text: str) -> bool:
