@@ -28,8 +28,7 @@ class ArticleCache:
 
     def read(self, source: Source) -> tuple[Article, str]:
         """The article in ``source`` and the key that names it (for its summaries)."""
-        seen = source.seen.date().isoformat() if source.seen else ""  # a dump's "2 days ago" counts from it
-        key = memo_key(str(self.day_first), source.media_type, source.url or "", source.location, seen, source.data)
+        key = memo_key(str(self.day_first), source.media_type, source.url or "", source.location, source.data)
         cached = self.memo.load(f"{key}.article.json")
         if cached is not None:
             return Article.from_record(cached), key

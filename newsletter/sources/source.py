@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +25,6 @@ class Source:
     media_type: str = ""  # from the server for fetched pages; "" for files
     charset: str | None = None  # the server's declared charset, if any
     url: str | None = None  # where a fetched page ended up after redirects
-    seen: dt.datetime | None = None  # when the page was copied: a file's modification time (for "2 days ago")
 
     @property
     def suffix(self) -> str:
@@ -64,4 +62,4 @@ def load_source(location: str, base: Path, day_first: bool = True, fetch: FetchO
         raise SourceError(location, "file is empty")
     if b"\x00" in data[:BINARY_SNIFF]:
         raise SourceError(location, "binary file, not an article (expected a text page dump)")
-    return Source(location, path, data, day_first, seen=dt.datetime.fromtimestamp(path.stat().st_mtime))
+    return Source(location, path, data, day_first)

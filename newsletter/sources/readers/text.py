@@ -17,7 +17,7 @@ class TextDumpReader:
         return source.suffix in TEXT_SUFFIXES
 
     def read(self, source: Source) -> Article:
-        parts = split_dump(source.text(), source.day_first, source.seen)
+        parts = split_dump(source.text(), source.day_first)
         if not any(block.kind != "heading" for block in parts.blocks):
             raise SourceError(source.location, "no article text found (only headings or page furniture)")
         return Article(
