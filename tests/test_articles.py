@@ -125,3 +125,16 @@ def test_indexed_grouping_matches_comparing_every_pair() -> None:
             group.append(index)
     assert group_versions(articles) == expected
     assert 1 < len(expected) < len(texts)  # the data really has both merges and distinct articles
+
+
+def test_remembered_groups_follow_the_articles_keys() -> None:
+    from newsletter.compose.dedupe import remembered_groups
+
+    text = "the hedge was planted along the north side of the garden in the rain " * 3
+    same = [Article("a.txt", "A", (Block("paragraph", text),)), Article("b.txt", "B", (Block("paragraph", text + "More."),))]
+    other = Article("c.txt", "C", (Block("paragraph", "seed library opens on saturday with soup " * 3),))
+    groups = remembered_groups(["key-a", "key-b"], same)
+    assert groups == [[0, 1]]
+    groups[0].append(9)  # a caller changing its copy changes nothing remembered
+    assert remembered_groups(["key-a", "key-b"], same) == [[0, 1]]
+    assert remembered_groups(["key-a", "key-c"], [same[0], other]) == [[0], [1]]  # new keys: grouped again

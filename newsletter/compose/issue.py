@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 
 from newsletter.article import Article
 from newsletter.compose.cache import CACHE_DIR, ArticleCache
-from newsletter.compose.dedupe import EarlierArticles, group_versions, newest, remembered_shingles
+from newsletter.compose.dedupe import EarlierArticles, newest, remembered_groups
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.errors import InputError, SourceError
@@ -106,8 +106,7 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     summaries = _Summaries(cache, settings.summary)
     placed: dict[int, Entry] = {}
     listed = list(articles)
-    sets = [remembered_shingles(keys[index], article) for index, article in articles.items()]
-    for group in group_versions(list(articles.values()), sets):
+    for group in remembered_groups([keys[index] for index in articles], list(articles.values())):
         indices = [listed[i] for i in group]
         versions = [articles[i] for i in indices]
         winner = newest(versions)
