@@ -11,6 +11,7 @@ stays on screen.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import json
 import mimetypes
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from newsletter.check.checks import CheckContext, audience_fields, audience_of, check
@@ -52,12 +54,17 @@ class Snapshot:
     html: str = ""
     dark_html: str = ""
     text: str = ""
-    mime: str = ""
+    # The sample message is written when the MIME view asks for it, not on every save (5 ms a rebuild).
+    write_mime: Callable[[], str] = str
     inbox: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
     images: dict[str, Path] = field(default_factory=dict)  # "/images/<name>" -> file
     error: str = ""
     built_in_ms: float = 0.0
+
+    @functools.cached_property
+    def mime(self) -> str:
+        return self.write_mime()
 
 
 def dark_mode(email_html: str) -> str:
@@ -144,7 +151,7 @@ class PreviewState:
             html=email_html,
             dark_html=dark_mode(email_html),
             text=fill(build.rendered.text, values),
-            mime=build_message(campaign, sample).as_string(),
+            write_mime=lambda: build_message(campaign, sample).as_string(),
             inbox=inbox_row(build, campaign.sender_address[0] or campaign.sender_address[1], sample),
             findings=[finding.__dict__ for finding in report.findings],
             images={f"/{build.assets.target(image)}": path for image, path in build.assets.files.items()},
@@ -164,7 +171,7 @@ class Watcher(threading.Thread):
         from watchfiles import watch
 
         # A burst of writes (an editor's save, a git checkout) arrives as one batch: one rebuild.
-        changes = watch(*self.paths, stop_event=self.stopped, debounce=20, step=10, yield_on_timeout=True,
+        changes = watch(*self.paths, stop_event=self.stopped, debounce=20, step=5, yield_on_timeout=True,
                         rust_timeout=200, ignore_permission_denied=True)
         for batch in changes:
             self.ready.set()
