@@ -127,14 +127,19 @@ def test_indexed_grouping_matches_comparing_every_pair() -> None:
     assert 1 < len(expected) < len(texts)  # the data really has both merges and distinct articles
 
 
-def test_remembered_groups_follow_the_articles_keys() -> None:
-    from newsletter.compose.dedupe import remembered_groups
+def test_version_groups_are_remembered_by_the_articles_keys(tmp_path: Path) -> None:
+    from newsletter.compose.cache import ArticleCache
+    from newsletter.compose.dedupe import versions_of
 
     text = "the hedge was planted along the north side of the garden in the rain " * 3
     same = [Article("a.txt", "A", (Block("paragraph", text),)), Article("b.txt", "B", (Block("paragraph", text + "More."),))]
     other = Article("c.txt", "C", (Block("paragraph", "seed library opens on saturday with soup " * 3),))
-    groups = remembered_groups(["key-a", "key-b"], same)
-    assert groups == [[0, 1]]
-    groups[0].append(9)  # a caller changing its copy changes nothing remembered
-    assert remembered_groups(["key-a", "key-b"], same) == [[0, 1]]
-    assert remembered_groups(["key-a", "key-c"], [same[0], other]) == [[0], [1]]  # new keys: grouped again
+    cache, made = ArticleCache(tmp_path, day_first=True), []
+
+    def groups(keys: list[str], articles: list[Article]) -> list[list[int]]:
+        return cache.groups(keys, lambda: made.append(keys) or versions_of(keys, articles))
+
+    assert groups(["key-a", "key-b"], same) == [[0, 1]]
+    assert groups(["key-a", "key-b"], same) == [[0, 1]] and len(made) == 1  # the second time from .cache
+    assert groups(["key-a", "key-c"], [same[0], other]) == [[0], [1]] and len(made) == 2  # new keys: grouped again
+    assert ArticleCache(tmp_path, day_first=True, refresh=True).groups(["key-a", "key-b"], lambda: [[9]]) == [[9]]

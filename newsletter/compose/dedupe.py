@@ -37,7 +37,6 @@ _REMEMBERED: dict[str, frozenset] = {}  # shingles by article cache key, for a p
 _REMEMBER_AT_MOST = 512
 
 
-_REMEMBERED_GROUPS: dict[tuple[str, ...], list[list[int]]] = {}  # groups by the articles' cache keys
 
 
 def remembered_shingles(key: str, article: Article) -> frozenset:
@@ -50,16 +49,9 @@ def remembered_shingles(key: str, article: Article) -> frozenset:
     return found
 
 
-def remembered_groups(keys: list[str], articles: list[Article]) -> list[list[int]]:
-    """``group_versions`` of the articles, worked out once per process for the same extracted articles
-    (the preview rebuilds on every save of the intro; grouping was a quarter of that rebuild)."""
-    found = _REMEMBERED_GROUPS.get(tuple(keys))
-    if found is None:
-        if len(_REMEMBERED_GROUPS) >= _REMEMBER_AT_MOST:
-            _REMEMBERED_GROUPS.clear()
-        sets = [remembered_shingles(key, article) for key, article in zip(keys, articles)]
-        found = _REMEMBERED_GROUPS[tuple(keys)] = group_versions(articles, sets)
-    return [list(group) for group in found]
+def versions_of(keys: list[str], articles: list[Article]) -> list[list[int]]:
+    """``group_versions`` of the articles, each article's shingles remembered by its cache key."""
+    return group_versions(articles, [remembered_shingles(key, article) for key, article in zip(keys, articles)])
 
 
 def group_versions(articles: list[Article], sets: list[frozenset] | None = None) -> list[list[int]]:

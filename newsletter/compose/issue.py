@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 
 from newsletter.article import Article
 from newsletter.compose.cache import CACHE_DIR, ArticleCache
-from newsletter.compose.dedupe import EarlierArticles, newest, remembered_groups
+from newsletter.compose.dedupe import EarlierArticles, newest, versions_of
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.errors import InputError, SourceError
@@ -106,7 +106,8 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     summaries = _Summaries(cache, settings.summary)
     placed: dict[int, Entry] = {}
     listed = list(articles)
-    for group in remembered_groups([keys[index] for index in articles], list(articles.values())):
+    article_keys, versions_listed = [keys[index] for index in articles], list(articles.values())
+    for group in cache.groups(article_keys, lambda: versions_of(article_keys, versions_listed)):
         indices = [listed[i] for i in group]
         versions = [articles[i] for i in indices]
         winner = newest(versions)
