@@ -76,12 +76,14 @@ CACHE_ROOT = ".cache"  # in the workspace; `init` puts it in .gitignore
 
 
 @functools.cache
-def code_stamp() -> str:
+def code_stamp(package: str | os.PathLike = os.path.dirname(__file__)) -> str:
     """The version, and the size and modification time of each module of the package."""
-    package = Path(__file__).parent
-    modules = sorted(package.rglob("*.py"))
-    facts = [__version__] + [f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}"
-                             for path in modules for info in (path.stat(),)]
+    facts = [__version__]
+    for folder, _, names in sorted(os.walk(package)):  # os.walk takes half the time of pathlib's rglob
+        for name in sorted(names):
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(folder, name))
+                facts.append(f"{os.path.relpath(folder, package)}/{name}:{info.st_size}:{info.st_mtime_ns}")
     return hashlib.sha256("\n".join(facts).encode("utf-8")).hexdigest()[:16]
 
 

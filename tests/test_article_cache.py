@@ -64,3 +64,27 @@ def test_refresh_ignores_the_cache_and_a_new_budget_misses_it(workspace: Path, c
     after = summaries(workspace)
     changed = [source for source in after if after[source] != short_before[source]]
     assert changed, "a shorter summary budget must not be served from the cache"
+
+
+def test_a_changed_module_is_a_new_program_for_the_cache(workspace: Path, cli, reads: Counted, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editable install edited in place keeps its version: the modules' size and time key the cache too."""
+    import shutil
+
+    from newsletter import files
+
+    package = tmp_path / "package"
+    shutil.copytree(Path(files.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    stamp = files.code_stamp.__wrapped__
+    before = stamp(package)
+    (package / "article.py").write_text((package / "article.py").read_text() + "\n# edited\n")
+    assert stamp(package) != before
+
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    first = len(reads.calls)
+    monkeypatch.setattr(files, "code_stamp", lambda: stamp(package))  # the edited program
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    assert len(reads.calls) == 2 * first  # every source read again
+    monkeypatch.undo()
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    assert len(reads.calls) == 2 * first  # the program as it was: the first build's results serve again
