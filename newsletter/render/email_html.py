@@ -51,6 +51,7 @@ def long_date(value: dt.date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
 
+@functools.lru_cache(maxsize=4096)  # the preview re-wraps the same blurbs on every save
 def wrap(text: str, width: int = 72) -> str:
     paragraphs = re.split(r"\n\s*\n", str(text).strip())
     return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)

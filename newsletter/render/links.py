@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -27,11 +28,16 @@ def slugify(text: str) -> str:
 
 def tag_url(url: str, params: dict[str, str]) -> str:
     """Add UTM parameters, keeping the existing query (its own utm_* values win) and the fragment."""
+    return _tagged(url, tuple(params.items()))
+
+
+@functools.lru_cache(maxsize=4096)  # each article link is tagged three times a render, and again on every save
+def _tagged(url: str, params: tuple[tuple[str, str], ...]) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in TAGGABLE_SCHEMES:
         return url
     present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    added = urlencode([(key, value) for key, value in params.items() if value and key not in present],
+    added = urlencode([(key, value) for key, value in params if value and key not in present],
                       safe=MERGE_FIELD_SAFE)
     # The existing query stays byte for byte: decoding and re-encoding it would turn a source's
     # neutralised %7B%7Bemail%7D%7D back into a merge field.
