@@ -63,9 +63,14 @@ def fill(template: str, values: dict[str, str], escape: bool = False) -> str:
     return MERGE_FIELD.sub(replace, template)
 
 
+# What ``quote(value, safe="@")`` leaves as it is: most addresses, checked faster than quoted.
+_UNCHANGED_IN_URL = re.compile(r"[A-Za-z0-9_.~@-]*\Z")
+
+
 def url_value(value: str) -> str:
     """A merge value as it must appear inside a URL: every reserved character encoded, ``@`` kept."""
-    return quote(str(value), safe="@")
+    value = str(value)
+    return value if _UNCHANGED_IN_URL.match(value) else quote(value, safe="@")
 
 
 @functools.lru_cache(maxsize=64)

@@ -92,6 +92,11 @@ class SendGridBody:
         self.keys = {name: f"{{{{{name}}}}}" for name in self.field_names if name in plain}
         self.headers = {key: _Template(_asm_links(value, unsubscribe_group)) for key, value in campaign.headers.items()}
         self.url_names_anywhere = self.url_names.union(*(t.url_names for t in self.headers.values()))
+        # Per field, worked out once: its key in the HTML part (if used there) and its link key (if in a link).
+        self.substituted = [(name, self.keys.get(name), f"{{{{{name}:url}}}}" if name in self.url_names else None)
+                            for name in self.field_names]
+        self.varying_headers = {key: template for key, template in self.headers.items() if not template.constant}
+        self.constant_headers = {key: template.text for key, template in self.headers.items() if template.constant}
         name, address = campaign.sender_address
         self.base: dict = {"from": _address(address, name)}
         if unsubscribe_group:
@@ -131,26 +136,27 @@ class SendGridBody:
         }
 
     def personalization(self, recipient: Recipient, values: dict[str, str], text_keys: set[str]) -> dict:
+        """Runs for every recipient (a million in a large send): what is the same for all is worked out once."""
         entry: dict = {"to": [_address(recipient.email, recipient.name)]}
         # Percent-encoded once: a value in a link is often in the unsubscribe header too.
         urls = {name: url_value(values[name]) for name in self.url_names_anywhere if name in values}
         substitutions = {}
-        for name in self.field_names:
+        for name, key, url_key in self.substituted:
             if name not in values:
                 continue
             value = str(values[name])
-            if name in self.keys:
-                substitutions[self.keys[name]] = html.escape(value) if name in text_keys else value
-            if name in text_keys:
+            if key:
+                substitutions[key] = html.escape(value) if name in text_keys else value
+            if text_keys and name in text_keys:
                 substitutions[_text_key(name)] = value
-            if name in self.url_names:
-                substitutions[f"{{{{{name}:url}}}}"] = urls[name]
+            if url_key:
+                substitutions[url_key] = urls[name]
         if substitutions:
             entry["substitutions"] = substitutions
         # Per recipient: the unsubscribe link carries the address or its token.
-        headers = {key: template.fill(values, urls) for key, template in self.headers.items()}
-        if headers:
-            entry["headers"] = headers
+        if self.headers:
+            entry["headers"] = {key: template.fill(values, urls) for key, template in self.varying_headers.items()}
+            entry["headers"].update(self.constant_headers)
         return entry
 
 
@@ -169,13 +175,17 @@ class _Template:
             end = match.end()
         self.format = "".join(parts) + _brace_escaped(text[end:])
         self.constant = not parts  # no merge field (List-Unsubscribe-Post): the same for everyone
+        self.url_keys = [(name, f"url__{name}") for name in sorted(self.url_names)]
 
     def fill(self, values: dict[str, str], urls: dict[str, str]) -> str:
         """``urls``: the values of (at least) this text's link fields, percent-encoded."""
         if self.constant:
             return self.text
-        if self.url_names:
-            values = {**values, **{f"url__{n}": urls[n] for n in self.url_names if n in values}}
+        if self.url_keys:
+            values = dict(values)
+            for name, key in self.url_keys:
+                if name in urls:
+                    values[key] = urls[name]
         try:
             return self.format.format_map(values)
         except KeyError:  # a field this recipient has no value for stays as written
