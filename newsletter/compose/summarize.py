@@ -13,6 +13,7 @@ punctuation); it still tells the scorer what the article is about.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -84,9 +85,13 @@ class Sentence:
     position: int
     terms: Counter
 
-    @property
+    @functools.cached_property
     def words(self) -> int:
         return len(self.text.split())
+
+    @functools.cached_property
+    def norm(self) -> float:
+        return _norm(self.terms)
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -195,7 +200,8 @@ def _scores(sentences: list[Sentence], document: Counter, topic: Counter, total:
     document_norm, topic_norm = _norm(document), _norm(topic)  # once, not once per sentence
     for sentence in sentences:
         lead = 1.0 - sentence.position / max(total, 1)
-        score = (_cosine(sentence.terms, document, document_norm) + TOPIC_WEIGHT * _cosine(sentence.terms, topic, topic_norm)
+        score = (_cosine(sentence.terms, document, document_norm, sentence.norm)
+                 + TOPIC_WEIGHT * _cosine(sentence.terms, topic, topic_norm, sentence.norm)
                  + LEAD_WEIGHT * lead)
         if PRONOUN_START.match(sentence.text):
             score *= DANGLING_FACTOR
@@ -245,15 +251,15 @@ def _antecedent(sentence: Sentence, remaining: list[Sentence], chosen: list[Sent
 
 
 def _repetition(sentence: Sentence, chosen: list[Sentence]) -> float:
-    similarity = max((_cosine(sentence.terms, other.terms) for other in chosen), default=0.0)
+    similarity = max((_cosine(sentence.terms, other.terms, other.norm, sentence.norm) for other in chosen), default=0.0)
     return max(0.0, similarity - REPEAT_SIMILARITY)
 
 
-def _cosine(a: Counter, b: Counter, b_norm: float | None = None) -> float:
+def _cosine(a: Counter, b: Counter, b_norm: float | None = None, a_norm: float | None = None) -> float:
     if not a or not b:
         return 0.0
     dot = sum(count * b[term] for term, count in a.items() if term in b)
-    norm = _norm(a) * (_norm(b) if b_norm is None else b_norm)
+    norm = (_norm(a) if a_norm is None else a_norm) * (_norm(b) if b_norm is None else b_norm)
     return dot / norm if norm else 0.0
 
 
