@@ -173,3 +173,18 @@ def test_only_a_local_host_header_is_answered(server: PreviewServer, host: str, 
     body = response.read()
     assert response.status == status
     assert (b"@" in body) == (status == 200)
+
+
+def test_a_new_template_override_shows_without_restarting(workspace: Path) -> None:
+    """A team adds templates/_shared/footer.mjml.j2 while the preview runs: the next rebuild uses it,
+    though the packaged footer was compiled and remembered before the override existed."""
+    from newsletter.preview.server import PreviewState
+
+    state = PreviewState(find_workspace(workspace), EXAMPLE_ISSUE)
+    assert "Our own footer" not in state.rebuild().html
+    partial = workspace / "templates" / "_shared" / "footer.mjml.j2"
+    partial.parent.mkdir(parents=True)
+    partial.write_text("<mj-section><mj-column><mj-text>Our own footer</mj-text></mj-column></mj-section>\n")
+    assert "Our own footer" in state.rebuild().html
+    partial.unlink()  # and back to the packaged one when it goes
+    assert "Our own footer" not in state.rebuild().html

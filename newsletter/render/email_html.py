@@ -14,6 +14,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urljoin
 
 import jinja2
@@ -127,7 +128,7 @@ def web_address(settings: Settings, slug: str) -> str:
 def environment(templates_dir: Path) -> jinja2.Environment:
     """Workspace templates first, so a team can override any theme file or partial."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(templates_dir), str(PACKAGE_THEMES)]),
+        loader=_OverridableLoader([str(templates_dir), str(PACKAGE_THEMES)]),
         bytecode_cache=_bytecode_cache(templates_dir.parent / TEMPLATE_CACHE),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,
@@ -137,6 +138,17 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.filters.update(safe_url=safe_url, longdate=long_date, wrap=wrap, plaintext=html_to_text)
     return env
+
+
+class _OverridableLoader(jinja2.FileSystemLoader):
+    """Earlier folders win. A template found in a later folder is out of date as soon as an earlier
+    one gains a file of that name: the preview keeps running while a team adds an override."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        candidates = [os.path.normpath(os.path.join(folder, *template.split("/"))) for folder in self.searchpath]
+        earlier = candidates[:candidates.index(filename)] if filename in candidates else []
+        return source, filename, lambda: uptodate() and not any(os.path.exists(path) for path in earlier)
 
 
 def _bytecode_cache(workspace_folder: Path) -> jinja2.BytecodeCache | None:
