@@ -1,5 +1,3 @@
-import sys
+from newsletter.cli.commands import run
 
-from newsletter.cli.commands import main
-
-sys.exit(main())
+run()

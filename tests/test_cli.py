@@ -58,3 +58,19 @@ def test_errors_are_one_line_without_traceback(workspace: Path) -> None:
     result = run("build", "no-such-issue", cwd=workspace)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_the_quick_exit_flushes_output_runs_exit_handlers_and_keeps_the_code(workspace: Path) -> None:
+    """`run` leaves without tearing the interpreter down: nothing printed or registered may be lost."""
+    probe = ("import atexit, sys; atexit.register(lambda: print('exit handler ran'));"
+             "from newsletter.cli import run; sys.argv = ['newsletter', *sys.argv[1:]]; run()")
+    result = subprocess.run([sys.executable, "-c", probe, "build", EXAMPLE_ISSUE, "--json"], cwd=workspace,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report, handler = result.stdout.rsplit("}", 1)
+    assert json.loads(report + "}")["articles"] == 4  # the whole JSON document, flushed into a pipe
+    assert handler.strip() == "exit handler ran"
+    failed = subprocess.run([sys.executable, "-c", probe, "build", "no-such-issue"], cwd=workspace,
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 2 and "no-such-issue" in failed.stderr
+

@@ -1,5 +1,5 @@
 """The command line: a thin layer over the stages below it."""
 
-from newsletter.cli.commands import main
+from newsletter.cli.commands import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
