@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,13 +65,15 @@ def test_the_quick_exit_flushes_output_runs_exit_handlers_and_keeps_the_code(wor
     """`run` leaves without tearing the interpreter down: nothing printed or registered may be lost."""
     probe = ("import atexit, sys; atexit.register(lambda: print('exit handler ran'));"
              "from newsletter.cli import run; sys.argv = ['newsletter', *sys.argv[1:]]; run()")
+    # Block-buffered output into a pipe, as in CI: unflushed text would be lost.
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
     result = subprocess.run([sys.executable, "-c", probe, "build", EXAMPLE_ISSUE, "--json"], cwd=workspace,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=buffered)
     assert result.returncode == 0, result.stderr
     report, handler = result.stdout.rsplit("}", 1)
     assert json.loads(report + "}")["articles"] == 4  # the whole JSON document, flushed into a pipe
     assert handler.strip() == "exit handler ran"
     failed = subprocess.run([sys.executable, "-c", probe, "build", "no-such-issue"], cwd=workspace,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=buffered)
     assert failed.returncode == 2 and "no-such-issue" in failed.stderr
 

@@ -73,12 +73,12 @@ def run() -> NoReturn:
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
         sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
+    atexit._run_exitfuncs()  # what Python's own exit runs first; private, but stable since Python 2
+    for stream in (sys.stdout, sys.stderr):  # after the handlers: they may print too
         try:
             stream.flush()
         except (OSError, ValueError):  # a reader that went away (| head), or a stream already closed
             pass
-    atexit._run_exitfuncs()  # what Python's own exit runs first; private, but stable since Python 2
     os._exit(code)
 
 
