@@ -133,13 +133,9 @@ class _Memo:
         except FileNotFoundError:
             pass
         found = fingerprint(ArticleCache(self.folder.parent / CACHE_DIR.name, self.day_first).read(source)[0].text)
-        self._write(memo, array("q", sorted(found)).tobytes())
+        write_atomically(memo, array("q", sorted(found)).tobytes())
         return found
 
     def _key(self, *parts: bytes) -> str:
         """Also keyed by date order: it can change what is read from the same bytes."""
         return memo_key(str(self.day_first), *parts)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, data)

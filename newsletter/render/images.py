@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from newsletter.files import write_atomically
 
 PIPELINE_VERSION = 1  # bump when the output of the same source changes
 PIXEL_DENSITY = 2  # sharp on high-density screens, no heavier than that
@@ -59,7 +60,7 @@ def prepare_image(source: bytes | Path, display_width: int, cache_dir: Path, lab
     record = cache_dir / f"{_digest(source)}{settings}.json"
     image = _read_record(record, cache_dir) or _make(source, display_width, cache_dir, label, record)
     if stamp:
-        _write(stamp, record.read_bytes())
+        write_atomically(stamp, record.read_bytes())
     return image
 
 
@@ -74,10 +75,10 @@ def _make(data: bytes, display_width: int, cache_dir: Path, label: str, record: 
     path = cache_dir / f"{hashlib.sha256(encoded).hexdigest()[:20]}.{extension}"
     shown = min(display_width, width)
     image = EmailImage(path, MEDIA_TYPES[extension], width, height, shown, round(height * shown / width))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _write(path, encoded)
+    # Whole or not at all; write_atomically's temporary names are unique, and images are prepared in parallel.
+    write_atomically(path, encoded)
     fields = asdict(image) | {"path": path.name}
-    _write(record, json.dumps(fields).encode())
+    write_atomically(record, json.dumps(fields).encode())
     return image
 
 
@@ -92,9 +93,3 @@ def _read_record(record: Path, cache_dir: Path) -> EmailImage | None:
         return None
     return image if image.path.is_file() else None
 
-
-def _write(path: Path, data: bytes) -> None:
-    """Whole or not at all; unique temporary names, since images are prepared in parallel."""
-    temporary = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
