@@ -34,17 +34,18 @@ class Overlap:
 
     @property
     def precision(self) -> float:
-        if self.false_positive == self.false_negative == 0:
-            return 1.0
-        found = self.true_positive + self.false_positive
-        return self.true_positive / found if found else 0.0
+        return self._share_right(self.false_positive)
 
     @property
     def recall(self) -> float:
+        return self._share_right(self.false_negative)
+
+    def _share_right(self, wrong: float) -> float:
+        """Right over right plus ``wrong``; a page with nothing wrong either way scores 1."""
         if self.false_positive == self.false_negative == 0:
             return 1.0
-        expected = self.true_positive + self.false_negative
-        return self.true_positive / expected if expected else 0.0
+        total = self.true_positive + wrong
+        return self.true_positive / total if total else 0.0
 
     @property
     def f1(self) -> float:
