@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from newsletter.article import Article, Block
+from newsletter.sources.article import Article, Block
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
 from newsletter.sources.readers import read_article

@@ -72,8 +72,9 @@ class SendSettings:
     max_backoff: float = 60.0  # seconds: the longest wait between tries
     concurrency: int = 4  # batches in flight at once, within the provider's own limit
     # minutes: `send --due` hands an issue to a provider that holds mail (SendGrid) this long
-    # before its send_at, so a crashed run can be settled (cancelled and resent) before then
-    schedule_ahead: float = 60.0
+    # before its send_at (at most as long as it holds mail: SendGrid 72 h). A daily CI run then
+    # hands every issue over in time, and a crashed or cancelled run can be settled before send_at.
+    schedule_ahead: float = 71 * 60.0
     # [send.NAME] tables, as written: each provider module reads and validates its own.
     providers: dict = field(default_factory=dict)
 
@@ -152,6 +153,9 @@ _TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "ut
 class Workspace:
     root: Path
     settings: Settings
+    # The provider-hosted unsubscribe this workspace's emails are built for (render.unsubscribe.
+    # HostedUnsubscribe), set by sending_workspace for the provider that sends; None: the settings'.
+    hosted_unsubscribe: Any = None
 
     @property
     def settings_path(self) -> Path:

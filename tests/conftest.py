@@ -59,6 +59,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     shutil.copy(PROJECT / "newsletter.toml", root / "newsletter.toml")
     shutil.copytree(PROJECT / "issues" / EXAMPLE_ISSUE, root / "issues" / EXAMPLE_ISSUE)
+    # As a sender's own copy has it (`cp .env.example .env`): a first real send keeps its new
+    # send-log key there. A runner's fresh clone has none (tests of that remove it).
+    (root / ".env").write_text("# Secrets only; never committed.\n", encoding="utf-8")
     monkeypatch.chdir(root)
     return root
 

@@ -73,7 +73,7 @@ def log_key(workspace: Path):
     """The send-log key the workspace's first send wrote to .env."""
     from dotenv import dotenv_values
 
-    from newsletter.deliver.sendlog import LogKey
+    from newsletter.compose.sendlog import LogKey
 
     return LogKey(dotenv_values(workspace / ".env")["NEWSLETTER_LOG_KEY"].encode())
 

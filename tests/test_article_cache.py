@@ -77,7 +77,7 @@ def test_a_changed_module_is_a_new_program_for_the_cache(workspace: Path, cli, r
     shutil.copytree(Path(files.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
     stamp = files.code_stamp.__wrapped__
     before = stamp(package)
-    (package / "article.py").write_text((package / "article.py").read_text() + "\n# edited\n")
+    (package / "sources" / "article.py").write_text((package / "sources" / "article.py").read_text() + "\n# edited\n")
     assert stamp(package) != before
 
     assert cli("build", EXAMPLE_ISSUE).code == 0

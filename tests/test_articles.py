@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import Article, Block
 from newsletter.compose.dedupe import group_versions, newest
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
 from newsletter.errors import SourceError
+from newsletter.sources.article import Article, Block
 from newsletter.sources.readers import read_article
 from newsletter.sources.readers.pagedump import split_dump
 from tests.conftest import EXAMPLE_ISSUE, PROJECT

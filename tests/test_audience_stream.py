@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.deliver.audience import read_audience, scan_audience
+from newsletter.compose.audience import read_audience, scan_audience
 from newsletter.errors import InputError
 
 

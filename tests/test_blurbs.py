@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from newsletter.article import Article, Block
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
+from newsletter.sources.article import Article, Block
 
 BUDGET = Budget(sentences=3, words=80)
 

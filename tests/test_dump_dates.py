@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.dates import relative_date
+from newsletter.sources.dates import relative_date
 from newsletter.sources.readers import read_article
 from newsletter.sources.readers.pagedump import split_dump
 from tests.test_dump_styles import PARAGRAPHS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_add_feed_then_build_is_the_whole_digest(site, web, cli) -> None:
     url_issue(site, "2026-10", ["articles/october.txt"], date="2026-10-31")
     assert cli("new", "2026-11").code == 0
     november = site / "issues" / "2026-11" / "issue.md"
-    november.write_text(november.read_text().replace(f"date: {dt.date.today()}", "date: 2026-11-30"))
+    november.write_text(re.sub(r"(?m)^date: .*$", "date: 2026-11-30", november.read_text(), count=1))
     assert cli("add", "2026-11", "--feed", feed).code == 0
     built = cli("build", "2026-11", "--json")
     assert built.code == 0, built.err

@@ -336,8 +336,8 @@ def test_a_sender_with_a_comma_in_its_name_is_quoted(env, cli) -> None:
     result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
     assert result.code == 0, result.err
     assert sendgrid.accepted[0]["from"] == {"email": "news@northwind.example", "name": '"News, Team"'}
-    from newsletter.deliver.audience import Recipient
-    from newsletter.deliver.message import Campaign, build_message
+    from newsletter.compose.audience import Recipient
+    from newsletter.render.message import Campaign, build_message
 
     message = build_message(Campaign("s", "Hi", "<p>x</p>", "x", "News, Team <news@northwind.example>"),
                             Recipient("ana@example.org", {"first_name": "Ana, Jr."}))

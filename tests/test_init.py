@@ -9,11 +9,13 @@ import pytest
 
 from tests.fresh_install import fill_in_placeholders
 
+TOOL_SPEC = "newsletter @ git+https://git.example.org/team/newsletter@4f2a9c1"
+
 
 @pytest.fixture
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> tuple[Path, str]:
     monkeypatch.chdir(tmp_path)
-    result = cli("init", "news", "--json")
+    result = cli("init", "news", "--json", "--tool-spec", TOOL_SPEC)
     assert result.code == 0, result.err
     root = tmp_path / "news"
     monkeypatch.chdir(root)
@@ -49,7 +51,7 @@ def test_the_sample_audience_takes_a_dry_run_and_the_hint_keeps_the_audience(fre
         assert (root / name).is_file(), name
     assert all(line.endswith("@example.org") or line == "email"
                for line in (root / "suppressions.csv").read_text().splitlines())
-    assert (root / "requirements.txt").read_text().splitlines()[-1] == "newsletter==0.1.0"
+    assert (root / "requirements.txt").read_text().splitlines()[-1] == TOOL_SPEC
     fill_in_placeholders(root, slug)
     dry = cli("send", slug)
     assert dry.code == 0, dry.err
@@ -60,9 +62,9 @@ def test_the_sample_audience_takes_a_dry_run_and_the_hint_keeps_the_audience(fre
 
 
 def test_new_writes_a_sample_audience_when_the_workspace_has_none(workspace: Path, cli) -> None:
-    result = cli("new", "2026-12", "--json")
+    result = cli("new", "seed-swap", "--json")
     assert result.code == 0, result.err
-    folder = workspace / "issues" / "2026-12"
+    folder = workspace / "issues" / "seed-swap"
     assert sorted(json.loads(result.out)["files"]) == sorted(str(folder / n) for n in ("audience.csv", "issue.md"))
     assert "audience: audience.csv" in (folder / "issue.md").read_text()
     assert (folder / "audience.csv").read_text().startswith("email,first_name,last_name\n")
@@ -77,7 +79,7 @@ def test_new_refuses_a_slug_with_a_space(workspace: Path, cli) -> None:
 def test_every_command_ends_with_a_next_hint(fresh, cli) -> None:
     root, slug = fresh
     fill_in_placeholders(root, slug)
-    for args in (["build", slug], ["check", slug], ["status", slug], ["new", "2027-01"], ["archive"]):
+    for args in (["build", slug], ["check", slug], ["status", slug], ["new", "autumn-fair"], ["archive"]):
         result = cli(*args)
         assert result.out.splitlines()[-1].startswith("Next: newsletter") or "Next: open" in result.out, args
 

@@ -13,7 +13,8 @@ from tests.conftest import PROJECT
 
 PACKAGE = PROJECT / "newsletter"
 # Each stage may import its own modules and those of the stages before it, never one after it.
-STAGES = ["", "sources", "compose", "render", "deliver", "check", "preview", "publish", "cli"]
+# The order they run in: a send checks, then publishes, then delivers.
+STAGES = ["", "sources", "compose", "render", "check", "preview", "publish", "deliver", "cli"]
 
 
 def modules() -> dict[str, Path]:
@@ -94,3 +95,14 @@ def test_every_imported_distribution_is_declared() -> None:
 
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+CLOCK_READS = re.compile(r"\b(?:datetime\.now|datetime\.today|datetime\.utcnow|date\.today|time\.time|time\.localtime"
+                         r"|time\.gmtime|time\.strftime)\(")
+
+
+def test_the_product_reads_the_calendar_clock_in_one_place() -> None:
+    """A test moves the whole product's clock through newsletter/clock.py (or libfaketime)."""
+    readers = sorted(str(path.relative_to(PROJECT)) for path in PACKAGE.rglob("*.py")
+                     if CLOCK_READS.search(path.read_text(encoding="utf-8")))
+    assert readers == ["newsletter/clock.py"], readers

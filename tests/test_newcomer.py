@@ -33,28 +33,28 @@ def test_a_newcomer_gets_from_init_to_a_dry_run_send(tmp_path: Path, built_wheel
     assert "placeholder" in nl("check", starter, code=1), "the scaffold's stand-ins are not ready to send"
     fill_in_placeholders(root, starter)
 
-    out = nl("new", "2026-12")
-    assert "Next: newsletter add 2026-12" in out
-    fill_in_placeholders(root, "2026-12")
+    out = nl("new", "seed-swap")
+    assert "Next: newsletter add seed-swap" in out
+    fill_in_placeholders(root, "seed-swap")
     saved = root / "saved" / "compost.txt"  # a page copied from the browser into a text file
     saved.parent.mkdir()
     shutil.copy(PROJECT / "issues" / EXAMPLE_ISSUE / "articles" / "compost.txt", saved)
-    out = nl("add", "2026-12", "compost.txt", "--url", "https://riverside.example/compost", cwd=saved.parent)
-    assert "Added 1 article" in out and "Next: newsletter build 2026-12" in out
+    out = nl("add", "seed-swap", "compost.txt", "--url", "https://riverside.example/compost", cwd=saved.parent)
+    assert "Added 1 article" in out and "Next: newsletter build seed-swap" in out
     page = web.page("/first-beehive", (HTML / "beehive.html").read_bytes(), "text/html; charset=utf-8")
-    assert "Added 1 article" in nl("add", "2026-12", page)
-    issue_text = (root / "issues" / "2026-12" / "issue.md").read_text()
+    assert "Added 1 article" in nl("add", "seed-swap", page)
+    issue_text = (root / "issues" / "seed-swap" / "issue.md").read_text()
     assert "source: ../../saved/compost.txt" in issue_text and str(tmp_path) not in issue_text
 
-    out = nl("build", "2026-12")
-    assert "Built 2026-12: 2 articles" in out and "Next: newsletter check 2026-12" in out
-    out = nl("check", "2026-12")
+    out = nl("build", "seed-swap")
+    assert "Built seed-swap: 2 articles" in out and "Next: newsletter check seed-swap" in out
+    out = nl("check", "seed-swap")
     assert "0 errors" in out, out
-    out = nl("send", "2026-12")
+    out = nl("send", "seed-swap")
     assert "Dry run: nothing was sent. 3 recipients from audience.csv" in out
-    assert "To send it: newsletter send 2026-12 --send" in out
-    assert len(list((root / "outbox" / "2026-12").glob("*/*.eml"))) == 3
-    out = nl("status", "2026-12")
+    assert "To send it: newsletter send seed-swap --send" in out
+    assert len(list((root / "outbox" / "seed-swap").glob("*/*.eml"))) == 3
+    out = nl("status", "seed-swap")
     assert "audience   3 recipients" in out and "sent       0" in out
     out = nl("archive")
     assert "Archived 0 issues" in out and "--all" in out

@@ -60,10 +60,11 @@ def test_report_prints_a_table_and_says_opens_are_unreliable(cli, stats: FakeSen
 
 
 def test_the_preview_page_shows_the_figures_as_a_chart(stats: FakeSendGrid, sendgrid_workspace: Path) -> None:
+    from newsletter.deliver.report import results_fragment
     from newsletter.preview.server import PreviewServer
     from newsletter.workspace import find_workspace
 
-    server = PreviewServer(find_workspace(sendgrid_workspace), EXAMPLE_ISSUE)
+    server = PreviewServer(find_workspace(sendgrid_workspace), EXAMPLE_ISSUE, results=results_fragment)
     server.start()
     try:
         page = urllib.request.urlopen(server.url, timeout=10).read().decode()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.deliver.sendlog import LogState, SendLog, read_log
+from newsletter.compose.sendlog import LogState, SendLog, read_log
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import FAKE_KEY, copies, issue_folder, log_key, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid, Fault
@@ -128,7 +128,7 @@ def test_killed_at_random_points_no_one_gets_two_copies(workspace: Path, sendgri
 
 
 def test_a_line_torn_by_a_crash_counts_as_never_written(tmp_path: Path) -> None:
-    from newsletter.deliver.audience import Batch, Recipient
+    from newsletter.compose.audience import Batch, Recipient
 
     path = tmp_path / "send-log.jsonl"
     batch = Batch("1.1", [Recipient("a@example.org"), Recipient("b@example.org")])
@@ -148,7 +148,7 @@ def test_a_line_torn_by_a_crash_counts_as_never_written(tmp_path: Path) -> None:
 def test_a_second_send_of_the_same_issue_is_locked_out(tmp_path: Path) -> None:
     path = tmp_path / "send-log.jsonl"
     with SendLog.locked(path):
-        code = ("import sys; from pathlib import Path; from newsletter.deliver.sendlog import SendLog\n"
+        code = ("import sys; from pathlib import Path; from newsletter.compose.sendlog import SendLog\n"
                 "try:\n    SendLog.locked(Path(sys.argv[1])).__enter__()\n"
                 "except Exception as error:\n    print(error)\n")
         other = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=30)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.deliver.audience import Batch, Recipient
-from newsletter.deliver.sendlog import SendLog, read_log
+from newsletter.compose.audience import Batch, Recipient
+from newsletter.compose.sendlog import SendLog, read_log
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import copies, issue_folder, log_key, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid, Fault

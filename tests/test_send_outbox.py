@@ -115,7 +115,7 @@ def test_send_repeats_the_builds_warnings(workspace: Path, cli) -> None:
 def test_recipient_lines_are_exactly_what_json_writes() -> None:
     """recipients.jsonl lines are put together from pre-encoded parts, for speed: they must
     still be the JSON of each recipient, odd field names and values included."""
-    from newsletter.deliver.audience import Batch, Recipient
+    from newsletter.compose.audience import Batch, Recipient
     from newsletter.deliver.providers.outbox import _recipient_lines
 
     people = [Recipient("ana@example.org", {"first_name": 'Ré "{x}"', "we{i}rd}": "line\nbreak\\"}),

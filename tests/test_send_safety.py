@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.deliver.sendlog import SendLog
+from newsletter.compose.sendlog import SendLog
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import FAKE_KEY, copies, issue_folder, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid
@@ -152,8 +152,8 @@ def test_due_sends_every_due_unsent_issue_once(cli, sendgrid: FakeSendGrid, audi
     # Subjects of their own: one that merely repeats the folder name is a starter placeholder, a check error.
     schedule(issues / "due-a", "Autumn A", now - dt.timedelta(minutes=20))
     schedule(issues / "due-b", "Autumn B", now - dt.timedelta(days=1))
-    # Beyond [send] schedule_ahead (60 minutes): not handed to SendGrid yet.
-    schedule(issues / "later", "Later", now + dt.timedelta(hours=2))
+    # Beyond [send] schedule_ahead (71 hours): not handed to SendGrid yet.
+    schedule(issues / "later", "Later", now + dt.timedelta(days=4))
     schedule(issues / "unscheduled", "Unscheduled", None)
     dry = cli("send", "--due")
     assert dry.code == 0 and dry.out.count("Dry run: nothing was sent. 25 recipients") == 2
@@ -161,6 +161,8 @@ def test_due_sends_every_due_unsent_issue_once(cli, sendgrid: FakeSendGrid, audi
     assert [(report["issue"], report["recipients"], report["dry_run"]) for report in planned] == \
         [("due-b", 25, True), ("due-a", 25, True)]
     assert sendgrid.attempts == []
+    for slug in ("due-a", "due-b", "later", "unscheduled"):
+        assert cli("approve", slug).code == 0
     result = cli("send", "--due", "--send", "--yes")
     assert result.code == 0, result.err
     subjects = [request["subject"] for request in sendgrid.accepted]
@@ -195,16 +197,17 @@ def test_status_tells_what_was_sent_and_what_is_left(cli, sendgrid: FakeSendGrid
 def test_the_example_workflow_runs_a_command_that_works(workspace: Path) -> None:
     from ruamel.yaml import YAML
 
-    from newsletter.deliver.sendlog import LOG_NAME
+    from newsletter.compose.sendlog import LOG_NAME
 
     workflow_file = Path(__file__).parent.parent / ".github" / "workflows" / "send-scheduled.yml"
     workflow = YAML(typ="safe").load(workflow_file.read_text())
-    assert workflow["on"]["schedule"] == [{"cron": "*/15 * * * *"}]
+    assert workflow["on"]["schedule"] == [{"cron": "17 6 * * *"}]  # SendGrid holds issues: daily is enough
     assert workflow["concurrency"] == {"group": "newsletter-send", "cancel-in-progress": False}
     steps = {step.get("name"): step for step in workflow["jobs"]["send"]["steps"]}
     sending = steps["Send the issues that are due"]
-    assert sending["env"]["SENDGRID_API_KEY"] == "${{ secrets.SENDGRID_API_KEY }}"
-    assert sending["env"]["NEWSLETTER_LOG_KEY"] == "${{ secrets.NEWSLETTER_LOG_KEY }}"  # or CI refuses its own log
+    job_env = workflow["jobs"]["send"]["env"]
+    assert job_env["SENDGRID_API_KEY"] == "${{ secrets.SENDGRID_API_KEY }}"
+    assert job_env["NEWSLETTER_LOG_KEY"] == "${{ secrets.NEWSLETTER_LOG_KEY }}"  # or CI refuses its own log
     assert f"issues/*/{LOG_NAME}" in steps["Commit the send logs"]["run"]
     command = sending["run"].split()
     assert command[0] == "newsletter"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.deliver.sendlog import read_log
+from newsletter.compose.sendlog import read_log
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import FAKE_KEY, copies, issue_folder, log_events, log_key, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid, Fault
@@ -49,6 +49,7 @@ def scheduled(workspace: Path, sendgrid: FakeSendGrid) -> tuple[Path, list[str]]
                       max_backoff=0.01, timeout=1, max_retries=2)
     audience = write_audience(issue_folder(workspace) / "audience.csv", RECIPIENTS)
     schedule_in(workspace, 60)
+    assert cli(workspace, "approve", EXAMPLE_ISSUE).returncode == 0
     return workspace, audience
 
 
@@ -62,7 +63,7 @@ def test_a_scheduled_send_goes_out_under_logged_batch_ids(scheduled, sendgrid: F
                for body in sends)
     events = log_events(workspace)
     for body in sends:  # each id was on disk before the request that used it
-        reserved = next(i for i, e in enumerate(events) if e.get("sendgrid_batch") == body["batch_id"])
+        reserved = next(i for i, e in enumerate(events) if e.get("ref") == body["batch_id"])
         assert events[reserved]["event"] == "batch-reserved"
     assert copies(sendgrid.delivered) == {a: 1 for a in audience}
     status = json.loads(cli(workspace, "status", EXAMPLE_ISSUE, "--json").stdout)

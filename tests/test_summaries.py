@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import Article, Block
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
 from newsletter.compose.summarize_llm import ChatSummarizer, summarizer_for
+from newsletter.sources.article import Article, Block
 from newsletter.workspace import SummarySettings
 from tests.conftest import EXAMPLE_ISSUE, benchmark_module
 

@@ -104,6 +104,7 @@ def test_due_pulls_first_when_asked(cli, lists: FakeSendGrid, sendgrid_workspace
     path = issue_folder(sendgrid_workspace) / "issue.md"
     path.write_text(path.read_text().replace("date: 2026-11-27\n", "date: 2026-11-27\nsend_at: 2026-11-27T07:00:00Z\n"))
     set_send_settings(sendgrid_workspace, pull_suppressions=True)
+    assert cli("approve", EXAMPLE_ISSUE).code == 0
     result = cli("send", "--due", "--send", "--yes")
     assert result.code == 0, result.err
     assert result.out.startswith("Pulled 1,209 suppressions from sendgrid (first pull: everything)")

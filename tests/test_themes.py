@@ -91,7 +91,7 @@ def test_compliance_and_client_features(workspace: Path, cli, theme: str) -> Non
 
 def test_init_scaffolds_a_workspace_that_builds_and_checks_only_its_placeholders(tmp_path: Path, monkeypatch, cli) -> None:
     monkeypatch.chdir(tmp_path)
-    result = cli("init", "team-news")
+    result = cli("init", "team-news", "--tool-spec", "newsletter @ git+https://git.example.org/t/n@1")
     assert result.code == 0, result.err
     root = tmp_path / "team-news"
     for name in ("newsletter.toml", ".env.example", "templates/digest/issue.mjml.j2", "templates/letter/issue.mjml.j2",
@@ -134,10 +134,10 @@ def test_broken_theme_is_one_line_naming_the_template(workspace: Path, cli, repl
 def test_each_message_has_headers_parts_and_tagged_links(workspace: Path, theme: str) -> None:
     from email import message_from_bytes, policy
 
-    from newsletter.deliver.audience import Recipient
-    from newsletter.deliver.message import build_message
+    from newsletter.compose.audience import Recipient
     from newsletter.deliver.send import campaign_for
     from newsletter.render.build import build_issue
+    from newsletter.render.message import build_message
     from newsletter.workspace import find_workspace
 
     ws = find_workspace(workspace)

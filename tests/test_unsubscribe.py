@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from newsletter.deliver.message import fill
 from newsletter.deliver.providers.sendgrid import ASM_PLACEHOLDER, ASM_TAG
-from newsletter.deliver.unsubscribe import InvalidToken, make_token, verify_token
+from newsletter.render.message import fill
+from newsletter.render.unsubscribe import InvalidToken, make_token, verify_token
 from tests.conftest import EXAMPLE_ISSUE
 from tests.send_helpers import issue_folder, set_send_settings
 from tests.sendgrid_server import FakeSendGrid
@@ -133,7 +133,10 @@ def test_preview_and_the_dry_run_show_a_fake_url_for_the_tag(cli, group_workspac
     assert str(message["List-Unsubscribe"]).strip().startswith(f"<{ASM_PLACEHOLDER}>")
     assert ASM_PLACEHOLDER in message.get_body(("html",)).get_content()
     assert ASM_PLACEHOLDER.endswith("unsubscribe-link") and ".invalid/" in ASM_PLACEHOLDER
-    server = PreviewServer(find_workspace(group_workspace), EXAMPLE_ISSUE)
+    from newsletter.deliver.providers import hosted_unsubscribe
+
+    ws = find_workspace(group_workspace)
+    server = PreviewServer(ws, EXAMPLE_ISSUE, hosted=hosted_unsubscribe(ws))
     try:
         assert f'href="{ASM_PLACEHOLDER}"' in server.state.snapshot.html and "<%" not in server.state.snapshot.html
     finally:

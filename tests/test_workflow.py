@@ -1,9 +1,12 @@
-"""The workflow `newsletter init` writes, run step by step as GitHub Actions would run it.
+"""The workflow `newsletter init` writes, run as a GitHub runner would run it.
 
-Each ``run:`` step goes through bash in order, with ``${{ secrets.NAME }}`` taken from the
-test's secrets and any other expression left empty; ``uses:`` steps (checkout, setup-python)
-are what the fresh venv and the local git repository stand in for. The tool comes from the
-wheel built from this checkout, through the requirements.txt that init wrote.
+Each run starts from a fresh ``git clone`` of the workspace's remote (a bare repository here),
+so ignored files (.env, .cache, build) are not there. Each ``run:`` step goes through bash in
+order with only the environment the job and the step declare: ``${{ secrets.NAME }}`` is the
+test's secret or "" when unset, as GitHub passes it, and any other expression is empty. The
+``uses:`` steps (checkout, setup-python) are what the clone and a fresh venv stand in for. The
+tool comes from the wheel built from this checkout, through the requirements.txt that init
+wrote from where the running tool was installed from (PEP 610).
 """
 
 from __future__ import annotations
@@ -32,15 +35,16 @@ def expand(text: str, secrets: dict[str, str]) -> str:
     return EXPRESSION.sub(value, text)
 
 
-def run_workflow(root: Path, env: dict[str, str], secrets: dict[str, str]) -> dict[str, subprocess.CompletedProcess]:
+def run_workflow(clone: Path, runner_env: dict[str, str], secrets: dict[str, str]) -> dict[str, subprocess.CompletedProcess]:
     """Every step of the pages job, then the send job; a failed step skips the rest, except ``if: always()`` ones."""
-    jobs = YAML(typ="safe").load((root / WORKFLOW).read_text())["jobs"]
+    jobs = YAML(typ="safe").load((clone / WORKFLOW).read_text())["jobs"]
     results, failed = {}, False
     for job, step in [(name, step) for name in ("pages", "send") for step in jobs[name]["steps"]]:
         if "run" not in step or (failed and "always()" not in str(step.get("if", ""))):
             continue
-        step_env = env | {key: expand(str(value), secrets) for key, value in (step.get("env") or {}).items()}
-        result = subprocess.run(["bash", "-eo", "pipefail", "-c", expand(step["run"], secrets)], cwd=root,
+        declared = {**(jobs[job].get("env") or {}), **(step.get("env") or {})}
+        step_env = runner_env | {key: expand(str(value), secrets) for key, value in declared.items()}
+        result = subprocess.run(["bash", "-eo", "pipefail", "-c", expand(step["run"], secrets)], cwd=clone,
                                 env=step_env, capture_output=True, text=True, timeout=300)
         results[f"{job}: {step['name']}"] = result
         failed = failed or result.returncode != 0
@@ -51,6 +55,10 @@ def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
 
 
+def report(steps: dict[str, subprocess.CompletedProcess]) -> str:
+    return "\n".join(f"{name}: exit {r.returncode}\n{r.stdout}{r.stderr}" for name, r in steps.items())
+
+
 @pytest.fixture
 def sendgrid():
     server = FakeSendGrid(FAKE_KEY)
@@ -58,14 +66,18 @@ def sendgrid():
     server.stop()
 
 
-@pytest.mark.slow
-def test_the_init_workflow_installs_checks_sends_due_issues_and_commits_the_log(tmp_path, built_wheel, sendgrid):
+EDITOR = ["-c", "user.name=Editor", "-c", "user.email=editor@example.org"]
+
+
+def editor_workspace(tmp_path: Path, built_wheel: Path, sendgrid: FakeSendGrid) -> tuple[Path, Path, dict[str, str], str]:
+    """A workspace made by init from the installed wheel, its issue scheduled, approved and pushed
+    to a bare remote; the venv the runner uses, with the tool uninstalled again."""
     env = fresh_venv(tmp_path / "venv")
     run(["python", "-m", "pip", "install", "--quiet", str(built_wheel)], cwd=tmp_path, env=env)
-    init = run(["newsletter", "init", "news", "--tool-spec", str(built_wheel), "--json"], cwd=tmp_path, env=env)
+    init = run(["newsletter", "init", "news", "--json"], cwd=tmp_path, env=env)
     slug = json.loads(init.stdout)["issue"]
     root = tmp_path / "news"
-    assert (root / "requirements.txt").read_text().splitlines()[-1] == str(built_wheel)
+    assert (root / "requirements.txt").read_text().splitlines()[-1] == f"newsletter @ {built_wheel.as_uri()}"
     workflow = YAML(typ="safe").load((root / WORKFLOW).read_text())
     python = next(s for s in workflow["jobs"]["send"]["steps"] if "setup-python" in s.get("uses", ""))
     assert python["with"]["cache"] == "pip" and python["with"]["cache-dependency-path"] == "requirements.txt"
@@ -78,31 +90,54 @@ def test_the_init_workflow_installs_checks_sends_due_issues_and_commits_the_log(
     settings = root / "newsletter.toml"
     settings.write_text(settings.read_text().replace('provider = "outbox"', 'provider = "sendgrid"')
                         + f'\n[send.sendgrid]\nhost = "{sendgrid.url}"\n')
-    # The workspace repository and its remote, as actions/checkout leaves them.
+    run(["newsletter", "approve", slug], cwd=root, env=env)
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(remote))
     git(root, "init", "--quiet", "-b", "main")
-    git(root, "-c", "user.name=Editor", "-c", "user.email=editor@example.org", "commit", "--quiet", "-m", "Start",
-        "--allow-empty")
     git(root, "add", "-A")
-    git(root, "-c", "user.name=Editor", "-c", "user.email=editor@example.org", "commit", "--quiet", "-m", "Issue")
+    git(root, *EDITOR, "commit", "--quiet", "-m", "Issue")
     git(root, "remote", "add", "origin", str(remote))
     git(root, "push", "--quiet", "-u", "origin", "main")
     run(["python", "-m", "pip", "uninstall", "--quiet", "--yes", "newsletter"], cwd=root, env=env)
     assert not (tmp_path / "venv" / "bin" / "newsletter").exists(), "the workflow must install the tool itself"
+    runner_env = {key: env[key] for key in ("PATH", "HOME", "LANG", "VIRTUAL_ENV", "PIP_DISABLE_PIP_VERSION_CHECK",
+                                            "PIP_NO_INDEX")}
+    runner_env |= {"GIT_AUTHOR_NAME": "runner", "GIT_COMMITTER_NAME": "runner",
+                   "GIT_AUTHOR_EMAIL": "runner@example.org", "GIT_COMMITTER_EMAIL": "runner@example.org"}
+    return remote, tmp_path, runner_env, slug
 
-    secrets = {"SENDGRID_API_KEY": FAKE_KEY, "NEWSLETTER_LOG_KEY": "log-key-the-first-send-wrote-to-env"}
-    git(root, "clean", "-fdxq")  # each run starts from a fresh checkout: no .env, no cache, no build
-    steps = run_workflow(root, env, secrets)
-    report = "\n".join(f"{name}: exit {r.returncode}\n{r.stdout}{r.stderr}" for name, r in steps.items())
-    assert len(steps) == 6 and all(r.returncode == 0 for r in steps.values()), report
-    assert (root / "_site" / slug / "index.html").is_file(), "the Pages job archives the issue that is due"
+
+def fresh_clone(remote: Path, folder: Path) -> Path:
+    git(remote.parent, "clone", "--quiet", str(remote), str(folder))
+    return folder
+
+
+@pytest.mark.slow
+def test_two_scheduled_runs_send_each_reader_the_approved_issue_exactly_once(tmp_path, built_wheel, sendgrid):
+    remote, base, runner_env, slug = editor_workspace(tmp_path, built_wheel, sendgrid)
+    secrets = {"SENDGRID_API_KEY": FAKE_KEY, "NEWSLETTER_LOG_KEY": "the-value-newsletter-secrets-made"}
+
+    first = run_workflow(fresh_clone(remote, base / "run-1"), runner_env, secrets)
+    assert len(first) == 6 and all(r.returncode == 0 for r in first.values()), report(first)
+    assert (base / "run-1" / "_site" / slug / "index.html").is_file(), "the Pages job archives the issue that is due"
     assert sorted(sendgrid.delivered) == ["ada.sample@example.org", "ben.trial@example.org", "cleo.demo@example.org"]
     assert "Send log:" in git(remote, "log", "-1", "--format=%s")
     assert f"issues/{slug}/send-log.jsonl" in git(remote, "show", "--name-only", "--format=", "HEAD")
 
-    git(root, "clean", "-fdxq")
-    again = run_workflow(root, env, secrets)
-    assert all(r.returncode == 0 for r in again.values())
+    again = run_workflow(fresh_clone(remote, base / "run-2"), runner_env, secrets)
+    assert all(r.returncode == 0 for r in again.values()), report(again)
     assert "No scheduled issue is due." in again["send: Build and check the issues that are due"].stdout
     assert len(sendgrid.delivered) == 3, "a second run sends nothing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", ["NEWSLETTER_LOG_KEY", "SENDGRID_API_KEY"])
+def test_a_run_missing_a_secret_sends_nothing_and_names_it(tmp_path, built_wheel, sendgrid, missing):
+    remote, base, runner_env, slug = editor_workspace(tmp_path, built_wheel, sendgrid)
+    secrets = {"SENDGRID_API_KEY": FAKE_KEY, "NEWSLETTER_LOG_KEY": "the-value-newsletter-secrets-made"}
+    del secrets[missing]
+    steps = run_workflow(fresh_clone(remote, base / "run"), runner_env, secrets)
+    sent = steps["send: Send the issues that are due"]
+    assert sent.returncode != 0 and f"{missing} is not set" in sent.stderr, report(steps)
+    assert sendgrid.attempts == [] and sendgrid.delivered == []
+    assert "Send log:" not in git(remote, "log", "-1", "--format=%s")

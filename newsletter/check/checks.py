@@ -17,9 +17,10 @@ import lxml.html
 
 from newsletter.check.client_support import load_table
 from newsletter.compose.issuefile import STARTER_INTRO, STARTER_PREHEADER, starter_subject
-from newsletter.deliver.message import MERGE_FIELD, Campaign
 from newsletter.errors import display_path
 from newsletter.render.build import Build
+from newsletter.render.message import MERGE_FIELD, Campaign
+from newsletter.render.unsubscribe import HostedUnsubscribe
 from newsletter.workspace import Workspace
 
 Severity = Literal["error", "warning", "info"]
@@ -122,7 +123,7 @@ def check_unsubscribe_mode(ctx: CheckContext) -> Iterator[Finding]:
     """Says how readers unsubscribe, and whether a signed token can be made."""
     import os
 
-    from newsletter.deliver.unsubscribe import SECRET_VARIABLE, TOKEN_FIELD, unsubscribe_mode
+    from newsletter.render.unsubscribe import SECRET_VARIABLE, TOKEN_FIELD, unsubscribe_mode
 
     mode, explanation = unsubscribe_mode(ctx.workspace)
     yield Finding(f"unsubscribe-mode-{mode}", "info",
@@ -130,6 +131,26 @@ def check_unsubscribe_mode(ctx: CheckContext) -> Iterator[Finding]:
     if TOKEN_FIELD in ctx.campaign.merge_field_names() and not os.environ.get(SECRET_VARIABLE):
         yield Finding("no-unsubscribe-secret", "error", f"{{{{{TOKEN_FIELD}}}}} is used but {SECRET_VARIABLE} is "
                       "not set (environment or .env): no token can be signed", "newsletter.toml")
+
+
+BARE_TOOL_REQUIREMENT = re.compile(r"(?i)^newsletter\s*(?:\[[^\]]*\]\s*)?(?:[=<>!~]=?.*)?(?:;.*)?$")
+
+
+def check_tool_requirement(ctx: CheckContext) -> Iterator[Finding]:
+    """CI installs the tool from requirements.txt: a bare ``newsletter`` there is the public
+    index's project of that name, someone else's code run with the send secrets."""
+    path = ctx.workspace.root / "requirements.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    for number, line in enumerate(lines, start=1):
+        requirement = line.split(" #", 1)[0].strip()
+        if BARE_TOOL_REQUIREMENT.match(requirement):
+            yield Finding("tool-requirement-by-name", "error", f"'{requirement}' installs the package index's "
+                          "project called newsletter, which is not this tool: pin this tool by where it comes from "
+                          "(newsletter @ git+https://...@<commit>, or a wheel's URL)",
+                          f"{display_path(path)}:{number}")
 
 
 def check_postal_address(ctx: CheckContext) -> Iterator[Finding]:
@@ -341,6 +362,7 @@ CHECKS: list[Callable[[CheckContext], Iterator[Finding]]] = [
     check_size, check_unsubscribe, check_postal_address, check_placeholders, check_links, check_article_links,
     check_images, check_image_weight, check_image_alt,
     check_subject_and_preheader, check_merge_fields, check_client_support, check_unsubscribe_mode,
+    check_tool_requirement,
 ]
 
 
@@ -356,18 +378,20 @@ def check(ctx: CheckContext, extra: Sequence[Check] = ()) -> CheckReport:
 
 
 def check_issue(workspace: Workspace, issue: str | Path, theme: str | None = None,
-                audience: Path | None = None, extra: Sequence[Check] = ()) -> CheckReport:
-    """Build the issue (optionally with another theme) and run every check on it."""
-    from newsletter.deliver.unsubscribe import sending_workspace
+                audience: Path | None = None, extra: Sequence[Check] = (),
+                hosted: HostedUnsubscribe | None = None) -> CheckReport:
+    """Build the issue (optionally with another theme) and run every check on it, with the
+    unsubscribe link of the provider that will send it (``hosted``, when it hosts one)."""
     from newsletter.render.build import build_issue
+    from newsletter.render.unsubscribe import sending_workspace
 
-    workspace = sending_workspace(workspace)  # the links as they will be sent
+    workspace = sending_workspace(workspace, hosted)  # the links as they will be sent
     return check_build(build_issue(workspace, issue, theme=theme), workspace, audience, extra)
 
 
 def check_build(build: Build, workspace: Workspace, audience: Path | None = None,
                 extra: Sequence[Check] = ()) -> CheckReport:
-    from newsletter.deliver.send import campaign_for
+    from newsletter.render.message import campaign_for
 
     return check(CheckContext(build, campaign_for(build, workspace), workspace,
                               audience_fields(audience_of(build, workspace, audience))), extra)
@@ -384,8 +408,7 @@ def audience_fields(recipients: Iterable | None) -> set[str] | None:
 
 def audience_of(build: Build, workspace: Workspace, audience: Path | None = None) -> list | None:
     """The issue's recipients, or None when no audience is configured."""
-    from newsletter.deliver.audience import read_audience
-    from newsletter.deliver.send import audience_file
+    from newsletter.compose.audience import audience_file, read_audience
 
     path = audience_file(workspace, build.spec, audience)
     return read_audience(path) if path else None

@@ -7,12 +7,11 @@ import atexit
 import datetime as dt
 import os
 import sys
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from newsletter import __version__
+from newsletter import __version__, clock
 from newsletter.cli.console import count, fetch_progress, print_json, print_json_line
 from newsletter.errors import InputError, NewsletterError, display_path
 
@@ -65,21 +64,32 @@ def run() -> NoReturn:
     """The ``newsletter`` command: ``main``, then an exit that does not take the interpreter apart.
 
     Freeing six hundred modules and every object they hold, one by one, was a tenth of the CPU
-    of a build; the operating system takes a process's memory back at once. What an exit must do
-    still happens: the output streams are flushed and exit handlers run (thread pools joined,
-    log handlers flushed). While a non-daemon thread still runs, Python's own exit waits for it.
-    ``main`` itself returns, so tests and other callers keep their interpreter."""
-    code = main()
-    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
-           if thread is not threading.main_thread()):
-        sys.exit(code)
-    atexit._run_exitfuncs()  # what Python's own exit runs first; private, but stable since Python 2
-    for stream in (sys.stdout, sys.stderr):  # after the handlers: they may print too
+    of a build; the operating system takes a process's memory back at once. So the exit is the
+    ordinary ``sys.exit``, which waits for non-daemon threads and runs every exit handler, and
+    the first handler registered, which Python runs last, flushes the streams and ends the
+    process there (``os._exit``) instead of going on to the teardown. ``main`` itself returns,
+    so tests and other callers keep their interpreter."""
+    atexit.register(_end_after_exit_handlers)
+    try:
+        code = main()
+    except SystemExit as exit_:  # argparse's --help, --version and usage errors
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+    _EXIT.append(code)
+    sys.exit(code)
+
+
+_EXIT: list[int] = []
+
+
+def _end_after_exit_handlers() -> None:
+    for stream in (sys.stdout, sys.stderr):  # after the other handlers: they may print too
         try:
             stream.flush()
         except (OSError, ValueError):  # a reader that went away (| head), or a stream already closed
             pass
-    os._exit(code)
+    os._exit(_EXIT[-1] if _EXIT else 1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,8 +186,24 @@ def _parser() -> argparse.ArgumentParser:
                    json="print the created files as JSON")
     init.add_argument("folder", type=Path, metavar="DIR", help="folder to create (or an empty one)")
     init.add_argument("--tool-spec", metavar="SPEC", help="how CI installs this tool: a pip requirement written to "
-                      "requirements.txt (default: newsletter==<this version>; give a git+https://...@<commit> URL "
-                      "or a path when your package index does not have it)")
+                      "requirements.txt (default: where this copy was installed from, by its PEP 610 record: a "
+                      "git URL and commit, or a wheel; required when it came from a package index or a folder)")
+    init.add_argument("--provider", choices=("sendgrid", "smtp"), default="sendgrid",
+                      help="how the scheduled-send workflow runs: sendgrid (daily and on push: SendGrid holds an "
+                      "issue until its send_at) or smtp (every 15 minutes: SMTP cannot hold mail)")
+
+    command("secrets", _secrets, "Make the secrets the tool can make (the send-log key, the unsubscribe "
+                      "signing secret) into .env, and say how to give CI all it needs.", "newsletter secrets",
+                      json="print what was added and what is missing as JSON")
+
+    command("approve", _approve, "Approve an issue as built now: CI's send --due sends exactly this email "
+                      "or refuses (commit the approved.json it writes).", "newsletter approve 2026-11-garden-notes",
+                      issue=True, json="print the approval as JSON")
+
+    cancel = command("cancel", _cancel, "Call back an issue's scheduled SendGrid batches while SendGrid allows it "
+                     "(until 10 minutes before send_at).", "newsletter cancel 2026-11-garden-notes --yes",
+                     issue=True, json="print what was cancelled as JSON")
+    cancel.add_argument("--yes", action="store_true", help="cancel without asking")
 
     send = command("send", _send, "Send an issue: a dry run into outbox/ unless --send; never twice to anyone.",
                    "newsletter send 2026-11-garden-notes --send --limit 100", json="print the result as JSON")
@@ -185,7 +211,10 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--send", action="store_true", help="really send, through [send] provider (after a confirmation)")
     send.add_argument("--yes", action="store_true", help="send without asking (CI)")
     send.add_argument("--audience", type=Path, metavar="CSV", help="recipients CSV (an email column plus merge fields)")
-    send.add_argument("--to", action="append", metavar="ADDR", help="test send to ADDR instead of the audience ([TEST] subject); repeatable")
+    send.add_argument("--to", action="append", metavar="ADDR", help="test send to ADDR instead of the audience ([TEST] subject, "
+                      "merge fields from the audience's first row); repeatable")
+    send.add_argument("--as", dest="as_reader", metavar="EMAIL", help="with --to: fill the merge fields from this "
+                      "reader's audience row instead of the first")
     send.add_argument("--limit", type=_positive, metavar="N", help="only the next N recipients who do not have it yet")
     send.add_argument("--provider", metavar="NAME", help="sendgrid or smtp instead of [send] provider")
     send.add_argument("--sandbox", action="store_true", help="SendGrid sandbox mode: the API checks everything, delivers nothing")
@@ -246,7 +275,7 @@ def _new(args, workspace) -> int:
     from newsletter.cli.scaffold import new_issue_with_audience
 
     has_audience = bool(workspace.settings.send.audience)
-    created = new_issue_with_audience(workspace.issues_dir, args.slug, dt.date.today(), has_audience)
+    created = new_issue_with_audience(workspace.issues_dir, args.slug, clock.today(), has_audience)
     if args.json:
         print_json({"issue": args.slug, "files": [str(path) for path in created]})
         return 0
@@ -374,7 +403,10 @@ def _check(args, workspace) -> int:
         raise InputError(None, "check needs an ISSUE, or --due (and not both)")
     issues = _due_issues(workspace, args.json) if args.due else [args.issue]
     extra = [check_online] if args.online else []
-    reports = [check_issue(workspace, issue, theme=args.theme, audience=args.audience, extra=extra)
+    from newsletter.deliver.providers import hosted_unsubscribe
+
+    hosted = hosted_unsubscribe(workspace)
+    reports = [check_issue(workspace, issue, theme=args.theme, audience=args.audience, extra=extra, hosted=hosted)
                for issue in issues]
     if args.json:
         print_json([r.to_dict() for r in reports] if args.due else reports[0].to_dict())
@@ -410,11 +442,14 @@ def _print_findings(report, show_all: bool) -> None:
 
 
 def _preview(args, workspace) -> int:
+    from newsletter.deliver.providers import hosted_unsubscribe
+    from newsletter.deliver.report import results_fragment
     from newsletter.preview.server import serve
 
     try:
-        report = (lambda message: print_json_line({"message": message})) if args.json else print
-        serve(workspace, args.issue, args.port, open_browser=not args.no_open, report=report)
+        report = (lambda message: print_json_line({"message": message})) if args.json else _print_now
+        serve(workspace, args.issue, args.port, open_browser=not args.no_open, report=report,
+              hosted=hosted_unsubscribe(workspace), results=results_fragment)
     except OSError as error:
         raise InputError(None, f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); try --port 0") from None
     except KeyboardInterrupt:
@@ -429,7 +464,9 @@ def _archive(args, workspace) -> int:
 
     if args.private:
         out_dir = args.out or workspace.build_dir / "archive-private"
-        slugs = write_private_results(workspace, out_dir)
+        from newsletter.deliver.report import results_fragment
+
+        slugs = write_private_results(workspace, out_dir, results_fragment)
         if args.json:
             print_json({"out": str(out_dir), "issues": slugs})
             return 0
@@ -461,7 +498,7 @@ def _archive(args, workspace) -> int:
 def _init(args, workspace) -> int:
     from newsletter.cli.scaffold import init_workspace
 
-    created = init_workspace(args.folder, dt.date.today(), args.tool_spec)
+    created = init_workspace(args.folder, clock.today(), args.tool_spec, args.provider)
     issue = created[-1].parent.name
     if args.json:
         print_json({"folder": str(args.folder), "files": [str(path) for path in created], "issue": issue})
@@ -478,6 +515,24 @@ def _send(args, workspace) -> int:
     from newsletter.cli.send import run_send
 
     return run_send(args, workspace)
+
+
+def _secrets(args, workspace) -> int:
+    from newsletter.cli.send import run_secrets
+
+    return run_secrets(args, workspace)
+
+
+def _approve(args, workspace) -> int:
+    from newsletter.cli.send import run_approve
+
+    return run_approve(args, workspace)
+
+
+def _cancel(args, workspace) -> int:
+    from newsletter.cli.send import run_cancel
+
+    return run_cancel(args, workspace)
 
 
 def _publish(args, workspace) -> int:
@@ -524,3 +579,8 @@ def _unsubscribe(args, workspace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _print_now(message: str) -> None:
+    """Piped into a log or another program, a line must not wait in a buffer (the preview's URL)."""
+    print(message, flush=True)

@@ -3,7 +3,6 @@ progress lines, summaries and JSON. The work is done by newsletter.deliver.send.
 
 from __future__ import annotations
 
-import datetime as dt
 import shlex
 import sys
 from pathlib import Path
@@ -13,7 +12,6 @@ from newsletter.deliver.providers import Provider, SendResult
 from newsletter.deliver.send import (
     SendPlan,
     choose_provider,
-    due_ahead,
     due_issues,
     issue_status,
     plan_send,
@@ -38,28 +36,14 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
     """Send (or dry-run) one issue; print the summary unless --json; return the JSON report."""
     provider = choose_provider(workspace, send=args.send, sandbox=args.sandbox, name=args.provider)
     plan = plan_send(workspace, issue, audience=args.audience, to=args.to, limit=args.limit,
-                     skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown)
+                     skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown, as_reader=args.as_reader)
     _warn_about(plan)
-    if not provider.dry_run:
-        _refuse_on_check_errors(plan, workspace, args.force)
-    if args.send:
-        _publish_first(workspace, plan)
     progress = _progress if not provider.dry_run else (lambda _: None)
-    result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress)
+    result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress, force=args.force,
+                        require_approval=args.due)
     if not args.json:
         _print_summary(plan, provider, result, _audience_options(args))
     return _send_json(plan, result)
-
-
-def _publish_first(workspace: Workspace, plan: SendPlan) -> None:
-    """Images and the web version must load before anyone opens the email."""
-    from newsletter.publish.site import is_configured, publish, refuse_unready
-
-    if is_configured(workspace.settings):
-        done = publish(workspace, plan.build.spec.folder)
-        print(f"Published {done.public_url}{plan.build.issue.slug}/: {count(len(done.uploaded.sent), 'file')} "
-              f"uploaded, {len(done.uploaded.unchanged)} unchanged", file=sys.stderr)
-    refuse_unready(workspace, plan.build.issue.slug, plan.campaign.html)
 
 
 def _audience_options(args) -> str:
@@ -71,28 +55,13 @@ def _audience_options(args) -> str:
     return "".join(f" {option}" for option in options)
 
 
-def _refuse_on_check_errors(plan: SendPlan, workspace: Workspace, force: bool) -> None:
-    """A real send runs `newsletter check` first; its errors stop the send unless --force."""
-    from newsletter.check.checks import check_build
-
-    report = check_build(plan.build, workspace, plan.audience)
-    errors = [finding for finding in report.findings if finding.severity == "error"]
-    for finding in errors:
-        print(finding, file=sys.stderr)
-    if errors and not force:
-        raise SendError(f"not sent: 'newsletter check {plan.build.issue.slug}' found {count(len(errors), 'error')} "
-                        "(listed above); fix them, or send anyway with --force")
-    if errors:
-        print(f"newsletter: warning: sending despite {count(len(errors), 'check error')} (--force)", file=sys.stderr)
-
-
 def _send_due(args, workspace: Workspace) -> int:
     """Every due issue, each on its own: one that fails does not stop the others."""
     if args.issue or args.to:
         raise InputError(None, "--due sends every issue that is due: give no ISSUE and no --to")
     if args.send and workspace.settings.send.pull_suppressions:
         _pull(workspace, args.json)  # before choosing anyone: a bounce from the last issue is not mailed again
-    paths, problems = due_issues(workspace, ahead=_due_ahead(args, workspace))
+    paths, problems = due_issues(workspace, provider=args.provider)
     for problem in problems:
         print(f"newsletter: {problem}", file=sys.stderr)
     if not paths and not args.json:
@@ -113,14 +82,6 @@ def _send_due(args, workspace: Workspace) -> int:
     if args.json:
         print_json(reports)
     return code
-
-
-def _due_ahead(args, workspace: Workspace) -> dt.timedelta:
-    try:
-        provider = choose_provider(workspace, send=args.send, sandbox=args.sandbox, name=args.provider)
-    except InputError:
-        return dt.timedelta(0)  # each due issue reports the problem when it is sent
-    return due_ahead(workspace.settings.send, provider)
 
 
 def _confirmation(assume_yes: bool):
@@ -275,7 +236,7 @@ def run_suppressions(args, workspace: Workspace) -> int:
 
 def run_unsubscribe(args, workspace: Workspace) -> int:
     """``unsubscribe verify TOKEN``: exit 0 and whose token it is, or exit 1 when it is not valid."""
-    from newsletter.deliver.unsubscribe import InvalidToken, verify_token
+    from newsletter.render.unsubscribe import InvalidToken, verify_token
 
     try:
         who = verify_token(args.token)
@@ -306,4 +267,70 @@ def run_report(args, workspace: Workspace) -> int:
         print(f"  {label:<14} {report.figures.get(metric, 0):>9,}" + (f"  {share:6.1%}" if share is not None else ""))
     print(f"Note: {OPENS_CAVEAT}")
     print("Next: newsletter suppressions pull (bring this issue's bounces and unsubscribes home)")
+    return 0
+
+
+def run_secrets(args, workspace: Workspace) -> int:
+    """``secrets``: make the generated secrets into .env; say what CI needs and how to give it."""
+    from newsletter.secrets import GENERATED, SECRETS, add_generated, read_env
+
+    env_file = workspace.root / ".env"
+    added = add_generated(env_file)
+    present = read_env(env_file)
+    needed = [secret.name for secret in SECRETS if secret.name in present]
+    missing = [secret for secret in SECRETS if secret.name not in present and secret.name not in GENERATED]
+    if args.json:
+        print_json({"env": str(env_file), "added": added, "in_env": needed, "not_set": [s.name for s in missing]})
+        return 0
+    kept = [name for name in GENERATED if name not in added]
+    print(f"{display_path(env_file)}: " + "; ".join(
+        ([f"added {', '.join(added)}"] if added else []) + ([f"kept {', '.join(kept)}"] if kept else [])) + ".")
+    for secret in missing:
+        print(f"  not set: {secret.name} ({secret.purpose})")
+    print("Give CI the same values as repository secrets (GitHub CLI; the values are read from .env, never shown):")
+    for name in needed:
+        print(f"  sed -n 's/^{name}=//p' .env | gh secret set {name}")
+    print("Next: newsletter send ISSUE --to YOU@EXAMPLE.ORG (a test copy), then commit and push the issue")
+    return 0
+
+
+def run_approve(args, workspace: Workspace) -> int:
+    from newsletter.deliver.send import approve_issue
+
+    approval = approve_issue(workspace, args.issue)
+    if args.json:
+        print_json(approval.to_dict())
+        return 0
+    print(f"Approved {args.issue} as built now (sha256 {approval.sha256[:12]}): {display_path(approval.path)}")
+    print(f"Next: git add {display_path(approval.path)} && git commit (a scheduled send sends exactly this email)")
+    return 0
+
+
+def run_cancel(args, workspace: Workspace) -> int:
+    from newsletter.deliver.send import cancel_issue
+
+    def confirm(recipients: int) -> None:
+        if args.yes:
+            return
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise InputError(None, "refusing to cancel without a confirmation and there is no terminal to ask on: "
+                             "add --yes")
+        print(f"Cancel the scheduled send of {args.issue} to {count(recipients, 'recipient')}? [y/N] ", end="",
+              file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise SendError("not confirmed: nothing was cancelled")
+
+    result = cancel_issue(workspace, args.issue, confirm=confirm)
+    if args.json:
+        print_json(result.to_dict())
+        return 1 if result.too_late else 0
+    if result.too_late:
+        minutes = int(result.deadline.total_seconds() // 60)
+        print(f"Too late to cancel {args.issue}: SendGrid calls back a scheduled send only until {minutes} minutes "
+              f"before send_at ({result.send_at.isoformat() if result.send_at else 'none'}). It goes out as planned.")
+        return 1
+    print(f"Cancelled {args.issue}: {count(len(result.cancelled), 'batch').replace('batchs', 'batches')} called back before "
+          f"{result.send_at.isoformat() if result.send_at else ''}; nobody gets it.")
+    print(f"Next: change send_at in the issue to send it later (send --due leaves it alone until then), "
+          f"or newsletter status {args.issue}")
     return 0

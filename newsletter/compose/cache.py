@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from newsletter.article import Article
 from newsletter.compose.issuefile import Budget
 from newsletter.files import CACHE_ROOT, DiskMemo, memo_key
+from newsletter.sources.article import Article
 from newsletter.sources.readers import read_source
 from newsletter.sources.source import Source
 

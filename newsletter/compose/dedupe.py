@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from itertools import chain
 
-from newsletter.article import Article
+from newsletter.sources.article import Article
 
 SHINGLE_WORDS = 4
 SAME_ARTICLE = 0.5  # share of the shorter version's shingles found in the other

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Callable
 
 from markdown_it import MarkdownIt
 
-from newsletter.article import Article
 from newsletter.compose.cache import CACHE_DIR, ArticleCache
 from newsletter.compose.dedupe import EarlierArticles, newest, versions_of
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
 from newsletter.errors import InputError, SourceError
+from newsletter.sources.article import Article
 from newsletter.sources.fetch import FetchOptions, fetch_options, is_url, prefetch
 from newsletter.sources.source import load_source
 from newsletter.workspace import SummarySettings, Workspace

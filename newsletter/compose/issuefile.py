@@ -225,6 +225,15 @@ def _split_document(path: Path) -> tuple[str, str]:
     return "".join(lines[1:closing]), "".join(lines[closing + 1:])
 
 
+def _plain_yaml_problem(problem: str) -> str:
+    """The parser's words, with what to do where they mean little to an editor."""
+    if problem.startswith("expected <block end>"):
+        return f"this line is indented differently from the lines above it ({problem})"
+    if problem.startswith("could not find expected ':'"):
+        return "a key without its ':' (or a line that continues the one above at the wrong indent)"
+    return problem
+
+
 def _load_front(path: Path, yaml_text: str) -> CommentedMap:
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -233,10 +242,11 @@ def _load_front(path: Path, yaml_text: str) -> CommentedMap:
         front = _yaml().load(yaml_text)
     except MarkedYAMLError as error:
         # An unclosed quote is only noticed at the end of the text; where it opened is the context.
-        at_end = "end of stream" in (error.problem or "")
-        mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
+        # So is a key without its colon: the scanner stops on the line after it.
+        at_start = any(words in (error.problem or "") for words in ("end of stream", "could not find expected ':'"))
+        mark = (error.context_mark if at_start else None) or error.problem_mark or error.context_mark
         line = mark.line + 2 if mark else 1
-        problem = error.problem or error.context or "invalid YAML"
+        problem = _plain_yaml_problem(error.problem or error.context or "invalid YAML")
         raise InputError(path, f"invalid YAML: {problem}", line) from None
     except YAMLError as error:
         raise InputError(path, f"invalid YAML: {error}", 2) from None

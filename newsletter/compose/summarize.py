@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from newsletter.article import Article
 from newsletter.compose.issuefile import Budget
+from newsletter.sources.article import Article
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being

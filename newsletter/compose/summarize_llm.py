@@ -18,9 +18,9 @@ import os
 import re
 from typing import Callable
 
-from newsletter.article import Article
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import Sentence, article_sentences, limits, quotable, summarize
+from newsletter.sources.article import Article
 from newsletter.workspace import SummarySettings
 
 API_KEY_VARIABLE = "NEWSLETTER_LLM_API_KEY"

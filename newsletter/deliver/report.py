@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.compose.issuefile import read_issue
-from newsletter.deliver.sendlog import log_path, read_log
+from newsletter.compose.sendlog import log_path, read_log
 from newsletter.errors import InputError, NewsletterError
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None 
     spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     name = workspace.settings.send.provider
     provider = get_provider(name, workspace) if name != "outbox" else None
-    if provider is None or not hasattr(provider, "category_stats"):
+    if provider is None or not provider.can_report:
         raise InputError(workspace.settings_path, f"[send] provider = {name!r} reports no figures: "
                          "newsletter report reads SendGrid's statistics (set provider = \"sendgrid\")")
     start = since or _first_send(spec.folder) or spec.send_at and spec.send_at.date() or spec.date

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
+from newsletter import clock
 from newsletter.errors import SendError
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def with_retries(action: Callable[[], T], policy: RetryPolicy,
 def requested_wait(headers: Mapping[str, str], now: dt.datetime | None = None) -> float | None:
     """Seconds a 429 asks us to wait: ``Retry-After`` (seconds or an HTTP date), else
     ``X-RateLimit-Reset`` (a Unix time, as SendGrid sends it)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     retry_after = (headers.get("Retry-After") or "").strip()
     if retry_after:
         if retry_after.isdigit():

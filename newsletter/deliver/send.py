@@ -15,28 +15,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable, Iterator, Sized
 
-from newsletter.compose.issuefile import IssueSpec, read_issue
-from newsletter.deliver.audience import (
+from newsletter import clock
+from newsletter.compose.audience import (
     Batch,
     Recipient,
     ScannedAudience,
+    audience_file,
+    audience_path,
     cycle_collector_paused,
     scan_audience,
     valid_email,
     write_bad_rows,
 )
-from newsletter.deliver.message import Campaign, unsubscribe_headers
-from newsletter.deliver.providers import (
-    HOSTED_PLACEHOLDER_MARK,
-    BatchFailed,
-    Provider,
-    SendResult,
-    Session,
-    get_provider,
-)
-from newsletter.deliver.retry import RateGate, RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
-from newsletter.deliver.secrets import redact
-from newsletter.deliver.sendlog import (
+from newsletter.compose.issuefile import read_issue
+from newsletter.compose.sendlog import (
     KEY_VARIABLE,
     LogKey,
     LogState,
@@ -47,13 +39,27 @@ from newsletter.deliver.sendlog import (
     log_path,
     read_log,
 )
+from newsletter.deliver.approval import Approval, approve, verify_approved
+from newsletter.deliver.providers import (
+    PROVIDERS,
+    BatchFailed,
+    Provider,
+    SendResult,
+    Session,
+    get_provider,
+    hosted_unsubscribe,
+    provider_class,
+)
+from newsletter.deliver.retry import RateGate, RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
 from newsletter.deliver.suppressions import blocked_addresses
-from newsletter.deliver.unsubscribe import TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.errors import InputError, SendError, display_path
 from newsletter.render.build import Build, build_issue
+from newsletter.render.message import Campaign, campaign_for
+from newsletter.render.unsubscribe import HOSTED_PLACEHOLDER_MARK, TOKEN_FIELD, sending_workspace, with_tokens
+from newsletter.render.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
+from newsletter.secrets import redact, secret
 from newsletter.workspace import SendSettings, Workspace
 
-TEST_PREFIX = "[TEST] "
 SKIPPED_ROWS_REPORT = "skipped-rows.csv"
 
 Progress = Callable[[str], None]
@@ -115,6 +121,7 @@ class SendPlan:
     skipped_rows_report: Path | None = None
     env_file: Path | None = None  # where a first real send keeps the new send-log key
     tokens: Tokens = _no_tokens
+    workspace: Workspace | None = None
 
     @property
     def test(self) -> bool:
@@ -131,42 +138,6 @@ class SendPlan:
                        **_select(self.candidates, history, self.limit, self.resend_unknown, self.tokens))
 
 
-def campaign_for(build: Build, workspace: Workspace, test: bool = False) -> Campaign:
-    settings = workspace.settings
-    subject = f"{TEST_PREFIX}{build.issue.subject}" if test else build.issue.subject
-    return Campaign(
-        slug=build.issue.slug,
-        subject=subject,
-        html=build.rendered.html,
-        text=build.rendered.text,
-        sender=settings.sender,
-        reply_to=settings.reply_to,
-        headers=unsubscribe_headers(settings.unsubscribe_url, settings.unsubscribe_mailto),
-        categories=("newsletter", build.issue.slug),
-        send_at=None if test else build.spec.send_at,  # a test goes out now
-    )
-
-
-def audience_file(workspace: Workspace, spec: IssueSpec, override: Path | None = None) -> Path | None:
-    """--audience, else the issue's ``audience:``, else newsletter.toml's [send] audience."""
-    if override:
-        return override  # typed on the command line: the user's choice, wherever it is
-    if spec.audience:
-        return workspace.require_inside(spec.folder / spec.audience, "audience", spec.path, spec.lines.get("audience"))
-    if workspace.settings.send.audience:
-        return workspace.require_inside(workspace.root / workspace.settings.send.audience, "[send] audience",
-                                        workspace.settings_path, workspace.settings_line("send", "audience"))
-    return None
-
-
-def audience_path(workspace: Workspace, build: Build, override: Path | None) -> Path:
-    path = audience_file(workspace, build.spec, override)
-    if path is None:
-        raise InputError(build.spec.path, "no audience: add 'audience: audience.csv' to the issue, "
-                         "set [send] audience in newsletter.toml, or pass --audience CSV or --to ADDR")
-    return path
-
-
 def suppressions(workspace: Workspace) -> set[str]:
     name = workspace.settings.send.suppressions
     if name:  # named in newsletter.toml: read only from inside the workspace
@@ -177,22 +148,43 @@ def suppressions(workspace: Workspace) -> set[str]:
 
 def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = None,
               to: list[str] | None = None, limit: int | None = None, skip_bad_rows: bool = False,
-              resend_unknown: bool = False) -> SendPlan:
-    workspace = sending_workspace(workspace)
+              resend_unknown: bool = False, as_reader: str | None = None, provider: str | None = None) -> SendPlan:
+    """What a send of ``issue`` would do, built for ``provider`` (the one that sends: --provider or
+    [send] provider; a dry run shows what that provider would send)."""
+    workspace = sending_workspace(workspace, hosted_unsubscribe(workspace, provider))
     build = build_issue(workspace, issue)
     campaign = campaign_for(build, workspace, test=bool(to))
     tokens = _tokens(campaign, workspace)
     if to:
-        recipients = [Recipient(valid_email(address)) for address in to][:limit]
-        return SendPlan(build, campaign, tokens(recipients), None)
-    source = audience_path(workspace, build, audience)
+        fields = _reader_fields(workspace, build, audience, as_reader)
+        recipients = [Recipient(valid_email(address), fields) for address in to][:limit]
+        return SendPlan(build, campaign, tokens(recipients), None, workspace=workspace)
+    source = audience_path(workspace, build.spec, audience)
     scanned = scan_audience(source, skip_bad_rows, suppressions(workspace))
     report = write_bad_rows(scanned, build.spec.folder / SKIPPED_ROWS_REPORT) if scanned.bad_rows else None
     history = read_history(build.spec.folder)
     return SendPlan(build, campaign, audience=source, history=history, candidates=scanned,
                     suppressed=scanned.suppressed, limit=limit, resend_unknown=resend_unknown,
                     skipped_rows=len(scanned.bad_rows), skipped_rows_report=report, env_file=workspace.root / ".env",
-                    tokens=tokens, **_select(scanned, history, limit, resend_unknown, tokens))
+                    tokens=tokens, workspace=workspace, **_select(scanned, history, limit, resend_unknown, tokens))
+
+
+def _reader_fields(workspace: Workspace, build: Build, audience: Path | None, as_reader: str | None) -> dict[str, str]:
+    """A test copy reads as a reader's would: the merge fields of ``as_reader``'s audience row,
+    else of the first row (none without an audience)."""
+    source = audience_file(workspace, build.spec, audience)
+    if source is None:
+        if as_reader:
+            raise InputError(None, f"--as needs an audience to find {as_reader} in: add --audience CSV")
+        return {}
+    wanted = as_reader.lower() if as_reader else None
+    for chunk in scan_audience(source, skip_bad_rows=True).chunks():
+        for recipient in chunk:
+            if wanted is None or recipient.email.lower() == wanted:
+                return dict(recipient.fields)
+    if wanted:
+        raise InputError(source, "--as names no row of this audience")
+    return {}
 
 
 def _tokens(campaign: Campaign, workspace: Workspace) -> Tokens:
@@ -234,25 +226,42 @@ def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = Fa
         return get_provider("outbox", workspace)
     provider = get_provider(name or workspace.settings.send.provider, workspace, sandbox=sandbox)
     if provider.dry_run and not sandbox:
-        raise InputError(None, f"provider {provider.name!r} only writes a dry run: set [send] provider = "
-                         "\"sendgrid\" or \"smtp\" in newsletter.toml, or pass --provider, to really send")
+        real = ", ".join(repr(other) for other in PROVIDERS if not provider_class(other).dry_run)
+        raise InputError(None, f"provider {provider.name!r} only writes a dry run: set [send] provider to one of "
+                         f"{real} in newsletter.toml, or pass --provider, to really send")
     return provider
 
 
-def due_ahead(settings: SendSettings, provider: Provider) -> dt.timedelta:
+def due_ahead(settings: SendSettings, provider: Provider | type) -> dt.timedelta:
     """How early ``send --due`` hands a scheduled issue to ``provider``: [send] schedule_ahead, if
-    the provider can hold mail that long (SendGrid then sends it at send_at, under batch ids a
-    resumed run can cancel)."""
+    the provider can hold mail (it then sends it at send_at, under references a resumed or
+    cancelled run can call back), at most as long as it holds mail."""
     ahead = dt.timedelta(minutes=settings.schedule_ahead)
-    if provider.dry_run or (provider.max_schedule is not None and provider.max_schedule < ahead):
+    holds = provider.max_schedule
+    if provider.dry_run or not holds:
         return dt.timedelta(0)
-    return ahead
+    return min(ahead, holds)
+
+
+def due_window(workspace: Workspace, provider_name: str | None = None) -> dt.timedelta:
+    """The one definition of "due" that status, check --due, archive --due and send --due (dry or
+    not) share: an issue is due once its send_at comes within this window of now. The window
+    belongs to the provider that will really send it ([send] provider, or --provider), not to
+    the dry run's outbox, so a rehearsal sees what the real run will do."""
+    from newsletter.deliver.providers import provider_class
+
+    return due_ahead(workspace.settings.send, provider_class(provider_name or workspace.settings.send.provider,
+                                                             workspace))
+
+
+def is_due(send_at: dt.datetime | None, complete: bool, window: dt.timedelta, now: dt.datetime | None = None) -> bool:
+    return bool(send_at and send_at <= (now or clock.now()) + window and not complete)
 
 
 def check_schedule(plan: SendPlan, provider: Provider, now: dt.datetime | None = None) -> None:
     """A scheduled issue goes out now only through a provider that can hold it until then."""
     send_at = plan.campaign.send_at
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     if send_at is None or send_at <= now or provider.max_schedule is None or send_at - now <= provider.max_schedule:
         return
     if provider.max_schedule:
@@ -266,27 +275,84 @@ def check_schedule(plan: SendPlan, provider: Provider, now: dt.datetime | None =
 
 
 def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
-               confirm: Callable[[SendPlan, Provider], None], progress: Progress = lambda _: None) -> SendResult:
-    """Send the plan. A real send asks ``confirm`` (which raises to refuse), then locks the
-    log and re-plans against it so two runs never send the same batch."""
+               confirm: Callable[[SendPlan, Provider], None], progress: Progress = lambda _: None,
+               force: bool = False, require_approval: bool = False) -> SendResult:
+    """Send the plan, safely whoever calls it. A real send refuses on `check` errors (unless
+    ``force``), asks ``confirm`` (which raises to refuse), publishes the web version and images,
+    then locks the log and re-plans against it so two runs never send the same batch. Nothing
+    leaves the machine before the confirmation. An issue with an approval record (required with
+    ``require_approval``, as scheduled sends do) goes out only as approved."""
     check_schedule(plan, provider)
-    if (not provider.dry_run and not hasattr(provider, "hosted_unsubscribe")
-            and HOSTED_PLACEHOLDER_MARK in plan.campaign.html):
-        raise InputError(None, f"the unsubscribe link is one the [send] provider hosts (e.g. [send.sendgrid] "
-                         f"unsubscribe_group), which {provider.name} cannot fill: send through that provider")
-    if provider.dry_run or plan.test:
+    if not provider.dry_run and not provider.fills_hosted_unsubscribe and HOSTED_PLACEHOLDER_MARK in plan.campaign.html:
+        raise InputError(None, f"the unsubscribe link is one the [send] provider hosts (its unsubscribe group), "
+                         f"which {provider.name} cannot fill: send through that provider")
+    if provider.dry_run:
+        return execute(plan, provider, settings, None, progress)
+    _require_secrets(plan)
+    refuse_on_check_errors(plan, force, progress)
+    if not plan.test:
+        verify_approved(plan.build, plan.campaign, require_approval)
+    if plan.test:
+        publish_first(plan, progress)
         return execute(plan, provider, settings, None, progress)
     if not plan.recipients and plan.history.complete:
         return SendResult(provider.name, 0, False, details={"batches": 0, "log": str(plan.log)})
     if plan.recipients or plan.held_back:
         confirm(plan, provider)
     key = current_log_key() or _new_log_key(plan, progress)
+    publish_first(plan, progress)
     # Even with nobody left a run is recorded: its "complete" tells `--due` the issue is done.
     with SendLog.locked(plan.log, key) as log:
         state = log.state()
         check_log_key(state, key, plan.log)
         cancel_unknown(log, provider, progress)
         return execute(plan.refreshed(log.state()), provider, settings, log, progress)
+
+
+def _require_secrets(plan: SendPlan) -> None:
+    """Secrets the send needs but reads only as recipients are read: asked for before anything goes."""
+    if TOKEN_FIELD in plan.campaign.merge_field_names():
+        secret(UNSUBSCRIBE_SECRET, "{{unsubscribe_token}} (signed unsubscribe links)")
+
+
+def approve_issue(workspace: Workspace, issue: str | Path, provider: str | None = None) -> Approval:
+    """Record the email as it would leave now (see approval.py)."""
+    workspace = sending_workspace(workspace, hosted_unsubscribe(workspace, provider))
+    build = build_issue(workspace, issue)
+    return approve(build, campaign_for(build, workspace))
+
+
+def refuse_on_check_errors(plan: SendPlan, force: bool, progress: Progress = lambda _: None) -> None:
+    """A real send runs `newsletter check` first; its errors stop the send unless ``force``."""
+    from newsletter.check.checks import check_build
+
+    assert plan.workspace is not None, "plan_send sets the workspace"
+    report = check_build(plan.build, plan.workspace, plan.audience)  # the workspace as sent: its links
+    errors = [finding for finding in report.findings if finding.severity == "error"]
+    for finding in errors:
+        progress(str(finding))
+    if errors and not force:
+        raise SendError(f"not sent: 'newsletter check {plan.build.issue.slug}' found {_count(len(errors), 'error')} "
+                        "(listed above); fix them, or send anyway with --force")
+    if errors:
+        progress(f"newsletter: warning: sending despite {_count(len(errors), 'check error')} (--force)")
+
+
+def publish_first(plan: SendPlan, progress: Progress = lambda _: None) -> None:
+    """Images and the web version must load before anyone opens the email."""
+    from newsletter.publish.site import is_configured, publish, refuse_unready
+
+    workspace = plan.workspace
+    assert workspace is not None, "plan_send sets the workspace"
+    if is_configured(workspace.settings):
+        done = publish(workspace, plan.build.spec.folder)
+        progress(f"Published {done.public_url}{plan.build.issue.slug}/: {_count(len(done.uploaded.sent), 'file')} "
+                 f"uploaded, {len(done.uploaded.unchanged)} unchanged")
+    refuse_unready(workspace, plan.build.issue.slug, plan.campaign.html)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _new_log_key(plan: SendPlan, progress: Progress) -> LogKey:
@@ -308,7 +374,7 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
     if log:
         source = display_path(plan.audience) if plan.audience else ""
         log.run_started(run, provider.name, source, count, batches)
-    workers = max(1, min(settings.concurrency, getattr(provider, "max_concurrency", 1), batches))
+    workers = max(1, min(settings.concurrency, provider.max_concurrency, batches))
     sender = _Sender(provider.name, policy, log, _serialised(progress))
     outcome = "failed"
     try:
@@ -399,12 +465,12 @@ def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPoli
         progress(redact(f"batch {batch.id}: {failure.message}; "
                         f"retry {attempt} of {policy.max_retries} in {delay:.1f} s"))
 
-    per_message = log is not None and hasattr(session, "journal")
-    scheduled = log is not None and _cancellable(session)
+    per_message = log is not None and session.logs_each_message
+    scheduled = log is not None and session.reserves_references
     if log:
         log.batch_started(batch, provider, per_message, scheduled)
     if per_message:
-        session.journal = _MessageJournal(log, batch)  # type: ignore[union-attr]
+        session.journal = _MessageJournal(log, batch)
     try:
         receipt = with_retries(lambda: _attempt(session, batch, log if scheduled else None), policy,
                                on_retry=retrying, gate=gate)
@@ -424,18 +490,13 @@ def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPoli
     return len(batch.recipients)
 
 
-def _cancellable(session: Session) -> bool:
-    body = getattr(session, "body", None)
-    return bool(getattr(body, "cancellable", False)) and hasattr(session, "reserve")
-
-
 def _attempt(session: Session, batch: Batch, log: SendLog | None) -> str:
     """One try at a batch. Scheduled far enough ahead (``log`` given), each try goes out under a
     fresh provider batch id logged first; a try of unknown fate is cancelled before the next one,
     so a retry can never make a second copy."""
     if log is None:
         return session.send(batch)
-    reserved = session.reserve(batch)  # type: ignore[attr-defined]
+    reserved = session.reserve(batch)
     log.batch_reserved(batch.id, reserved)
     try:
         return session.send(batch)
@@ -443,7 +504,7 @@ def _attempt(session: Session, batch: Batch, log: SendLog | None) -> str:
         if not failure.maybe_delivered:
             raise
         try:
-            session.cancel(reserved)  # type: ignore[attr-defined]
+            session.cancel(reserved)
         except (TemporaryFailure, BatchFailed):
             raise failure from None
         log.batch_cancelled(batch.id, reserved)
@@ -454,15 +515,14 @@ def _attempt(session: Session, batch: Batch, log: SendLog | None) -> str:
 def cancel_unknown(log: SendLog, provider: Provider, progress: Progress = lambda _: None) -> int:
     """Settle batches of unknown fate that went out under provider batch ids by cancelling those
     ids: their recipients are then simply still to send. Returns how many batches were settled."""
-    cancel = getattr(provider, "cancel_scheduled", None)
     settled = 0
-    for batch in log.state().unknown if cancel else []:
+    for batch in log.state().unknown if provider.can_cancel_scheduled else []:
         if not batch.scheduled:
             continue
         try:
-            for sendgrid_batch in batch.open_reservations:
-                cancel(sendgrid_batch)
-                log.batch_cancelled(batch.id, sendgrid_batch)
+            for reference in batch.open_reservations:
+                provider.cancel_scheduled(reference)
+                log.batch_cancelled(batch.id, reference)
         except (TemporaryFailure, BatchFailed) as error:
             progress(redact(f"batch {batch.id}: could not cancel its scheduled batch, so its fate stays "
                             f"unknown: {error}"))
@@ -522,7 +582,7 @@ class IssueStatus:
 
 
 def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None = None,
-                 now: dt.datetime | None = None) -> IssueStatus:
+                 now: dt.datetime | None = None, provider: str | None = None) -> IssueStatus:
     """What the send log says, against the audience as it is now. Builds nothing."""
     spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     history = read_history(spec.folder)
@@ -533,20 +593,19 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
         scanned = scan_audience(source, skip_bad_rows=True, blocked=suppressions(workspace))
         recipients, skipped, suppressed = scanned.count, len(scanned.bad_rows), scanned.suppressed
         left = len(_select(scanned, history, None, False)["recipients"])
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
                 "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations)} for b in history.unknown]
     return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
                        unknown, len(history.unknown_addresses), history.runs, history.last_sent, history.complete, spec.send_at,
-                       bool(spec.send_at and spec.send_at <= now and not history.complete))
+                       is_due(spec.send_at, history.complete, due_window(workspace, provider), now))
 
 
 def due_issues(workspace: Workspace, now: dt.datetime | None = None,
-               ahead: dt.timedelta = dt.timedelta(0)) -> tuple[list[Path], list[InputError]]:
-    """Issues whose ``send_at`` has passed (or comes within ``ahead``: a provider that holds mail
-    until then gets it early) and that no run has finished sending, oldest first; and the issue
-    files that could not be read (reported, not fatal for the others)."""
-    now = (now or dt.datetime.now(dt.timezone.utc)) + ahead
+               provider: str | None = None) -> tuple[list[Path], list[InputError]]:
+    """Issues that are due (see ``due_window``) and that no run has finished sending, oldest
+    first; and the issue files that could not be read (reported, not fatal for the others)."""
+    window = due_window(workspace, provider)
     due: list[tuple[dt.datetime, Path]] = []
     problems: list[InputError] = []
     for path in sorted(workspace.issues_dir.glob("*/issue.md")):
@@ -555,6 +614,52 @@ def due_issues(workspace: Workspace, now: dt.datetime | None = None,
         except InputError as error:
             problems.append(error)
             continue
-        if spec.send_at and spec.send_at <= now and not read_log(log_path(spec.folder)).complete:
+        logged = read_log(log_path(spec.folder))
+        called_back = logged.cancelled_send_at == (spec.send_at.isoformat() if spec.send_at else None)
+        if spec.send_at and not called_back and is_due(spec.send_at, logged.complete, window, now):
             due.append((spec.send_at, path))
     return [path for _, path in sorted(due)], problems
+
+
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    issue: str
+    send_at: dt.datetime | None
+    cancelled: list[str]  # our batch ids whose scheduled mail was called back
+    too_late: bool  # send_at is closer than the provider allows a cancel
+    deadline: dt.timedelta  # how long before send_at the provider stops taking cancels
+
+    def to_dict(self) -> dict:
+        return {"issue": self.issue, "send_at": self.send_at.isoformat() if self.send_at else None,
+                "cancelled": self.cancelled, "too_late": self.too_late}
+
+
+def cancel_issue(workspace: Workspace, issue: str | Path, now: dt.datetime | None = None,
+                 confirm: Callable[[int], None] = lambda _: None) -> CancelResult:
+    """Call back every scheduled batch of the issue while the provider still allows it. Its
+    recipients are then not sent; ``send --due`` leaves the issue alone until its send_at changes."""
+    spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
+    path, key = log_path(spec.folder), current_log_key()
+    state = read_log(path, key)
+    if not state.scheduled:
+        raise InputError(spec.path, "nothing to cancel: no batch of this issue is waiting at a provider "
+                         "(only mail a provider holds until send_at can be called back)")
+    now = now or clock.now()
+    provider = get_provider(state.providers[-1], workspace)
+    if not provider.can_cancel_scheduled:
+        raise InputError(spec.path, f"{provider.name} cannot call back mail it has taken")
+    if spec.send_at is None or spec.send_at - now < provider.cancel_deadline:
+        return CancelResult(spec.slug, spec.send_at, [], True, provider.cancel_deadline)
+    confirm(sum(len(batch.to) for batch in state.scheduled))
+    cancelled = []
+    with SendLog.locked(path, key) as log:
+        check_log_key(log.state(), key, path)
+        for batch in log.state().scheduled:
+            for reservation in batch.open_reservations:
+                provider.cancel_scheduled(reservation)
+                log.batch_cancelled(batch.id, reservation)
+            cancelled.append(batch.id)
+        log.issue_cancelled(spec.send_at.isoformat(), len(cancelled))
+    return CancelResult(spec.slug, spec.send_at, cancelled, False, provider.cancel_deadline)

@@ -24,7 +24,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from newsletter.deliver.audience import read_suppressions, valid_email
+from newsletter import clock
+from newsletter.compose.audience import read_suppressions, valid_email
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
 
@@ -136,11 +137,11 @@ def pull_suppressions(workspace: Workspace, provider_name: str = "sendgrid",
     from newsletter.deliver.retry import RetryPolicy
 
     provider = get_provider(provider_name, workspace)
-    if not hasattr(provider, "pull_suppressions"):
+    if not provider.can_pull_suppressions:
         raise InputError(workspace.settings_path, f"provider {provider_name!r} keeps no suppression list to pull: "
                          "use 'newsletter suppressions import FILE' with its bounces")
     path = suppression_file(workspace)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = clock.now()
     since = _last_pull(path, provider_name)
     policy = RetryPolicy.from_settings(workspace.settings.send)
     rows = provider.pull_suppressions(since - PULL_OVERLAP if since else None, policy, progress)

@@ -12,15 +12,15 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from newsletter.compose.issuefile import read_issue_date
-from newsletter.deliver.message import MERGE_FIELD, fill
-from newsletter.deliver.sendlog import log_path, read_log
+from newsletter.compose.sendlog import log_path, read_log
 from newsletter.files import replaced_whole
 from newsletter.render.assets import copy_assets
 from newsletter.render.build import build_issue
 from newsletter.render.email_html import environment
+from newsletter.render.message import MERGE_FIELD, fill
 from newsletter.workspace import ISSUE_FILE, Workspace
 
 PUBLIC_MERGE_VALUES = {"first_name": "reader", "name": "reader", "email": ""}
@@ -77,9 +77,9 @@ h2{{font-size:1.1em;margin:2em 0 .3em}} .note{{color:#666}}</style></head>
 """
 
 
-def write_private_results(workspace: Workspace, out_dir: Path) -> list[str]:
-    """One page with every sent issue's figures (requests, delivered, bounces, opens, clicks)."""
-    from newsletter.deliver.report import results_fragment
+def write_private_results(workspace: Workspace, out_dir: Path, results_fragment: Callable[[Workspace, Path], str]) -> list[str]:
+    """One page with every sent issue's figures (requests, delivered, bounces, opens, clicks),
+    each fetched by ``results_fragment`` (deliver.report's, handed in by the CLI)."""
 
     folders = archive_issues(workspace)
     sections = "".join(f"<h2>{html.escape(folder.name)}</h2>{results_fragment(workspace, folder)}" for folder in folders)

@@ -27,14 +27,14 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from newsletter.check.checks import CheckContext, audience_fields, audience_of, check
-from newsletter.deliver.audience import Recipient
-from newsletter.deliver.message import build_message, fill
-from newsletter.deliver.send import campaign_for
-from newsletter.deliver.unsubscribe import preview_values, sending_workspace
+from newsletter.compose.audience import Recipient
 from newsletter.errors import NewsletterError
 from newsletter.render.build import Build, build_issue
+from newsletter.render.message import build_message, campaign_for, fill
+from newsletter.render.unsubscribe import HostedUnsubscribe, preview_values, sending_workspace
 from newsletter.workspace import SETTINGS_FILE, Workspace, load_settings
 
+Results = Callable[[Workspace, Path | str], str]  # the provider's figures for an issue, as HTML
 LOOPBACK = "127.0.0.1"
 EVENT_KEEPALIVE_SECONDS = 15  # a comment line now and then: proxies and browsers keep the stream open
 REPORT_SECONDS = 300  # the provider's figures are fetched at most this often
@@ -92,8 +92,10 @@ def inbox_row(build: Build, sender_name: str, sample: Recipient) -> dict:
 class PreviewState:
     """The latest snapshot and a rebuild function; rebuilds are serialised by a lock."""
 
-    def __init__(self, workspace: Workspace, issue: str | Path) -> None:
+    def __init__(self, workspace: Workspace, issue: str | Path, hosted: HostedUnsubscribe | None = None,
+                 results: Results | None = None) -> None:
         self.workspace, self.issue = workspace, issue
+        self.hosted, self.fetch_results = hosted, results
         self.lock = threading.Lock()
         self.snapshot = Snapshot(version=0)
         self.changed = threading.Condition()
@@ -111,7 +113,7 @@ class PreviewState:
             try:
                 self._reload_settings()
                 # Linked as sent, shown with local images; SendGrid's tags shown as fake URLs.
-                build = build_issue(sending_workspace(self.workspace), self.issue)
+                build = build_issue(sending_workspace(self.workspace, self.hosted), self.issue)
                 snapshot = self._snapshot(build, previous.version + 1)
             except NewsletterError as error:
                 snapshot = dataclasses.replace(previous, version=previous.version + 1, error=str(error))
@@ -123,12 +125,12 @@ class PreviewState:
 
     def results(self) -> str:
         """The provider's figures as an HTML fragment with a bar chart, fetched only when asked for."""
-        from newsletter.deliver.report import results_fragment
-
+        if self.fetch_results is None:
+            return "<p>No provider figures here: the preview was started without a provider to ask.</p>"
         cached = getattr(self, "_results", None)
         if cached and time.monotonic() - cached[0] < REPORT_SECONDS:
             return cached[1]
-        fragment = results_fragment(self.workspace, self.issue)
+        fragment = self.fetch_results(self.workspace, self.issue)
         self._results = (time.monotonic(), fragment)
         return fragment
 
@@ -140,7 +142,7 @@ class PreviewState:
     def _snapshot(self, build: Build, version: int) -> Snapshot:
         recipients = audience_of(build, self.workspace)  # read once: the sample and the merge-field check
         sample = recipients[0] if recipients else SAMPLE_RECIPIENT
-        workspace = sending_workspace(self.workspace)  # links as sent; SendGrid's tag shown as a fake URL
+        workspace = sending_workspace(self.workspace, self.hosted)  # links as sent; SendGrid's tag shown as a fake URL
         campaign = campaign_for(build, workspace)
         values = preview_values(sample, workspace)
         sample = dataclasses.replace(sample, fields={**sample.fields, **values})
@@ -263,8 +265,9 @@ def watched_paths(workspace: Workspace, issue_path: Path) -> list[Path]:
 class PreviewServer:
     """The server and its watcher; ``start`` returns at once, ``stop`` shuts both down."""
 
-    def __init__(self, workspace: Workspace, issue: str | Path, port: int = 0) -> None:
-        self.state = PreviewState(workspace, issue)
+    def __init__(self, workspace: Workspace, issue: str | Path, port: int = 0,
+                 hosted: HostedUnsubscribe | None = None, results: Results | None = None) -> None:
+        self.state = PreviewState(workspace, issue, hosted, results)
         self.state.rebuild()
         self.watcher = Watcher(self.state, watched_paths(workspace, workspace.issue_path(issue)))
         self.httpd = ThreadingHTTPServer((LOOPBACK, port), make_handler(self.state, self.watcher.stopped))
@@ -288,9 +291,11 @@ class PreviewServer:
         self.httpd.server_close()
 
 
-def serve(workspace: Workspace, issue: str | Path, port: int, open_browser: bool, report=print) -> None:
-    """Run until interrupted, reporting each rebuild."""
-    server = PreviewServer(workspace, issue, port)
+def serve(workspace: Workspace, issue: str | Path, port: int, open_browser: bool, report=print,
+          hosted: HostedUnsubscribe | None = None, results: Results | None = None) -> None:
+    """Run until interrupted, reporting each rebuild. ``hosted``: the sending provider's hosted
+    unsubscribe; ``results``: how to fetch the provider's figures (both from deliver, via the CLI)."""
+    server = PreviewServer(workspace, issue, port, hosted, results)
     server.start()
     report(f"Previewing {server.state.snapshot.inbox.get('subject', issue)} at {server.url} (Ctrl+C to stop)")
     if open_browser:

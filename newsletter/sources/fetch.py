@@ -7,7 +7,6 @@ Decoding is left to the readers: a page is handed on as bytes, media type and ch
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
-from newsletter import __version__
+from newsletter import __version__, clock
 from newsletter.errors import SourceError
 from newsletter.files import write_atomically
 from newsletter.workspace import Workspace
@@ -224,7 +223,7 @@ def _receive(url: str, response: httpx.Response, max_bytes: int, accept: frozens
         media_type=media_type,
         charset=charset,
         headers={name: response.headers[name] for name in KEPT_HEADERS if name in response.headers},
-        fetched_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        fetched_at=clock.now().isoformat(timespec="seconds"),
         body=b"".join(chunks),
     )
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ContextManager, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager, Sequence
 
-from newsletter.deliver.audience import Batch
-from newsletter.deliver.message import Campaign
-from newsletter.deliver.secrets import redact
+from newsletter.compose.audience import Batch
 from newsletter.errors import InputError, SendError
+from newsletter.render.message import Campaign
+from newsletter.render.unsubscribe import HOSTED_PLACEHOLDER_MARK, HostedUnsubscribe
 from newsletter.schema import suggestion
+from newsletter.secrets import redact
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -45,25 +46,10 @@ class SendResult:
     summary: str = ""  # the provider's own line about what it did, for people
 
 
-@dataclass(frozen=True)
-class HostedUnsubscribe:
-    """A provider that hosts the unsubscribe page itself: the email is built with ``placeholder``
-    as its unsubscribe link (plainly fake, on the never-resolving .invalid domain, which preview
-    and the dry run show as it is) and the provider swaps in its own per-recipient link."""
-
-    placeholder: str
-    mode: str  # a short name for `check`, e.g. "sendgrid-group"
-    explanation: str  # one sentence for people
-
-
-# Every hosted-unsubscribe placeholder contains this: a provider that hosts none refuses to send it.
-HOSTED_PLACEHOLDER_MARK = "-replaces-this.invalid/"
-
-
-def hosted_unsubscribe(workspace: Workspace) -> HostedUnsubscribe | None:
-    """What the workspace's provider says about hosting unsubscribes (None: it does not)."""
-    ask = getattr(provider_class(workspace.settings.send.provider, workspace), "hosted_unsubscribe", None)
-    return ask(workspace) if ask else None
+def hosted_unsubscribe(workspace: Workspace, provider: str | None = None) -> HostedUnsubscribe | None:
+    """What the provider that sends (``provider``, else [send] provider) says about hosting
+    unsubscribes (None: it does not)."""
+    return provider_class(provider or workspace.settings.send.provider, workspace).hosted_unsubscribe(workspace)
 
 
 class BatchFailed(SendError):
@@ -74,29 +60,73 @@ class BatchFailed(SendError):
         self.delivered = list(delivered)
 
 
-class Session(Protocol):
+class Session:
+    """One campaign's connection to a provider. What it can do beyond ``send`` is declared here
+    (as django-anymail's backends do), so the generic sending code asks, never guesses."""
+
+    # Logs each message before and after it goes (SMTP): a crash leaves one message in doubt.
+    logs_each_message = False
+    journal: Any = None  # set by the sender when logs_each_message: started(address), sent(address)
+
     def send(self, batch: Batch) -> str:
         """Deliver the batch; return a short receipt for the log. Calling it again after a
         TemporaryFailure must not deliver twice what the first call delivered."""
+        raise NotImplementedError
 
     def details(self) -> dict:
         """What the run produced, for the report (e.g. the outbox folder)."""
+        return {}
+
+    @property
+    def reserves_references(self) -> bool:
+        """Each try goes out under a provider reference logged first and cancellable until the
+        mail leaves (SendGrid's batch ids for scheduled mail): a try of unknown fate can be settled."""
+        return False
+
+    def reserve(self, batch: Batch) -> str:
+        raise NotImplementedError
+
+    def cancel(self, reference: str) -> None:
+        raise NotImplementedError
 
 
-class Provider(Protocol):
-    name: str
-    dry_run: bool  # delivers nothing: no confirmation, no send log
-    max_batch: int  # most recipients in one batch
-    max_concurrency: int  # most batches in flight at once through one session
-    max_schedule: dt.timedelta | None  # how far ahead it can hold scheduled mail (None: no limit)
+class Provider:
+    """A provider: its limits and its capabilities, declared. Subclasses set what differs."""
 
-    def open(self, campaign: Campaign) -> ContextManager[Session]: ...
+    name = ""
+    dry_run = False  # delivers nothing: no confirmation, no send log
+    max_batch = 1000  # most recipients in one batch
+    max_concurrency = 1  # most batches in flight at once through one session
+    max_schedule: dt.timedelta | None = dt.timedelta(0)  # how far ahead it holds scheduled mail (None: no limit)
+    fills_hosted_unsubscribe = False  # replaces a hosted-unsubscribe placeholder per recipient
+    can_cancel_scheduled = False  # cancel_scheduled(reference) calls back scheduled mail
+    cancel_deadline = dt.timedelta(0)  # until this long before send_at
+    can_pull_suppressions = False  # pull_suppressions(since, policy, progress)
+    can_report = False  # category_stats(category, start, policy)
+
+    @classmethod
+    def hosted_unsubscribe(cls, workspace: Workspace) -> HostedUnsubscribe | None:
+        """The unsubscribe page this provider hosts for the workspace (None: it hosts none)."""
+        return None
+
+    def open(self, campaign: Campaign) -> ContextManager[Session]:
+        raise NotImplementedError
 
     def summary(self, result: SendResult) -> str:
         """One line for people about what the run did (empty: the caller's generic line)."""
+        return ""
+
+    def cancel_scheduled(self, reference: str) -> None:
+        raise NotImplementedError
+
+    def pull_suppressions(self, since: dt.datetime | None, policy: Any, progress: Any) -> list:
+        raise NotImplementedError
+
+    def category_stats(self, category: str, start: dt.date, policy: Any) -> dict[str, int]:
+        raise NotImplementedError
 
 
-def provider_class(name: str, workspace: Workspace | None = None) -> type:
+def provider_class(name: str, workspace: Workspace | None = None) -> type[Provider]:
     if name not in PROVIDERS:
         raise InputError(workspace.settings_path if workspace else None,
                          f"unknown provider {name!r}{suggestion(name, PROVIDERS)}")

@@ -22,11 +22,12 @@ from json.encoder import encode_basestring as _string  # a JSON string, non-ASCI
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from newsletter.deliver.audience import Batch
-from newsletter.deliver.message import Campaign, build_message
-from newsletter.deliver.providers import SendResult
+from newsletter import clock
+from newsletter.compose.audience import Batch
+from newsletter.deliver.providers import Provider, SendResult, Session
 from newsletter.errors import InputError, display_path
 from newsletter.files import replaced_whole
+from newsletter.render.message import Campaign, build_message
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 FILES = ("message.json", "recipients.jsonl", "manifest.json")
 
 
-class OutboxProvider:
+class OutboxProvider(Provider):
     name = "outbox"
     dry_run = True
     max_batch = 1000
@@ -44,7 +45,7 @@ class OutboxProvider:
     def __init__(self, folder: Path, sample: int = 3, now: dt.datetime | None = None) -> None:
         self.folder = folder
         self.sample = sample
-        self.now = now or dt.datetime.now(dt.timezone.utc)
+        self.now = now or clock.now()
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> OutboxProvider:
@@ -72,7 +73,7 @@ class OutboxProvider:
                 f"{', '.join(FILES)}")
 
 
-class OutboxSession:
+class OutboxSession(Session):
     def __init__(self, folder: Path, campaign: Campaign, sample: int, now: dt.datetime) -> None:
         self.folder = folder
         self.campaign = campaign

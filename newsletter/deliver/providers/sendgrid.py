@@ -30,13 +30,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from newsletter.deliver.audience import Batch, Recipient
-from newsletter.deliver.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
-from newsletter.deliver.providers import BatchFailed, HostedUnsubscribe, SendResult
+from newsletter import clock
+from newsletter.compose.audience import Batch, Recipient
+from newsletter.deliver.providers import BatchFailed, HostedUnsubscribe, Provider, SendResult, Session
 from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
-from newsletter.deliver.secrets import redact, secret
 from newsletter.deliver.suppressions import Suppression
 from newsletter.errors import SendError
+from newsletter.render.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
+from newsletter.secrets import redact, secret
 
 if TYPE_CHECKING:
     from python_http_client.exceptions import HTTPError
@@ -104,7 +105,7 @@ class SendGridBody:
         if campaign.reply_to:
             self.base["reply_to"] = _address(campaign.reply_to)
         self.base["categories"] = list(campaign.categories)
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or clock.now()
         if campaign.send_at and campaign.send_at > now:
             self.base["send_at"] = int(campaign.send_at.timestamp())
         self.cancellable = bool(campaign.send_at and campaign.send_at - now >= BATCH_ID_LEAD and not sandbox)
@@ -217,12 +218,17 @@ def _rename_fields(template: str, names: set[str]) -> str:
     return MERGE_FIELD.sub(lambda m: _text_key(m.group(1)) if m.group(1) in names else m.group(0), template)
 
 
-class SendGridProvider:
+class SendGridProvider(Provider):
     name = "sendgrid"
     Settings = SendGridSettings
     max_batch = MAX_PERSONALIZATIONS
     max_concurrency = 8  # requests in flight; SendGrid's rate limits answer 429, which all workers honour
     max_schedule = MAX_SCHEDULE
+    fills_hosted_unsubscribe = True
+    can_cancel_scheduled = True
+    cancel_deadline = dt.timedelta(minutes=10)  # SendGrid's rule for scheduled batches
+    can_pull_suppressions = True
+    can_report = True
 
     def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
                  unsubscribe_group: int = 0) -> None:
@@ -269,7 +275,7 @@ class SendGridProvider:
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
         yield SendGridSession(self.client, SendGridBody(campaign, sandbox=self.sandbox,
-                                                        unsubscribe_group=self.unsubscribe_group))
+                                                        unsubscribe_group=self.unsubscribe_group), self.host)
 
     def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
                           progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
@@ -299,17 +305,18 @@ class SendGridProvider:
                     totals[metric] = totals.get(metric, 0) + int(value or 0)
         return totals
 
-    def cancel_scheduled(self, sendgrid_batch: str) -> None:
+    def cancel_scheduled(self, reference: str) -> None:
         """Cancel a scheduled batch: whatever was sent under its id is never delivered."""
-        cancel_batch(self.client(), sendgrid_batch)
+        cancel_batch(self.client(), reference)
 
 
-class SendGridSession:
+class SendGridSession(Session):
     """Shared by the send's worker threads. Each thread gets its own client: the library keeps
     per-request state (headers, the URL it builds) on the client object."""
 
-    def __init__(self, new_client: Callable[[], SendGridAPIClient], body: SendGridBody) -> None:
+    def __init__(self, new_client: Callable[[], SendGridAPIClient], body: SendGridBody, host: str = "") -> None:
         self.new_client = new_client
+        self.host = host
         self.body = body
         self.requests = 0
         self.reserved: dict[str, str] = {}  # our batch id -> the SendGrid batch id it goes out under
@@ -322,6 +329,10 @@ class SendGridSession:
         if client is None:
             client = self.local.client = self.new_client()
         return client
+
+    @property
+    def reserves_references(self) -> bool:
+        return bool(self.body.cancellable)
 
     def reserve(self, batch: Batch) -> str | None:
         """For a send scheduled far enough ahead, a fresh SendGrid batch id for the next attempt at
@@ -348,8 +359,11 @@ class SendGridSession:
             raise _classify(error, batch) from None
         except urllib.error.URLError as error:
             # Refused or the name did not resolve: nothing went out.
-            not_sent = isinstance(error.reason, (ConnectionRefusedError, socket.gaierror))
-            raise TemporaryFailure(f"SendGrid unreachable: {error.reason}", maybe_delivered=not not_sent) from None
+            where = f"SendGrid at {self.host} (SENDGRID_API_HOST, or [send.sendgrid] host)"
+            if isinstance(error.reason, socket.gaierror):  # a wrong name does not get right by waiting
+                raise BatchFailed(f"{where} does not resolve: {error.reason}; batch {batch.id} not sent") from None
+            not_sent = isinstance(error.reason, ConnectionRefusedError)
+            raise TemporaryFailure(f"{where} unreachable: {error.reason}", maybe_delivered=not not_sent) from None
         except (OSError, http.client.HTTPException) as error:
             # Timed out or cut off after the request went out: SendGrid may have accepted it.
             raise TemporaryFailure(f"SendGrid did not answer: {error or type(error).__name__}",
@@ -469,6 +483,8 @@ def _classify(error: HTTPError, batch: Batch) -> Exception:
         return TemporaryFailure(message, retry_after=requested_wait(headers))
     if status >= 500:
         return TemporaryFailure(message)
+    if status in (401, 403):
+        message += " (SendGrid refused SENDGRID_API_KEY: set a key with Mail Send access in .env or the CI secrets)"
     return BatchFailed(f"{message} (batch {batch.id} not sent)")
 
 
@@ -477,6 +493,9 @@ def _explanation(error: HTTPError) -> str:
     try:
         problems = error.to_dict.get("errors") or []
     except (ValueError, AttributeError, UnicodeDecodeError):
+        body = (error.body or b"")[:200]
+        return f": {body.decode('utf-8', 'replace')}" if body else ""
+    if not isinstance(problems, list):  # not the documented shape: show the body as it came
         body = (error.body or b"")[:200]
         return f": {body.decode('utf-8', 'replace')}" if body else ""
     texts = [f"{p['field']}: {p.get('message', '')}" if p.get("field") else str(p.get("message", ""))

@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from newsletter.deliver.audience import Batch
-from newsletter.deliver.message import Campaign, build_message
-from newsletter.deliver.providers import BatchFailed, SendResult
+from newsletter.compose.audience import Batch
+from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session
 from newsletter.deliver.retry import TemporaryFailure
-from newsletter.deliver.secrets import redact, secret
 from newsletter.errors import InputError
+from newsletter.render.message import Campaign, build_message
 from newsletter.schema import check_choice
+from newsletter.secrets import redact, secret
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -42,7 +42,7 @@ class SmtpSettings:
     rate_limit: float = 0.0  # messages per second; 0: no limit
 
 
-class SmtpProvider:
+class SmtpProvider(Provider):
     name = "smtp"
     Settings = SmtpSettings
     dry_run = False
@@ -90,7 +90,9 @@ class SmtpProvider:
             session.close()
 
 
-class SmtpSession:
+class SmtpSession(Session):
+    logs_each_message = True
+
     def __init__(self, provider: SmtpProvider, campaign: Campaign) -> None:
         self.provider = provider
         self.campaign = campaign

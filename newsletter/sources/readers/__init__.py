@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from newsletter.article import Article
 from newsletter.errors import SourceError
+from newsletter.sources.article import Article
 from newsletter.sources.source import Source, load_source
 
 if TYPE_CHECKING:

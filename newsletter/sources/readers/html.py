@@ -6,8 +6,8 @@ import codecs
 import re
 from dataclasses import asdict
 
-from newsletter.article import Article, Block
 from newsletter.errors import SourceError
+from newsletter.sources.article import Article, Block
 from newsletter.sources.source import BINARY_SNIFF, Source
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}

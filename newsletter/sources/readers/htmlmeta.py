@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from newsletter.dates import parse_date
+from newsletter.sources.dates import parse_date
 from newsletter.sources.readers.pagedump import byline_name
 
 # schema.org types whose headline is an article's title.

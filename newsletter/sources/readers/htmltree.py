@@ -5,7 +5,7 @@ from __future__ import annotations
 import lxml.html
 from lxml import etree
 
-from newsletter.article import Block
+from newsletter.sources.article import Block
 from newsletter.sources.readers.htmlmeta import clean
 
 NEVER_ARTICLE_TEXT = ("head", "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",

@@ -25,8 +25,15 @@ from functools import cache
 from itertools import accumulate
 from pathlib import Path
 
-from newsletter.article import Block
-from newsletter.dates import DATE_PATTERN, MAX_DATELINE_WORDS, captured_date, dateline, relative_date, updated_date
+from newsletter.sources.article import Block
+from newsletter.sources.dates import (
+    DATE_PATTERN,
+    MAX_DATELINE_WORDS,
+    captured_date,
+    dateline,
+    relative_date,
+    updated_date,
+)
 
 WORD = re.compile(r"\w+")
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")

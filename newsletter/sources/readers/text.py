@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter.article import Article
 from newsletter.errors import SourceError
+from newsletter.sources.article import Article
 from newsletter.sources.readers.pagedump import split_dump
 from newsletter.sources.source import Source
 

@@ -10,10 +10,16 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from newsletter.deliver.audience import Recipient
+from newsletter import clock
+from newsletter.compose.audience import Recipient
 from newsletter.schema import parse_mailbox
+
+if TYPE_CHECKING:
+    from newsletter.render.build import Build
+    from newsletter.workspace import Workspace
 
 MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\s*\}\}")
 # A merge field is inside a URL when a URL runs, unbroken, from its scheme up to the field.
@@ -107,10 +113,32 @@ def build_message(campaign: Campaign, recipient: Recipient, now: dt.datetime | N
         reply_name, reply_address = parse_mailbox(campaign.reply_to, "reply_to")
         message["Reply-To"] = Address(display_name=reply_name, addr_spec=reply_address)
     message["Subject"] = fill(campaign.subject, values)
-    message["Date"] = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    message["Date"] = format_datetime(now or clock.now())
     message["Message-ID"] = make_msgid(idstring=campaign.slug, domain=campaign.domain)
     for header, value in campaign.headers.items():
         message[header] = fill(value, values)
     message.set_content(fill(campaign.text, values))
     message.add_alternative(fill(campaign.html, values, escape=True), subtype="html")
     return message
+
+
+TEST_PREFIX = "[TEST] "
+
+
+def campaign_for(build: Build, workspace: Workspace, test: bool = False) -> Campaign:
+    """The email as it leaves, before each recipient's merge fields. A test copy is tagged apart
+    (its own categories), so the provider's figures for the issue never count it."""
+    settings = workspace.settings
+    subject = f"{TEST_PREFIX}{build.issue.subject}" if test else build.issue.subject
+    categories = ("newsletter-test", f"{build.issue.slug}-test") if test else ("newsletter", build.issue.slug)
+    return Campaign(
+        slug=build.issue.slug,
+        subject=subject,
+        html=build.rendered.html,
+        text=build.rendered.text,
+        sender=settings.sender,
+        reply_to=settings.reply_to,
+        headers=unsubscribe_headers(settings.unsubscribe_url, settings.unsubscribe_mailto),
+        categories=categories,
+        send_at=None if test else build.spec.send_at,  # a test goes out now
+    )

@@ -24,13 +24,17 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AbstractSet, BinaryIO, Iterable, Iterator, Sequence, TextIO
+from typing import TYPE_CHECKING, AbstractSet, BinaryIO, Iterable, Iterator, Sequence, TextIO
 
 from email_validator import EmailNotValidError, validate_email
 
+from newsletter.compose.issuefile import IssueSpec
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
 from newsletter.schema import check_header_text
+
+if TYPE_CHECKING:
+    from newsletter.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,3 +347,23 @@ def _valid_domain(domain: str) -> str | None:
         return validate_email(f"postmaster@{domain}", check_deliverability=False).domain
     except EmailNotValidError:
         return None
+
+
+def audience_file(workspace: Workspace, spec: IssueSpec, override: Path | None = None) -> Path | None:
+    """--audience, else the issue's ``audience:``, else newsletter.toml's [send] audience."""
+    if override:
+        return override  # typed on the command line: the user's choice, wherever it is
+    if spec.audience:
+        return workspace.require_inside(spec.folder / spec.audience, "audience", spec.path, spec.lines.get("audience"))
+    if workspace.settings.send.audience:
+        return workspace.require_inside(workspace.root / workspace.settings.send.audience, "[send] audience",
+                                        workspace.settings_path, workspace.settings_line("send", "audience"))
+    return None
+
+
+def audience_path(workspace: Workspace, spec: IssueSpec, override: Path | None) -> Path:
+    path = audience_file(workspace, spec, override)
+    if path is None:
+        raise InputError(spec.path, "no audience: add 'audience: audience.csv' to the issue, "
+                         "set [send] audience in newsletter.toml, or pass --audience CSV or --to ADDR")
+    return path

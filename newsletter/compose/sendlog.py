@@ -17,35 +17,36 @@ before hashing (plain addresses) is read as it is and rewritten hashed by the ne
 Two refinements narrow what can be unknown. A provider that sends one message at a time
 (SMTP) marks its batch ``per_message`` and logs ``message-start`` / ``message-sent`` (with one
 ``recipient``) around each message: only a started, unconfirmed message is in doubt. A batch
-scheduled through SendGrid is marked ``scheduled`` and logs each SendGrid batch id
-(``batch-reserved``) before a request uses it and ``batch-cancelled`` once it is cancelled: a
+scheduled through a provider that holds mail is marked ``scheduled`` and logs each provider
+reference (``batch-reserved``, ``ref``) before a request uses it and ``batch-cancelled`` once it is cancelled: a
 batch whose ids are all cancelled delivered nothing, and one with an open id is settled by
 cancelling it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
-import secrets
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from newsletter.deliver.audience import Batch
-from newsletter.deliver.secrets import redact, secret
+from newsletter import clock
+from newsletter.compose.audience import Batch
 from newsletter.errors import InputError, SendError
 from newsletter.files import write_atomically
+from newsletter.secrets import redact, secret
 
 LOG_NAME = "send-log.jsonl"
 KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
+# What logs written before references were provider-neutral call ``ref`` (read, never written).
+LEGACY_REFERENCE = "sendgrid_batch"
 _FINGERPRINT_TEXT = b"newsletter send-log key fingerprint"
 # Anything address-shaped in a provider's error text (an SMTP refusal names the recipient).
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[^\s<>\"'(),;:]+")
@@ -77,14 +78,16 @@ def current_log_key() -> LogKey | None:
 
 
 def create_log_key(env_file: Path) -> LogKey:
-    """A new random key, appended to ``env_file`` (created if missing) and set in this process."""
-    value = secrets.token_urlsafe(32)
-    old = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
-    separator = "\n" if old and not old.endswith("\n") else ""
-    write_atomically(env_file, f"{old}{separator}# Keys the send log's recipient ids; CI needs the same value.\n"
-                               f"{KEY_VARIABLE}={value}\n")
-    os.chmod(env_file, 0o600)
-    os.environ[KEY_VARIABLE] = value
+    """The send-log key, made once: under the .env's lock, so two first sends agree on one key.
+    Refused where there is no .env to keep it in (a CI runner): a key made there would be lost
+    with the runner, and the next run could not read the log."""
+    from newsletter.secrets import add_generated
+
+    if not env_file.is_file():
+        raise InputError(env_file, f"{KEY_VARIABLE} is not set and there is no .env to keep a new one: run "
+                         f"'newsletter secrets' where you send from, and give CI the same value as the secret "
+                         f"{KEY_VARIABLE}; nothing was sent")
+    add_generated(env_file, (KEY_VARIABLE,))
     return current_log_key()
 
 
@@ -107,8 +110,8 @@ class LoggedBatch:
     to: list[str]  # recipient ids (see LogKey)
     note: str = ""  # why its fate is unknown, when known
     first_line: int | None = None  # the first recipient's line in the audience file
-    scheduled: bool = False  # sent under SendGrid batch ids, each logged before use
-    reservations: list[str] = field(default_factory=list)  # those batch ids
+    scheduled: bool = False  # sent under provider references, each logged before use
+    reservations: list[str] = field(default_factory=list)  # those references
     cancelled: list[str] = field(default_factory=list)  # of them: cancelled, so delivering nothing
 
     @property
@@ -138,6 +141,8 @@ class LogState:
     key: LogKey | None = None  # what turns an address into an id here
     fingerprints: set[str] = field(default_factory=set)  # keys the log says it was written under
     plain: bool = False  # some recipients are written as addresses (a log from before hashing)
+    scheduled: list[LoggedBatch] = field(default_factory=list)  # batches with provider batch ids still open
+    cancelled_send_at: str | None = None  # `newsletter cancel` called back the issue scheduled for this time
 
     @property
     def unknown_addresses(self) -> set[str]:
@@ -191,6 +196,9 @@ class _Replay:
                 self.result.fingerprints.add(event["key"])
             if event.get("provider") not in self.result.providers:
                 self.result.providers.append(event.get("provider"))
+        elif kind == "issue-cancelled":
+            self.result.cancelled_send_at = event.get("send_at")
+            self.result.complete = False
         elif kind == "run-end":
             self.result.complete = self.result.complete or event.get("outcome") == "complete"
         elif kind == "batch-start":
@@ -204,7 +212,8 @@ class _Replay:
                 self.status[recipient] = (state, batch_id)
         elif kind in ("batch-reserved", "batch-cancelled"):
             batch = self.started(kind, batch_id, path, line)
-            (batch.reservations if kind == "batch-reserved" else batch.cancelled).append(event.get("sendgrid_batch"))
+            reference = event.get("ref", event.get(LEGACY_REFERENCE))
+            (batch.reservations if kind == "batch-reserved" else batch.cancelled).append(reference)
         elif kind in ("message-start", "message-sent"):
             self.started(kind, batch_id, path, line)
             self.message(kind, batch_id, self.ids([str(event.get("recipient", ""))])[0])
@@ -243,17 +252,19 @@ class _Replay:
         return [self.result.id(r) if "@" in r else r for r in recipients]
 
     def settle_cancelled(self) -> None:
-        """A scheduled batch whose every SendGrid batch id was cancelled delivered nothing: its
+        """A scheduled batch whose every provider reference was cancelled delivered nothing: its
         recipients are simply still to send."""
         for key, (state, batch_id) in list(self.status.items()):
             batch = self.batches[batch_id]
-            if state == "started" and batch.scheduled and not batch.open_reservations:
+            called_back = state == "started" or (state == "sent" and batch.reservations)
+            if called_back and batch.scheduled and not batch.open_reservations:
                 del self.status[key]
 
     def state(self) -> LogState:
         result = self.result
-        result.sent = {address for address, (state, _) in self.status.items() if state == "sent"}
         self.settle_cancelled()
+        result.sent = {address for address, (state, _) in self.status.items() if state == "sent"}
+        result.scheduled = [batch for batch in self.batches.values() if batch.scheduled and batch.open_reservations]
         open_ids = {batch_id for state, batch_id in self.status.values() if state == "started"}
         for batch_id in open_ids:
             batch = self.batches[batch_id]
@@ -311,17 +322,20 @@ class SendLog:
         self._append("batch-start", batch=batch.id, provider=provider, count=len(batch.recipients),
                      **extra, to=self._ids(r.email for r in batch.recipients))
 
-    def batch_reserved(self, batch_id: str, sendgrid_batch: str) -> None:
-        self._append("batch-reserved", batch=batch_id, sendgrid_batch=sendgrid_batch)
+    def batch_reserved(self, batch_id: str, reference: str) -> None:
+        self._append("batch-reserved", batch=batch_id, ref=reference)
 
-    def batch_cancelled(self, batch_id: str, sendgrid_batch: str) -> None:
-        self._append("batch-cancelled", batch=batch_id, sendgrid_batch=sendgrid_batch)
+    def batch_cancelled(self, batch_id: str, reference: str) -> None:
+        self._append("batch-cancelled", batch=batch_id, ref=reference)
 
     def message_started(self, batch: Batch, address: str) -> None:
         self._append("message-start", batch=batch.id, recipient=self._ids([address])[0])
 
     def message_sent(self, batch: Batch, address: str) -> None:
         self._append("message-sent", batch=batch.id, recipient=self._ids([address])[0])
+
+    def issue_cancelled(self, send_at: str, batches: int) -> None:
+        self._append("issue-cancelled", send_at=send_at, batches=batches)
 
     def batch_sent(self, batch: Batch, receipt: str) -> None:
         self._append("batch-sent", batch=batch.id, count=len(batch.recipients), receipt=self._scrub(receipt))
@@ -391,7 +405,7 @@ def _migrate(path: Path, fd: int, key: LogKey) -> int:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _fsync_folder(folder: Path) -> None:

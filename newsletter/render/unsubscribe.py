@@ -31,9 +31,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from newsletter.deliver.audience import Recipient
-from newsletter.deliver.providers import hosted_unsubscribe
-from newsletter.deliver.secrets import secret
+from newsletter.compose.audience import Recipient
+from newsletter.secrets import secret
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -41,6 +40,21 @@ if TYPE_CHECKING:
 SECRET_VARIABLE = "NEWSLETTER_UNSUBSCRIBE_SECRET"
 TOKEN_FIELD = "unsubscribe_token"
 PREVIEW_TOKEN = "PREVIEW-not-a-real-token"
+
+
+@dataclass(frozen=True)
+class HostedUnsubscribe:
+    """A provider that hosts the unsubscribe page itself: the email is built with ``placeholder``
+    as its unsubscribe link (plainly fake, on the never-resolving .invalid domain, which preview
+    and the dry run show as it is) and the provider swaps in its own per-recipient link."""
+
+    placeholder: str
+    mode: str  # a short name for `check`, e.g. "sendgrid-group"
+    explanation: str  # one sentence for people
+
+
+# Every hosted-unsubscribe placeholder contains this: a provider that hosts none refuses to send it.
+HOSTED_PLACEHOLDER_MARK = "-replaces-this.invalid/"
 
 
 class InvalidToken(ValueError):
@@ -74,7 +88,7 @@ def make_token(email: str, list_id: str, key: str | None = None) -> str:
 def verify_token(token: str, key: str | None = None) -> Subscription:
     """Whose token this is, or ``InvalidToken``. For a team's own unsubscribe page::
 
-        from newsletter.deliver.unsubscribe import InvalidToken, verify_token
+        from newsletter.render.unsubscribe import InvalidToken, verify_token
         try:
             who = verify_token(request.args["token"])  # reads $NEWSLETTER_UNSUBSCRIBE_SECRET
         except InvalidToken:
@@ -111,20 +125,20 @@ def preview_values(recipient: Recipient, workspace: Workspace) -> dict[str, str]
 
 # --- modes ---------------------------------------------------------------------------------
 
-def sending_workspace(workspace: Workspace) -> Workspace:
-    """The workspace as the email should be built: when the provider hosts unsubscribes, its
+def sending_workspace(workspace: Workspace, hosted: HostedUnsubscribe | None) -> Workspace:
+    """The workspace as the email should be built for the provider that sends it: when that
+    provider hosts unsubscribes (``hosted``, from deliver's ``hosted_unsubscribe``), its
     unsubscribe link is the placeholder that the provider replaces per recipient."""
-    hosted = hosted_unsubscribe(workspace)
     if hosted is None:
         return workspace
     settings = dataclasses.replace(workspace.settings, unsubscribe_url=hosted.placeholder)
-    return dataclasses.replace(workspace, settings=settings)
+    return dataclasses.replace(workspace, settings=settings, hosted_unsubscribe=hosted)
 
 
 def unsubscribe_mode(workspace: Workspace) -> tuple[str, str]:
     """(mode, one sentence for people) about how readers unsubscribe."""
     settings = workspace.settings
-    hosted = hosted_unsubscribe(workspace)
+    hosted = workspace.hosted_unsubscribe
     if hosted:
         return hosted.mode, hosted.explanation
     url = settings.unsubscribe_url

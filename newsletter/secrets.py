@@ -1,0 +1,120 @@
+"""Secrets come from the environment or ``.env`` only, and are blanked out of anything shown.
+
+A provider asks for its secret by name through ``secret``; every secret asked for is remembered,
+so ``redact`` blanks it from messages whatever a server or library put in them.
+
+``SECRETS`` lists every secret the tool reads. The ones it can make itself (the send-log key,
+the unsubscribe signing secret) are added to ``.env`` by ``add_generated``. Two commands may
+add one at once (two first sends, ``secrets`` beside a send): each takes the same lock, reads
+the file again and adds only what is still missing, so both end up with one value. New lines
+are appended to the file itself, so a ``.env`` that is a symlink is written through, never
+replaced by a copy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets as random_source
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from newsletter.errors import InputError
+
+_READ: set[str] = set()
+
+
+def secret(variable: str, needed_for: str) -> str:
+    value = os.environ.get(variable, "")
+    if not value:
+        raise InputError(None, f"{variable} is not set: {needed_for} needs it in the environment or in .env "
+                         "(see .env.example)")
+    _READ.add(variable)
+    return value
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every secret read so far blanked out."""
+    for variable in _READ:
+        value = os.environ.get(variable, "")
+        if len(value) >= 4:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    purpose: str
+    generated: bool = False  # the tool makes a random value; the others come from a provider
+
+
+SECRETS = (
+    Secret("SENDGRID_API_KEY", "the sendgrid provider's API key (a key with Mail Send access is enough)"),
+    Secret("SMTP_PASSWORD", "the smtp provider's password for [send.smtp] user"),
+    Secret("NEWSLETTER_LOG_KEY", "keys the send log's recipient ids; every machine that sends needs the same "
+           "value", generated=True),
+    Secret("NEWSLETTER_UNSUBSCRIBE_SECRET", "signs {{unsubscribe_token}} links; your unsubscribe page needs "
+           "the same value", generated=True),
+    Secret("AWS_ACCESS_KEY_ID", "[publish] bucket: the S3-compatible store's access key"),
+    Secret("AWS_SECRET_ACCESS_KEY", "[publish] bucket: its secret key"),
+    Secret("NEWSLETTER_LLM_API_KEY", "[summary] llm_url: the model server's key, if it asks for one"),
+)
+GENERATED = tuple(secret.name for secret in SECRETS if secret.generated)
+
+
+def env_example() -> str:
+    """``.env.example``: every secret the tool reads, each with what it is for."""
+    lines = ["# Secrets only; copy to .env (never committed), or run `newsletter secrets`, which makes",
+             "# the ones the tool can make. Settings live in newsletter.toml. CI reads the same names",
+             "# from the repository's secrets (see .github/workflows/send-scheduled.yml)."]
+    for secret in SECRETS:
+        lines += [f"# {secret.purpose}", f"{secret.name}="]
+    return "\n".join(lines) + "\n"
+
+
+def read_env(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {name: value for name, value in dotenv_values(path).items() if value}
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def add_generated(path: Path, names: tuple[str, ...] = GENERATED) -> list[str]:
+    """Add a random value for each of ``names`` that ``path`` lacks; set them in this process too.
+    Returns the names added (those already there keep their value)."""
+    with _locked(path):
+        present = read_env(path)
+        missing = [name for name in names if name not in present]
+        if missing:
+            old = path.read_bytes() if path.exists() else b""
+            lines = "" if not old or old.endswith(b"\n") else "\n"
+            for name in missing:
+                purpose = next(secret.purpose for secret in SECRETS if secret.name == name)
+                lines += f"# {purpose}\n{name}={random_source.token_urlsafe(32)}\n"
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.fchmod(fd, 0o600)  # it holds secrets now, whoever made it
+                os.write(fd, lines.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        values = read_env(path)
+    for name in names:
+        os.environ[name] = values[name]
+    return missing
