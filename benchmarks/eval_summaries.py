@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from newsletter.sources.article import Article, Block
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
+from newsletter.sources.article import Article, Block
 from newsletter.sources.readers import read_article
 
 PROJECT = Path(__file__).resolve().parent.parent

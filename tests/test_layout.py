@@ -106,3 +106,28 @@ def test_the_product_reads_the_calendar_clock_in_one_place() -> None:
     readers = sorted(str(path.relative_to(PROJECT)) for path in PACKAGE.rglob("*.py")
                      if CLOCK_READS.search(path.read_text(encoding="utf-8")))
     assert readers == ["newsletter/clock.py"], readers
+
+
+def test_generic_sending_code_asks_providers_what_they_can_do() -> None:
+    """Capabilities are declared (deliver/providers' base classes), never probed or named."""
+    for path in (PACKAGE / "deliver" / "send.py", PACKAGE / "compose" / "sendlog.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "hasattr(" not in text, path
+        names = [line for line in text.splitlines()
+                 if re.search(r"(?i)sendgrid|smtp|outbox", line) and "LEGACY_REFERENCE =" not in line]
+        assert names == [], f"{path.name} names a provider: {names}"
+
+
+def test_no_private_api_of_the_standard_library() -> None:
+    stdlib = set(sys.stdlib_module_names)
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {alias.asname or alias.name: alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and imported.get(node.value.id, "").split(".")[0] in stdlib
+                    and node.attr.startswith("_") and not node.attr.startswith("__") and node.attr != "_exit"):
+                found.append(f"{path.relative_to(PROJECT)}:{node.lineno} {node.value.id}.{node.attr}")
+    assert found == []

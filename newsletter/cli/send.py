@@ -59,8 +59,6 @@ def _send_due(args, workspace: Workspace) -> int:
     """Every due issue, each on its own: one that fails does not stop the others."""
     if args.issue or args.to:
         raise InputError(None, "--due sends every issue that is due: give no ISSUE and no --to")
-    if args.send and workspace.settings.send.pull_suppressions:
-        _pull(workspace, args.json)  # before choosing anyone: a bounce from the last issue is not mailed again
     paths, problems = due_issues(workspace, provider=args.provider)
     for problem in problems:
         print(f"newsletter: {problem}", file=sys.stderr)

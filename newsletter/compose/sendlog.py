@@ -15,7 +15,7 @@ fingerprint, so a run with another key refuses instead of taking everyone for ne
 before hashing (plain addresses) is read as it is and rewritten hashed by the next real send.
 
 Two refinements narrow what can be unknown. A provider that sends one message at a time
-(SMTP) marks its batch ``per_message`` and logs ``message-start`` / ``message-sent`` (with one
+marks its batch ``per_message`` and logs ``message-start`` / ``message-sent`` (with one
 ``recipient``) around each message: only a started, unconfirmed message is in doubt. A batch
 scheduled through a provider that holds mail is marked ``scheduled`` and logs each provider
 reference (``batch-reserved``, ``ref``) before a request uses it and ``batch-cancelled`` once it is cancelled: a
@@ -48,7 +48,7 @@ KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
 # What logs written before references were provider-neutral call ``ref`` (read, never written).
 LEGACY_REFERENCE = "sendgrid_batch"
 _FINGERPRINT_TEXT = b"newsletter send-log key fingerprint"
-# Anything address-shaped in a provider's error text (an SMTP refusal names the recipient).
+# Anything address-shaped in a provider's error text (a refusal may name the recipient).
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[^\s<>\"'(),;:]+")
 
 
@@ -206,7 +206,7 @@ class _Replay:
                                 self.ids(event.get("to", [])), first_line=event.get("first_line"),
                                 scheduled=bool(event.get("scheduled")))
             self.batches[batch_id] = batch
-            # Logged message by message (SMTP): a recipient is in doubt only once its message started.
+            # Logged message by message: a recipient is in doubt only once its message started.
             state = "queued" if event.get("per_message") else "started"
             for recipient in batch.to:
                 self.status[recipient] = (state, batch_id)

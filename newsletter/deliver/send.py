@@ -1,7 +1,7 @@
 """Send an issue: build it, choose who gets it, hand it to a provider batch by batch.
 
 A real send is recorded in the issue's send log (sendlog.py) before and after every batch,
-under a lock; a dry run (the outbox), a sandbox send and a test send (``--to``) leave no
+under a lock; a dry run, a sandbox send and a test send (``--to``) leave no
 trace there. Whoever the log says already has the issue is never sent it again; batches of
 unknown fate are held back until the user checks them and asks for ``resend_unknown``.
 """
@@ -41,6 +41,7 @@ from newsletter.compose.sendlog import (
 )
 from newsletter.deliver.approval import Approval, approve, verify_approved
 from newsletter.deliver.providers import (
+    DRY_RUN,
     PROVIDERS,
     BatchFailed,
     Provider,
@@ -122,6 +123,7 @@ class SendPlan:
     env_file: Path | None = None  # where a first real send keeps the new send-log key
     tokens: Tokens = _no_tokens
     workspace: Workspace | None = None
+    skip_bad_rows: bool = False
 
     @property
     def test(self) -> bool:
@@ -166,7 +168,8 @@ def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = N
     return SendPlan(build, campaign, audience=source, history=history, candidates=scanned,
                     suppressed=scanned.suppressed, limit=limit, resend_unknown=resend_unknown,
                     skipped_rows=len(scanned.bad_rows), skipped_rows_report=report, env_file=workspace.root / ".env",
-                    tokens=tokens, workspace=workspace, **_select(scanned, history, limit, resend_unknown, tokens))
+                    tokens=tokens, workspace=workspace, skip_bad_rows=skip_bad_rows,
+                    **_select(scanned, history, limit, resend_unknown, tokens))
 
 
 def _reader_fields(workspace: Workspace, build: Build, audience: Path | None, as_reader: str | None) -> dict[str, str]:
@@ -221,9 +224,9 @@ def _select(candidates: ScannedAudience, history: LogState, limit: int | None, r
 
 def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = False,
                     name: str | None = None) -> Provider:
-    """The outbox unless --send or --sandbox; then --provider, else [send] provider."""
+    """The dry run unless --send or --sandbox; then --provider, else [send] provider."""
     if not (send or sandbox):
-        return get_provider("outbox", workspace)
+        return get_provider(DRY_RUN, workspace)
     provider = get_provider(name or workspace.settings.send.provider, workspace, sandbox=sandbox)
     if provider.dry_run and not sandbox:
         real = ", ".join(repr(other) for other in PROVIDERS if not provider_class(other).dry_run)
@@ -247,7 +250,7 @@ def due_window(workspace: Workspace, provider_name: str | None = None) -> dt.tim
     """The one definition of "due" that status, check --due, archive --due and send --due (dry or
     not) share: an issue is due once its send_at comes within this window of now. The window
     belongs to the provider that will really send it ([send] provider, or --provider), not to
-    the dry run's outbox, so a rehearsal sees what the real run will do."""
+    the dry run, so a rehearsal sees what the real run will do."""
     from newsletter.deliver.providers import provider_class
 
     return due_ahead(workspace.settings.send, provider_class(provider_name or workspace.settings.send.provider,
@@ -299,6 +302,8 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
         return SendResult(provider.name, 0, False, details={"batches": 0, "log": str(plan.log)})
     if plan.recipients or plan.held_back:
         confirm(plan, provider)
+    if settings.pull_suppressions and provider.can_pull_suppressions:
+        plan = _after_pulling_suppressions(plan, provider, progress)
     key = current_log_key() or _new_log_key(plan, progress)
     publish_first(plan, progress)
     # Even with nobody left a run is recorded: its "complete" tells `--due` the issue is done.
@@ -307,6 +312,21 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
         check_log_key(state, key, plan.log)
         cancel_unknown(log, provider, progress)
         return execute(plan.refreshed(log.state()), provider, settings, log, progress)
+
+
+def _after_pulling_suppressions(plan: SendPlan, provider: Provider, progress: Progress) -> SendPlan:
+    """[send] pull_suppressions: the provider's bounces and unsubscribes since the last pull come
+    home first, and the audience is read again without them: last issue's bounce is not mailed."""
+    from newsletter.deliver.suppressions import pull_suppressions
+
+    assert plan.workspace is not None and plan.audience is not None, "plan_send sets both for an audience"
+    pulled = pull_suppressions(plan.workspace, provider.name, progress)
+    since = f"since {pulled.since}" if pulled.since else "first pull: everything"
+    progress(f"Pulled {pulled.fetched:,} suppression{'' if pulled.fetched == 1 else 's'} from {pulled.provider} "
+             f"({since}): {pulled.merge.added:,} new in {display_path(pulled.merge.path)}, {pulled.merge.total:,} in all.")
+    scanned = scan_audience(plan.audience, plan.skip_bad_rows, suppressions(plan.workspace))
+    return replace(plan, candidates=scanned, suppressed=scanned.suppressed,
+                   **_select(scanned, plan.history, plan.limit, plan.resend_unknown, plan.tokens))
 
 
 def _require_secrets(plan: SendPlan) -> None:
@@ -534,7 +554,7 @@ def cancel_unknown(log: SendLog, provider: Provider, progress: Progress = lambda
 
 @dataclass(frozen=True)
 class _MessageJournal:
-    """For providers that send one message at a time (SMTP): each message is logged before and
+    """For providers that send one message at a time: each message is logged before and
     after it goes, so a crash leaves at most the message in flight of unknown fate."""
 
     log: SendLog

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -322,18 +323,44 @@ def _trimmed_style(style: str, in_cell: bool) -> str:
 
 @functools.cache
 def _premailer_class() -> type:
-    import cssutils
     from premailer import Premailer
 
-    # premailer validates every inline style attribute against cssutils' property profiles even
-    # with disable_validation; validation only logs, yet compiling the profiles' patterns is half
-    # of a cold premailer run. Without profiles the output is the same (a test compares).
-    cssutils.profile.removeProfile(all=True)
     return Premailer
 
 
+@functools.cache
+def _no_css_profiles():
+    """A cssutils profile registry with no profiles in it, made once from the real one.
+
+    premailer validates every inline style attribute against cssutils' property profiles even
+    with disable_validation; validation only logs, yet compiling the profiles' patterns is half
+    of a cold premailer run. Without profiles the output is the same (a test compares)."""
+    import copy
+
+    import cssutils
+
+    empty = copy.copy(cssutils.profile)
+    for name in ("_profilesProperties", "_rawProfiles"):  # its own containers, not the shared ones
+        setattr(empty, name, {})
+    empty._profileNames = []
+    empty.removeProfile(all=True)
+    return empty
+
+
+@contextmanager
+def _css_unvalidated():
+    """Only while premailer runs: cssutils' own registry is back for anyone else afterwards."""
+    import cssutils
+
+    kept, cssutils.profile = cssutils.profile, _no_css_profiles()
+    try:
+        yield
+    finally:
+        cssutils.profile = kept
+
+
 def _premailer(html: str) -> str:
-    return _premailer_class()(
+    inliner = _premailer_class()(
         html,
         keep_style_tags=True,
         strip_important=False,
@@ -344,7 +371,9 @@ def _premailer(html: str) -> str:
         # would copy MJML's CSS "width:100%" over MJML's pixel width.
         disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
-    ).transform()
+    )
+    with _css_unvalidated():
+        return inliner.transform()
 
 
 def _css_inline(html: str) -> str:

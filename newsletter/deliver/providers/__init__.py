@@ -29,6 +29,7 @@ from newsletter.secrets import redact
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
 
+DRY_RUN = "outbox"  # what `send` uses without --send: writes what would be sent, sends nothing
 PROVIDERS = {
     "outbox": "newsletter.deliver.providers.outbox:OutboxProvider",
     "sendgrid": "newsletter.deliver.providers.sendgrid:SendGridProvider",
@@ -150,5 +151,5 @@ def check_provider_tables(workspace: Workspace) -> None:
             workspace.provider_settings(name, settings_class)
 
 
-__all__ = ["HOSTED_PLACEHOLDER_MARK", "PROVIDERS", "Batch", "BatchFailed", "HostedUnsubscribe", "hosted_unsubscribe", "Provider", "SendResult", "Session", "check_provider_tables",
+__all__ = ["DRY_RUN", "HOSTED_PLACEHOLDER_MARK", "PROVIDERS", "Batch", "BatchFailed", "HostedUnsubscribe", "hosted_unsubscribe", "Provider", "SendResult", "Session", "check_provider_tables",
            "get_provider", "provider_class"]
