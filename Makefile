@@ -13,7 +13,7 @@ SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT     = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600
 FAST    = not slow and not browser
 
-.PHONY: demo test check lint bench clean
+.PHONY: demo test check lint docs bench clean
 
 # Debian's python3 comes without venv's pip bootstrap until python3-venv is installed.
 $(BIN)/python:
@@ -48,6 +48,11 @@ $(DUMPERS):
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/python -m newsletter.cli.reference --check
+
+# The command and settings references in docs/ are generated from the code.
+docs: $(VENV)/.installed
+	$(BIN)/python -m newsletter.cli.reference
 
 # libfaketime moves the clock for a whole command and everything it starts (Debian's faketime).
 FAKETIME = /usr/bin/faketime

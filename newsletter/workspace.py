@@ -20,15 +20,16 @@ ISSUE_FILE = "issue.md"
 
 @dataclass(frozen=True)
 class Brand:
-    color: str = "#1f5f3a"
-    text_color: str = "#222222"
-    background: str = "#f4f1ea"
-    card: str = "#ffffff"
-    font: str = "Helvetica, Arial, sans-serif"
-    heading_font: str = ""
-    logo: str = ""
-    logo_alt: str = ""
-    logo_width: int = 160
+    color: str = "#1f5f3a"  # links, buttons and the masthead rule
+    text_color: str = "#222222"  # body text
+    background: str = "#f4f1ea"  # around the cards
+    card: str = "#ffffff"  # behind each article
+    font: str = "Helvetica, Arial, sans-serif"  # a CSS font stack; web fonts are not loaded (most inboxes block them)
+    heading_font: str = ""  # for headings; empty: font
+    logo: str = ""  # an https image URL; the name is shown when empty
+    logo_alt: str = ""  # the logo's alt text; empty: the name
+    logo_width: int = 160  # pixels
+    # The same four in a reader's dark mode:
     dark_background: str = "#121212"
     dark_card: str = "#1e1e1e"
     dark_text_color: str = "#e8e8e8"
@@ -43,29 +44,29 @@ class CheckSettings:
 
 @dataclass(frozen=True)
 class UtmSettings:
-    enabled: bool = True
-    source: str = "newsletter"
-    medium: str = "email"
+    enabled: bool = True  # add utm_source, utm_medium, utm_campaign and utm_content to article links
+    source: str = "newsletter"  # utm_source
+    medium: str = "email"  # utm_medium
     campaign: str = "{slug}"  # {slug} is the issue's folder name
 
 
 @dataclass(frozen=True)
 class SummarySettings:
-    sentences: int = 3
-    words: int = 80
+    sentences: int = 3  # most sentences in a blurb
+    words: int = 80  # most words in a blurb
     llm_url: str = ""  # OpenAI-compatible base URL (…/v1); empty: extractive summaries only
-    llm_model: str = ""
+    llm_model: str = ""  # the model name the server knows
     llm_timeout: int = 30  # seconds per article; the key comes from $NEWSLETTER_LLM_API_KEY
 
 
 @dataclass(frozen=True)
 class SendSettings:
     provider: str = "outbox"  # what --send uses: sendgrid or smtp (outbox is the dry run)
-    audience: str = ""
+    audience: str = ""  # default recipients CSV when the issue names none
     suppressions: str = ""  # CSV with an email column: never sent to (default: suppressions.csv, if present)
-    pull_suppressions: bool = False  # send --due first pulls the provider's bounces and unsubscribes
-    outbox: str = "outbox"
-    sample: int = 3
+    pull_suppressions: bool = False  # a real send first pulls the provider's bounces and unsubscribes
+    outbox: str = "outbox"  # where dry runs write what would be sent
+    sample: int = 3  # recipients a dry run writes as .eml files (recipients.jsonl lists everyone)
     batch_size: int = 1000  # recipients per request (SendGrid) or per logged batch (SMTP: at most 100)
     timeout: float = 30.0  # seconds per request
     max_retries: int = 5  # on 429, 5xx, timeouts and dropped connections
@@ -98,8 +99,8 @@ class FetchSettings:
 
     connect_timeout: float = 10.0  # seconds
     read_timeout: float = 20.0  # seconds without data
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
+    max_bytes: int = 5_000_000  # a larger page is an error
+    max_redirects: int = 5  # more is an error
     user_agent: str = ""  # default: newsletter/VERSION
     deadline: float = 30.0  # seconds for a whole page, however slowly it arrives
     cache: str = ".cache/sources"  # relative to the workspace
@@ -116,17 +117,17 @@ class PublishSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    name: str = "Newsletter"
-    sender: str = "Newsletter <newsletter@example.com>"
-    reply_to: str = ""
-    website: str = "https://example.com"
-    postal_address: str = ""
-    unsubscribe_url: str = ""
-    unsubscribe_mailto: str = ""
-    theme: str = "digest"
+    name: str = "Newsletter"  # the newsletter's name: masthead, From name default, list id of unsubscribe tokens
+    sender: str = "Newsletter <newsletter@example.com>"  # the From address, with a display name
+    reply_to: str = ""  # where replies go; empty: the sender
+    website: str = "https://example.com"  # linked from the masthead and footer
+    postal_address: str = ""  # required in commercial email (CAN-SPAM, CASL): shown in the footer
+    unsubscribe_url: str = ""  # https link for one-click unsubscribe; {{unsubscribe_token}} signs it (see unsubscribe modes)
+    unsubscribe_mailto: str = ""  # an address for List-Unsubscribe by mail
+    theme: str = "digest"  # a folder under templates/: digest or letter, or your own
     date_order: str = "DMY"  # how to read 03/04/2025 in sources: DMY or MDY
     inliner: str = "premailer"  # or "css-inline" (pip install 'newsletter[fast]'): the same result, faster
-    language: str = "en"
+    language: str = "en"  # the email's lang attribute and sentence splitting
     # Where the web archive shows each issue ("view in browser"); {slug} is the issue folder.
     archive_url: str = ""
     # Folders outside the workspace that issue files and settings may name (sources, images,

@@ -144,7 +144,13 @@ class _Handler(BaseHTTPRequestHandler):
             attempt = Attempt(fake.counter, time.monotonic(), body if fake.keep_bodies else {}, dict(self.headers))
             fake.attempts.append(attempt)
             fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
-        attempt.status = self._answer(fake, attempt, body, fault)
+            fake.in_flight += 1
+            fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
+        try:
+            attempt.status = self._answer(fake, attempt, body, fault)
+        finally:
+            with fake.lock:
+                fake.in_flight -= 1
 
     def do_GET(self) -> None:  # noqa: N802
         fake = self.server.fake
@@ -241,6 +247,7 @@ class FakeSendGrid:
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
         self.delay = 0.0  # seconds before handling each request (a real API's answer time)
+        self.in_flight = self.peak_in_flight = 0  # POST requests being handled now, and the most at once
         self.keep_bodies = True  # False: only ``delivered`` is kept (a million recipients' bodies would not fit)
         # The read side: list name -> [{"created": unix, "email": ..., "reason": ...}], group id -> emails,
         # category -> [{"date": "YYYY-MM-DD", "stats": [{"metrics": {...}}]}]

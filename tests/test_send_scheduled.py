@@ -132,6 +132,7 @@ def test_immediate_sends_killed_leave_no_duplicates_and_status_counts_the_doubt(
     assert undelivered <= in_doubt, "every undelivered recipient is sent on resume or counted as unknown"
     # CI asks for due issues: the doubt makes it red, with one line saying why.
     schedule_in(workspace, -5)
+    assert cli(workspace, "approve", EXAMPLE_ISSUE).returncode == 0
     due = cli(workspace, "send", "--due", "--send", "--yes")
     assert due.returncode == 1
     assert "batches of unknown fate" in due.stderr and "Traceback" not in due.stderr + due.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -100,14 +101,17 @@ def test_500_and_429_are_retried_honouring_retry_after(cli, sendgrid: FakeSendGr
     assert "batch 1.1: SendGrid answered 429" in result.err and "retry 2 of 3" in result.err
 
 
-def test_a_hang_past_the_timeout_is_retried(cli, sendgrid: FakeSendGrid, audience: list[str],
-                                            sendgrid_workspace: Path) -> None:
-    set_send_settings(sendgrid_workspace, timeout=0.3)
-    sendgrid.faults = {2: Fault(hang=1.5)}
+def test_a_hang_past_the_timeout_is_held_back_never_sent_twice(cli, sendgrid: FakeSendGrid, audience: list[str],
+                                                                sendgrid_workspace: Path) -> None:
+    """SendGrid took the request and answered too late: sending it again would be a second copy."""
+    set_send_settings(sendgrid_workspace, timeout=0.3, max_retries=2)
+    sendgrid.faults = {2: Fault(delay=1.5)}  # taken, then answered after the client gave up
     result = send(cli)
-    assert result.code == 0, result.err
-    assert "did not answer" in result.err
-    assert copies(sendgrid.delivered) == {a: 1 for a in audience}
+    assert result.code == 1 and "did not answer" in result.err and "not tried again" in result.err
+    time.sleep(1.5)  # the stand-in finishes taking the request the client gave up on
+    assert len([a for a in sendgrid.attempts if "personalizations" in a.body]) == 2, "no retry"
+    assert max(copies(sendgrid.delivered).values()) == 1
+    assert [b["batch"] for b in status(cli)["unknown"]] == ["1.2"]
 
 
 def test_other_4xx_stops_with_sendgrid_message_and_the_rest_is_sent_later(
@@ -139,7 +143,7 @@ def test_retries_are_bounded(cli, sendgrid: FakeSendGrid, audience: list[str]) -
 def test_timeouts_that_never_end_leave_the_batch_unknown(cli, sendgrid: FakeSendGrid, audience: list[str],
                                                          sendgrid_workspace: Path) -> None:
     set_send_settings(sendgrid_workspace, timeout=0.2, max_retries=1)
-    sendgrid.faults = {1: Fault(hang=1), 2: Fault(hang=1)}
+    sendgrid.faults = {1: Fault(hang=1, deliver=False)}
     result = send(cli)
     assert result.code == 1 and "held back" in result.err
     unknown = status(cli)["unknown"]

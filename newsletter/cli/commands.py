@@ -92,7 +92,13 @@ def _end_after_exit_handlers() -> None:
     os._exit(_EXIT[-1] if _EXIT else 1)
 
 
+# Every command's parser by its words ("send", "suppressions pull"), as the last _parser() made
+# them: the generated command reference (cli/reference.py) reads each one's --help from here.
+PARSERS: dict[str, argparse.ArgumentParser] = {}
+
+
 def _parser() -> argparse.ArgumentParser:
+    PARSERS.clear()
     parser = argparse.ArgumentParser(
         prog="newsletter",
         description="Compose email newsletters from article files: extract, summarise, render, check, send.",
@@ -109,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
                 json: str | None = None) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=summary, description=summary, epilog=f"example:\n  {example}",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+        PARSERS[name] = sub
         sub.set_defaults(handler=handler)
         if issue:
             sub.add_argument("issue", metavar="ISSUE", help="issue slug, folder or issue.md path")
@@ -249,6 +256,7 @@ def _results_commands(command) -> None:
     imported.add_argument("file", type=Path, metavar="FILE", help="a CSV with an email column, or an mbox file")
     for action in (pull, imported):
         action.add_argument("--json", action="store_true", help="print the merge result as JSON")
+    PARSERS.update({"suppressions pull": pull, "suppressions import": imported})
 
     report = command("report", _report, "The provider's figures for a sent issue: requests, delivered, bounces, "
                      "spam reports, unsubscribes, unique opens and clicks.", "newsletter report 2026-11-garden-notes",
@@ -262,6 +270,7 @@ def _results_commands(command) -> None:
     verify = verbs.add_parser("verify", help="check a {{unsubscribe_token}} and print whose it is")
     verify.add_argument("token", metavar="TOKEN")
     verify.add_argument("--json", action="store_true", help="print the address and list as JSON")
+    PARSERS["unsubscribe verify"] = verify
 
 
 def _positive(value: str) -> int:

@@ -26,6 +26,7 @@ REQUIREMENTS = ("# How CI (.github/workflows/send-scheduled.yml) installs newsle
 # How often CI looks for due issues. SendGrid holds a scheduled issue for up to 72 hours, so
 # one run a day (and one when an issue is pushed) hands every issue over in time; SMTP cannot
 # hold mail, so its runs must come as often as the lateness you accept.
+STARTER_ISSUE = "first-issue"
 CRONS = {"sendgrid": "17 6 * * *", "smtp": "*/15 * * * *"}
 
 
@@ -77,7 +78,7 @@ def init_workspace(folder: Path, today: dt.date, tool_spec: str | None = None, p
         target = folder / ".github" / "workflows" / "send-scheduled.yml"
         target.parent.mkdir(parents=True)
         created.append(_write(target, text))
-    issue = new_issue(folder / "issues", f"{today:%Y-%m}", today)
+    issue = new_issue(folder / "issues", STARTER_ISSUE, today)  # no date in its name: the guide works any day
     _copy(SCAFFOLD / "welcome.txt", issue.parent / "articles" / "welcome.txt")
     add_articles(issue, ["articles/welcome.txt"])
     created.append(issue)

@@ -1,7 +1,8 @@
 """Bounded retries with exponential backoff and full jitter, honouring a server's requested wait.
 
-Providers raise ``TemporaryFailure`` for what may succeed later (429, 5xx, timeouts, dropped
-connections) and ``SendError`` for what will not; ``with_retries`` knows nothing else about them.
+Providers raise ``TemporaryFailure`` for what may succeed later (429, 5xx, refused connections,
+and, marked ``maybe_delivered``, timeouts and dropped connections after the request went out)
+and ``SendError`` for what will not; ``with_retries`` retries only what says nothing was done.
 """
 
 from __future__ import annotations
@@ -86,23 +87,26 @@ def with_retries(action: Callable[[], T], policy: RetryPolicy,
                  on_retry: Callable[[TemporaryFailure, int, float], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep, gate: RateGate | None = None) -> T:
     """Run ``action``; on TemporaryFailure wait and run it again, at most ``max_retries`` times.
-    With a ``gate``, every try first waits out any pause a server asked of the whole send."""
-    maybe_delivered = False
+    With a ``gate``, every try first waits out any pause a server asked of the whole send. A
+    failure that may have been acted on (a timeout after the request went out, a connection
+    dropped before the answer) ends the tries at once: only the caller can settle its fate (a
+    provider that can cancel what it took, or an idempotency key, tries again itself)."""
     for attempt in range(1, policy.max_retries + 2):
         try:
             if gate:
                 gate.wait(sleep)
             return action()
         except TemporaryFailure as failure:
-            maybe_delivered = maybe_delivered or failure.maybe_delivered
+            if failure.maybe_delivered:  # a second try could be a second copy: never retried blindly
+                raise RetriesExhausted(f"{failure.message}; it may have been delivered, so it is not tried again",
+                                       failure, True) from None
             if failure.retry_after is not None and failure.retry_after > policy.max_delay:
                 raise RetriesExhausted(f"{failure.message}; the server asks to wait {failure.retry_after:.0f} s, "
                                        f"more than max_backoff = {policy.max_delay:g} s: send again later",
-                                       failure, maybe_delivered) from None
+                                       failure, False) from None
             if attempt > policy.max_retries:
                 tries = f"{attempt} attempts" if attempt > 1 else "1 attempt"
-                raise RetriesExhausted(f"{failure.message} (gave up after {tries})", failure,
-                                       maybe_delivered) from None
+                raise RetriesExhausted(f"{failure.message} (gave up after {tries})", failure, False) from None
             delay = backoff_delay(attempt, policy, failure.retry_after)
             if gate and failure.retry_after is not None:
                 gate.hold(failure.retry_after)

@@ -445,6 +445,7 @@ class _Sender:
         self.provider, self.policy, self.log, self.progress = provider, policy, log, progress
         self.gate = RateGate()  # a 429 to one worker holds back all of them
         self.sent = 0
+        self.counting = threading.Lock()
 
     def send_all(self, session: Session, batches: Iterator[Batch], workers: int) -> None:
         if workers == 1:  # in this thread: the same order, and nothing to coordinate
@@ -470,13 +471,19 @@ class _Sender:
         for future in done:
             error = future.exception()
             if error is None:
-                self.sent += future.result()
+                with self.counting:
+                    self.sent += future.result()
             else:
                 failure = failure or error
         return failure
 
     def send(self, session: Session, batch: Batch) -> int:
-        return _send_batch(session, batch, self.provider, self.policy, self.log, self.progress, self.gate)
+        try:
+            return _send_batch(session, batch, self.provider, self.policy, self.log, self.progress, self.gate)
+        except (BatchFailed, RetriesExhausted) as error:
+            with self.counting:  # what went out before the failure counts: SMTP sends one by one
+                self.sent += len(error.delivered)
+            raise
 
 
 def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPolicy, log: SendLog | None,

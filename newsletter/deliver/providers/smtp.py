@@ -35,7 +35,7 @@ PASSWORD = "SMTP_PASSWORD"
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    host: str = ""
+    host: str = ""  # the SMTP server; required
     port: int = 0  # 0: 587 for starttls, 465 for ssl, 25 for none
     security: str = "starttls"  # starttls, ssl or none
     user: str = ""  # the password is SMTP_PASSWORD in the environment or .env
@@ -140,13 +140,15 @@ class SmtpSession(Session):
         except (smtplib.SMTPException, OSError) as error:
             self.connection = None
             # The connection died mid-message: the server may have taken it.
-            raise TemporaryFailure(f"SMTP connection lost while sending to {address}: {error}",
-                                   maybe_delivered=True, delivered=list(done)) from None
+            raise TemporaryFailure(f"SMTP connection lost in the middle of message {len(done) + 1} of the batch: "
+                                   f"{error}", maybe_delivered=True, delivered=list(done)) from None
         self.messages += 1
 
     def _answer(self, code: int, reply: bytes | str, address: str, done: list[str]) -> Exception:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-        message = redact(f"SMTP server answered {code} {text} for {address}")
+        # The server's words may name the address: it is blanked, the position says which one.
+        text = text.replace(address, "<recipient>")
+        message = redact(f"SMTP server answered {code} {text} for message {len(done) + 1} of the batch")
         if 400 <= code < 500:
             return TemporaryFailure(message, delivered=list(done))
         return BatchFailed(f"{message}; if the address is wrong, add it to the suppression list "
