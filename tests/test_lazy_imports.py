@@ -31,6 +31,7 @@ def loaded_by(workspace: Path, *args: str) -> list[str]:
 
 
 def test_a_build_of_text_dumps_loads_no_extractor_client_or_sdk(workspace: Path) -> None:
+    (workspace / ".env").unlink()  # a workspace without secrets (a fresh clone) loads no python-dotenv
     first = loaded_by(workspace, "build", EXAMPLE_ISSUE)
     assert {"ruamel", "email_validator", "syntok", "lxml"} <= set(first)  # a cold cache: everything is read
     assert not {"justext", "dotenv"} & set(first) and not set(HEAVY[:-2]) & set(first)
@@ -71,5 +72,6 @@ def test_a_dry_run_loads_no_provider_library(workspace: Path) -> None:
 def test_css_inline_replaces_premailer_when_chosen(workspace: Path) -> None:
     settings = workspace / "newsletter.toml"
     settings.write_text(settings.read_text().replace("[newsletter]\n", '[newsletter]\ninliner = "css-inline"\n', 1))
+    (workspace / ".env").unlink()  # no secrets to read: python-dotenv stays unloaded
     loaded_by(workspace, "build", EXAMPLE_ISSUE)
     assert loaded_by(workspace, "build", EXAMPLE_ISSUE) == ["css_inline"]

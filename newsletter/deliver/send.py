@@ -481,7 +481,7 @@ class _Sender:
         try:
             return _send_batch(session, batch, self.provider, self.policy, self.log, self.progress, self.gate)
         except (BatchFailed, RetriesExhausted) as error:
-            with self.counting:  # what went out before the failure counts: SMTP sends one by one
+            with self.counting:  # what went out before the failure counts (one-by-one providers)
                 self.sent += len(error.delivered)
             raise
 
