@@ -269,6 +269,7 @@ class SendGridProvider(Provider):
         # python_http_client logs every request's headers, the API key included, at DEBUG level.
         logging.getLogger("python_http_client.client").setLevel(logging.INFO)
         client = SendGridAPIClient(self.api_key, host=self.host)
+        client.client = _unredirected(client.client)
         client.client.timeout = self.timeout
         return client
 
@@ -308,6 +309,31 @@ class SendGridProvider(Provider):
     def cancel_scheduled(self, reference: str) -> None:
         """Cancel a scheduled batch: whatever was sent under its id is never delivered."""
         cancel_batch(self.client(), reference)
+
+
+def _unredirected(http_client):
+    """python_http_client's client with urllib's redirect handling taken out. urllib follows a
+    302 as a GET, Authorization header and all, to whatever origin it names: the API key would go
+    there and the mail would not. A redirect is an HTTP error here, which says so."""
+    import urllib.request
+
+    from python_http_client import Client
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            return None  # urllib then raises the 3xx as an HTTPError
+
+    class UnredirectedClient(Client):
+        def _build_client(self, name=None):
+            return _unredirected(super()._build_client(name))
+
+        def _make_request(self, opener, request, timeout=None):
+            return super()._make_request(urllib.request.build_opener(NoRedirect), request, timeout)
+
+    clone = UnredirectedClient(host=http_client.host, request_headers=http_client.request_headers,
+                               version=http_client._version, url_path=http_client._url_path,
+                               append_slash=http_client.append_slash, timeout=http_client.timeout)
+    return clone
 
 
 class SendGridSession(Session):
@@ -483,6 +509,11 @@ def _classify(error: HTTPError, batch: Batch) -> Exception:
         return TemporaryFailure(message, retry_after=requested_wait(headers))
     if status >= 500:
         return TemporaryFailure(message)
+    if 300 <= status < 400:
+        where = (error.headers or {}).get("Location", "elsewhere")
+        message = redact(f"SendGrid's host answered {status} and points to {where}: redirects are not followed "
+                         "(the API key goes to the configured host only); check SENDGRID_API_HOST or "
+                         "[send.sendgrid] host")
     if status in (401, 403):
         message += " (SendGrid refused SENDGRID_API_KEY: set a key with Mail Send access in .env or the CI secrets)"
     return BatchFailed(f"{message} (batch {batch.id} not sent)")
