@@ -143,7 +143,27 @@ def test_preview_and_the_dry_run_show_a_fake_url_for_the_tag(cli, group_workspac
         server.httpd.server_close()
 
 
-def test_smtp_cannot_send_sendgrid_group_links(cli, group_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_send_through_smtp_carries_the_workspaces_own_unsubscribe_not_sendgrids(cli, group_workspace: Path) -> None:
+    """The provider that sends decides: SMTP hosts no unsubscribe page, so its email links to the
+    workspace's own, even with [send] provider = "sendgrid" and its group."""
     set_send_settings(group_workspace, smtp={"host": "127.0.0.1", "port": 9, "security": "none"})
-    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes", "--provider", "smtp")
-    assert result.code == 2 and "which smtp cannot fill" in result.err
+    result = cli("send", EXAMPLE_ISSUE, "--provider", "smtp", "--json")  # the dry run of what smtp would send
+    assert result.code == 0, result.err
+    eml = next(Path(json.loads(result.out)["outbox"]).glob("*.eml")).read_bytes()
+    assert b"northwind.example/unsubscribe" in eml and ASM_PLACEHOLDER.encode() not in eml
+
+
+def test_the_provider_chosen_for_a_send_decides_the_unsubscribe_and_the_report(cli, sendgrid: FakeSendGrid,
+                                                                               group_workspace: Path) -> None:
+    """[send] provider stays "outbox": `--provider sendgrid` alone makes it SendGrid's send, link to report."""
+    set_send_settings(group_workspace, provider="outbox")
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes", "--provider", "sendgrid")
+    assert result.code == 0, result.err
+    request = sendgrid.accepted[0]
+    assert request["asm"] == {"group_id": 4242}
+    html = request["content"][1]["value"]
+    assert f'href="{ASM_TAG}"' in html and "northwind.example/unsubscribe" not in html
+    assert all(p["headers"]["List-Unsubscribe"].startswith(f"<{ASM_TAG}>") for p in request["personalizations"])
+    report = cli("report", EXAMPLE_ISSUE, "--json")
+    assert report.code == 0, report.err
+    assert json.loads(report.out)["provider"] == "sendgrid"

@@ -36,7 +36,8 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
     """Send (or dry-run) one issue; print the summary unless --json; return the JSON report."""
     provider = choose_provider(workspace, send=args.send, sandbox=args.sandbox, name=args.provider)
     plan = plan_send(workspace, issue, audience=args.audience, to=args.to, limit=args.limit,
-                     skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown, as_reader=args.as_reader)
+                     skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown, as_reader=args.as_reader,
+                     provider=args.provider)
     _warn_about(plan)
     progress = _progress if not provider.dry_run else (lambda _: None)
     result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress, force=args.force,

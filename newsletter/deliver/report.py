@@ -48,15 +48,19 @@ class IssueReport:
 
 
 def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None = None) -> IssueReport:
-    from newsletter.deliver.providers import get_provider
+    from newsletter.deliver.providers import get_provider, provider_class
     from newsletter.deliver.retry import RetryPolicy
 
     spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
-    name = workspace.settings.send.provider
-    provider = get_provider(name, workspace) if name != "outbox" else None
-    if provider is None or not provider.can_report:
-        raise InputError(workspace.settings_path, f"[send] provider = {name!r} reports no figures: "
-                         "newsletter report reads SendGrid's statistics (set provider = \"sendgrid\")")
+    # The provider the issue went out through (the send log says), else the one that would send it.
+    sent_through = read_log(log_path(spec.folder)).providers
+    name = sent_through[-1] if sent_through else workspace.settings.send.provider
+    provider = provider_class(name, workspace)
+    if not provider.can_report:
+        where = "the issue went out through" if sent_through else "[send] provider is"
+        raise InputError(workspace.settings_path, f"{where} {name!r}, which reports no figures: "
+                         "newsletter report reads a provider's statistics (SendGrid's)")
+    provider = get_provider(name, workspace)
     start = since or _first_send(spec.folder) or spec.send_at and spec.send_at.date() or spec.date
     if start is None:
         raise InputError(spec.path, "the issue was never sent and has no date: pass --since YYYY-MM-DD")
