@@ -30,7 +30,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from newsletter import clock
 from newsletter.compose.audience import Batch
 from newsletter.errors import InputError, SendError
 from newsletter.files import write_atomically
-from newsletter.secrets import redact, secret
+from newsletter.secrets import ADDRESS, redact, secret
 
 LOG_NAME = "send-log.jsonl"
 KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
@@ -49,7 +48,7 @@ KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
 LEGACY_REFERENCE = "sendgrid_batch"
 _FINGERPRINT_TEXT = b"newsletter send-log key fingerprint"
 # Anything address-shaped in a provider's error text (a refusal may name the recipient).
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[^\s<>\"'(),;:]+")
+_ADDRESS = ADDRESS
 
 
 @dataclass(frozen=True)
@@ -161,9 +160,14 @@ def read_log(path: Path, key: LogKey | None = None) -> LogState:
     """Replay the events; a missing file is an empty log. A torn last line (a crash while
     writing it) counts as never written. Plain addresses are read as their ids under ``key``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return LogState(key=key)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(path, "not UTF-8 text: was the log edited? Restore it from git",
+                         data.count(b"\n", 0, error.start) + 1) from None
     replay = _Replay(key)
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
@@ -175,10 +179,31 @@ def read_log(path: Path, key: LogKey | None = None) -> LogState:
             if number == len(lines):  # no newline after it: it was being written
                 break
             raise InputError(path, f"not a send-log event ({error.msg}); was the log edited?", number) from None
-        if not isinstance(event, dict):
-            raise InputError(path, "not a send-log event (expected {\"at\": ..., \"event\": ...})", number)
+        problem = _malformed(event)
+        if problem:
+            raise InputError(path, f"not a send-log event ({problem}); was the log edited? Restore it from git", number)
         replay.apply(event, path, number)
     return replay.state()
+
+
+_LISTS = ("to", "delivered")
+
+
+def _malformed(event: object) -> str:
+    """What makes ``event`` unreadable as a log event ("" when nothing): replaying a wrong shape
+    could take a reader for unsent and mail them again."""
+    if not isinstance(event, dict):
+        return 'expected {"at": ..., "event": ...}'
+    if not isinstance(event.get("event"), str):
+        return "no event name"
+    if "batch" in event and not isinstance(event["batch"], str):
+        return "batch is not a string"
+    for name in _LISTS:
+        if name in event and not (isinstance(event[name], list) and all(isinstance(x, str) for x in event[name])):
+            return f"{name} is not a list of recipients"
+    if "recipient" in event and not isinstance(event["recipient"], str):
+        return "recipient is not a string"
+    return ""
 
 
 class _Replay:
@@ -362,11 +387,22 @@ class SendLog:
             os.fsync(self.fd)
 
     def _drop_torn_line(self) -> None:
-        """A crash mid-write leaves a line without its newline; it confirmed nothing, so cut it."""
+        """A crash mid-write leaves a line without its newline and cut short; it confirmed nothing,
+        so it goes. A whole event that only lacks its newline (an editor's save) is kept: it may be
+        the batch-sent that says who has the issue."""
         content = self.path.read_bytes()
-        if content and not content.endswith(b"\n"):
+        if not content or content.endswith(b"\n"):
+            return
+        last = content[content.rfind(b"\n") + 1:]
+        try:
+            whole = isinstance(json.loads(last), dict)
+        except ValueError:
+            whole = False
+        if whole:
+            os.write(self.fd, b"\n")
+        else:
             os.ftruncate(self.fd, content.rfind(b"\n") + 1)
-            os.fsync(self.fd)
+        os.fsync(self.fd)
 
 
 def _open_locked(path: Path) -> int:
