@@ -115,9 +115,13 @@ def parse_mailbox(value: str, what: str, path: Path | None = None, line: int | N
     if "<" in name or ">" in name or "<" in address or not address:
         raise InputError(path, f"{what} {value!r} is not one address: write it as Name <address@example.org>", line)
     try:
-        address = validate_email(address, check_deliverability=False).normalized
+        checked = validate_email(address, check_deliverability=False)
     except EmailNotValidError as error:
         raise InputError(path, f"{what} {value!r} has an invalid address: {error}", line) from None
+    if checked.ascii_email is None:
+        raise InputError(path, f"{what} {value!r} has letters beyond ASCII before the @, which needs SMTPUTF8 "
+                         "(SendGrid and most mail servers refuse it): use an ASCII address", line)
+    address = checked.ascii_email  # an international domain, punycoded: every provider carries it
     try:
         Address(display_name=name, addr_spec=address)
     except (ValueError, IndexError, HeaderParseError) as error:

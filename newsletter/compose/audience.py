@@ -336,9 +336,21 @@ def valid_email(value: str, path: Path | None = None, line: int | None = None) -
         if normalized_domain:
             return f"{local}@{normalized_domain}"
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
         raise InputError(path, f"invalid email address {value!r}: {error}", line) from None
+    return ascii_address(checked, path, line)
+
+
+def ascii_address(checked, path: Path | None = None, line: int | None = None, what: str = "email address") -> str:
+    """The address as every provider can carry it: an international domain in its punycode
+    (xn--) form. A name before the @ beyond ASCII needs SMTPUTF8, which SendGrid and most
+    servers refuse, so it is refused here, naming where it came from."""
+    if checked.ascii_email is None:
+        raise InputError(path, f"{what} {checked.normalized!r} has letters beyond ASCII before the @, which needs "
+                         "SMTPUTF8 (SendGrid and most mail servers refuse it): ask the reader for another address, "
+                         "or skip the row (--skip-bad-rows)", line)
+    return checked.ascii_email
 
 
 @functools.lru_cache(maxsize=4096)

@@ -302,9 +302,9 @@ def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
         return SendResult(provider.name, 0, False, details={"batches": 0, "log": str(plan.log)})
     if plan.recipients or plan.held_back:
         confirm(plan, provider)
+    key = current_log_key() or _new_log_key(plan, progress)
     if settings.pull_suppressions and provider.can_pull_suppressions:
         plan = _after_pulling_suppressions(plan, provider, progress)
-    key = current_log_key() or _new_log_key(plan, progress)
     publish_first(plan, progress)
     # Even with nobody left a run is recorded: its "complete" tells `--due` the issue is done.
     with SendLog.locked(plan.log, key) as log:
