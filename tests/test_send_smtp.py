@@ -68,7 +68,7 @@ def test_a_permanent_refusal_stops_and_the_log_keeps_who_got_it(cli, smtp: Mailb
     smtp.refused = {audience[5]}  # in the second batch, after one of its messages went out
     result = send(cli)
     assert result.code == 1
-    assert "SMTP server answered 550 5.1.1 No such mailbox here for message 6 of the batch" in result.err
+    assert "SMTP server answered 550 5.1.1 No such mailbox here for the reader on audience line 7" in result.err
     assert audience[5] not in result.err, "no address on stderr (a CI log)"
     report = json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)
     assert (report["sent"], report["left"], report["unknown"]) == (5, 5, [])

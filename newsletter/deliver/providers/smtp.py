@@ -90,6 +90,11 @@ class SmtpProvider(Provider):
             session.close()
 
 
+def _row(line: int, batch: str, position: int) -> str:
+    """Which reader, without the address: their audience line (else their place in the batch)."""
+    return f"the reader on audience line {line}" if line else f"reader {position + 1} of batch {batch}"
+
+
 class SmtpSession(Session):
     logs_each_message = True
 
@@ -110,7 +115,7 @@ class SmtpSession(Session):
                 message = build_message(self.campaign, recipient)
                 if self.journal:
                     self.journal.started(recipient.email)
-                self._send_one(message, recipient.email, done)
+                self._send_one(message, recipient.email, done, _row(recipient.line, batch.id, len(done)))
                 done.append(recipient.email)
                 if self.journal:
                     self.journal.sent(recipient.email)
@@ -127,28 +132,28 @@ class SmtpSession(Session):
                 pass
             self.connection = None
 
-    def _send_one(self, message, address: str, done: list[str]) -> None:
+    def _send_one(self, message, address: str, done: list[str], row: str = "a reader") -> None:
         connection = self._connected(done)
         self._wait_for_rate_limit()
         try:
             connection.send_message(message, from_addr=self.campaign.sender_address[1], to_addrs=[address])
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = error.recipients.get(address, (550, b"refused"))
-            raise self._answer(code, reply, address, done) from None
+            raise self._answer(code, reply, address, done, row) from None
         except smtplib.SMTPResponseException as error:
-            raise self._answer(error.smtp_code, error.smtp_error, address, done) from None
+            raise self._answer(error.smtp_code, error.smtp_error, address, done, row) from None
         except (smtplib.SMTPException, OSError) as error:
             self.connection = None
             # The connection died mid-message: the server may have taken it.
-            raise TemporaryFailure(f"SMTP connection lost in the middle of message {len(done) + 1} of the batch: "
-                                   f"{error}", maybe_delivered=True, delivered=list(done)) from None
+            raise TemporaryFailure(f"SMTP connection lost in the middle of the message to {row}: {error}",
+                                   maybe_delivered=True, delivered=list(done)) from None
         self.messages += 1
 
-    def _answer(self, code: int, reply: bytes | str, address: str, done: list[str]) -> Exception:
+    def _answer(self, code: int, reply: bytes | str, address: str, done: list[str], row: str) -> Exception:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
         # The server's words may name the address: it is blanked, the position says which one.
         text = text.replace(address, "<recipient>")
-        message = redact(f"SMTP server answered {code} {text} for message {len(done) + 1} of the batch")
+        message = redact(f"SMTP server answered {code} {text} for {row}")
         if 400 <= code < 500:
             return TemporaryFailure(message, delivered=list(done))
         return BatchFailed(f"{message}; if the address is wrong, add it to the suppression list "
