@@ -177,7 +177,7 @@ class Workspace:
         values = self.settings.send.providers.get(name, {})
         path = self.settings_path
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        return _build(cls, values, path, text, f"send.{name}")
+        return _table_from_toml(cls, values, path, text, f"send.{name}")
 
     def inside(self, path: Path) -> bool:
         """Whether ``path`` (symlinks resolved) is in the workspace or a folder allow_paths names."""
@@ -261,8 +261,8 @@ def load_settings(path: Path) -> Settings:
                 continue
             raise InputError(path, f"unknown table [{key}]{suggestion(key, ['newsletter', *_TABLES])}",
                              _table_line(text, key))
-        top[key] = _build(_TABLES[key], value, path, text, key)
-    settings = _build(Settings, top, path, text, "newsletter")
+        top[key] = _table_from_toml(_TABLES[key], value, path, text, key)
+    settings = _table_from_toml(Settings, top, path, text, "newsletter")
     check_choice(settings.date_order, DATE_ORDERS, "date_order", path, _key_line(text, "newsletter", "date_order"))
     check_choice(settings.inliner, INLINERS, "inliner", path, _key_line(text, "newsletter", "inliner"))
     _check_header_settings(settings, path, text)
@@ -313,7 +313,7 @@ def _check_header_settings(settings: Settings, path: Path, text: str) -> None:
         memo.store(name, "valid")
 
 
-def _build(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:
+def _table_from_toml(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:
     values = dict(values)
     if cls is SendSettings:
         values["providers"] = {key: values.pop(key) for key in list(values) if isinstance(values[key], dict)}

@@ -242,12 +242,12 @@ def write_bad_rows(audience: ScannedAudience, target: Path) -> Path:
     writer = csv.writer(buffer)
     writer.writerow(["file", "line", "error", "row"])
     for row in audience.bad_rows:
-        writer.writerow([str(audience.path), row.line, inert_cell(row.message), inert_cell(_csv_line(row.cells))])
+        writer.writerow([str(audience.path), row.line, spreadsheet_safe(row.message), spreadsheet_safe(_csv_line(row.cells))])
     write_atomically(target, buffer.getvalue())
     return target
 
 
-def inert_cell(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     """A spreadsheet opening the report must not run a cell as a formula (CSV injection)."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 

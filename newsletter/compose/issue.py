@@ -150,7 +150,7 @@ def _read_all(spec: IssueSpec, day_first: bool, fetch: FetchOptions, cache: Arti
             if ref.source in failures:
                 raise failures[ref.source]
             article, keys[index] = cache.read(load_source(ref.source, spec.folder, day_first, fetch))
-            articles[index] = inert_article(article)
+            articles[index] = article_without_merge_fields(article)
         except SourceError as error:
             problem = InputError(spec.path, f"{ref.source}: {error.message}", ref.line)
             if not spec.skip_broken:
@@ -196,21 +196,21 @@ class _Summaries:
 _ZERO_WIDTH_SPACE = "\u200b"
 
 
-def inert_text(text: str | None) -> str | None:
+def without_merge_fields(text: str | None) -> str | None:
     return text.replace("{{", "{" + _ZERO_WIDTH_SPACE + "{") if text and "{{" in text else text
 
 
-def inert_url(url: str | None) -> str | None:
+def url_without_merge_fields(url: str | None) -> str | None:
     return url.replace("{", "%7B").replace("}", "%7D") if url else url
 
 
-def inert_article(article: Article) -> Article:
+def article_without_merge_fields(article: Article) -> Article:
     """The article with nothing in it that a merge could fill."""
-    texts = {name: inert_text(getattr(article, name))
+    texts = {name: without_merge_fields(getattr(article, name))
              for name in ("title", "byline", "site", "image_alt", "description", "summary")}
-    blocks = tuple(dataclasses.replace(block, text=inert_text(block.text)) for block in article.blocks)
-    return dataclasses.replace(article, **texts, blocks=blocks, url=inert_url(article.url),
-                               image=inert_url(article.image))
+    blocks = tuple(dataclasses.replace(block, text=without_merge_fields(block.text)) for block in article.blocks)
+    return dataclasses.replace(article, **texts, blocks=blocks, url=url_without_merge_fields(article.url),
+                               image=url_without_merge_fields(article.image))
 
 
 def _earlier_articles(spec: IssueSpec, workspace: Workspace, day_first: bool, fetch: FetchOptions,
@@ -243,7 +243,7 @@ def _entry(article: Article, refs: list[ArticleRef], budget: Budget, featured_in
     summary, summary_by = ((editor_summary.strip(), "editor") if editor_summary
                            else summarize_article(article, article_budget))
     if summary_by != "editor":
-        summary = inert_text(summary) or ""  # a model may echo a merge field from the page
+        summary = without_merge_fields(summary) or ""  # a model may echo a merge field from the page
     return Entry(
         article=dataclasses.replace(article, summary=summary),
         title=(override("title") or article.title).strip(),

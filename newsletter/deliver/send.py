@@ -82,7 +82,7 @@ class Selection:
     audience: ScannedAudience
     count: int
     skip: AbstractSet[str] = frozenset()
-    id: Callable[[str], str] = str.lower
+    recipient_id: Callable[[str], str] = str.lower  # address -> the id the send log knows it by
     tokens: Tokens = _no_tokens
 
     def __len__(self) -> int:
@@ -98,7 +98,7 @@ class Selection:
             if left <= 0:
                 return
             if self.skip:
-                chunk = [r for r in chunk if self.id(r.email) not in self.skip]
+                chunk = [r for r in chunk if self.recipient_id(r.email) not in self.skip]
             chunk = chunk[:left]
             left -= len(chunk)
             yield self.tokens(chunk)

@@ -35,7 +35,7 @@ from newsletter.compose.audience import Batch, Recipient
 from newsletter.deliver.providers import BatchFailed, HostedUnsubscribe, Provider, SendResult, Session
 from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
 from newsletter.deliver.suppressions import Suppression
-from newsletter.errors import SendError
+from newsletter.errors import InputError, SendError
 from newsletter.render.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
 from newsletter.secrets import redact, secret
 
@@ -53,6 +53,9 @@ API_KEY = "SENDGRID_API_KEY"
 class SendGridSettings:
     host: str = DEFAULT_HOST  # SENDGRID_API_HOST in the environment overrides it
     unsubscribe_group: int = 0  # an ASM group id: SendGrid hosts the unsubscribe page and keeps the list
+    # Hold immediate sends this long ("11m", "1h"): SendGrid delivers them then, and until 10 minutes
+    # before that a batch of unknown fate is cancelled and sent again (exactly once). Empty: off.
+    hold: str = ""
 
 
 MAX_PERSONALIZATIONS = 1000
@@ -64,6 +67,22 @@ MAX_SCHEDULE = dt.timedelta(hours=72)  # SendGrid holds scheduled mail at most t
 # SendGrid cancels a scheduled batch only up to 10 minutes before its send_at; from this far
 # ahead each batch gets its own SendGrid batch id, so a resumed run can cancel one of unknown fate.
 BATCH_ID_LEAD = dt.timedelta(minutes=15)
+CANCEL_DEADLINE = dt.timedelta(minutes=10)  # SendGrid takes no cancel closer to send_at
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*")
+
+
+def hold_time(text: str, workspace: Workspace) -> dt.timedelta:
+    """``[send.sendgrid] hold``: "11m", "1h", "90s" (minutes when no unit), more than SendGrid's
+    10-minute cancel deadline and at most its 72 hours."""
+    if not text:
+        return dt.timedelta(0)
+    match = _DURATION.fullmatch(text)
+    seconds = float(match[1]) * {"s": 1, "m": 60, "": 60, "h": 3600}[match[2]] if match else -1
+    if not CANCEL_DEADLINE < dt.timedelta(seconds=seconds) <= MAX_SCHEDULE:
+        raise InputError(workspace.settings_path, f"[send.sendgrid] hold = {text!r}: give a time over 10 minutes "
+                         "(SendGrid takes cancels until 10 minutes before delivery) and at most 72 hours, e.g. \"11m\"",
+                         workspace.settings_line("send.sendgrid", "hold"))
+    return dt.timedelta(seconds=seconds)
 
 
 def _address(email: str, name: str = "") -> dict[str, str]:
@@ -82,7 +101,7 @@ class SendGridBody:
     """Builds each batch's request from the parts every batch shares, computed once."""
 
     def __init__(self, campaign: Campaign, now: dt.datetime | None = None, sandbox: bool = False,
-                 unsubscribe_group: int = 0) -> None:
+                 unsubscribe_group: int = 0, hold: dt.timedelta = dt.timedelta(0)) -> None:
         self.campaign = campaign
         self.field_names = sorted(campaign.merge_field_names())
         # A value inside a link goes in percent-encoded, under its own key.
@@ -106,9 +125,12 @@ class SendGridBody:
             self.base["reply_to"] = _address(campaign.reply_to)
         self.base["categories"] = list(campaign.categories)
         now = now or clock.now()
-        if campaign.send_at and campaign.send_at > now:
-            self.base["send_at"] = int(campaign.send_at.timestamp())
-        self.cancellable = bool(campaign.send_at and campaign.send_at - now >= BATCH_ID_LEAD and not sandbox)
+        held = hold and not campaign.send_at and not sandbox
+        self.deliver_at = now + hold if held else campaign.send_at
+        if self.deliver_at and self.deliver_at > now:
+            self.base["send_at"] = int(self.deliver_at.timestamp())
+        lead = CANCEL_DEADLINE if held else BATCH_ID_LEAD
+        self.cancellable = bool(self.deliver_at and self.deliver_at - now > lead and not sandbox)
         if sandbox:
             self.base["mail_settings"] = {"sandbox_mode": {"enable": True}}
 
@@ -226,14 +248,16 @@ class SendGridProvider(Provider):
     max_schedule = MAX_SCHEDULE
     fills_hosted_unsubscribe = True
     can_cancel_scheduled = True
-    cancel_deadline = dt.timedelta(minutes=10)  # SendGrid's rule for scheduled batches
+    cancel_deadline = CANCEL_DEADLINE
     can_pull_suppressions = True
     can_report = True
 
     def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
-                 unsubscribe_group: int = 0) -> None:
+                 unsubscribe_group: int = 0, hold: dt.timedelta = dt.timedelta(0)) -> None:
         self.api_key = api_key
         self.unsubscribe_group = unsubscribe_group
+        self.hold = hold
+        self.delivers_at: dt.datetime | None = None  # a held send's delivery time, once open
         # The library appends /v3 itself.
         self.host = host.rstrip("/").removesuffix("/v3")
         self.timeout = timeout
@@ -245,7 +269,7 @@ class SendGridProvider(Provider):
         own = workspace.provider_settings(cls.name, SendGridSettings)
         host = os.environ.get("SENDGRID_API_HOST") or own.host or DEFAULT_HOST
         return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox,
-                   own.unsubscribe_group)
+                   own.unsubscribe_group, hold_time(own.hold, workspace))
 
     @classmethod
     def hosted_unsubscribe(cls, workspace: Workspace) -> HostedUnsubscribe | None:
@@ -261,6 +285,11 @@ class SendGridProvider(Provider):
         if self.sandbox:
             return (f"Sandbox: sendgrid accepted {result.accepted:,} recipients in "
                     f"{result.details.get('requests', 0):,} requests; nothing was delivered.")
+        when = self.delivers_at
+        if when and result.accepted:
+            return (f"Sent to {result.accepted:,} recipients via sendgrid, held until {when:%Y-%m-%d %H:%M} UTC: "
+                    f"SendGrid delivers them then; a run of unknown fate is settled until "
+                    f"{when - CANCEL_DEADLINE:%H:%M} UTC (send again before then).")
         return ""
 
     def client(self) -> SendGridAPIClient:
@@ -275,8 +304,9 @@ class SendGridProvider(Provider):
 
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
-        yield SendGridSession(self.client, SendGridBody(campaign, sandbox=self.sandbox,
-                                                        unsubscribe_group=self.unsubscribe_group), self.host)
+        body = SendGridBody(campaign, sandbox=self.sandbox, unsubscribe_group=self.unsubscribe_group, hold=self.hold)
+        self.delivers_at = body.deliver_at if body.cancellable else None
+        yield SendGridSession(self.client, body, self.host)
 
     def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
                           progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
