@@ -18,18 +18,22 @@ from newsletter.errors import InputError, NewsletterError, display_path
 EXAMPLES = """\
 examples:
   newsletter init my-newsletter              start a workspace (themes, settings, a starter issue)
-  newsletter new 2026-12                     scaffold issues/2026-12/issue.md
-  newsletter add 2026-12 articles/a.txt      list an article in the issue
+  newsletter secrets                         make the send-log key and unsubscribe secret into .env
+  newsletter new spring-fair                 scaffold issues/spring-fair/issue.md
+  newsletter add spring-fair articles/a.txt  list an article in the issue
   newsletter extract article.txt --json      see what the tool finds in one article
-  newsletter build 2026-12                   write build/2026-12/index.html, index.txt, issue.json
-  newsletter check 2026-12                   lint it: size, unsubscribe, links, images, client support
-  newsletter preview 2026-12                 see it in the browser; it redraws on every save
-  newsletter send 2026-12                    dry run: write what would be sent to outbox/
-  newsletter send 2026-12 --send             send it (asks first); again after a crash: sends the rest
-  newsletter status 2026-12                  sent to how many, what is left
-  newsletter publish 2026-12                 upload its web page and images to [publish] bucket
+  newsletter build spring-fair               write build/spring-fair/index.html, index.txt, issue.json
+  newsletter check spring-fair               lint it: size, unsubscribe, links, images, client support
+  newsletter preview spring-fair             see it in the browser; it redraws on every save
+  newsletter send spring-fair                dry run: write what would be sent to outbox/
+  newsletter send spring-fair --send --to me@example.org   a test copy, filled as the first reader's
+  newsletter approve spring-fair             record it as approved: CI sends exactly this email
+  newsletter send spring-fair --send         send it (asks first); again after a crash: sends the rest
+  newsletter status spring-fair              sent to how many, what is left, whether it is due
+  newsletter cancel spring-fair              call back a scheduled SendGrid send (until 10 min before)
+  newsletter publish spring-fair             upload its web page and images to [publish] bucket
   newsletter suppressions pull               bring SendGrid's bounces, spam reports, unsubscribes home
-  newsletter report 2026-12                  delivered, bounces, opens, clicks (from SendGrid)
+  newsletter report spring-fair              delivered, bounces, opens, clicks (from SendGrid)
 
 Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
 """
@@ -123,15 +127,15 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--json", action="store_true", help=json)
         return sub
 
-    new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new 2026-12",
+    new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new spring-fair",
                   json="print the created files as JSON")
-    new.add_argument("slug", metavar="SLUG", help="the issue's folder name, e.g. 2026-12")
+    new.add_argument("slug", metavar="SLUG", help="the issue's folder name: letters, digits and dashes, e.g. spring-fair")
 
     add = command("add", _add, "Add article sources (files, URLs, a feed's new items) to an issue file, "
                   "keeping its comments and layout.",
-                  "newsletter add 2026-12 ~/Downloads/pruning.txt --url https://example.com/blog/pruning\n"
-                  "  newsletter add 2026-12 https://example.com/blog/compost --section 'On the plot'\n"
-                  "  newsletter add 2026-12 --feed https://example.com/blog/feed.xml", issue=True,
+                  "newsletter add spring-fair ~/Downloads/pruning.txt --url https://example.com/blog/pruning\n"
+                  "  newsletter add spring-fair https://example.com/blog/compost --section 'On the plot'\n"
+                  "  newsletter add spring-fair --feed https://example.com/blog/feed.xml", issue=True,
                   json="print what was added as JSON")
     add.add_argument("sources", metavar="SOURCE", nargs="*",
                      help="article files (paths from the current folder) or http(s) URLs")
