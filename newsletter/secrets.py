@@ -41,11 +41,16 @@ def redact(text: str) -> str:
     """``text`` with the value of every secret read so far blanked out, and every address
     replaced by its send-log id (what `status` shows), so a provider's error text that names a
     reader puts no address on stderr or into a CI log."""
+    return ADDRESS.sub(_address_id, redact_secrets(text))
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with the value of every secret read so far blanked out."""
     for variable in _READ:
         value = os.environ.get(variable, "")
         if len(value) >= 4:
             text = text.replace(value, "[redacted]")
-    return ADDRESS.sub(_address_id, text)
+    return text
 
 
 ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[^\s<>\"'(),;:]+")

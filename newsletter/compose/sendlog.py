@@ -40,7 +40,7 @@ from newsletter import clock
 from newsletter.compose.audience import Batch
 from newsletter.errors import InputError, SendError
 from newsletter.files import write_atomically
-from newsletter.secrets import ADDRESS, redact, secret
+from newsletter.secrets import ADDRESS, redact_secrets, secret
 
 LOG_NAME = "send-log.jsonl"
 KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
@@ -379,7 +379,8 @@ class SendLog:
 
     def _append(self, event: str, **values: object) -> None:
         record = {"at": _now(), "event": event, **values}
-        data = (redact(json.dumps(record, ensure_ascii=False)) + "\n").encode("utf-8")
+        # Recipients are ids already, and error texts were scrubbed with the key (_scrub).
+        data = (redact_secrets(json.dumps(record, ensure_ascii=False)) + "\n").encode("utf-8")
         with self.lock:
             while data:
                 written = os.write(self.fd, data)
