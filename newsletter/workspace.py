@@ -102,6 +102,9 @@ class FetchSettings:
     user_agent: str = ""  # default: newsletter/VERSION
     deadline: float = 30.0  # seconds for a whole page, however slowly it arrives
     cache: str = ".cache/sources"  # relative to the workspace
+    # Hosts, as URLs spell them ("intranet.example", "127.0.0.1"), that may resolve to loopback,
+    # private or link-local addresses; every other fetch is refused such addresses (docs/security.md).
+    allow_private_hosts: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,9 @@ def load_settings(path: Path) -> Settings:
     _check_ranges(settings, path, text)
     if not all(isinstance(folder, str) and folder for folder in settings.allow_paths):
         raise InputError(path, "allow_paths must be a list of folder paths (text)", _key_line(text, "newsletter", "allow_paths"))
+    if not all(isinstance(host, str) and host.strip() for host in settings.fetch.allow_private_hosts):
+        raise InputError(path, "[fetch] allow_private_hosts must be a list of host names (text), "
+                         'such as ["intranet.example"]', _key_line(text, "fetch", "allow_private_hosts"))
     return settings
 
 

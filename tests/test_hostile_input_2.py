@@ -1,0 +1,341 @@
+"""Hostile input, round two (issue 25): the table of new attacks, each one error line with the expected
+exit code, nothing written, nothing sent, no traceback; then the attacks a table row cannot show
+(a page's own picture, races, resource bombs run in a subprocess under a memory and a time cap).
+
+The network never leaves 127.0.0.1. A "public" host is a name the fake resolver (``FakeDns``, in
+place of ``socket.getaddrinfo``) answers with a public address or with 127.0.0.1 for a name the
+workspace allows by name; every connection to anything but loopback is refused on the spot.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import socket
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from newsletter.cli.commands import main
+from tests.conftest import EXAMPLE_ISSUE
+from tests.http_server import Response, WebServer
+from tests.send_helpers import FAKE_KEY, set_send_settings
+from tests.sendgrid_server import FakeSendGrid
+from tests.test_hostile_input import BUILD, CHECK, IN_ISSUE, SEND, Case, Env, snapshot
+
+PUBLIC = "93.184.215.14"  # what the fake resolver says a public name is (never connected to: see FakeDns)
+SECRET = b"internal admin page: root password hunter2\n"
+PAGE = "text/plain; charset=utf-8"
+
+
+class FakeDns:
+    """Stands in for ``socket.getaddrinfo``: names the test sets up answer from a script (one answer
+    per look-up, the last one repeating); IP literals and ``localhost`` resolve as usual; any other
+    name does not resolve. ``socket.create_connection`` reaches loopback only: a connection to any
+    other address is recorded in ``refused`` and refused, so no packet ever leaves the machine."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answers: dict[str, list[list[str]]] = {}
+        self.lookups: Counter[str] = Counter()
+        self.refused: list[tuple[str, int]] = []
+        self._getaddrinfo = socket.getaddrinfo
+        self._connect = socket.create_connection
+        monkeypatch.setattr(socket, "getaddrinfo", self.getaddrinfo)
+        monkeypatch.setattr(socket, "create_connection", self.create_connection)
+
+    def name(self, host: str, *answers: list[str]) -> None:
+        self.answers[host] = list(answers)
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002, ANN001, ANN201
+        key = host.decode() if isinstance(host, bytes) else host
+        if key in self.answers:
+            self.lookups[key] += 1
+            script = self.answers[key]
+            addresses = script[min(self.lookups[key], len(script)) - 1]
+            number = int(port) if port else 0
+            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                     (a, number, 0, 0) if ":" in a else (a, number)) for a in addresses]
+        try:
+            ipaddress.ip_address(str(key).split("%")[0])
+        except ValueError:
+            if key != "localhost" and not str(key).isdigit():
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return self._getaddrinfo(host, port, family, type, proto, flags)
+
+    def create_connection(self, address, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        host, port = address[0], address[1]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            self.refused.append((host, port))
+            raise ConnectionRefusedError(111, "Connection refused (the test network stops at loopback)")
+        return self._connect(address, *args, **kwargs)
+
+
+@dataclass
+class Net:
+    dns: FakeDns
+    web: WebServer
+
+    @property
+    def port(self) -> int:
+        return int(self.web.url("/").rsplit(":", 1)[1].strip("/"))
+
+    def at(self, host: str, path: str) -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture
+def net(monkeypatch: pytest.MonkeyPatch):
+    web = WebServer()
+    dns = FakeDns(monkeypatch)
+    dns.name("news.example", ["127.0.0.1"])  # the "public" site: on loopback, allowed by name
+    dns.name("northwind.example", ["127.0.0.1"])  # the example issue's links
+    web.page("/internal", SECRET, PAGE)
+    yield Net(dns, web)
+    web.stop()
+
+
+@pytest.fixture
+def env(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, net: Net):
+    """The example workspace; fetches may reach only news.example and northwind.example on
+    loopback (127.0.0.1 itself is not allowed here, unlike the other tests' workspaces)."""
+    sendgrid = FakeSendGrid(FAKE_KEY)
+    monkeypatch.setenv("SENDGRID_API_KEY", FAKE_KEY)
+    monkeypatch.delenv("SENDGRID_API_HOST", raising=False)
+    set_send_settings(workspace, provider="sendgrid", sendgrid={"host": sendgrid.url}, timeout=2, max_retries=0)
+    path = workspace / "newsletter.toml"
+    text = path.read_text().replace('allow_private_hosts = ["127.0.0.1"]\n', "")
+    path.write_text(text.replace("[fetch]", "[fetch]\nread_timeout = 1\ndeadline = 2\nmax_bytes = 100000\n"
+                                 'connect_timeout = 1\nallow_private_hosts = ["news.example", "northwind.example"]\n', 1))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (workspace / "build").mkdir()
+    (workspace / "build" / "keep.txt").write_text("earlier build")
+    # The sendgrid stand-in is on 127.0.0.1 too: its client is not a fetch, and connects as usual.
+    yield Env(workspace, outside, net.web), sendgrid
+    sendgrid.stop()
+
+
+def source_at(url: Callable[[Net], str]) -> Callable[[Env, Net], None]:
+    return lambda env, net: env.source(url(net))
+
+
+def redirect_from_public(target: Callable[[Net], str]) -> Callable[[Env, Net], None]:
+    def apply(env: Env, net: Net) -> None:
+        net.web.redirect("/moved", target(net))
+        env.source(net.at("news.example", "/moved"))
+    return apply
+
+
+def rebinding(env: Env, net: Net) -> None:
+    """Public for the first look-up, loopback for every later one (a rebinding name server)."""
+    net.dns.name("rebind.example", [PUBLIC], ["127.0.0.1"])
+    env.source(net.at("rebind.example", "/internal"))
+
+
+def mixed_answers(env: Env, net: Net) -> None:
+    net.dns.name("mixed.example", [PUBLIC, "127.0.0.1"])
+    env.source(net.at("mixed.example", "/internal"))
+
+
+def private_name(env: Env, net: Net) -> None:
+    net.dns.name("intranet.example", ["10.0.0.7"])
+    env.source("http://intranet.example/wiki")
+
+
+def editor_image(url: Callable[[Net], str]) -> Callable[[Env, Net], None]:
+    return lambda env, net: env.issue("image: images/apple-tree.png", f"image: {url(net)}")
+
+
+PRIVATE = ("is a private, loopback or link-local address; not fetched", "allow_private_hosts")
+METADATA = ("is a cloud metadata address; not fetched",)
+
+
+@dataclass(frozen=True)
+class Row:
+    case: Case
+    row: int  # the issue table's row
+    then: Callable[[Env, Net], None] | None = None  # more to assert after the run
+
+
+def nothing_internal_read(env: Env, net: Net) -> None:
+    assert net.web.hits["/internal"] == 0, "the internal page was read"
+
+
+def pinned(env: Env, net: Net) -> None:
+    """The connection went to the address that was checked, from the one look-up made for it."""
+    nothing_internal_read(env, net)
+    assert net.dns.refused == [(PUBLIC, net.port)], net.dns.refused
+    assert net.dns.lookups["rebind.example"] == 1, net.dns.lookups
+
+
+def case(apply: Callable[[Env, Net], None], words: tuple[str, ...], where: str = IN_ISSUE,
+         commands: tuple[tuple[str, ...], ...] = (BUILD, CHECK, SEND), code: int = 2) -> Case:
+    return Case(apply, words, where, commands, code)  # type: ignore[arg-type]
+
+
+ROWS: dict[str, Row] = {
+    # 5, 6: every fetch reaches only addresses it checked, whatever names them
+    "ssrf-source-loopback": Row(case(source_at(lambda n: n.web.url("/internal")), PRIVATE), 5, nothing_internal_read),
+    "ssrf-source-localhost": Row(case(source_at(lambda n: n.at("localhost", "/internal")), PRIVATE), 5,
+                                 nothing_internal_read),
+    "ssrf-source-ipv6-loopback": Row(case(source_at(lambda n: n.at("[::1]", "/internal")), PRIVATE), 5),
+    "ssrf-source-ipv4-mapped": Row(case(source_at(lambda n: n.at("[::ffff:127.0.0.1]", "/internal")), PRIVATE), 5,
+                                   nothing_internal_read),
+    "ssrf-source-decimal-ip": Row(case(source_at(lambda n: n.at("2130706433", "/internal")), PRIVATE), 5,
+                                  nothing_internal_read),
+    "ssrf-source-metadata": Row(case(source_at(lambda n: "http://169.254.169.254/latest/meta-data/"), METADATA), 5),
+    "ssrf-source-private-name": Row(case(private_name, PRIVATE), 5),
+    "ssrf-redirect-to-loopback": Row(case(redirect_from_public(lambda n: n.web.url("/internal")), PRIVATE), 5,
+                                     nothing_internal_read),
+    "ssrf-redirect-to-metadata": Row(case(redirect_from_public(lambda n: "http://169.254.169.254/latest/"),
+                                          METADATA), 5),
+    "ssrf-editor-image-loopback": Row(case(editor_image(lambda n: n.web.url("/internal.png")), ("image", *PRIVATE)), 5),
+    "ssrf-editor-image-metadata": Row(case(editor_image(lambda n: "http://169.254.169.254/latest/a.png"),
+                                           ("image", *METADATA)), 5),
+    "ssrf-dns-rebinding": Row(case(rebinding, ("cannot connect",)), 6, pinned),
+    "ssrf-mixed-answers": Row(case(mixed_answers, PRIVATE), 6, nothing_internal_read),
+}
+
+
+def run_case(environment: Env, sendgrid: FakeSendGrid, case: Case, command: tuple[str, ...], capsys) -> str:
+    """Run one command on the broken workspace and assert the table's promises; returns the error line."""
+    before = snapshot(environment.root)
+    try:
+        code = main(list(command))
+    except BaseException:  # noqa: BLE001 (what a user would see as a traceback)
+        pytest.fail(f"traceback:\n{traceback.format_exc()}")
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert code == case.code, err
+    lines = err.splitlines()
+    assert lines, "no error line"
+    last = lines[-1]
+    if case.code == 2:
+        assert len(lines) == 1 and not out, f"more than one line: {err!r}"
+    assert re.fullmatch(r"newsletter: [^\n]+", last), last
+    if case.where:
+        assert re.match(rf"newsletter: {case.where}: ", last), last
+    for word in case.words:
+        assert word in last, last
+    assert snapshot(environment.root) == before, "something was written"
+    assert not [a for a in sendgrid.attempts if "personalizations" in a.body], "something was sent"
+    return last
+
+
+RUNS = [pytest.param(name, command, id=f"{name}-{command[0]}") for name, row in ROWS.items()
+        for command in row.case.commands]
+
+
+@pytest.mark.parametrize("name, command", RUNS)
+def test_round_two_hostile_input_is_one_line_and_nothing_is_written_or_sent(env, net, capsys, name: str,
+                                                                            command: tuple[str, ...]) -> None:
+    environment, sendgrid = env
+    row = ROWS[name]
+    row.case.break_it(environment, net)  # type: ignore[call-arg]
+    run_case(environment, sendgrid, row.case, command, capsys)
+    if row.then:
+        row.then(environment, net)
+
+
+def test_every_row_of_the_issue_this_round_owns_has_an_entry() -> None:
+    assert {5, 6} <= {row.row for row in ROWS.values()}
+
+
+# Row 5: a page's own picture (og:image) pointing inside
+
+def og_page(image: str) -> str:
+    paragraph = "<p>Leaf mould is the easiest compost there is: pile the leaves, wet them, wait a year. " * 3 + "</p>"
+    return (f'<html><head><title>Leaf mould</title><meta property="og:image" content="{image}"></head>'
+            f"<body><article><h1>Leaf mould</h1>{paragraph * 4}</article></body></html>")
+
+
+@pytest.mark.parametrize("image", ["loopback", "localhost", "metadata", "redirect"])
+def test_a_page_picture_pointing_inside_is_left_out_and_never_fetched(env, net, cli, image: str) -> None:
+    environment, _ = env
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 0, 0)).save(picture, "PNG")
+    net.web.page("/secret.png", picture.getvalue(), "image/png")
+    net.web.redirect("/pic", net.web.url("/secret.png"))
+    target = {"loopback": net.web.url("/secret.png"), "localhost": net.at("localhost", "/secret.png"),
+              "metadata": "http://169.254.169.254/latest/meta-data/iam/credentials.png",
+              "redirect": net.at("news.example", "/pic")}[image]
+    environment.source(net.web.page("/leaf-mould", og_page(target), "text/html; charset=utf-8").replace(
+        "127.0.0.1", "news.example"))
+    environment.issue("        url: https://northwind.example/blog/leaf-mould?ref=notes\n", "")
+    result = cli("build", EXAMPLE_ISSUE, "--json")
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    warnings = [line for line in result.err.splitlines() if "the article's own picture is left out" in line]
+    assert len(warnings) == 1 and ("metadata" if image == "metadata" else "private, loopback") in warnings[0]
+    assert net.web.hits["/secret.png"] == 0, "the picture inside was fetched"
+    html = (environment.root / "build" / EXAMPLE_ISSUE / "index.html").read_text()
+    assert "secret" not in html and "169.254" not in html
+    assert len(list((environment.root / "build" / EXAMPLE_ISSUE / "images").iterdir())) == 1  # the apple tree
+
+
+# Row 7: check --online follows the same rules and the deadline
+
+def online_links(env: Env, net: Net, *urls: str) -> None:
+    for number, url in enumerate(urls):
+        old = ["https://northwind.example/blog/seed-library", "https://northwind.example/events/december-work-day"][number]
+        env.issue(f"url: {old}", f"url: {url}")
+
+
+def test_check_online_refuses_a_redirect_from_a_public_link_to_loopback(env, net, cli) -> None:
+    environment, _ = env
+    net.web.redirect("/go", net.web.url("/internal"))
+    net.web.redirect("/meta", "http://169.254.169.254/latest/")
+    online_links(environment, net, net.at("news.example", "/go"), net.at("news.example", "/meta"))
+    result = cli("check", EXAMPLE_ISSUE, "--online", "--json")
+    assert "Traceback" not in result.err
+    findings = json.loads(result.out)["findings"]
+    broken = [f["message"] for f in findings if f["code"] == "broken-link"]
+    assert any("/go" in m and "127.0.0.1 is a private, loopback or link-local address" in m for m in broken), broken
+    assert any("/meta" in m and "cloud metadata" in m for m in broken), broken
+    assert net.web.hits["/internal"] == 0 and result.code == 1
+
+
+def test_check_online_keeps_the_fetch_deadline(env, net, cli) -> None:
+    """Slow headers on a link and a trickling image: each takes at most [fetch] deadline (here 2 s,
+    with a read timeout of 5 s, which alone would let both run far longer)."""
+    environment, _ = env
+    environment.settings("read_timeout = 1\n", "read_timeout = 5\n")
+    environment.settings('archive_url = "https://northwind.example/newsletter/{slug}/"',
+                         f'archive_url = "{net.at("news.example", "/site/{slug}/")}"')
+    from newsletter.render.build import build_issue
+    from newsletter.workspace import find_workspace
+
+    image = build_issue(find_workspace(environment.root), EXAMPLE_ISSUE).assets.target("images/apple-tree.png")
+    net.web.route(f"/site/{EXAMPLE_ISSUE}/{image}", Response(200, b"x" * 400, {"Content-Type": "image/png"}, drip=0.05))
+    net.web.route("/slow-headers", Response(200, b"ok", {"Content-Type": PAGE}, delay=8))
+    online_links(environment, net, net.at("news.example", "/slow-headers"))
+    start = time.monotonic()
+    result = cli("check", EXAMPLE_ISSUE, "--online", "--json")
+    elapsed = time.monotonic() - start
+    assert "Traceback" not in result.err
+    messages = [f["message"] for f in json.loads(result.out)["findings"]]
+    assert any("/slow-headers" in m and "took longer than 2 s" in m for m in messages), messages
+    assert any(image in m and "took longer than 2 s" in m for m in messages), messages
+    assert elapsed < 7, elapsed
+
+
+def test_allow_private_hosts_must_name_hosts(env, cli) -> None:
+    environment, _ = env
+    environment.settings('allow_private_hosts = ["news.example", "northwind.example"]', "allow_private_hosts = [1]")
+    result = cli("build", EXAMPLE_ISSUE)
+    assert result.code == 2 and re.fullmatch(r"newsletter: newsletter\.toml:\d+: \[fetch\] allow_private_hosts must "
+                                              r"be a list of host names.*\n", result.err), result.err
