@@ -339,3 +339,103 @@ def test_allow_private_hosts_must_name_hosts(env, cli) -> None:
     result = cli("build", EXAMPLE_ISSUE)
     assert result.code == 2 and re.fullmatch(r"newsletter: newsletter\.toml:\d+: \[fetch\] allow_private_hosts must "
                                               r"be a list of host names.*\n", result.err), result.err
+
+
+# Resource bombs: run the command in a subprocess with at most 512 MB of address space and a time cap
+
+CAPPED = """
+import resource, sys
+limit = 512 * 1024 * 1024
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from newsletter.cli.commands import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@dataclass
+class Capped:
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+
+def run_capped(*args: str, cwd: Path, seconds: float = 60) -> Capped:
+    """``newsletter ARGS`` in a fresh interpreter under the memory cap; fails the test past ``seconds``."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "MALLOC_ARENA_MAX": "2"}  # per-thread malloc arenas would count as memory
+    start = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-c", CAPPED, *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=seconds, env=environment)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"newsletter {' '.join(args)} ran longer than {seconds} s")
+    return Capped(done.returncode, done.stdout, done.stderr, time.monotonic() - start)
+
+
+def one_error_line(result: Capped, *words: str) -> str:
+    assert "Traceback" not in result.out + result.err, result.err[-3000:]
+    assert result.code == 2, result.err[-3000:]
+    lines = result.err.splitlines()
+    assert len(lines) == 1 and re.fullmatch(r"newsletter: [^\n]+", lines[0]), result.err[-3000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def gzip_bomb(megabytes: int, layers: int = 2) -> bytes:
+    """``megabytes`` MB of zeros, gzipped ``layers`` times: a few KB on the wire."""
+    import gzip
+    import zlib
+
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    zeros = b"\0" * (4 << 20)
+    data = b"".join(packer.compress(zeros) for _ in range(megabytes // 4)) + packer.flush()
+    for _ in range(layers - 1):
+        data = gzip.compress(data, 9)
+    return data
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return gzip_bomb(600)
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "gzip,x-gzip", "gzip, identity, gzip"])
+def test_a_nested_gzip_bomb_is_refused_at_max_bytes_of_decoded_data(site: Path, web: WebServer, bomb: bytes,
+                                                                   encoding: str) -> None:
+    """Row 1: 7 KB on the wire, 600 MB after two layers; the cap (0.1 MB here) counts every layer."""
+    assert len(bomb) < 10_000
+    url = web.route("/bomb", Response(200, bomb, {"Content-Type": PAGE, "Content-Encoding": encoding}))
+    result = run_capped("extract", url, cwd=site, seconds=30)
+    one_error_line(result, url, "larger than 0.1 MB")
+    assert result.seconds < 15, result.seconds
+
+
+def test_encoded_pages_within_the_cap_still_read(site: Path, web: WebServer, cli) -> None:
+    import gzip
+    import zlib
+
+    text = "Leaf mould\n\nPile the leaves, wet them and wait a year: the easiest compost there is.\n" * 20
+    raw_deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bodies = {"gzip": gzip.compress(text.encode()), "deflate": zlib.compress(text.encode()),
+              "gzip, gzip": gzip.compress(gzip.compress(text.encode())),
+              "Deflate": raw_deflate.compress(text.encode()) + raw_deflate.flush()}
+    for number, (encoding, body) in enumerate(bodies.items()):
+        url = web.route(f"/p{number}", Response(200, body, {"Content-Type": PAGE, "Content-Encoding": encoding}))
+        result = cli("extract", url, "--json")
+        assert result.code == 0, (encoding, result.err)
+        assert "easiest compost" in json.loads(result.out)["text"], encoding
+
+
+@pytest.mark.parametrize("encoding, words", [("br", "content encoding 'br' is not supported"),
+                                             ("gzip", "the gzip encoding does not decode")])
+def test_an_encoding_we_cannot_undo_is_one_line(site: Path, web: WebServer, cli, encoding: str, words: str) -> None:
+    url = web.route("/odd", Response(200, b"\x1f\x8b\x08garbage" * 10, {"Content-Type": PAGE,
+                                                                         "Content-Encoding": encoding}))
+    result = cli("extract", url)
+    assert result.code == 2 and result.err == f"newsletter: {url}: {words}\n" or words in result.err, result.err
+    assert len(result.err.splitlines()) == 1 and "Traceback" not in result.err
