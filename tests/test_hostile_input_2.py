@@ -27,7 +27,7 @@ from tests.conftest import EXAMPLE_ISSUE
 from tests.http_server import Response, WebServer
 from tests.send_helpers import FAKE_KEY, set_send_settings
 from tests.sendgrid_server import FakeSendGrid
-from tests.test_hostile_input import BUILD, CHECK, IN_ISSUE, SEND, Case, Env, snapshot
+from tests.test_hostile_input import BUILD, CHECK, COMPOST, IN_ISSUE, ISSUE, SEND, Case, Env, snapshot
 
 PUBLIC = "93.184.215.14"  # what the fake resolver says a public name is (never connected to: see FakeDns)
 SECRET = b"internal admin page: root password hunter2\n"
@@ -202,6 +202,10 @@ ROWS: dict[str, Row] = {
     "ssrf-editor-image-loopback": Row(case(editor_image(lambda n: n.web.url("/internal.png")), ("image", *PRIVATE)), 5),
     "ssrf-editor-image-metadata": Row(case(editor_image(lambda n: "http://169.254.169.254/latest/a.png"),
                                            ("image", *METADATA)), 5),
+    # 3: a megapixel cap that refuses with one line (no DecompressionBombWarning)
+    "image-150-megapixels": Row(case(lambda env, net: huge_png(env.root / ISSUE / "images" / "apple-tree.png"),
+                                     ("image images/apple-tree.png", "too many pixels (15000×10000, 150 megapixels")),
+                                3),
     "ssrf-dns-rebinding": Row(case(rebinding, ("cannot connect",)), 6, pinned),
     "ssrf-mixed-answers": Row(case(mixed_answers, PRIVATE), 6, nothing_internal_read),
 }
@@ -248,7 +252,44 @@ def test_round_two_hostile_input_is_one_line_and_nothing_is_written_or_sent(env,
 
 
 def test_every_row_of_the_issue_this_round_owns_has_an_entry() -> None:
-    assert {5, 6} <= {row.row for row in ROWS.values()}
+    assert {3, 5, 6} <= {row.row for row in ROWS.values()}
+
+
+# Pictures: real files, written with Pillow (an animation's frames by hand, then read back by Pillow)
+
+_HUGE: dict[str, bytes] = {}
+
+
+def huge_png(path: Path) -> None:
+    """A real 150-megapixel PNG (black, 1 bit a pixel: 18 KB on disk, 1.2 GB once decoded as RGB)."""
+    if "png" not in _HUGE:
+        import io
+
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.new("1", (15000, 10000)).save(out, "PNG")
+        _HUGE["png"] = out.getvalue()
+    path.write_bytes(_HUGE["png"])
+
+
+def sparse_animation(width: int, height: int, frames: int) -> bytes:
+    """An animated GIF: a ``width``×``height`` canvas and ``frames`` frames of one pixel each
+    (each one decoded at the full canvas by Pillow)."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    out = [b"GIF89a", struct.pack("<HH", width, height), b"\x80\x00\x00", b"\x00\x00\x00\xff\xff\xff",
+           b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"]
+    for number in range(frames):
+        out += [b"\x21\xf9\x04\x00\x0a\x00\x00\x00", b"\x2c",
+                struct.pack("<HHHH", number % width, number % height, 1, 1), b"\x00", b"\x02\x02\x44\x01\x00"]
+    data = b"".join([*out, b"\x3b"])
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (width, height) and image.n_frames == frames
+    return data
 
 
 # Row 5: a page's own picture (og:image) pointing inside
@@ -439,3 +480,38 @@ def test_an_encoding_we_cannot_undo_is_one_line(site: Path, web: WebServer, cli,
     result = cli("extract", url)
     assert result.code == 2 and result.err == f"newsletter: {url}: {words}\n" or words in result.err, result.err
     assert len(result.err.splitlines()) == 1 and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("canvas, frames", [((8000, 8000), 400), ((2000, 2000), 400), ((200, 200), 3000)])
+def test_an_animation_with_too_many_pixels_across_its_frames_keeps_its_first_frame(workspace: Path, web: WebServer,
+                                                                                   canvas, frames) -> None:
+    """Row 2: 9 KB of GIF as a page's og:image, 400 frames at 8000×8000 (25.6 gigapixels decoded):
+    the build keeps the first frame, under 512 MB."""
+    animation = sparse_animation(*canvas, frames)
+    assert len(animation) < 100_000
+    picture = web.page("/anim.gif", animation, "image/gif")
+    page = web.page("/leaf-mould", og_page(picture), "text/html; charset=utf-8")
+    path = workspace / ISSUE / "issue.md"
+    path.write_text(path.read_text().replace(COMPOST, f"source: {page}"))
+    result = run_capped("build", EXAMPLE_ISSUE, cwd=workspace, seconds=60)
+    assert result.code == 0 and "Traceback" not in result.err and "Warning" not in result.err, result.err[-3000:]
+    images = sorted(p.suffix for p in (workspace / "build" / EXAMPLE_ISSUE / "images").iterdir())
+    assert images == [".png", ".png"], images  # the apple tree, and the animation's first frame as a still
+    assert web.hits["/anim.gif"] == 1
+
+
+def test_a_small_animation_stays_animated(workspace: Path, web: WebServer, cli) -> None:
+    from newsletter.render.pixels import convert
+
+    encoded, extension, size = convert(sparse_animation(120, 90, 30), 1104, "anim.gif")
+    assert (extension, size) == ("gif", (120, 90))
+
+
+def test_a_150_megapixel_png_is_one_line_under_the_memory_cap(workspace: Path) -> None:
+    """Row 3: refused from its header, before a pixel is decoded; no DecompressionBombWarning."""
+    huge_png(workspace / ISSUE / "images" / "apple-tree.png")
+    result = run_capped("build", EXAMPLE_ISSUE, cwd=workspace, seconds=60)
+    line = one_error_line(result, "images/apple-tree.png", "too many pixels (15000×10000, 150 megapixels: "
+                          "the limit is 80 megapixels)")
+    assert re.match(r"newsletter: issues/2026-11-garden-notes/issue\.md:\d+: ", line), line
+    assert not (workspace / "build").exists()
