@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from newsletter import __version__
 
@@ -22,8 +22,9 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` in one step: a reader sees the old file or the new one, never half."""
+def write_atomically(path: Path, data: bytes | str, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` in one step: a reader sees the old file or the new one, never half.
+    ``mode``: the new file's permissions (default: what the umask gives), set before it is visible."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -31,11 +32,75 @@ def write_atomically(path: Path, data: bytes | str) -> None:
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
         # mkstemp makes 0600 files; a build or cache file should be as readable as any other.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~_umask() if mode is None else mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def locked(path: Path, wait: float = 120.0) -> Iterator[Path]:
+    """Hold an exclusive lock for a read-modify-write of ``path`` (its real file, symlinks followed).
+
+    Two commands that both read a file, change it and write it back (``suppressions pull`` and
+    ``suppressions import``; two writers of ``.env``) would each write what they read plus their
+    own change, and the first one's change would be lost. The lock is ``fcntl.flock`` on
+    ``.<name>.lock`` beside the real file (a file that is replaced cannot carry the lock itself);
+    it is released when the block ends or the process dies. Yields the real path to write.
+    """
+    import fcntl
+    import time
+
+    from newsletter.errors import InputError
+
+    target = real_target(path)
+    lock_path = target.with_name(f".{target.name}.lock")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        raise InputError(path, f"cannot lock it for writing ({error.strerror or error})") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise InputError(path, f"another newsletter command has been writing it for {wait:g} s; "
+                                     f"try again when it is done (lock: {lock_path.name})") from None
+                time.sleep(0.05)
+        yield target
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def real_target(path: Path) -> Path:
+    """Where writing ``path`` must go: the file a symlink names (so the link stays a link), or an error
+    for a link to nothing or to something that is not a regular file."""
+    from newsletter.errors import InputError
+
+    if not path.is_symlink():
+        return path
+    target = path.resolve()
+    if not target.exists():
+        raise InputError(path, f"is a symlink to {target}, which does not exist: create that file or remove the link")
+    if not target.is_file():
+        raise InputError(path, f"is a symlink to {target}, which is not a regular file; not written")
+    return target
+
+
+def update_file(path: Path, change: Callable[[str], str], mode: int | None = None) -> str:
+    """Read ``path`` (empty when missing), write back ``change(text)`` whole, under ``locked``;
+    through a symlink, never replacing it. ``mode`` sets the file's permissions (0o600 for secrets)
+    before anything is written into it. Returns the new text."""
+    with locked(path) as target:
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+        new = change(old)
+        write_atomically(target, new, mode)
+    return new
 
 
 @contextmanager

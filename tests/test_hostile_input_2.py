@@ -515,3 +515,107 @@ def test_a_150_megapixel_png_is_one_line_under_the_memory_cap(workspace: Path) -
                           "the limit is 80 megapixels)")
     assert re.match(r"newsletter: issues/2026-11-garden-notes/issue\.md:\d+: ", line), line
     assert not (workspace / "build").exists()
+
+
+# Row 8: files two commands may write are read-modified-written under a lock
+
+def test_two_merges_into_suppressions_at_once_both_land(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first reader is held between its read and its write; the second must wait for it."""
+    import threading
+
+    from newsletter.deliver import suppressions as module
+    from newsletter.deliver.suppressions import Suppression, merge_suppressions
+
+    path = tmp_path / "suppressions.csv"
+    path.write_text("email,reason,date,source\nkept@example.org,manual,2026-01-01,hand\n", encoding="utf-8")
+    read = module._read_rows
+    first_read = threading.Event()
+
+    def slow_read(target: Path):  # noqa: ANN202
+        found = read(target)
+        if not first_read.is_set():
+            first_read.set()
+            time.sleep(0.5)
+        return found
+
+    monkeypatch.setattr(module, "_read_rows", slow_read)
+    pulled = threading.Thread(target=merge_suppressions, args=(path, [
+        Suppression("bounced@example.org", "bounce", "2026-12-01", "sendgrid:bounces"),
+        Suppression("left@example.org", "unsubscribe", "2026-12-01", "sendgrid:unsubscribes")]))
+    pulled.start()
+    assert first_read.wait(5)
+    merge_suppressions(path, [Suppression(f"imported{n}@example.org", "imported", "", "csv:x.csv") for n in range(50)])
+    pulled.join(5)
+    text = path.read_text(encoding="utf-8")
+    for address in ("kept@", "bounced@", "left@", "imported0@", "imported49@"):
+        assert address in text, address
+    assert (tmp_path / ".suppressions.csv.lock").exists()
+
+
+@pytest.mark.slow
+def test_suppressions_pull_and_import_at_the_same_time_keep_both(sendgrid, sendgrid_workspace: Path) -> None:
+    """The issue's race, as users meet it: two commands, 300,000 imported rows, a pulled bounce and unsubscribe."""
+    import os
+    import subprocess
+    import sys
+
+    sendgrid.suppressions["bounces"] = [{"created": int(time.time()) - 60, "email": "bounced@example.org",
+                                         "reason": "550 5.1.1 no such user", "status": "5.1.1"}]
+    sendgrid.suppressions["unsubscribes"] = [{"created": int(time.time()) - 60, "email": "left@example.org"}]
+    big = sendgrid_workspace / "export.csv"
+    big.write_text("email\n" + "".join(f"reader{n:06d}@example.org\n" for n in range(300_000)), encoding="utf-8")
+    command = [sys.executable, "-m", "newsletter"]
+    environment = {**os.environ}
+    for attempt in range(2):  # whichever starts first, both must land
+        (sendgrid_workspace / "suppressions.csv").unlink(missing_ok=True)
+        (sendgrid_workspace / ".suppressions.csv.pulled.json").unlink(missing_ok=True)
+        importing = subprocess.Popen([*command, "suppressions", "import", "export.csv"], cwd=sendgrid_workspace,
+                                     env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3 * attempt)
+        pulling = subprocess.run([*command, "suppressions", "pull"], cwd=sendgrid_workspace, env=environment,
+                                 capture_output=True, text=True, timeout=120)
+        out, err = importing.communicate(timeout=120)
+        assert importing.returncode == 0 and pulling.returncode == 0, (err, pulling.stderr)
+        assert "Traceback" not in err + pulling.stderr
+        text = (sendgrid_workspace / "suppressions.csv").read_text(encoding="utf-8")
+        assert "bounced@example.org" in text and "left@example.org" in text, f"attempt {attempt}: the pull was lost"
+        assert "reader000000@" in text and "reader299999@" in text, f"attempt {attempt}: the import was lost"
+
+
+# Row 14: a symlinked .env is written through, never replaced
+
+def _no_log_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter.deliver.sendlog import KEY_VARIABLE
+
+    monkeypatch.setenv(KEY_VARIABLE, "x")
+    monkeypatch.delenv(KEY_VARIABLE)  # restored (to unset) after the test, though the send sets it
+
+
+def test_a_symlinked_env_is_written_through(env, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import stat
+
+    environment, sendgrid = env
+    _no_log_key(monkeypatch)
+    secrets = environment.outside / "newsletter.env"
+    secrets.write_text(f"SENDGRID_API_KEY={FAKE_KEY}\n", encoding="utf-8")
+    os.symlink(secrets, environment.root / ".env")
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 0, result.err
+    link = environment.root / ".env"
+    assert link.is_symlink() and link.resolve() == secrets.resolve(), "the link was replaced"
+    text = secrets.read_text(encoding="utf-8")
+    assert text.startswith(f"SENDGRID_API_KEY={FAKE_KEY}\n") and "NEWSLETTER_LOG_KEY=" in text
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    assert not list(environment.root.glob(".env.*")), "a temporary file was left beside the link"
+
+
+def test_a_dangling_env_symlink_is_refused_in_one_line(env, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    environment, sendgrid = env
+    _no_log_key(monkeypatch)
+    os.symlink(environment.outside / "missing.env", environment.root / ".env")
+    line = run_case(environment, sendgrid, Case(lambda e: None, ("symlink", "missing.env", "does not exist"), r"\S*\.env"),
+                    SEND, capsys)
+    assert (environment.root / ".env").is_symlink() and not (environment.outside / "missing.env").exists(), line

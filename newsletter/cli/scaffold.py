@@ -13,7 +13,7 @@ from newsletter.render.email_html import PACKAGE_THEMES
 
 SCAFFOLD = Path(__file__).parent / "starter"
 ENV_EXAMPLE = "# Secrets only; copy to .env (never committed). Settings live in newsletter.toml.\nSENDGRID_API_KEY=\nSMTP_PASSWORD=\n"
-GITIGNORE = ".env\nbuild/\noutbox/\n.cache/\n"
+GITIGNORE = ".env\nbuild/\noutbox/\n.cache/\n.*.lock\n"  # .NAME.lock: held while a command rewrites NAME
 REQUIREMENTS = ("# How CI (.github/workflows/send-scheduled.yml) installs newsletter: one pinned pip requirement.\n"
                 "# Change it with the tool's version, e.g. git+https://git.example.org/you/newsletter@<commit>\n"
                 "{spec}\n")

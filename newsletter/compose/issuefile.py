@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import InputError
-from newsletter.files import DiskMemo, memo_key, write_atomically
+from newsletter.files import DiskMemo, locked, memo_key, write_atomically
 from newsletter.schema import check_header_text, check_mapping
 from newsletter.sources.fetch import is_url
 
@@ -407,6 +407,11 @@ def add_articles(path: Path, sources: list[str | dict[str, str]], section_title:
     Sources already listed anywhere in the issue are skipped, except that a mapping's ``url``
     is set on the listed article; returns how many were added.
     """
+    with locked(path):  # two `add` commands at once: both lists land
+        return _add_articles(path, sources, section_title)
+
+
+def _add_articles(path: Path, sources: list[str | dict[str, str]], section_title: str | None) -> int:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     document = _read_document(path)

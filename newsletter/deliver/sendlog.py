@@ -42,7 +42,7 @@ from typing import Iterator
 from newsletter.deliver.audience import Batch
 from newsletter.deliver.secrets import redact, secret
 from newsletter.errors import InputError, SendError
-from newsletter.files import write_atomically
+from newsletter.files import update_file, write_atomically
 
 LOG_NAME = "send-log.jsonl"
 KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
@@ -79,11 +79,12 @@ def current_log_key() -> LogKey | None:
 def create_log_key(env_file: Path) -> LogKey:
     """A new random key, appended to ``env_file`` (created if missing) and set in this process."""
     value = secrets.token_urlsafe(32)
-    old = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
-    separator = "\n" if old and not old.endswith("\n") else ""
-    write_atomically(env_file, f"{old}{separator}# Keys the send log's recipient ids; CI needs the same value.\n"
-                               f"{KEY_VARIABLE}={value}\n")
-    os.chmod(env_file, 0o600)
+
+    def append(old: str) -> str:  # under .env's lock, through a symlink (never replacing it), 0600
+        separator = "\n" if old and not old.endswith("\n") else ""
+        return f"{old}{separator}# Keys the send log's recipient ids; CI needs the same value.\n{KEY_VARIABLE}={value}\n"
+
+    update_file(env_file, append, mode=0o600)
     os.environ[KEY_VARIABLE] = value
     return current_log_key()
 
