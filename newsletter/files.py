@@ -49,9 +49,6 @@ def locked(path: Path, wait: float = 120.0) -> Iterator[Path]:
     ``.<name>.lock`` beside the real file (a file that is replaced cannot carry the lock itself);
     it is released when the block ends or the process dies. Yields the real path to write.
     """
-    import fcntl
-    import time
-
     from newsletter.errors import InputError
 
     target = real_target(path)
@@ -62,19 +59,44 @@ def locked(path: Path, wait: float = 120.0) -> Iterator[Path]:
     except OSError as error:
         raise InputError(path, f"cannot lock it for writing ({error.strerror or error})") from None
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise InputError(path, f"another newsletter command has been writing it for {wait:g} s; "
-                                     f"try again when it is done (lock: {lock_path.name})") from None
-                time.sleep(0.05)
+        _hold(handle, path, lock_path.name, wait)
         yield target
     finally:
         os.close(handle)  # releases the lock
+
+
+@contextmanager
+def locked_folder(folder: Path, wait: float = 120.0) -> Iterator[None]:
+    """An exclusive lock on ``folder`` itself (flock on the directory): no lock file appears in it."""
+    from newsletter.errors import InputError
+
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise InputError(folder, f"cannot lock it for writing ({error.strerror or error})") from None
+    try:
+        _hold(handle, folder, folder.name, wait)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _hold(handle: int, path: Path, lock_name: str, wait: float) -> None:
+    import fcntl
+    import time
+
+    from newsletter.errors import InputError
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise InputError(path, f"another newsletter command has been writing it for {wait:g} s; "
+                                 f"try again when it is done (lock: {lock_name})") from None
+            time.sleep(0.05)
 
 
 def real_target(path: Path) -> Path:
@@ -105,23 +127,75 @@ def update_file(path: Path, change: Callable[[str], str], mode: int | None = Non
 
 @contextmanager
 def replaced_whole(target: Path) -> Iterator[Path]:
-    """Yield a staging folder beside ``target``; on success it replaces ``target``, on error it goes."""
+    """Yield a staging folder beside ``target``; on success it replaces ``target``, on error it goes.
+
+    The swap is one step where the system allows it (Linux ``renameat2`` with RENAME_EXCHANGE):
+    a reader, or a process killed at any moment, sees the old folder or the new one, never none.
+    Elsewhere it takes two renames (``target`` to ``.NAME.old``, staging to ``target``); a kill
+    between them is mended by the next write, which puts ``.NAME.old`` back first. The writer
+    holds a lock on the parent folder throughout, so staging folders found beside the target belong to dead
+    processes and are removed.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700 folders: a web server could not read a build
+    with locked_folder(target.parent):  # every writer of a folder in it holds this; no lock file is left
+        old = target.with_name(f".{target.name}.old")
+        _mend(target, old)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{STAGING}", dir=target.parent))
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700 folders: a web server could not read a build
+        try:
+            yield staging
+            if not target.exists():
+                staging.rename(target)
+            elif exchange(staging, target):
+                shutil.rmtree(staging, ignore_errors=True)  # it holds the old folder now
+            else:
+                target.rename(old)
+                staging.rename(target)
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+STAGING = "staging-"
+
+
+def _mend(target: Path, old: Path) -> None:
+    """Undo what a writer killed mid-swap left: the old folder back if the target is gone, no strays."""
+    if old.is_dir() and not target.exists():
+        old.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    for stray in target.parent.glob(f".{glob_escape(target.name)}.{STAGING}*"):
+        if stray.is_dir() and not stray.is_symlink():
+            shutil.rmtree(stray, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    import ctypes
+    import errno
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        yield staging
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # a C library older than glibc 2.28
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(error, os.strerror(error), str(second))
 
 
 # Results worked out from workspace files, remembered on disk across processes.

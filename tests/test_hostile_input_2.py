@@ -619,3 +619,83 @@ def test_a_dangling_env_symlink_is_refused_in_one_line(env, capsys, monkeypatch:
     line = run_case(environment, sendgrid, Case(lambda e: None, ("symlink", "missing.env", "does not exist"), r"\S*\.env"),
                     SEND, capsys)
     assert (environment.root / ".env").is_symlink() and not (environment.outside / "missing.env").exists(), line
+
+
+# Row 15: SIGKILL during the build swap never leaves build/<slug> missing; strays are cleaned
+
+KILL_DURING_SWAP = """
+import os, signal, sys
+from pathlib import Path
+import newsletter.files as files
+
+kill_after, exchange_works = int(sys.argv[1]), sys.argv[2] == "yes"
+steps = 0
+
+
+def step(real):
+    def run(*args, **kwargs):
+        global steps
+        result = real(*args, **kwargs)
+        if "build" in str(args[0]):
+            steps += 1
+            if steps == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return run
+
+
+Path.rename = step(Path.rename)
+files.exchange = step(files.exchange if exchange_works else (lambda first, second: False))
+from newsletter.cli.commands import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def killed_build(workspace: Path, kill_after: int, exchange_works: bool) -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", KILL_DURING_SWAP, str(kill_after),
+                           "yes" if exchange_works else "no", "build", EXAMPLE_ISSUE],
+                          cwd=workspace, capture_output=True, text=True, timeout=120)
+    return done.returncode
+
+
+def strays(workspace: Path) -> list[str]:
+    return sorted(p.name for p in (workspace / "build").iterdir() if p.name.startswith(f".{EXAMPLE_ISSUE}."))
+
+
+def test_sigkill_during_the_build_swap_leaves_a_whole_build(workspace: Path, cli) -> None:
+    """Row 15. The swap is one renameat2(RENAME_EXCHANGE): killed right after it, the new build is in
+    place and the old one waits in a staging folder, which the next build removes."""
+    import signal
+
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    folder = workspace / "build" / EXAMPLE_ISSUE
+    (folder / "index.txt").write_text("the earlier build\n")
+    assert killed_build(workspace, 1, exchange_works=True) == -signal.SIGKILL
+    assert (folder / "index.html").is_file() and json.loads((folder / "issue.json").read_text())["slug"]
+    assert (folder / "index.txt").read_text() != "the earlier build\n", "the swap had happened"
+    assert len(strays(workspace)) == 1, strays(workspace)  # the earlier build, left by the killed process
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    assert strays(workspace) == [], "stale staging folders were not cleaned"
+
+
+def test_without_an_atomic_swap_a_kill_between_the_renames_is_mended_first(workspace: Path, cli) -> None:
+    """Where the system cannot exchange two folders, the swap is two renames; killed between them, the
+    next writer puts the earlier build back before anything else, and leaves no strays."""
+    import signal
+
+    from newsletter.files import _mend
+
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    folder = workspace / "build" / EXAMPLE_ISSUE
+    (folder / "index.txt").write_text("the earlier build\n")
+    assert killed_build(workspace, 2, exchange_works=False) == -signal.SIGKILL  # 1: the refused exchange
+    assert not folder.exists() and (workspace / "build" / f".{EXAMPLE_ISSUE}.old").is_dir()
+    _mend(folder, folder.with_name(f".{EXAMPLE_ISSUE}.old"))
+    assert (folder / "index.txt").read_text() == "the earlier build\n"
+    assert strays(workspace) == []
+    assert killed_build(workspace, 3, exchange_works=False) == -signal.SIGKILL  # after both renames
+    assert (folder / "index.html").is_file()
+    assert cli("build", EXAMPLE_ISSUE).code == 0 and strays(workspace) == []
