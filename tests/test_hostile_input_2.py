@@ -699,3 +699,43 @@ def test_without_an_atomic_swap_a_kill_between_the_renames_is_mended_first(works
     assert killed_build(workspace, 3, exchange_works=False) == -signal.SIGKILL  # after both renames
     assert (folder / "index.html").is_file()
     assert cli("build", EXAMPLE_ISSUE).code == 0 and strays(workspace) == []
+
+
+# Row 16: a token is valid only for the list it names; a signed but malformed payload is one line
+
+def signed(payload: bytes, key: str) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return f"{b64(payload)}.{b64(hmac.new(key.encode(), payload, hashlib.sha256).digest())}"
+
+
+UNSUBSCRIBE_KEY = "unsubscribe-secret-for-tests-0123456789"
+MALFORMED = {"not-json": b"{", "an-object": b'{"email": "a@example.org"}', "three-items": b'["a@example.org", "L", 3]',
+             "numbers": b"[1, 2]", "null": b"null", "not-utf8": b'["\xff@example.org", "Northwind Notes"]',
+             "empty-address": b'["", "Northwind Notes"]', "deep": b"[" * 100_000 + b"]" * 100_000}
+
+
+@pytest.mark.parametrize("name", [*MALFORMED, "another-list"])
+def test_unsubscribe_verify_refuses_in_one_line(workspace: Path, cli, monkeypatch: pytest.MonkeyPatch,
+                                                name: str) -> None:
+    from newsletter.deliver.unsubscribe import make_token
+
+    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", UNSUBSCRIBE_KEY)
+    token = (make_token("ana@example.org", "Another Newsletter") if name == "another-list"
+             else signed(MALFORMED[name], UNSUBSCRIBE_KEY))
+    for extra in ((), ("--json",)):
+        result = cli("unsubscribe", "verify", token, *extra)
+        assert result.code == 1 and not result.err and "Traceback" not in result.out, result.err
+        assert extra or len(result.out.splitlines()) == 1, result.out
+        shown = json.loads(result.out) if extra else {"valid": False, "error": result.out}
+        assert shown["valid"] is False
+        expected = ("for the list 'Another Newsletter', not 'Northwind Notes'" if name == "another-list"
+                    else "signed but does not hold an address and a list")
+        assert expected in shown["error"], shown
+    own = cli("unsubscribe", "verify", make_token("ana@example.org", "Northwind Notes"))
+    assert own.code == 0 and own.out.startswith('Valid: ana@example.org on "Northwind Notes".')
