@@ -27,7 +27,19 @@ from tests.conftest import EXAMPLE_ISSUE
 from tests.http_server import Response, WebServer
 from tests.send_helpers import FAKE_KEY, set_send_settings
 from tests.sendgrid_server import FakeSendGrid
-from tests.test_hostile_input import BUILD, CHECK, COMPOST, IN_ISSUE, ISSUE, SEND, Case, Env, snapshot
+from tests.test_hostile_input import (
+    BUILD,
+    CHECK,
+    COMPOST,
+    IN_ISSUE,
+    IN_SETTINGS,
+    ISSUE,
+    SEND,
+    SUBJECT,
+    Case,
+    Env,
+    snapshot,
+)
 
 PUBLIC = "93.184.215.14"  # what the fake resolver says a public name is (never connected to: see FakeDns)
 SECRET = b"internal admin page: root password hunter2\n"
@@ -206,6 +218,26 @@ ROWS: dict[str, Row] = {
     "image-150-megapixels": Row(case(lambda env, net: huge_png(env.root / ISSUE / "images" / "apple-tree.png"),
                                      ("image images/apple-tree.png", "too many pixels (15000×10000, 150 megapixels")),
                                 3),
+    # 12: absurd numbers, deep nesting, alias bombs
+    "connect-timeout-1e10": Row(case(lambda env, net: env.settings("connect_timeout = 1\n", "connect_timeout = 1e10\n"),
+                                     ("[fetch] connect_timeout must be at most 600, not 10000000000.0",), IN_SETTINGS), 12),
+    "send-timeout-1e11": Row(case(lambda env, net: env.settings("timeout = 2\n", "timeout = 1e11\n"),
+                                  ("[send] timeout must be at most 3,600",), IN_SETTINGS), 12),
+    "deadline-nan": Row(case(lambda env, net: env.settings("deadline = 2\n", "deadline = nan\n"),
+                             ("[fetch] deadline must be a finite number, not nan",), IN_SETTINGS), 12),
+    "max-bytes-inf": Row(case(lambda env, net: env.settings("max_bytes = 100000\n", "max_bytes = inf\n"),
+                              ("max_bytes must be a whole number",), IN_SETTINGS), 12),
+    "max-retries-huge": Row(case(lambda env, net: env.settings("max_retries = 0\n", "max_retries = 1000000000\n"),
+                                 ("[send] max_retries must be at most 100",), IN_SETTINGS), 12),
+    "toml-nested-deep": Row(case(lambda env, net: env.settings("[fetch]\n", "[fetch]\nuser_agent = "
+                                                               + "[" * 100_000 + "]" * 100_000 + "\n"),
+                                 ("nested too deeply",), r"newsletter\.toml"), 12),
+    "yaml-nested-deep": Row(case(lambda env, net: env.issue(SUBJECT, "subject: " + "[" * 100_000 + "]" * 100_000),
+                                 ("nested more than 64 levels deep",), IN_ISSUE), 12),
+    "yaml-block-nested-deep": Row(case(lambda env, net: env.issue(SUBJECT, "subject:\n  " + "- " * 5_000 + "x"),
+                                       ("nested",), IN_ISSUE), 12),
+    "yaml-alias-bomb": Row(case(lambda env, net: env.issue('preheader: "Plus', f"preheader: {alias_bomb()}\nx: \"Plus"),
+                                ("more than 100,000 values once its aliases are followed",), IN_ISSUE), 12),
     "ssrf-dns-rebinding": Row(case(rebinding, ("cannot connect",)), 6, pinned),
     "ssrf-mixed-answers": Row(case(mixed_answers, PRIVATE), 6, nothing_internal_read),
 }
@@ -252,7 +284,14 @@ def test_round_two_hostile_input_is_one_line_and_nothing_is_written_or_sent(env,
 
 
 def test_every_row_of_the_issue_this_round_owns_has_an_entry() -> None:
-    assert {3, 5, 6} <= {row.row for row in ROWS.values()}
+    assert {3, 5, 6, 12} <= {row.row for row in ROWS.values()}
+
+
+def alias_bomb(levels: int = 12) -> str:
+    """22 KB of YAML standing for 10**levels strings."""
+    items = ['&a0 ["' + "x" * 1000 + '"' + ', "x"' * 9 + "]"]
+    items += [f"&a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, levels)]
+    return "[" + ", ".join(items) + "]"
 
 
 # Pictures: real files, written with Pillow (an animation's frames by hand, then read back by Pillow)
@@ -739,3 +778,53 @@ def test_unsubscribe_verify_refuses_in_one_line(workspace: Path, cli, monkeypatc
         assert expected in shown["error"], shown
     own = cli("unsubscribe", "verify", make_token("ana@example.org", "Northwind Notes"))
     assert own.code == 0 and own.out.startswith('Valid: ana@example.org on "Northwind Notes".')
+
+
+# Row 12: disk full and a read-only workspace are one line, exit 2, and the earlier build survives
+
+FILE_SIZE_CAP = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the cap a write fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+from newsletter.cli.commands import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_disk_that_fills_up_mid_build_is_one_line(workspace: Path, cli) -> None:
+    """The kernel itself refuses the writes: no file may grow past 4 KB (RLIMIT_FSIZE)."""
+    import subprocess
+    import sys
+
+    assert cli("build", EXAMPLE_ISSUE).code == 0
+    earlier = (workspace / "build" / EXAMPLE_ISSUE / "index.html").read_bytes()
+    (workspace / "issues" / EXAMPLE_ISSUE / "articles" / "compost.txt").write_text(
+        "Leaf mould, again\n\n" + "Pile the leaves and wait a year. " * 40 + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", FILE_SIZE_CAP, "build", EXAMPLE_ISSUE, "--refresh"], cwd=workspace,
+                          capture_output=True, text=True, timeout=120)
+    one_error_line(Capped(done.returncode, done.stdout, done.stderr, 0), "File too large")
+    assert (workspace / "build" / EXAMPLE_ISSUE / "index.html").read_bytes() == earlier
+    assert not [p for p in (workspace / "build").iterdir() if p.name.startswith(".")], "a staging folder was left"
+
+
+@pytest.mark.parametrize("error", ["EROFS", "ENOSPC", "EACCES"])
+def test_a_workspace_that_cannot_be_written_is_one_line(workspace: Path, cli, monkeypatch: pytest.MonkeyPatch,
+                                                       error: str) -> None:
+    """Every new file and folder the tool makes starts with tempfile (write_atomically, replaced_whole):
+    here the system refuses them all, as a read-only mount or a full disk would (tests run as root,
+    which no permission bits stop)."""
+    import errno
+    import os
+    import tempfile
+
+    number = getattr(errno, error)
+
+    def refuse(*args, dir=None, **kwargs):  # noqa: A002, ANN001, ANN002, ANN003, ANN202
+        raise OSError(number, os.strerror(number), str(dir))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    result = cli("build", EXAMPLE_ISSUE)
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    assert re.fullmatch(rf"newsletter: \S+: {re.escape(os.strerror(number))}\n", result.err), result.err
+    assert not (workspace / "build").exists()

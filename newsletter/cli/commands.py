@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import datetime as dt
+import errno
 import os
 import sys
 import threading
@@ -36,6 +37,9 @@ Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
 """
 
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -59,6 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as error:
+        if args.debug or error.errno not in _WRITE_ERRORS:
+            raise
+        # Disk full, a read-only or someone else's folder: the file, and what the system said.
+        place = f"{display_path(error.filename)}: " if error.filename else ""
+        print(f"newsletter: {place}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        if args.debug:
+            raise
+        print("newsletter: the input is nested too deeply to read", file=sys.stderr)
+        return 2
 
 
 def run() -> NoReturn:
