@@ -828,3 +828,66 @@ def test_a_workspace_that_cannot_be_written_is_one_line(workspace: Path, cli, mo
     assert result.code == 2 and "Traceback" not in result.err, result.err
     assert re.fullmatch(rf"newsletter: \S+: {re.escape(os.strerror(number))}\n", result.err), result.err
     assert not (workspace / "build").exists()
+
+
+# Row 13: add --feed caps the items with a note; --skip-bad-rows skips a row with an oversize cell
+
+def big_feed(items: int) -> str:
+    import datetime as dt
+
+    start = dt.datetime(2020, 1, 1, 8, tzinfo=dt.timezone.utc)
+    entries = "".join(
+        f"<item><title>Post {n}</title><link>https://blog.example/p/{n}</link>"
+        f"<pubDate>{(start + dt.timedelta(hours=n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>\n"
+        for n in range(items))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>{entries}</channel></rss>\n'
+
+
+@pytest.mark.parametrize("items", [pytest.param(40_000, marks=pytest.mark.slow), 300])
+def test_add_feed_with_thousands_of_items_adds_the_newest_with_a_note(site: Path, cli, items: int) -> None:
+    from tests.conftest import write_issue
+
+    (site / "big.rss").write_text(big_feed(items), encoding="utf-8")
+    issue = write_issue(site / "issues" / "2026-11", 'subject: "Big"\ndate: 2026-11-27\nsections: []')
+    result = cli("add", "2026-11", "--feed", "big.rss", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)["feed"]
+    assert (report["added"], report["left_out"]) == (50, items - 50)
+    listed = re.findall(r"https://blog\.example/p/(\d+)", issue.read_text())
+    assert sorted(map(int, set(listed))) == list(range(items - 50, items)), "the newest 50"
+    text = cli("add", "2026-11", "--feed", "big.rss", "--max-items", "60")
+    assert text.code == 0 and "Added 10 articles" in text.out, text.out
+    assert f"{items - 60:,} older items left out (at most 60 are added" in text.out, text.out
+
+def test_max_items_is_bounded(site: Path, cli, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:  # argparse's own usage error
+        cli("add", "2026-11", "--feed", "big.rss", "--max-items", "100000")
+    assert stop.value.code == 2 and "--max-items: must be 1000 or less" in capsys.readouterr().err
+
+
+def oversize_cell(env: Env) -> None:
+    env.write(ISSUE / "audience.csv", "email,first_name\nana@example.org,Ana\n"
+              f'bob@example.org,"{"B" * 200_000}"\neve@example.org,Eve\n')
+
+
+def test_an_oversize_cell_is_a_bad_row_in_one_line(env, net, capsys) -> None:
+    environment, sendgrid = env
+    oversize_cell(environment)
+    for command in (CHECK, SEND):
+        line = run_case(environment, sendgrid, Case(lambda e: None, ("'first_name' value is 200,000 characters long",
+                                                                    "at most 131,072"),
+                                                    r"issues/2026-11-garden-notes/audience\.csv:3"), command, capsys)
+        assert "B" * 100 not in line
+
+
+def test_skip_bad_rows_skips_a_row_with_an_oversize_cell(env, cli) -> None:
+    import csv
+
+    environment, sendgrid = env
+    oversize_cell(environment)
+    result = cli("send", EXAMPLE_ISSUE, "--skip-bad-rows", "--json")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader((environment.root / ISSUE / "skipped-rows.csv").open(encoding="utf-8")))
+    assert [row["line"] for row in rows] == ["3"] and "200,000 characters" in rows[0]["error"]
+    sent = {line for eml in (environment.root / "outbox").rglob("recipients.jsonl") for line in eml.read_text().splitlines()}
+    assert len(sent) == 2, sent

@@ -144,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
                      "the previous issue's date")
     add.add_argument("--since", type=dt.date.fromisoformat, metavar="DATE",
                      help="with --feed: add the items dated DATE (YYYY-MM-DD) or later instead")
+    add.add_argument("--max-items", type=_feed_items, default=None, metavar="N",
+                     help="with --feed: add at most the N newest items (default 50; older ones are left, with a note)")
 
     extract = command("extract", _extract, "Show what the tool finds in one article: metadata, text, summary.",
                       "newsletter extract issues/2026-11-garden-notes/articles/compost.txt --json",
@@ -251,6 +253,13 @@ def _results_commands(command) -> None:
     verify.add_argument("--json", action="store_true", help="print the address and list as JSON")
 
 
+def _feed_items(value: str) -> int:
+    number = _positive(value)
+    if number > 1000:
+        raise argparse.ArgumentTypeError("must be 1000 or less")
+    return number
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -280,6 +289,8 @@ def _add(args, workspace) -> int:
         raise InputError(None, "nothing to add: give SOURCE paths or URLs, or --feed URL")
     if args.since and not args.feed:
         raise InputError(None, "--since only applies to --feed")
+    if args.max_items and not args.feed:
+        raise InputError(None, "--max-items only applies to --feed")
     if args.url and len(args.sources) != 1:
         raise InputError(None, "--url is the link of one article: give exactly one SOURCE with it")
     report = {"issue": path.parent.name, "file": str(path), "added": [], "copied": [], "already_listed": 0}
@@ -310,10 +321,11 @@ def _print_added(path: Path, placed: list, added: int, url: str | None) -> None:
 
 
 def _add_feed(args, workspace, path: Path) -> dict:
-    from newsletter.compose.feedadd import add_feed_items
+    from newsletter.compose.feedadd import MAX_ITEMS, add_feed_items
     from newsletter.sources.fetch import fetch_options
 
-    result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section)
+    result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section,
+                            args.max_items or MAX_ITEMS)
     name = f'"{result.feed.title}"' if result.feed.title else args.feed
     if result.since is None:
         window = "all dated items (no earlier issue)"
@@ -324,10 +336,14 @@ def _add_feed(args, workspace, path: Path) -> dict:
     note = f"; {skipped} already listed" if skipped else ""
     undated = sum(1 for item in result.feed.items if item.date is None)
     note += f"; {count(undated, 'item')} without a date left out" if undated else ""
+    if result.left_out:
+        note += (f"; {result.left_out:,} older item{'s' if result.left_out != 1 else ''} left out "
+                 f"(at most {len(result.items)} are added: "
+                 "choose others with --since DATE or --max-items N)")
     if not args.json:
         print(f"Added {count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
     return {"feed": args.feed, "title": result.feed.title, "added": result.added, "since": str(result.since or ""),
-            "previous": result.previous, "already_listed": skipped, "undated": undated}
+            "previous": result.previous, "already_listed": skipped, "undated": undated, "left_out": result.left_out}
 
 
 def _extract(args, workspace) -> int:
