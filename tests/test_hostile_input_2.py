@@ -891,3 +891,22 @@ def test_skip_bad_rows_skips_a_row_with_an_oversize_cell(env, cli) -> None:
     assert [row["line"] for row in rows] == ["3"] and "200,000 characters" in rows[0]["error"]
     sent = {line for eml in (environment.root / "outbox").rglob("recipients.jsonl") for line in eml.read_text().splitlines()}
     assert len(sent) == 2, sent
+
+
+def test_check_online_reads_a_150_megapixel_image_without_a_traceback(env, net, cli) -> None:
+    """Rows 3 and 7: the picture at the published address is 150 megapixels; Pillow's bomb error was
+    not among those caught, and killed the check from its thread pool."""
+    environment, _ = env
+    environment.settings('archive_url = "https://northwind.example/newsletter/{slug}/"',
+                         f'archive_url = "{net.at("news.example", "/site/{slug}/")}"')
+    from newsletter.render.build import build_issue
+    from newsletter.workspace import find_workspace
+
+    image = build_issue(find_workspace(environment.root), EXAMPLE_ISSUE).assets.target("images/apple-tree.png")
+    huge = environment.outside / "huge.png"
+    huge_png(huge)
+    net.web.page(f"/site/{EXAMPLE_ISSUE}/{image}", huge.read_bytes(), "image/png")
+    result = cli("check", EXAMPLE_ISSUE, "--online", "--json")
+    assert "Traceback" not in result.err and "Warning" not in result.err, result.err
+    findings = json.loads(result.out)["findings"]
+    assert any(f["code"] == "not-an-image" and image in f["message"] for f in findings), findings

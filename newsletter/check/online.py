@@ -123,12 +123,21 @@ def _get(client: httpx.Client, target: Target, max_bytes: int, end: float) -> An
 
 
 def _is_image(data: bytes) -> bool:
+    """Whether Pillow reads it as a picture of at most the megapixels a build accepts."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    from newsletter.render.pixels import MAX_SOURCE_PIXELS
+
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     try:
-        Image.open(io.BytesIO(data)).verify()
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_SOURCE_PIXELS:
+                return False
+            image.verify()
         return True
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False
 
 
