@@ -144,21 +144,21 @@ class PinnedBackend(httpcore.SyncBackend):
         """The addresses to connect to, or RefusedAddress naming the first one not allowed."""
         try:
             found = resolve(host, port)
-        except (socket.gaierror, UnicodeError) as error:
+        except (OSError, UnicodeError) as error:  # gaierror, or a name too long to encode
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from None
+        if not found:
+            raise httpcore.ConnectError(f"cannot resolve {host}")
         if normal_host(host) in self.allow_hosts:
             return found
         for address in found:
             if not is_public_address(address):
                 raise RefusedAddress(host, address)
-        if not found:
-            raise httpcore.ConnectError(f"cannot resolve {host}")
         return found
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable | None = None) -> httpcore.NetworkStream:
         addresses = self.addresses(host, port)
-        error: Exception | None = None
+        error: Exception = httpcore.ConnectError(f"cannot connect to {host}")
         for address in addresses:
             try:
                 timeout_now = _clamped(timeout)
@@ -170,7 +170,6 @@ class PinnedBackend(httpcore.SyncBackend):
                 error = failure
                 continue
             return _LimitedStream(stream)
-        assert error is not None
         raise error
 
     def connect_unix_socket(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
