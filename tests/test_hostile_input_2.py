@@ -910,3 +910,14 @@ def test_check_online_reads_a_150_megapixel_image_without_a_traceback(env, net, 
     assert "Traceback" not in result.err and "Warning" not in result.err, result.err
     findings = json.loads(result.out)["findings"]
     assert any(f["code"] == "not-an-image" and image in f["message"] for f in findings), findings
+
+
+@pytest.mark.parametrize("name", ["yaml-alias-bomb", "yaml-nested-deep", "yaml-block-nested-deep", "toml-nested-deep"])
+def test_bombs_in_settings_and_issue_files_stay_small_and_quick(workspace: Path, name: str) -> None:
+    """Row 12 under the resource caps: a few KB that stand for billions of values, or nesting past the
+    parser's stack, end in one line within seconds and well inside 512 MB."""
+    environment = Env(workspace, workspace, None)  # type: ignore[arg-type]  (no web server: nothing is fetched)
+    ROWS[name].case.break_it(environment, None)  # type: ignore[call-arg]
+    result = run_capped("build", EXAMPLE_ISSUE, cwd=workspace, seconds=30)
+    one_error_line(result, *ROWS[name].case.words)
+    assert result.seconds < 20, result.seconds
