@@ -13,15 +13,12 @@ replaced by a copy.
 
 from __future__ import annotations
 
-import fcntl
 import hmac
 import os
 import re
 import secrets as random_source
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from newsletter.errors import InputError
 
@@ -98,44 +95,36 @@ def env_example() -> str:
 
 
 def read_env(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        return {}
-    from dotenv import dotenv_values
-
-    return {name: value for name, value in dotenv_values(path).items() if value}
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    lock = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return _values(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def add_generated(path: Path, names: tuple[str, ...] = GENERATED) -> list[str]:
-    """Add a random value for each of ``names`` that ``path`` lacks; set them in this process too.
-    Returns the names added (those already there keep their value)."""
-    with _locked(path):
-        present = read_env(path)
+    """Add a random value for each of ``names`` that ``path`` lacks, under the file's lock and
+    through a symlink (files.update_file); set them in this process too. Returns the names added
+    (those already there keep their value)."""
+    from newsletter.files import update_file
+
+    added: list[str] = []
+
+    def with_missing(old: str) -> str:
+        present = _values(old)
         missing = [name for name in names if name not in present]
-        if missing:
-            old = path.read_bytes() if path.exists() else b""
-            lines = "" if not old or old.endswith(b"\n") else "\n"
-            for name in missing:
-                purpose = next(secret.purpose for secret in SECRETS if secret.name == name)
-                lines += f"# {purpose}\n{name}={random_source.token_urlsafe(32)}\n"
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.fchmod(fd, 0o600)  # it holds secrets now, whoever made it
-                os.write(fd, lines.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        values = read_env(path)
+        added.extend(missing)
+        lines = "" if not old or old.endswith("\n") else "\n"
+        for name in missing:
+            purpose = next(secret.purpose for secret in SECRETS if secret.name == name)
+            lines += f"# {purpose}\n{name}={random_source.token_urlsafe(32)}\n"
+        return old + lines
+
+    values = _values(update_file(path, with_missing, mode=0o600))
     for name in names:
         os.environ[name] = values[name]
-    return missing
+    return added
+
+
+def _values(text: str) -> dict[str, str]:
+    from io import StringIO
+
+    from dotenv import dotenv_values
+
+    return {name: value for name, value in dotenv_values(stream=StringIO(text)).items() if value}

@@ -104,6 +104,9 @@ class FetchSettings:
     user_agent: str = ""  # default: newsletter/VERSION
     deadline: float = 30.0  # seconds for a whole page, however slowly it arrives
     cache: str = ".cache/sources"  # relative to the workspace
+    # Hosts, as URLs spell them ("intranet.example", "127.0.0.1"), that may resolve to loopback,
+    # private or link-local addresses; every other fetch is refused such addresses (docs/security.md).
+    allow_private_hosts: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,8 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(path, f"invalid TOML: {_toml_message(str(error))}", _toml_error_line(str(error))) from None
+    except RecursionError:
+        raise InputError(path, "invalid TOML: arrays or tables nested too deeply") from None
     top = dict(data.pop("newsletter", {}))
     for key, value in data.items():
         if key not in _TABLES:
@@ -269,6 +274,9 @@ def load_settings(path: Path) -> Settings:
     _check_ranges(settings, path, text)
     if not all(isinstance(folder, str) and folder for folder in settings.allow_paths):
         raise InputError(path, "allow_paths must be a list of folder paths (text)", _key_line(text, "newsletter", "allow_paths"))
+    if not all(isinstance(host, str) and host.strip() for host in settings.fetch.allow_private_hosts):
+        raise InputError(path, "[fetch] allow_private_hosts must be a list of host names (text), "
+                         'such as ["intranet.example"]', _key_line(text, "fetch", "allow_private_hosts"))
     return settings
 
 
@@ -284,12 +292,33 @@ MINIMUMS = {
 }
 
 
+# ... and above a ceiling: a timeout of 1e10 s overflows the socket layer, a retry count of a
+# million never ends. Generous bounds, far past any real need, checked at the key.
+MAXIMUMS = {
+    ("send", "max_retries"): 100, ("send", "batch_size"): 10_000, ("send", "timeout"): 3600,
+    ("send", "max_backoff"): 86_400, ("send", "sample"): 10_000, ("send", "schedule_ahead"): 4320,
+    ("send", "concurrency"): 64,
+    ("fetch", "connect_timeout"): 600, ("fetch", "read_timeout"): 3600, ("fetch", "deadline"): 86_400,
+    ("fetch", "max_bytes"): 1_000_000_000, ("fetch", "max_redirects"): 100,
+    ("summary", "sentences"): 100, ("summary", "words"): 10_000, ("summary", "llm_timeout"): 3600,
+    ("brand", "logo_width"): 600,
+}
+
+
 def _check_ranges(settings: Settings, path: Path, text: str) -> None:
-    for (table, key), floor in MINIMUMS.items():
+    import math
+
+    for table, key in dict.fromkeys([*MINIMUMS, *MAXIMUMS]):
         value = getattr(getattr(settings, table), key)
-        if value < floor:
+        floor, ceiling = MINIMUMS.get((table, key)), MAXIMUMS.get((table, key))
+        if not math.isfinite(value):
+            raise InputError(path, f"[{table}] {key} must be a finite number, not {value!r}", _key_line(text, table, key))
+        if floor is not None and value < floor:
             least = "more than 0" if 0 < floor < 1 else f"{floor} or more"
             raise InputError(path, f"[{table}] {key} must be {least}, not {value!r}", _key_line(text, table, key))
+        if ceiling is not None and value > ceiling:
+            raise InputError(path, f"[{table}] {key} must be at most {ceiling:,}, not {value!r}",
+                             _key_line(text, table, key))
 
 
 MAILBOX_KEYS = ("sender", "reply_to", "unsubscribe_mailto")

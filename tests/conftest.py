@@ -19,6 +19,7 @@ pytest_plugins = ["tests.http_server", "tests.send_helpers", "tests.fresh_instal
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_ISSUE = "2026-11-garden-notes"
 BENCHMARKS = PROJECT / "benchmarks"
+ALLOW_LOOPBACK = 'allow_private_hosts = ["127.0.0.1"]\n'
 
 
 def benchmark_module(name: str) -> ModuleType:
@@ -57,7 +58,10 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the project's example workspace; the working directory is set to it."""
     root = tmp_path / "ws"
     root.mkdir()
-    shutil.copy(PROJECT / "newsletter.toml", root / "newsletter.toml")
+    settings = (PROJECT / "newsletter.toml").read_text(encoding="utf-8")
+    # The tests' web servers live on 127.0.0.1, which fetches may reach only when a setting names it.
+    (root / "newsletter.toml").write_text(settings.replace("[fetch]", f"[fetch]\n{ALLOW_LOOPBACK}", 1),
+                                          encoding="utf-8")
     shutil.copytree(PROJECT / "issues" / EXAMPLE_ISSUE, root / "issues" / EXAMPLE_ISSUE)
     # As a sender's own copy has it (`cp .env.example .env`): a first real send keeps its new
     # send-log key there. A runner's fresh clone has none (tests of that remove it).

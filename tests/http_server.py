@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import write_issue
 
 WEB_FIXTURES = Path(__file__).parent / "fixtures" / "web"
+# Fetches reach 127.0.0.1 only when allowed by name ([fetch] allow_private_hosts; FetchOptions.allow_hosts).
+LOOPBACK = frozenset({"127.0.0.1"})
 
 
 @dataclass
@@ -146,6 +148,7 @@ name = "Plot Notes"
 connect_timeout = 2
 read_timeout = 0.5
 max_bytes = 100000
+allow_private_hosts = ["127.0.0.1"]
 """
 
 

@@ -64,9 +64,10 @@ def copies(delivered: list[str]) -> Counter[str]:
 
 @pytest.fixture(autouse=True)
 def _own_log_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A key a send creates (and load_dotenv sets) stays in os.environ: undo it after each test."""
-    monkeypatch.setenv("NEWSLETTER_LOG_KEY", "")
-    monkeypatch.delenv("NEWSLETTER_LOG_KEY")
+    """Secrets a command makes (and load_dotenv sets) stay in os.environ: undo them after each test."""
+    for name in ("NEWSLETTER_LOG_KEY", "NEWSLETTER_UNSUBSCRIBE_SECRET"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def log_key(workspace: Path):

@@ -30,7 +30,8 @@ def online_issue(root: Path, web: WebServer) -> str:
 website = "{web.url('/home')}"
 archive_url = "{web.url('/site/{slug}/')}"
 postal_address = "1 Lane, Leeds"
-unsubscribe_url = "https://example.org/u?e={{{{email}}}}"'''))
+unsubscribe_url = "https://example.org/u?e={{{{email}}}}"''').replace(
+        'allow_private_hosts = ["127.0.0.1"]', 'allow_private_hosts = ["127.0.0.1", "localhost"]'))
     folder = root / "issues" / "2026-12"
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "plot.png").write_bytes(png())

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.errors import SourceError
 from newsletter.sources.fetch import FetchOptions, cache_key, fetch_page
-from tests.http_server import WEB_FIXTURES, Response, url_issue
+from tests.http_server import LOOPBACK, WEB_FIXTURES, Response, url_issue
 
 TEXT = "text/plain; charset=utf-8"
 HEDGEHOG_TITLE = "Building a hedgehog house from scrap timber"
@@ -181,17 +181,18 @@ def test_only_http_urls_are_fetched(tmp_path: Path) -> None:
 
 def test_offline_fetch_reads_only_the_cache(tmp_path: Path, web) -> None:
     url = web.fixture("water-butts.txt", TEXT, "/blog/water-butts")
-    offline = FetchOptions(cache_dir=tmp_path, offline=True)
+    offline = FetchOptions(cache_dir=tmp_path, offline=True, allow_hosts=LOOPBACK)
     with pytest.raises(SourceError, match="not in the cache"):
         fetch_page(url, offline)
     assert web.hits["/blog/water-butts"] == 0
-    fetch_page(url, FetchOptions(cache_dir=tmp_path))
+    fetch_page(url, FetchOptions(cache_dir=tmp_path, allow_hosts=LOOPBACK))
     assert fetch_page(url, offline).body == (WEB_FIXTURES / "water-butts.txt").read_bytes()
     assert web.hits["/blog/water-butts"] == 1
 
 
 def test_user_agent_and_limits_come_from_newsletter_toml(site, web, cli) -> None:
-    (site / "newsletter.toml").write_text('[fetch]\nuser_agent = "PlotNotesBot/2"\nmax_redirects = 1\n')
+    (site / "newsletter.toml").write_text('[fetch]\nuser_agent = "PlotNotesBot/2"\nmax_redirects = 1\n'
+                                          'allow_private_hosts = ["127.0.0.1"]\n')
     web.fixture("hedgehog-houses.txt", TEXT, "/blog/hedgehog-houses")
     web.redirect("/a", "/b")
     web.redirect("/b", "/blog/hedgehog-houses")
@@ -265,24 +266,29 @@ def test_slow_headers_meet_the_deadline_too(tmp_path: Path) -> None:
     threading.Thread(target=drip_headers, daemon=True).start()
     start = time.monotonic()
     with pytest.raises(SourceError, match="took longer than 1 s"):
-        fetch_page(f"http://127.0.0.1:{server.getsockname()[1]}/", FetchOptions(read_timeout=5, deadline=1))
+        fetch_page(f"http://127.0.0.1:{server.getsockname()[1]}/", FetchOptions(read_timeout=5, deadline=1,
+                                                                                   allow_hosts=LOOPBACK))
     assert time.monotonic() - start < 3
     server.close()
 
 
-def test_redirects_from_a_public_host_to_a_private_one_are_refused() -> None:
+def test_only_global_addresses_are_public() -> None:
+    from newsletter.sources.netguard import is_public_address
+
+    for public in ("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "8.8.8.8"):
+        assert is_public_address(public), public
+    for private in ("127.0.0.1", "127.1.2.3", "10.0.0.5", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+                    "100.100.100.200", "0.0.0.0", "::1", "::", "fe80::1", "fd00:ec2::254", "::ffff:127.0.0.1",
+                    "::ffff:169.254.169.254", "2002:7f00:1::", "224.0.0.1", "255.255.255.255", "not an address"):
+        assert not is_public_address(private), private
+
+
+def test_redirect_guard_keeps_to_http(tmp_path: Path) -> None:
     import httpx
 
-    from newsletter.errors import SourceError
     from newsletter.sources.fetch import RedirectGuard
 
     guard = RedirectGuard("http://93.184.215.14/a")
-    guard.check(httpx.Request("GET", "http://93.184.215.14/a"))  # public: fine
-    for private in ("http://127.0.0.1/admin", "http://10.0.0.5/", "http://[::1]/", "http://169.254.169.254/latest"):
-        with pytest.raises(SourceError, match="private or loopback"):
-            guard.check(httpx.Request("GET", private))
+    guard.check(httpx.Request("GET", "http://93.184.215.14/a"))
     with pytest.raises(SourceError, match="only http"):
         guard.check(httpx.Request("GET", "ftp://93.184.215.14/"))
-    loopback = RedirectGuard("http://127.0.0.1/a")  # a page on this machine may redirect on it
-    loopback.check(httpx.Request("GET", "http://127.0.0.1/a"))
-    loopback.check(httpx.Request("GET", "http://127.0.0.1/b"))

@@ -11,12 +11,13 @@ import pytest
 from newsletter.cli.console import fetch_progress
 from newsletter.sources.fetch import FetchOptions, prefetch
 from tests.conftest import benchmark_module
+from tests.http_server import LOOPBACK
 
 
 def test_prefetch_reports_progress_and_failures_and_fills_the_cache(web, tmp_path: Path) -> None:
     urls = [web.page(f"/p{n}", f"Page {n}.") for n in range(3)] + [web.url("/missing")]
     seen = []
-    options = FetchOptions(cache_dir=tmp_path / "cache", refresh=True,
+    options = FetchOptions(cache_dir=tmp_path / "cache", refresh=True, allow_hosts=LOOPBACK,
                            progress=lambda done, total, url: seen.append((done, total)))
     read_with, failures = prefetch(urls + urls[:1], options)
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)], "each URL once, counted as it finishes"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
@@ -18,8 +19,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from newsletter.check.checks import IMAGE_BUDGET, CheckContext, Finding
+from newsletter.errors import SourceError
 from newsletter.render.links import safe_url
-from newsletter.sources.fetch import FetchOptions, fetch_options, http_client
+from newsletter.sources.fetch import FetchOptions, fetch_options, http_client, read_body
+from newsletter.sources.netguard import RefusedAddress, time_limit
 
 WORKERS = 8
 HEAD_REFUSED = {403, 405, 501}  # servers that answer HEAD so, but GET properly
@@ -47,7 +50,7 @@ def check_online(ctx: CheckContext, options: FetchOptions | None = None) -> list
     options = options or fetch_options(ctx.workspace)
     targets = list(_targets(ctx))
     with http_client(options) as client, ThreadPoolExecutor(WORKERS) as pool:
-        answers = list(pool.map(lambda target: _request(client, target, options.max_bytes), targets))
+        answers = list(pool.map(lambda target: _request(client, target, options), targets))
     return [finding for target, answer in zip(targets, answers) for finding in _judge(target, answer)]
 
 
@@ -81,41 +84,60 @@ def _bare(url: str) -> str:
     return url.split("?", 1)[0].split("#", 1)[0]
 
 
-def _request(client: httpx.Client, target: Target, max_bytes: int) -> Answer:
-    try:
-        if target.kind == "link":
-            response = client.head(target.url)
-            if response.status_code not in HEAD_REFUSED:
-                return Answer(response.status_code, str(response.url))
-        return _get(client, target, max_bytes)
-    except httpx.TooManyRedirects:
-        return Answer(None, target.url, problem="too many redirects")
-    except httpx.TimeoutException:
-        return Answer(None, target.url, problem="timed out")
-    except httpx.HTTPError as error:
-        return Answer(None, target.url, problem=str(error).splitlines()[0] if str(error) else type(error).__name__)
+def _request(client: httpx.Client, target: Target, options: FetchOptions) -> Answer:
+    """One link or image, within the fetch limits: the whole exchange (redirects, HEAD then GET,
+    the body) has ``[fetch] deadline``; addresses are held to the fetch rules on every hop."""
+    with time_limit(options.deadline) as end:
+        try:
+            if target.kind == "link":
+                response = client.head(target.url)
+                if response.status_code not in HEAD_REFUSED:
+                    return Answer(response.status_code, str(response.url))
+            return _get(client, target, options.max_bytes, end)
+        except RefusedAddress as error:
+            return Answer(None, target.url, problem=str(error))
+        except SourceError as error:
+            return Answer(None, target.url, problem=error.message)
+        except httpx.TooManyRedirects:
+            return Answer(None, target.url, problem="too many redirects")
+        except httpx.TimeoutException:
+            if time.monotonic() >= end:
+                return Answer(None, target.url, problem=f"took longer than {options.deadline:g} s ([fetch] deadline)")
+            return Answer(None, target.url, problem="timed out")
+        except httpx.HTTPError as error:
+            return Answer(None, target.url, problem=str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
-def _get(client: httpx.Client, target: Target, max_bytes: int) -> Answer:
+def _get(client: httpx.Client, target: Target, max_bytes: int, end: float) -> Answer:
     with client.stream("GET", target.url) as response:
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if target.kind == "link" or not response.is_success:
             return Answer(response.status_code, str(response.url), media_type)
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                return Answer(response.status_code, str(response.url), media_type, len(body))
-        return Answer(response.status_code, str(response.url), media_type, len(body), _is_image(bytes(body)))
+        try:
+            body = read_body(target.url, response, max_bytes, end)
+        except SourceError as error:
+            if "larger than" not in error.message:
+                raise
+            return Answer(response.status_code, str(response.url), media_type, max_bytes + 1)
+        return Answer(response.status_code, str(response.url), media_type, len(body), _is_image(body))
 
 
 def _is_image(data: bytes) -> bool:
+    """Whether Pillow reads it as a picture of at most the megapixels a build accepts."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    from newsletter.render.pixels import MAX_SOURCE_PIXELS
+
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     try:
-        Image.open(io.BytesIO(data)).verify()
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_SOURCE_PIXELS:
+                return False
+            image.verify()
         return True
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import datetime as dt
+import errno
 import os
 import sys
 from dataclasses import replace
@@ -39,6 +40,9 @@ Exit codes: 0 ok, 1 findings or a failed send, 2 bad input or usage.
 """
 
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -62,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as error:
+        if args.debug or error.errno not in _WRITE_ERRORS:
+            raise
+        # Disk full, a read-only or someone else's folder: the file, and what the system said.
+        place = f"{display_path(error.filename)}: " if error.filename else ""
+        print(f"newsletter: {place}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        if args.debug:
+            raise
+        print("newsletter: the input is nested too deeply to read", file=sys.stderr)
+        return 2
 
 
 def run() -> NoReturn:
@@ -149,6 +165,8 @@ def _parser() -> argparse.ArgumentParser:
                      "the previous issue's date")
     add.add_argument("--since", type=dt.date.fromisoformat, metavar="DATE",
                      help="with --feed: add the items dated DATE (YYYY-MM-DD) or later instead")
+    add.add_argument("--max-items", type=_feed_items, default=None, metavar="N",
+                     help="with --feed: add at most the N newest items (default 50; older ones are left, with a note)")
 
     extract = command("extract", _extract, "Show what the tool finds in one article: metadata, text, summary.",
                       "newsletter extract issues/2026-11-garden-notes/articles/compost.txt --json",
@@ -277,6 +295,13 @@ def _results_commands(command) -> None:
     PARSERS["unsubscribe verify"] = verify
 
 
+def _feed_items(value: str) -> int:
+    number = _positive(value)
+    if number > 1000:
+        raise argparse.ArgumentTypeError("must be 1000 or less")
+    return number
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -306,6 +331,8 @@ def _add(args, workspace) -> int:
         raise InputError(None, "nothing to add: give SOURCE paths or URLs, or --feed URL")
     if args.since and not args.feed:
         raise InputError(None, "--since only applies to --feed")
+    if args.max_items and not args.feed:
+        raise InputError(None, "--max-items only applies to --feed")
     if args.url and len(args.sources) != 1:
         raise InputError(None, "--url is the link of one article: give exactly one SOURCE with it")
     report = {"issue": path.parent.name, "file": str(path), "added": [], "copied": [], "already_listed": 0}
@@ -336,10 +363,11 @@ def _print_added(path: Path, placed: list, added: int, url: str | None) -> None:
 
 
 def _add_feed(args, workspace, path: Path) -> dict:
-    from newsletter.compose.feedadd import add_feed_items
+    from newsletter.compose.feedadd import MAX_ITEMS, add_feed_items
     from newsletter.sources.fetch import fetch_options
 
-    result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section)
+    result = add_feed_items(path, workspace.issues_dir, args.feed, fetch_options(workspace), args.since, args.section,
+                            args.max_items or MAX_ITEMS)
     name = f'"{result.feed.title}"' if result.feed.title else args.feed
     if result.since is None:
         window = "all dated items (no earlier issue)"
@@ -350,10 +378,14 @@ def _add_feed(args, workspace, path: Path) -> dict:
     note = f"; {skipped} already listed" if skipped else ""
     undated = sum(1 for item in result.feed.items if item.date is None)
     note += f"; {count(undated, 'item')} without a date left out" if undated else ""
+    if result.left_out:
+        note += (f"; {result.left_out:,} older item{'s' if result.left_out != 1 else ''} left out "
+                 f"(at most {len(result.items)} are added: "
+                 "choose others with --since DATE or --max-items N)")
     if not args.json:
         print(f"Added {count(result.added, 'article')} to {display_path(path)} from {name}: {window}{note}")
     return {"feed": args.feed, "title": result.feed.title, "added": result.added, "since": str(result.since or ""),
-            "previous": result.previous, "already_listed": skipped, "undated": undated}
+            "previous": result.previous, "already_listed": skipped, "undated": undated, "left_out": result.left_out}
 
 
 def _extract(args, workspace) -> int:

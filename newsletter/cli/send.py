@@ -235,10 +235,10 @@ def run_suppressions(args, workspace: Workspace) -> int:
 
 def run_unsubscribe(args, workspace: Workspace) -> int:
     """``unsubscribe verify TOKEN``: exit 0 and whose token it is, or exit 1 when it is not valid."""
-    from newsletter.render.unsubscribe import InvalidToken, verify_token
+    from newsletter.render.unsubscribe import InvalidToken, list_id, verify_token
 
     try:
-        who = verify_token(args.token)
+        who = verify_token(args.token, list_name=list_id(workspace))  # valid only for this workspace's list
     except InvalidToken as error:
         if args.json:
             print_json({"valid": False, "error": str(error)})

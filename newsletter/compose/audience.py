@@ -261,6 +261,9 @@ def _csv_line(cells: list[str]) -> str:
 def _csv_rows(path: Path, handle: TextIO,
               what: str = "audience file") -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The lower-cased header (which has an ``email`` column) and the non-blank rows with their lines."""
+    # A cell past MAX_CELL is a bad row (skippable with --skip-bad-rows); only one past READ_LIMIT
+    # stops the reading (the csv module cannot go on after it).
+    csv.field_size_limit(max(csv.field_size_limit(), READ_LIMIT))
     reader = csv.reader(handle)
     try:
         header = next(reader, None)
@@ -270,6 +273,10 @@ def _csv_rows(path: Path, handle: TextIO,
     if "email" not in columns:
         raise InputError(path, "the first row must be a header with an 'email' column", 1)
     return columns, _rows(path, reader)
+
+
+MAX_CELL = 131_072  # characters in one cell: Python's own CSV field limit, now a bad row rather than the end
+READ_LIMIT = 16_000_000
 
 
 def _rows(path: Path, reader) -> Iterator[tuple[int, list[str]]]:
@@ -312,6 +319,10 @@ class _RowChecker:
         path, columns = self.path, self.columns
         if len(cells) != len(columns):
             raise InputError(path, f"expected {len(columns)} columns ({', '.join(columns)}), found {len(cells)}", line)
+        for column, cell in zip(columns, cells):
+            if len(cell) > MAX_CELL:
+                raise InputError(path, f"the {column!r} value is {len(cell):,} characters long (at most {MAX_CELL:,})",
+                                 line)
         values = [cell.strip() for cell in cells]
         try:  # one search per row; only when it finds something is each value checked, for the message
             check_header_text("".join(cells), "", path, line)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import InputError
-from newsletter.files import DiskMemo, memo_key, write_atomically
+from newsletter.files import DiskMemo, locked, memo_key, write_atomically
 from newsletter.schema import check_header_text, check_mapping
 from newsletter.sources.fetch import is_url
 
@@ -238,8 +238,11 @@ def _load_front(path: Path, yaml_text: str) -> CommentedMap:
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    _check_nesting(path, yaml_text)
     try:
         front = _yaml().load(yaml_text)
+    except RecursionError:
+        raise InputError(path, "invalid YAML: nested too deeply", 2) from None
     except MarkedYAMLError as error:
         # An unclosed quote is only noticed at the end of the text; where it opened is the context.
         # So is a key without its colon: the scanner stops on the line after it.
@@ -254,7 +257,54 @@ def _load_front(path: Path, yaml_text: str) -> CommentedMap:
         front = CommentedMap()
     if not isinstance(front, CommentedMap):
         raise InputError(path, "front matter must be a mapping of keys (subject:, sections:, ...)", 2)
+    _check_size(path, front)
     return front
+
+
+# An issue's front matter is a few dozen keys. Far more, once aliases are followed, is an alias
+# bomb (a few KB of ``&a [*b, *b, ...]`` that stands for billions of values); far deeper nesting
+# only exhausts the parser's stack.
+MAX_FRONT_VALUES = 100_000
+MAX_FRONT_DEPTH = 64
+
+
+def _check_nesting(path: Path, yaml_text: str) -> None:
+    """Flow collections (``[[[...`` and ``{{{...``) nested past MAX_FRONT_DEPTH, found in one pass."""
+    depth = deepest = 0
+    quote = ""
+    for char in yaml_text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_FRONT_DEPTH:
+                raise InputError(path, f"invalid YAML: nested more than {MAX_FRONT_DEPTH} levels deep", 2)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n":
+            quote = ""  # a stray apostrophe in plain text ends with its line, as far as this count goes
+
+
+def _check_size(path: Path, front: Any) -> None:
+    """Count the values as a reader of the front matter would meet them (aliases followed), stopping
+    at MAX_FRONT_VALUES: the count costs at most that many steps, whatever the aliases multiply to."""
+    count = 0
+    stack = [(front, 0)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_FRONT_VALUES or depth > MAX_FRONT_DEPTH:
+            what = (f"more than {MAX_FRONT_VALUES:,} values once its aliases are followed" if count > MAX_FRONT_VALUES
+                    else f"nested more than {MAX_FRONT_DEPTH} levels deep")
+            raise InputError(path, f"front matter holds {what}: an issue needs a few dozen", 2)
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
 
 
 class _IssueValidator:
@@ -417,6 +467,11 @@ def add_articles(path: Path, sources: list[str | dict[str, str]], section_title:
     Sources already listed anywhere in the issue are skipped, except that a mapping's ``url``
     is set on the listed article; returns how many were added.
     """
+    with locked(path):  # two `add` commands at once: both lists land
+        return _add_articles(path, sources, section_title)
+
+
+def _add_articles(path: Path, sources: list[str | dict[str, str]], section_title: str | None) -> int:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     document = _read_document(path)

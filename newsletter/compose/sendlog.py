@@ -82,6 +82,9 @@ def create_log_key(env_file: Path) -> LogKey:
     with the runner, and the next run could not read the log."""
     from newsletter.secrets import add_generated
 
+    if env_file.is_symlink() and not env_file.exists():
+        raise InputError(env_file, f"is a symlink to {os.readlink(env_file)}, which does not exist: point it at your "
+                         f"secrets file, or remove it; nothing was sent")
     if not env_file.is_file():
         raise InputError(env_file, f"{KEY_VARIABLE} is not set and there is no .env to keep a new one: run "
                          f"'newsletter secrets' where you send from, and give CI the same value as the secret "

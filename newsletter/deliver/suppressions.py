@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from newsletter import clock
 from newsletter.compose.audience import read_suppressions, valid_email
 from newsletter.errors import InputError
-from newsletter.files import write_atomically
+from newsletter.files import locked, update_file, write_atomically
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -73,8 +73,14 @@ def blocked_addresses(workspace: Workspace) -> set[str]:
 
 
 def merge_suppressions(path: Path, rows: Iterable[Suppression]) -> MergeResult:
-    """Add the rows whose address is not in the file yet; write the file whole (created if missing)."""
-    columns, existing = _read_rows(path)
+    """Add the rows whose address is not in the file yet; write the file whole (created if missing),
+    under the file's lock: a pull and an import at the same time both land."""
+    with locked(path) as target:
+        return _merge(path, target, rows)
+
+
+def _merge(path: Path, target: Path, rows: Iterable[Suppression]) -> MergeResult:
+    columns, existing = _read_rows(target)
     seen = {row["email"].strip().lower() for row in existing}
     result = MergeResult(path, already=len(seen))
     for row in rows:
@@ -86,12 +92,12 @@ def merge_suppressions(path: Path, rows: Iterable[Suppression]) -> MergeResult:
         result.added += 1
         result.by_source[row.source] = result.by_source.get(row.source, 0) + 1
     result.total = len(existing)
-    if result.added or not path.exists():
+    if result.added or not target.exists():
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, columns, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(existing)
-        write_atomically(path, buffer.getvalue())
+        write_atomically(target, buffer.getvalue())
     return result
 
 
@@ -162,13 +168,16 @@ def _last_pull(path: Path, provider: str) -> dt.datetime | None:
 
 
 def _remember_pull(path: Path, provider: str, started: dt.datetime) -> None:
-    state = state_file(path)
-    try:
-        data = json.loads(state.read_text(encoding="utf-8")) if state.exists() else {}
-    except ValueError:
-        data = {}
-    data[provider] = {"started": started.isoformat(timespec="seconds")}
-    write_atomically(state, json.dumps(data, indent=2) + "\n")
+    def mark(text: str) -> str:
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        data[provider] = {"started": started.isoformat(timespec="seconds")}
+        return json.dumps(data, indent=2) + "\n"
+
+    update_file(state_file(path), mark)
 
 
 # --- importing files ----------------------------------------------------------------------

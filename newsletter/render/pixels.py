@@ -4,6 +4,7 @@ with nothing but pixels (no EXIF, GPS, comments or ICC profile). See ``images`` 
 from __future__ import annotations
 
 import io
+import warnings
 
 from PIL import Image, ImageCms, ImageOps, ImageSequence, UnidentifiedImageError
 
@@ -14,6 +15,10 @@ JPEG_QUALITY = 82
 # CSS pixel where 2 are asked for): sharp enough, and no resize is needed at all.
 DRAFT_SHARE = 0.75
 MAX_SOURCE_PIXELS = 80_000_000  # a larger "image" is a decompression bomb, not a photo
+# An animation is decoded frame by frame at its full canvas: all frames together get the same
+# budget, and no more frames than an email can sensibly play. Beyond either, the first frame is kept.
+MAX_ANIMATION_PIXELS = MAX_SOURCE_PIXELS
+MAX_FRAMES = 500
 ORIENTATION = 0x0112
 _SRGB = None
 
@@ -22,7 +27,9 @@ def convert(data: bytes, max_width: int, label: str) -> tuple[bytes, str, tuple[
     image = _open(data, label)
     source_format = image.format
     if source_format == "GIF" and getattr(image, "is_animated", False):
-        return _animated_gif(image, max_width)
+        if _animation_fits(image):
+            return _animated_gif(image, max_width)
+        image.seek(0)  # too many pixels across its frames: the first frame stands for it
     if source_format == "JPEG":
         _draft(image, max_width)
     image = ImageOps.exif_transpose(_shrink(image, max_width))
@@ -34,14 +41,41 @@ def convert(data: bytes, max_width: int, label: str) -> tuple[bytes, str, tuple[
 
 def _open(data: bytes, label: str) -> Image.Image:
     _register_heif()
+    # Pillow only warns between MAX_IMAGE_PIXELS and twice that; the cap is enforced here, in one line.
     Image.MAX_IMAGE_PIXELS = MAX_SOURCE_PIXELS
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     try:
         image = Image.open(io.BytesIO(data))
-        image.size  # noqa: B018 (reading the header is enough to reject non-images)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
-        reason = "too many pixels" if isinstance(error, Image.DecompressionBombError) else "not an image Pillow can read"
-        raise SourceError(label, f"{reason} (use JPEG, PNG, GIF, WEBP, AVIF or HEIC)") from None
+        width, height = image.size  # reading the header is enough to reject non-images
+    except Image.DecompressionBombError:
+        raise SourceError(label, _too_many_pixels()) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise SourceError(label, "not an image Pillow can read (use JPEG, PNG, GIF, WEBP, AVIF or HEIC)") from None
+    if width * height > MAX_SOURCE_PIXELS:
+        raise SourceError(label, _too_many_pixels(width, height))
     return image
+
+
+def _too_many_pixels(width: int = 0, height: int = 0) -> str:
+    size = f"{width}×{height}, {width * height / 1e6:.0f} megapixels: " if width else ""
+    return (f"too many pixels ({size}the limit is {MAX_SOURCE_PIXELS / 1e6:.0f} megapixels); "
+            "shrink the picture or pick another")
+
+
+def _animation_fits(image: Image.Image) -> bool:
+    """Whether every frame, decoded at the full canvas, fits the pixel budget. Frames are counted
+    by seeking (no pixels decoded), only as far as the budget allows."""
+    canvas = image.width * image.height
+    allowed = min(MAX_FRAMES, MAX_ANIMATION_PIXELS // max(canvas, 1))
+    if allowed < 2:
+        return False
+    try:
+        image.seek(allowed)  # a frame past the budget exists: too much
+    except EOFError:
+        return True
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return False
 
 
 def _register_heif() -> None:
@@ -122,11 +156,12 @@ def _png(image: Image.Image) -> bytes:
 
 def _animated_gif(image: Image.Image, max_width: int) -> tuple[bytes, str, tuple[int, int]]:
     """An animation is kept as GIF (every client plays it, Outlook shows the first frame)."""
-    frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
     size = image.size
     if image.width > max_width:
         size = (max_width, max(1, round(image.height * max_width / image.width)))
-        frames = [frame.resize(size, Image.Resampling.LANCZOS) for frame in frames]
+    # Each frame shrunk as it is read: only one full-size frame is ever in memory.
+    frames = [frame.resize(size, Image.Resampling.LANCZOS) if frame.size != size else frame.copy()
+              for frame in ImageSequence.Iterator(image)]
     for frame in frames:  # comments and XMP travel in info; only transparency is kept
         frame.info = {key: value for key, value in frame.info.items() if key == "transparency"}
     out = io.BytesIO()

@@ -85,12 +85,14 @@ def make_token(email: str, list_id: str, key: str | None = None) -> str:
     return f"{_b64(payload)}.{_b64(hmac.new(_secret(key), payload, hashlib.sha256).digest())}"
 
 
-def verify_token(token: str, key: str | None = None) -> Subscription:
-    """Whose token this is, or ``InvalidToken``. For a team's own unsubscribe page::
+def verify_token(token: str, key: str | None = None, list_name: str | None = None) -> Subscription:
+    """Whose token this is, or ``InvalidToken``. With ``list_name``, a token is valid only when
+    it names that list: lists that share a secret cannot unsubscribe readers from each other.
+    For a team's own unsubscribe page::
 
         from newsletter.render.unsubscribe import InvalidToken, verify_token
         try:
-            who = verify_token(request.args["token"])  # reads $NEWSLETTER_UNSUBSCRIBE_SECRET
+            who = verify_token(request.args["token"], list_name="Northwind Notes")  # reads $NEWSLETTER_UNSUBSCRIBE_SECRET
         except InvalidToken:
             return "This link is not valid", 400
         unsubscribe(who.email, who.list)
@@ -102,8 +104,15 @@ def verify_token(token: str, key: str | None = None) -> Subscription:
         raise InvalidToken("not an unsubscribe token") from None
     if not dot or not hmac.compare_digest(mac, hmac.new(_secret(key), payload, hashlib.sha256).digest()):
         raise InvalidToken("the signature does not match: the token was changed or made with another secret")
-    email, list_id = json.loads(payload)
-    return Subscription(email, list_id)
+    try:
+        email, named = json.loads(payload.decode("utf-8"))
+    except (ValueError, TypeError, RecursionError):  # signed, yet not [address, list]: not ours to trust
+        raise InvalidToken("the token is signed but does not hold an address and a list") from None
+    if not isinstance(email, str) or not isinstance(named, str) or not email.strip():
+        raise InvalidToken("the token is signed but does not hold an address and a list")
+    if list_name is not None and named != list_name:
+        raise InvalidToken(f"the token is for the list {named!r}, not {list_name!r}")
+    return Subscription(email, named)
 
 
 def list_id(workspace: Workspace) -> str:
