@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.compose.issuefile import ArticleRef, Budget, add_articles, new_issue, read_issue
+from newsletter.compose.issueedit import add_articles, new_issue
+from newsletter.compose.issuefile import ArticleRef, Budget, read_issue
 from newsletter.errors import InputError
 from tests.conftest import EXAMPLE_ISSUE, write_issue
 

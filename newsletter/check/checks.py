@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Literal, Sequence
 import lxml.html
 
 from newsletter.check.client_support import load_table
-from newsletter.compose.issuefile import STARTER_INTRO, STARTER_PREHEADER, starter_subject
+from newsletter.compose.issueedit import STARTER_INTRO, STARTER_PREHEADER, starter_subject
 from newsletter.errors import display_path
 from newsletter.render.build import Build
 from newsletter.render.message import MERGE_FIELD, Campaign

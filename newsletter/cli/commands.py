@@ -145,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
     new = command("new", _new, "Scaffold issues/SLUG/issue.md with a commented starter.", "newsletter new spring-fair",
                   json="print the created files as JSON")
-    new.add_argument("slug", metavar="SLUG", help="the issue's folder name: letters, digits and dashes, e.g. spring-fair")
+    new.add_argument("slug", metavar="SLUG", help="the issue's folder name: letters, digits, '-', '_' and '.', e.g. spring-fair")
 
     add = command("add", _add, "Add article sources (files, URLs, a feed's new items) to an issue file, "
                   "keeping its comments and layout.",
@@ -324,7 +324,7 @@ def _new(args, workspace) -> int:
 
 
 def _add(args, workspace) -> int:
-    from newsletter.compose.issuefile import add_articles, place_sources
+    from newsletter.compose.issueedit import add_articles, place_sources
 
     path = workspace.issue_path(args.issue)
     if not args.sources and not args.feed:

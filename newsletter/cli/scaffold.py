@@ -8,7 +8,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
-from newsletter.compose.issuefile import add_articles, new_issue
+from newsletter.compose.issueedit import add_articles, new_issue
 from newsletter.errors import InputError
 from newsletter.render.email_html import PACKAGE_THEMES
 from newsletter.secrets import env_example

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.compose.history import previous_issue
-from newsletter.compose.issuefile import add_articles
+from newsletter.compose.issueedit import add_articles
 from newsletter.errors import InputError
 from newsletter.sources.feeds import Feed, FeedItem, read_feed
 from newsletter.sources.fetch import FetchOptions
