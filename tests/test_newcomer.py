@@ -32,6 +32,8 @@ def test_a_newcomer_gets_from_init_to_a_dry_run_send(tmp_path: Path, built_wheel
     starter = json.loads(nl("init", ".", "--json"))["issue"]
     assert "placeholder" in nl("check", starter, code=1), "the scaffold's stand-ins are not ready to send"
     fill_in_placeholders(root, starter)
+    with (root / "newsletter.toml").open("a", encoding="utf-8") as settings:  # the test's pages are on loopback
+        settings.write('\n[fetch]\nallow_private_hosts = ["127.0.0.1"]\n')
 
     out = nl("new", "seed-swap")
     assert "Next: newsletter add seed-swap" in out
