@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_ISSUE
-from tests.send_helpers import issue_folder, set_send_settings, write_audience
+from tests.send_helpers import issue_folder, log_events, set_send_settings, write_audience
 from tests.sendgrid_server import FakeSendGrid, Fault
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
 def day(date: dt.date, **metrics: int) -> dict:
@@ -26,11 +25,13 @@ def day(date: dt.date, **metrics: int) -> dict:
 def stats(sendgrid: FakeSendGrid, sendgrid_workspace: Path, cli) -> FakeSendGrid:
     write_audience(issue_folder(sendgrid_workspace) / "audience.csv", 4)
     assert cli("send", EXAMPLE_ISSUE, "--send", "--yes").code == 0  # the log says when it went out
+    sent_on = dt.date.fromisoformat(log_events(sendgrid_workspace)[0]["at"][:10])  # not today's date: the log's
+    sendgrid.sent_on = sent_on
     sendgrid.stats[EXAMPLE_ISSUE] = [
-        day(TODAY - dt.timedelta(days=3), requests=999, delivered=999),  # before the send: not this issue's
-        day(TODAY, requests=1200, delivered=1150, bounces=30, spam_reports=2, unsubscribes=9, unique_opens=700,
+        day(sent_on - dt.timedelta(days=3), requests=999, delivered=999),  # before the send: not this issue's
+        day(sent_on, requests=1200, delivered=1150, bounces=30, spam_reports=2, unsubscribes=9, unique_opens=700,
             unique_clicks=120, opens=1400),
-        day(TODAY + dt.timedelta(days=1), delivered=20, bounces=1, unique_opens=50, unique_clicks=10),
+        day(sent_on + dt.timedelta(days=1), delivered=20, bounces=1, unique_opens=50, unique_clicks=10),
     ]
     set_send_settings(sendgrid_workspace, max_backoff=3)
     return sendgrid
@@ -41,18 +42,18 @@ def test_report_sums_the_days_since_the_first_send(cli, stats: FakeSendGrid) -> 
     result = cli("report", EXAMPLE_ISSUE, "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
-    assert report["since"] == TODAY.isoformat()
+    assert report["since"] == stats.sent_on.isoformat()
     assert report["figures"] == {"requests": 1200, "delivered": 1170, "bounces": 31, "spam_reports": 2,
                                  "unsubscribes": 9, "unique_opens": 750, "unique_clicks": 130}
     assert report["shares"]["unique_clicks"] == round(130 / 1170, 4)
     assert "Apple Mail Privacy Protection" in report["opens_caveat"]
     reads = [r for r in stats.reads if r.startswith("/v3/categories/stats")]
     assert len(reads) == 2 and f"categories={EXAMPLE_ISSUE}" in reads[1]  # the 429 was retried
-    assert f"start_date={TODAY.isoformat()}" in reads[1]
+    assert f"start_date={stats.sent_on.isoformat()}" in reads[1]
 
 
 def test_report_prints_a_table_and_says_opens_are_unreliable(cli, stats: FakeSendGrid) -> None:
-    result = cli("report", EXAMPLE_ISSUE, "--since", (TODAY - dt.timedelta(days=7)).isoformat())
+    result = cli("report", EXAMPLE_ISSUE, "--since", (stats.sent_on - dt.timedelta(days=7)).isoformat())
     assert result.code == 0, result.err
     assert "  requests           2,199" in result.out
     assert "  unique clicks        130    6.0%" in result.out  # of 2,169 delivered
