@@ -46,11 +46,19 @@ $(DUMPERS):
 	$(APT) update
 	$(APT) install -y lynx w3m
 
+# check --spam scores with Debian's SpamAssassin (local rules); its tests need it.
+SPAMASSASSIN = /usr/bin/spamassassin
+
+$(SPAMASSASSIN):
+	@command -v apt-get >/dev/null || { echo "install spamassassin"; exit 1; }
+	$(APT) update
+	$(APT) install -y spamassassin
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 # Tools are called by their venv path: nothing depends on PATH or an activated venv.
-test: lint $(CHROMIUM) $(DUMPERS)
+test: lint $(CHROMIUM) $(DUMPERS) $(SPAMASSASSIN)
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 # One test process per core: the fast tests are independent (own temp folders, free ports).

@@ -67,6 +67,9 @@ def _own_log_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """A key a send creates (and load_dotenv sets) stays in os.environ: undo it after each test."""
     monkeypatch.setenv("NEWSLETTER_LOG_KEY", "")
     monkeypatch.delenv("NEWSLETTER_LOG_KEY")
+    # Likewise the unsubscribe secret that `init` writes to a new workspace's .env.
+    monkeypatch.setenv("NEWSLETTER_UNSUBSCRIBE_SECRET", "")
+    monkeypatch.delenv("NEWSLETTER_UNSUBSCRIBE_SECRET")
 
 
 def log_key(workspace: Path):

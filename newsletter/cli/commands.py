@@ -154,7 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
     check.add_argument("--all", action="store_true", help="also show notes (info findings)")
     check.add_argument("--online", action="store_true", help="also request every link and image in the email "
-                       "(broken links, redirects to other hosts, images that are not images or too large)")
+                       "(broken links, redirects to other hosts, images that are not images or too large) "
+                       "and the sender domain's SPF, DKIM and DMARC records")
+    check.add_argument("--spam", action="store_true", help="also score the message with SpamAssassin "
+                       "(local rules, no network; over 2.0 points is an error)")
 
     preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
                       "newsletter preview 2026-11-garden-notes --port 8025", issue=True,
@@ -374,6 +377,9 @@ def _check(args, workspace) -> int:
         raise InputError(None, "check needs an ISSUE, or --due (and not both)")
     issues = _due_issues(workspace, args.json) if args.due else [args.issue]
     extra = [check_online] if args.online else []
+    if args.spam:
+        from newsletter.check.spam import check_spam
+        extra.append(check_spam)
     reports = [check_issue(workspace, issue, theme=args.theme, audience=args.audience, extra=extra)
                for issue in issues]
     if args.json:
@@ -394,9 +400,13 @@ def _due_issues(workspace, quiet: bool) -> list[Path]:
     return paths
 
 
+# Notes printed without --all: what decides the links and headers, and what an asked-for check measured.
+ALWAYS_SHOWN = ("unsubscribe-mode", "spam-score", "a11y-score")
+
+
 def _print_findings(report, show_all: bool) -> None:
     # How readers unsubscribe is always said: it decides what the links and headers hold.
-    shown = [f for f in report.findings if show_all or f.severity != "info" or f.code.startswith("unsubscribe-mode")]
+    shown = [f for f in report.findings if show_all or f.severity != "info" or f.code.startswith(ALWAYS_SHOWN)]
     for finding in shown:
         print(finding)
     notes = report.count("info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,12 @@ from newsletter.errors import InputError
 from newsletter.render.email_html import PACKAGE_THEMES
 
 SCAFFOLD = Path(__file__).parent / "starter"
-ENV_EXAMPLE = "# Secrets only; copy to .env (never committed). Settings live in newsletter.toml.\nSENDGRID_API_KEY=\nSMTP_PASSWORD=\n"
+ENV_EXAMPLE = ("# Secrets only; copy to .env (never committed). Settings live in newsletter.toml.\nSENDGRID_API_KEY=\n"
+               "SMTP_PASSWORD=\nNEWSLETTER_UNSUBSCRIBE_SECRET=\n")
+# init's own .env: the secret that signs unsubscribe tokens (the starter's unsubscribe_url uses them).
+# Keep it: links in mail already sent are checked with it. CI needs the same value as a secret.
+ENV = ("# Secrets only (never committed). Give CI the same values as repository secrets.\n"
+       "NEWSLETTER_UNSUBSCRIBE_SECRET={secret}\n")
 GITIGNORE = ".env\nbuild/\noutbox/\n.cache/\n"
 REQUIREMENTS = ("# How CI (.github/workflows/send-scheduled.yml) installs newsletter: one pinned pip requirement.\n"
                 "# Change it with the tool's version, e.g. git+https://git.example.org/you/newsletter@<commit>\n"
@@ -32,6 +38,7 @@ def init_workspace(folder: Path, today: dt.date, tool_spec: str | None = None) -
         _copy_tree(PACKAGE_THEMES, folder / "templates"),
         _copy(SCAFFOLD / "newsletter.toml", folder / "newsletter.toml"),
         _write(folder / ".env.example", ENV_EXAMPLE),
+        _private(_write(folder / ".env", ENV.format(secret=secrets.token_urlsafe(32)))),
         _write(folder / ".gitignore", GITIGNORE),
         _write(folder / "requirements.txt", REQUIREMENTS.format(spec=tool_spec or f"newsletter=={__version__}")),
         _copy(SCAFFOLD / "audience.csv", folder / "audience.csv"),
@@ -69,3 +76,8 @@ def new_issue_with_audience(issues_dir: Path, slug: str, today: dt.date, has_aud
     if has_audience:
         return [issue]
     return [issue, _copy(SCAFFOLD / "audience.csv", issue.parent / "audience.csv")]
+
+
+def _private(target: Path) -> Path:
+    target.chmod(0o600)  # secrets: the owner only
+    return target
