@@ -72,6 +72,7 @@ class CheckContext:
     campaign: Campaign
     workspace: Workspace
     audience_fields: set[str] | None  # None: no audience to check merge fields against
+    audience_size: int | None = None  # recipients in the audience; None: no audience
 
     @property
     def html(self) -> str:
@@ -369,8 +370,10 @@ def check_build(build: Build, workspace: Workspace, audience: Path | None = None
                 extra: Sequence[Check] = ()) -> CheckReport:
     from newsletter.deliver.send import campaign_for
 
+    recipients = audience_of(build, workspace, audience)
+    size = len(recipients) if recipients is not None else None
     return check(CheckContext(build, campaign_for(build, workspace), workspace,
-                              audience_fields(audience_of(build, workspace, audience))), extra)
+                              audience_fields(recipients), size), extra)
 
 
 def audience_fields(recipients: Iterable | None) -> set[str] | None:

@@ -376,7 +376,10 @@ def _check(args, workspace) -> int:
     if args.due == bool(args.issue):
         raise InputError(None, "check needs an ISSUE, or --due (and not both)")
     issues = _due_issues(workspace, args.json) if args.due else [args.issue]
-    extra = [check_online] if args.online else []
+    extra = []
+    if args.online:  # the DNS records first: a bad [check] dns stops before any request
+        from newsletter.check.sender_auth import check_sender_auth
+        extra += [check_sender_auth, check_online]
     if args.spam:
         from newsletter.check.spam import check_spam
         extra.append(check_spam)
