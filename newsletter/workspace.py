@@ -33,6 +33,7 @@ class Brand:
     dark_card: str = "#1e1e1e"
     dark_text_color: str = "#e8e8e8"
     dark_color: str = "#8fd19e"
+    dark_muted_color: str = "#a8a8a8"  # bylines and dates in dark mode: dimmer than the text, still AA on dark_card
     social: dict = field(default_factory=dict)  # label -> URL, shown in the footer
 
 

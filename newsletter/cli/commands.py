@@ -156,6 +156,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--online", action="store_true", help="also request every link and image in the email "
                        "(broken links, redirects to other hosts, images that are not images or too large) "
                        "and the sender domain's SPF, DKIM and DMARC records")
+    check.add_argument("--a11y", action="store_true", help="also run axe-core in chromium, light and dark, "
+                       "at 375 and 600 px (critical and serious violations are errors)")
     check.add_argument("--spam", action="store_true", help="also score the message with SpamAssassin "
                        "(local rules, no network; over 2.0 points is an error)")
 
@@ -380,6 +382,9 @@ def _check(args, workspace) -> int:
     if args.online:  # the DNS records first: a bad [check] dns stops before any request
         from newsletter.check.sender_auth import check_sender_auth
         extra += [check_sender_auth, check_online]
+    if args.a11y:
+        from newsletter.check.a11y import check_a11y
+        extra.append(check_a11y)
     if args.spam:
         from newsletter.check.spam import check_spam
         extra.append(check_spam)
