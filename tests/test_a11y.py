@@ -133,3 +133,17 @@ def test_without_chromium_the_check_says_how_to_install_it(cli, workspace: Path,
     result = cli("check", EXAMPLE_ISSUE, "--a11y")
     assert result.code == 0
     assert "warning a11y-check-skipped: no chromium found" in result.out and "apt-get install chromium" in result.out
+
+
+def test_with_a_logo_the_h1_is_the_logo_named_by_its_alt_text(cli, workspace: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (320, 80), (47, 107, 58)).save(workspace / "logo.png")
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text().replace(
+        "[brand]\n", '[brand]\nlogo = "logo.png"\nlogo_alt = "Northwind Notes logo"\n'))
+    document = built(cli, workspace, "digest")
+    (h1,) = list(document.iter("h1"))
+    image = h1.find(".//img")
+    assert image.get("alt") == "Northwind Notes logo" and image.get("src").endswith(".png")
+    assert h1.find(".//a").get("href").startswith("https://northwind.example")

@@ -409,7 +409,7 @@ def _due_issues(workspace, quiet: bool) -> list[Path]:
 
 
 # Notes printed without --all: what decides the links and headers, and what an asked-for check measured.
-ALWAYS_SHOWN = ("unsubscribe-mode", "spam-score", "a11y-score")
+ALWAYS_SHOWN = ("unsubscribe-mode", "spam-score", "a11y-score", "spf", "dkim", "dmarc")
 
 
 def _print_findings(report, show_all: bool) -> None:
