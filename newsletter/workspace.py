@@ -40,9 +40,8 @@ class Brand:
 @dataclass(frozen=True)
 class CheckSettings:
     caniemail: str = ""  # path to a caniemail data.json; the packaged table is used when empty
-    # check --online's sender authentication (check/sender_auth.py reads and checks them):
-    dns: str = ""  # "HOST:PORT" of the DNS resolver to ask; empty: the system's
-    dkim_selectors: list = field(default_factory=list)  # DKIM selectors to look for besides the provider's
+    dns: str = ""  # check --online: "HOST:PORT" of the DNS resolver for SPF, DKIM, DMARC; empty: the system's
+    dkim_selectors: list = field(default_factory=list)  # check --online: DKIM selectors besides the provider's (SendGrid: s1, s2)
 
 
 @dataclass(frozen=True)

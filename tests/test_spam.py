@@ -18,6 +18,7 @@ from tests.fresh_install import fill_in_placeholders
 
 pytestmark = pytest.mark.slow  # each SpamAssassin run takes 2-3 s
 SECRET = "spam-check-secret-for-tests-0123456789"
+TOOL_SPEC = "newsletter @ git+https://git.example.org/team/newsletter@4f2a9c1"  # where CI would install it from
 
 
 def spam_findings(cli, *args: str) -> tuple[int, float, dict[str, dict]]:
@@ -47,7 +48,7 @@ def test_both_themes_score_at_most_half_a_point(cli, token_workspace: Path, them
 
 def test_a_new_workspace_scores_at_most_half_a_point(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    created = cli("init", "news", "--json")
+    created = cli("init", "news", "--json", "--tool-spec", TOOL_SPEC)
     assert created.code == 0, created.err
     root, slug = tmp_path / "news", json.loads(created.out)["issue"]
     settings = (root / "newsletter.toml").read_text()
