@@ -102,3 +102,17 @@ def test_the_sendgrid_payload_carries_the_header_raw(cli, sendgrid: FakeSendGrid
         assert all(b"\\n" not in value and b"\\r" not in value for value in values)
     assert raw.count(b'"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"') + \
         raw.count(b'"List-Unsubscribe-Post":"List-Unsubscribe=One-Click"') >= 1
+
+
+def test_a_header_over_998_characters_folds_between_its_targets_never_inside_a_url() -> None:
+    from newsletter.deliver.audience import Recipient
+    from newsletter.deliver.message import Campaign, build_message
+
+    first, second = "https://a.example/u?t=" + "a" * 600, "https://b.example/u?t=" + "b" * 600
+    campaign = Campaign(slug="s", subject="Hello", html="<p>Hi</p>", text="Hi", sender="N <news@northwind.example>",
+                        headers={"List-Unsubscribe": f"<{first}>, <{second}>"})
+    raw = bytes(build_message(campaign, Recipient("ann@example.org")))
+    lines = raw.split(b"\n")
+    assert max(len(line.rstrip(b"\r")) for line in lines) <= 998
+    assert f"List-Unsubscribe: <{first}>,".encode() in lines
+    assert f" <{second}>".encode() in lines
