@@ -46,6 +46,14 @@ $(DUMPERS):
 	$(APT) update
 	$(APT) install -y lynx w3m
 
+# check --spam scores with Debian's SpamAssassin (local rules); its tests need it.
+SPAMASSASSIN = /usr/bin/spamassassin
+
+$(SPAMASSASSIN):
+	@command -v apt-get >/dev/null || { echo "install spamassassin"; exit 1; }
+	$(APT) update
+	$(APT) install -y spamassassin
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m newsletter.cli.reference --check
@@ -68,7 +76,7 @@ CLOCKS = "2026-12-31 23:59:50" "2027-01-01 00:00:10" "2028-02-29 12:00:00"
 ON_ANY_DAY = tests/test_newcomer.py tests/test_init.py
 
 # Tools are called by their venv path: nothing depends on PATH or an activated venv.
-test: lint $(CHROMIUM) $(DUMPERS) $(FAKETIME)
+test: lint $(CHROMIUM) $(DUMPERS) $(SPAMASSASSIN) $(FAKETIME)
 	for clock in $(CLOCKS); do \
 		echo "== the clock at $$clock"; \
 		$(FAKETIME) "$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider \

@@ -34,12 +34,15 @@ class Brand:
     dark_card: str = "#1e1e1e"
     dark_text_color: str = "#e8e8e8"
     dark_color: str = "#8fd19e"
+    dark_muted_color: str = "#a8a8a8"  # bylines and dates in dark mode: dimmer than the text, still AA on dark_card
     social: dict = field(default_factory=dict)  # label -> URL, shown in the footer
 
 
 @dataclass(frozen=True)
 class CheckSettings:
     caniemail: str = ""  # path to a caniemail data.json; the packaged table is used when empty
+    dns: str = ""  # check --online: "HOST:PORT" of the DNS resolver for SPF, DKIM, DMARC; empty: the system's
+    dkim_selectors: list = field(default_factory=list)  # check --online: DKIM selectors besides the provider's (SendGrid: s1, s2)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Attempt:
     body: dict
     headers: dict[str, str]
     status: int = 0
+    raw: bytes = b""  # the request body's bytes as they arrived
 
 
 def v3_problems(body: dict, now: float | None = None) -> list[tuple[str, str]]:
@@ -138,10 +139,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         fake = self.server.fake
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.loads(raw or b"{}")
         with fake.lock:
             fake.counter += 1
-            attempt = Attempt(fake.counter, time.monotonic(), body if fake.keep_bodies else {}, dict(self.headers))
+            attempt = Attempt(fake.counter, time.monotonic(), body if fake.keep_bodies else {}, dict(self.headers),
+                              raw=raw if fake.keep_bodies else b"")
             fake.attempts.append(attempt)
             fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
             fake.in_flight += 1

@@ -32,6 +32,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes = b""  # the DATA bytes as they arrived
 
 
 @dataclass
@@ -66,7 +67,7 @@ class _Handler:
                 return "451 4.3.0 Temporary local problem, try again"
             message = message_from_bytes(envelope.content, policy=policy.default)
             self.mailbox.received.append(Received(time.monotonic(), envelope.mail_from, list(envelope.rcpt_tos),
-                                                  message))
+                                                  message, envelope.original_content or envelope.content))
         return "250 2.0.0 Queued"
 
 

@@ -188,3 +188,24 @@ def test_a_new_template_override_shows_without_restarting(workspace: Path) -> No
     assert "Our own footer" in state.rebuild().html
     partial.unlink()  # and back to the packaged one when it goes
     assert "Our own footer" not in state.rebuild().html
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 420])
+def test_the_inbox_rows_keep_their_height_empty_and_filled(browser: Browser, server: PreviewServer,
+                                                           width: int) -> None:
+    def heights(page: Page) -> dict[str, float]:
+        return {row: page.eval_on_selector(f"#{row}", "e => e.getBoundingClientRect().height")
+                for row in ("gmail-row", "apple-row")}
+
+    filled = open_preview(browser, server, width)
+    assert filled.text_content("#gmail-row .subject") and filled.text_content("#apple-row .pre")
+    before = browser.new_page(viewport={"width": width, "height": 1000})
+    before.route("**/state.json", lambda route: route.abort())  # the rows as drawn before any build arrives
+    before.route("**/events", lambda route: route.abort())
+    before.goto(server.url)
+    assert before.text_content("#gmail-row .subject") == ""
+    empty, full = heights(before), heights(filled)
+    assert empty == full, (empty, full)
+    assert 40 <= full["gmail-row"] < 60  # one line under its label, not stretched to the Apple row
+    assert 100 <= full["apple-row"] < 120  # sender, subject and two lines of preview

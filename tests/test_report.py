@@ -16,7 +16,6 @@ from tests.send_helpers import issue_folder, log_events, set_send_settings, writ
 from tests.sendgrid_server import FakeSendGrid, Fault
 
 
-
 def day(date: dt.date, **metrics: int) -> dict:
     return {"date": date.isoformat(), "stats": [{"type": "category", "name": EXAMPLE_ISSUE, "metrics": metrics}]}
 

@@ -73,6 +73,7 @@ class CheckContext:
     campaign: Campaign
     workspace: Workspace
     audience_fields: set[str] | None  # None: no audience to check merge fields against
+    audience_size: int | None = None  # recipients in the audience; None: no audience
 
     @property
     def html(self) -> str:
@@ -393,8 +394,10 @@ def check_build(build: Build, workspace: Workspace, audience: Path | None = None
                 extra: Sequence[Check] = ()) -> CheckReport:
     from newsletter.render.message import campaign_for
 
+    recipients = audience_of(build, workspace, audience)
+    size = len(recipients) if recipients is not None else None
     return check(CheckContext(build, campaign_for(build, workspace), workspace,
-                              audience_fields(audience_of(build, workspace, audience))), extra)
+                              audience_fields(recipients), size), extra)
 
 
 def audience_fields(recipients: Iterable | None) -> set[str] | None:

@@ -193,7 +193,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--audience", type=Path, metavar="CSV", help="audience whose columns merge fields may use")
     check.add_argument("--all", action="store_true", help="also show notes (info findings)")
     check.add_argument("--online", action="store_true", help="also request every link and image in the email "
-                       "(broken links, redirects to other hosts, images that are not images or too large)")
+                       "(broken links, redirects to other hosts, images that are not images or too large) "
+                       "and the sender domain's SPF, DKIM and DMARC records")
+    check.add_argument("--a11y", action="store_true", help="also run axe-core in chromium, light and dark, "
+                       "at 375 and 600 px (critical and serious violations are errors)")
+    check.add_argument("--spam", action="store_true", help="also score the message with SpamAssassin "
+                       "(local rules, no network; over 2.0 points is an error)")
 
     preview = command("preview", _preview, "Preview an issue in the browser; it redraws on every save.",
                       "newsletter preview 2026-11-garden-notes --port 8025", issue=True,
@@ -447,7 +452,16 @@ def _check(args, workspace) -> int:
     if args.due == bool(args.issue):
         raise InputError(None, "check needs an ISSUE, or --due (and not both)")
     issues = _due_issues(workspace, args.json) if args.due else [args.issue]
-    extra = [check_online] if args.online else []
+    extra = []
+    if args.online:  # the DNS records first: a bad [check] dns stops before any request
+        from newsletter.check.sender_auth import check_sender_auth
+        extra += [check_sender_auth, check_online]
+    if args.a11y:
+        from newsletter.check.a11y import check_a11y
+        extra.append(check_a11y)
+    if args.spam:
+        from newsletter.check.spam import check_spam
+        extra.append(check_spam)
     from newsletter.deliver.providers import hosted_unsubscribe
 
     hosted = hosted_unsubscribe(workspace)
@@ -471,9 +485,13 @@ def _due_issues(workspace, quiet: bool) -> list[Path]:
     return paths
 
 
+# Notes printed without --all: what decides the links and headers, and what an asked-for check measured.
+ALWAYS_SHOWN = ("unsubscribe-mode", "spam-score", "a11y-score", "spf", "dkim", "dmarc")
+
+
 def _print_findings(report, show_all: bool) -> None:
     # How readers unsubscribe is always said: it decides what the links and headers hold.
-    shown = [f for f in report.findings if show_all or f.severity != "info" or f.code.startswith("unsubscribe-mode")]
+    shown = [f for f in report.findings if show_all or f.severity != "info" or f.code.startswith(ALWAYS_SHOWN)]
     for finding in shown:
         print(finding)
     notes = report.count("info")

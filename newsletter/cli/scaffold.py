@@ -11,7 +11,7 @@ from pathlib import Path
 from newsletter.compose.issueedit import add_articles, new_issue
 from newsletter.errors import InputError
 from newsletter.render.email_html import PACKAGE_THEMES
-from newsletter.secrets import env_example
+from newsletter.secrets import add_generated, env_example
 
 SCAFFOLD = Path(__file__).parent / "starter"
 # Files holding secrets or addresses that CI does not need from the repository stay out of
@@ -67,6 +67,7 @@ def init_workspace(folder: Path, today: dt.date, tool_spec: str | None = None, p
         _copy_tree(PACKAGE_THEMES, folder / "templates"),
         _copy(SCAFFOLD / "newsletter.toml", folder / "newsletter.toml"),
         _write(folder / ".env.example", env_example()),
+        _secrets(folder / ".env"),
         _write(folder / ".gitignore", GITIGNORE),
         _write(folder / "requirements.txt", REQUIREMENTS.format(spec=tool_spec)),
         _copy(SCAFFOLD / "audience.csv", folder / "audience.csv"),
@@ -83,6 +84,14 @@ def init_workspace(folder: Path, today: dt.date, tool_spec: str | None = None, p
     add_articles(issue, ["articles/welcome.txt"])
     created.append(issue)
     return created
+
+
+def _secrets(env_file: Path) -> Path:
+    """The secrets the tool makes itself: the starter's unsubscribe links are signed tokens, and
+    its first real send needs the send-log key. Keep them: links in mail already sent are checked
+    with the one, the send log is read with the other; CI needs the same values (newsletter secrets)."""
+    add_generated(env_file)
+    return env_file
 
 
 def _copy_tree(source: Path, target: Path) -> Path:

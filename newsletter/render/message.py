@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -103,9 +104,41 @@ def unsubscribe_headers(url: str, mailto: str) -> dict[str, str]:
     return headers
 
 
+# Headers a receiving server reads as they are: RFC 2369 / RFC 8058 forbid encoded words in them.
+RAW_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+MAX_LINE = 998  # RFC 5322: no line longer than this, CRLF not counted
+
+
+class _RawListHeaders(EmailPolicy):
+    """The default policy, except that the List-Unsubscribe headers are written raw and unfolded
+    (the default RFC 2047-encodes any word over 78 characters, which hides the https link from
+    the receiving server). Should one ever pass 998 characters it is folded between its
+    ``<...>`` targets, where RFC 2369 allows it, never inside a URL."""
+
+    def _raw(self, name: str, value: str) -> str | None:
+        value = str(value)
+        if name.lower() not in RAW_HEADERS or not value.isascii() or "\n" in value or "\r" in value:
+            return None
+        line = f"{name}: {value}"
+        if len(line) > MAX_LINE:
+            line = line.replace(">, <", f">,{self.linesep} <")
+        return line + self.linesep
+
+    def fold(self, name, value):
+        raw = self._raw(name, value)
+        return super().fold(name, value) if raw is None else raw
+
+    def fold_binary(self, name, value):
+        raw = self._raw(name, value)
+        return super().fold_binary(name, value) if raw is None else raw.encode("ascii")
+
+
+SENDING_POLICY = _RawListHeaders()
+
+
 def build_message(campaign: Campaign, recipient: Recipient, now: dt.datetime | None = None) -> EmailMessage:
     values = recipient.merge_fields
-    message = EmailMessage()
+    message = EmailMessage(policy=SENDING_POLICY)
     name, address = campaign.sender_address
     message["From"] = Address(display_name=name, addr_spec=address)
     message["To"] = Address(display_name=recipient.name, addr_spec=recipient.email)
