@@ -43,6 +43,7 @@ class Mailbox:
     logins: list[tuple[str, str]] = field(default_factory=list)
     temporary_failures: set[int] = field(default_factory=set)  # message numbers (from 1) answered 451
     refused: set[str] = field(default_factory=set)  # addresses answered 550
+    dropped: set[int] = field(default_factory=set)  # message numbers stored, then the connection cut before the 250
     messages: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,6 +69,9 @@ class _Handler:
             message = message_from_bytes(envelope.content, policy=policy.default)
             self.mailbox.received.append(Received(time.monotonic(), envelope.mail_from, list(envelope.rcpt_tos),
                                                   message, envelope.original_content or envelope.content))
+            drop = self.mailbox.messages in self.mailbox.dropped
+        if drop:  # the message is kept, the client never hears so: its fate is unclear to the sender
+            server.transport.abort()
         return "250 2.0.0 Queued"
 
 

@@ -123,3 +123,18 @@ def test_an_untrusted_certificate_is_refused(cli, smtp: Mailbox, audience: list[
     result = send(cli)
     assert result.code == 1 and "certificate verify failed" in result.err
     assert smtp.logins == [] and smtp.received == []
+
+
+@pytest.mark.slow
+def test_a_message_stored_before_the_connection_dropped_is_not_sent_again(cli, smtp: Mailbox, audience: list[str]) -> None:
+    """Issue 24 row 2: the server kept the message and cut the line before its 250; a retry used to
+    deliver it twice and call the send complete."""
+    smtp.dropped = {3}
+    result = send(cli)
+    assert result.code == 1 and "may have been delivered, so it is not tried again" in result.err
+    assert max(copies(smtp.addresses()).values()) == 1
+    report = json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)
+    assert report["unknown_recipients"] == 1 and not report["complete"]
+    held = send(cli)  # the next run sends the rest, and holds back the one in doubt
+    assert held.code == 0 and "Held back batch" in held.err
+    assert copies(smtp.addresses()) == {address: 1 for address in audience}

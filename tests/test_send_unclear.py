@@ -109,3 +109,26 @@ def test_a_redirect_is_an_error_and_the_key_goes_nowhere_else(cli, sendgrid, aud
     assert seen == [], "nothing, and no Authorization header, reached the other origin"
     assert FAKE_KEY not in result.err
     assert status(cli)["sent"] == 0 and not status(cli)["complete"]
+
+
+def test_a_refused_cancel_leaves_the_batch_unknown_never_resent(cli, sendgrid, audience, sendgrid_workspace) -> None:
+    """Row 3: SendGrid holds at most 10 cancelled or paused batches; past that a cancel is refused,
+    and the batch whose answer was lost used to go out again under a new batch id."""
+    import datetime as dt
+    import re
+
+    from newsletter import clock
+
+    send_at = (clock.now() + dt.timedelta(hours=2)).replace(microsecond=0)
+    issue = sendgrid_workspace / "issues" / EXAMPLE_ISSUE / "issue.md"
+    issue.write_text(re.sub(r"(?m)^audience: audience.csv$", f"audience: audience.csv\nsend_at: {send_at.isoformat()}",
+                            issue.read_text()))
+    set_send_settings(sendgrid_workspace, batch_size=AUDIENCE, timeout=0.5, concurrency=1)
+    sendgrid.faults = {2: Fault(delay=1.0),  # taken, answered after the client gave up
+                       3: Fault(status=400, message="You cannot have more than 10 batches cancelled at a time")}
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    time.sleep(1.0)
+    assert result.code == 1, result.err
+    assert len([a for a in sendgrid.attempts if "personalizations" in a.body]) == 1, "never sent again"
+    assert copies(sendgrid.delivered) == {address: 1 for address in audience}
+    assert status(cli)["unknown_recipients"] == AUDIENCE
