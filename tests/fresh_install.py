@@ -28,9 +28,15 @@ def run(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> 
 
 @pytest.fixture(scope="session")
 def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import fcntl
+    import tempfile
+
     out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(PROJECT)],
-        cwd=out, env=dict(os.environ))
+    # Parallel test workers each build it from the same checkout, whose build/ folder they would share.
+    with open(Path(tempfile.gettempdir()) / "newsletter-wheel-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(PROJECT)],
+            cwd=out, env=dict(os.environ))
     return next(out.glob("newsletter-*.whl"))
 
 

@@ -208,7 +208,7 @@ def test_the_example_workflow_runs_a_command_that_works(workspace: Path) -> None
     job_env = workflow["jobs"]["send"]["env"]
     assert job_env["SENDGRID_API_KEY"] == "${{ secrets.SENDGRID_API_KEY }}"
     assert job_env["NEWSLETTER_LOG_KEY"] == "${{ secrets.NEWSLETTER_LOG_KEY }}"  # or CI refuses its own log
-    assert f"issues/*/{LOG_NAME}" in steps["Commit the send logs"]["run"]
+    assert f"find issues -name {LOG_NAME} -exec git add" in steps["Commit the send logs"]["run"]
     command = sending["run"].split()
     assert command[0] == "newsletter"
     result = run_cli(workspace, *command[1:])

@@ -69,7 +69,7 @@ def sendgrid():
 EDITOR = ["-c", "user.name=Editor", "-c", "user.email=editor@example.org"]
 
 
-def editor_workspace(tmp_path: Path, built_wheel: Path, sendgrid: FakeSendGrid) -> tuple[Path, Path, dict[str, str], str]:
+def editor_workspace(tmp_path: Path, built_wheel: Path, sendgrid: FakeSendGrid) -> tuple[Path, Path, dict[str, str], str, dict]:
     """A workspace made by init from the installed wheel, its issue scheduled, approved and pushed
     to a bare remote; the venv the runner uses, with the tool uninstalled again."""
     env = fresh_venv(tmp_path / "venv")
@@ -104,7 +104,12 @@ def editor_workspace(tmp_path: Path, built_wheel: Path, sendgrid: FakeSendGrid) 
                                             "PIP_NO_INDEX")}
     runner_env |= {"GIT_AUTHOR_NAME": "runner", "GIT_COMMITTER_NAME": "runner",
                    "GIT_AUTHOR_EMAIL": "runner@example.org", "GIT_COMMITTER_EMAIL": "runner@example.org"}
-    return remote, tmp_path, runner_env, slug
+    # What `newsletter secrets` told the editor to give CI: the values init made into .env.
+    made = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in (root / ".env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")}
+    secrets = {"SENDGRID_API_KEY": FAKE_KEY, **made}
+    assert set(secrets) == {"SENDGRID_API_KEY", "NEWSLETTER_LOG_KEY", "NEWSLETTER_UNSUBSCRIBE_SECRET"}
+    return remote, tmp_path, runner_env, slug, secrets
 
 
 def fresh_clone(remote: Path, folder: Path) -> Path:
@@ -114,8 +119,7 @@ def fresh_clone(remote: Path, folder: Path) -> Path:
 
 @pytest.mark.slow
 def test_two_scheduled_runs_send_each_reader_the_approved_issue_exactly_once(tmp_path, built_wheel, sendgrid):
-    remote, base, runner_env, slug = editor_workspace(tmp_path, built_wheel, sendgrid)
-    secrets = {"SENDGRID_API_KEY": FAKE_KEY, "NEWSLETTER_LOG_KEY": "the-value-newsletter-secrets-made"}
+    remote, base, runner_env, slug, secrets = editor_workspace(tmp_path, built_wheel, sendgrid)
 
     first = run_workflow(fresh_clone(remote, base / "run-1"), runner_env, secrets)
     assert len(first) == 6 and all(r.returncode == 0 for r in first.values()), report(first)
@@ -131,13 +135,13 @@ def test_two_scheduled_runs_send_each_reader_the_approved_issue_exactly_once(tmp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("missing", ["NEWSLETTER_LOG_KEY", "SENDGRID_API_KEY"])
+@pytest.mark.parametrize("missing", ["NEWSLETTER_LOG_KEY", "SENDGRID_API_KEY", "NEWSLETTER_UNSUBSCRIBE_SECRET"])
 def test_a_run_missing_a_secret_sends_nothing_and_names_it(tmp_path, built_wheel, sendgrid, missing):
-    remote, base, runner_env, slug = editor_workspace(tmp_path, built_wheel, sendgrid)
-    secrets = {"SENDGRID_API_KEY": FAKE_KEY, "NEWSLETTER_LOG_KEY": "the-value-newsletter-secrets-made"}
+    remote, base, runner_env, slug, secrets = editor_workspace(tmp_path, built_wheel, sendgrid)
     del secrets[missing]
     steps = run_workflow(fresh_clone(remote, base / "run"), runner_env, secrets)
-    sent = steps["send: Send the issues that are due"]
-    assert sent.returncode != 0 and f"{missing} is not set" in sent.stderr, report(steps)
-    assert sendgrid.attempts == [] and sendgrid.delivered == []
+    failed = next(result for result in steps.values() if result.returncode != 0)
+    assert f"{missing} is not set" in failed.stdout + failed.stderr, report(steps)
+    assert not any(request.body.get("personalizations") for request in sendgrid.attempts)
+    assert sendgrid.delivered == []
     assert "Send log:" not in git(remote, "log", "-1", "--format=%s")
