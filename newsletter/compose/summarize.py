@@ -68,6 +68,7 @@ CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 QUOTABLE_END = ".’”\"'"
+CUT_SHORT = re.compile(r"(?:\.\.\.|…)\W{0,2}$|\s\[?(?:\.\.\.|…)\]?$")  # "... and more...": a description cut off
 MIN_WORDS, MAX_WORDS = 6, 50
 
 TOPIC_WEIGHT = 0.3  # similarity to the title and standfirst, beside centrality (weight 1)
@@ -153,6 +154,7 @@ def quotable(sentence: Sentence) -> bool:
     return (
         MIN_WORDS <= sentence.words <= MAX_WORDS
         and sentence.text[-1] in QUOTABLE_END
+        and not CUT_SHORT.search(sentence.text)
         and sentence.text[0].isupper()
         and "!" not in sentence.text
         and not CALL_TO_ACTION.search(sentence.text)
@@ -173,7 +175,8 @@ def summarize(article: Article, budget: Budget) -> str:
     quoted = {s.text for s in opening}
     candidates = [s for s in sentences if quotable(s) and s.text not in quoted]
     if not opening and not candidates:  # only short or odd sentences: any complete one beats no blurb
-        candidates = [s for s in sentences if s.text[-1] in ".?!" + QUOTABLE_END and not CALL_TO_ACTION.search(s.text)]
+        candidates = [s for s in sentences if s.text[-1] in ".?!" + QUOTABLE_END and not CALL_TO_ACTION.search(s.text)
+                      and not CUT_SHORT.search(s.text)]
     topic = terms(article.title) + (terms(description) if on_topic else Counter())
     scores = _scores(candidates, terms(article.text), topic, len(sentences))
     chosen = _pick(candidates, scores, budget, opening)

@@ -114,8 +114,8 @@ PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
 PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])")
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
-MATH_MARK = re.compile(r"\[MATH:.*?:MATH\]", re.DOTALL)
-TEX_ANNOTATION = re.compile(r"x-tex\">(.*?)</annotation>", re.DOTALL)
+MATH_OPEN, MATH_CLOSE = "[MATH:", ":MATH]"  # found with str.find: a lazy regex over them was quadratic
+TEX_OPEN, TEX_CLOSE = 'x-tex">', "</annotation>"  # the TeX annotation within a MATH mark
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
@@ -180,7 +180,8 @@ NOT_TITLE = re.compile(
       | ^\# | __ | \*$ | \[\s*\] | ^[□■▪►▶◦‣|›»] | ^\[[^\]]*\]$ | \.(?:png|jpe?g|gif|svg|webp)\b | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
-ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
+ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")  # searched in a line's last few characters only ...
+ABBREVIATION_TAIL = 40  # ... since searching a whole line ("A.A.A. ... x.") took time quadratic in its length
 TRAILING_COUNT = re.compile(r"\s+\d{1,4}$")
 TICKER = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+\S")
 # A live ticker's entry: a time and a headline ("14:44 Minister resigns"), not a time of day ("6:32 PM ET").
@@ -226,11 +227,14 @@ class Line:
         return WEIGHTS[self.kind]
 
 
-def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None) -> DumpParts:
+def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None,
+               headings: list[str] | None = None) -> DumpParts:
     """The parts of a dump. ``seen`` is when the page was copied, if known, for its relative dates ("2 days ago");
-    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place."""
+    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place. ``headings`` are the
+    level-one headings a format layer marked (a markdown clip's ``#`` lines): the last one above the text is
+    the headline."""
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
-    marked = TERMINAL_MARKS.sub("", MATH_MARK.sub(_math_tex, text))
+    marked = TERMINAL_MARKS.sub("", _math_as_tex(text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
     lines = classify(_without_alt_text([_once(" ".join(line.split())) for line in unwrapped
                                         if line.strip() and not placeholder(line)]))
@@ -238,6 +242,10 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
     ends = [line for line in text.splitlines() if line.strip()]
     seen = captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
     header = read_header(lines, start, end, day_first, seen)
+    if headings:
+        marked_rows = [i for i in range(min(end, header.body_start + 3)) if lines[i].text in set(headings)]
+        if marked_rows:
+            header.title, header.rows = lines[marked_rows[-1]].text, header.rows | {marked_rows[-1]}
     end = promo_tail_cut(lines, header.body_start, end)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
     revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
@@ -258,10 +266,19 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 
 # --- what each line is ---
 
-def _math_tex(mark: re.Match) -> str:
-    """lynx's "[MATH: <semantics> ... :MATH]" as the TeX it carries, on one line, to go with the formula's text."""
-    tex = TEX_ANNOTATION.search(mark.group(0))
-    return " ".join(tex.group(1).split()) if tex else ""
+def _math_as_tex(text: str) -> str:
+    """The text with each of lynx's "[MATH: <semantics> ... :MATH]" as the TeX it carries, on one line, to go with
+    the formula's text. One pass over the text: an opening mark without its close is left as it is."""
+    pieces, position = [], 0
+    while (start := text.find(MATH_OPEN, position)) >= 0:
+        stop = text.find(MATH_CLOSE, start + len(MATH_OPEN))
+        if stop < 0:
+            break
+        tex = text.find(TEX_OPEN, start, stop)
+        tex_end = text.find(TEX_CLOSE, tex, stop) if tex >= 0 else -1
+        pieces += [text[position:start], " ".join(text[tex + len(TEX_OPEN):tex_end].split()) if tex_end >= 0 else ""]
+        position = stop + len(MATH_CLOSE)
+    return "".join(pieces) + text[position:] if pieces else text
 
 
 def placeholder(line: str) -> bool:
@@ -911,7 +928,7 @@ def _doubled(text: str) -> bool:
 
 def ends_sentence(text: str) -> bool:
     """Ends like a sentence, not like "... Underneath N.Y.C" (an abbreviation)."""
-    return bool(SENTENCE_END.search(text)) and not ABBREVIATION_END.search(text)
+    return bool(SENTENCE_END.search(text)) and not ABBREVIATION_END.search(text[-ABBREVIATION_TAIL:])
 
 
 def byline_name(line: str) -> str | None:
