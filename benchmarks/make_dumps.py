@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -28,6 +29,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval" / "readability"
 DEFAULT_CACHE = Path(os.environ.get("NEWSLETTER_DUMPS", Path.home() / ".cache" / "newsletter-dumps"))
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 STYLES = ("text", "browser", "lynx", "w3m", "markdown", "forward")
 # The file a user would save each style as: the reader is chosen by it.
 SUFFIXES = {"markdown": ".md"}
@@ -101,23 +103,35 @@ def make_dumps(style: str, sources: list[Path]):
     if style == "browser":
         yield from _browser_dumps(sources)
         return
-    for number, source in enumerate(sources):
-        if style == "text":
-            yield source, _text_dump(source)
-        elif style == "markdown":
-            yield source, _markdown_dump(source)
-        elif style == "forward":
-            yield source, forward(_text_dump(source), int(_digest(source), 16))
-        else:
-            run = subprocess.run([*COMMANDS[style], str(source)], capture_output=True, timeout=60, check=False)
-            yield source, run.stdout.decode("utf-8", "replace")
+    for source in sources:
+        try:
+            yield source, _dump(style, source)
+        except Exception as error:  # noqa: BLE001 - a page no dumper can read dumps as nothing
+            print(f"{style}: {source.name}: {error}", file=sys.stderr)
+            yield source, ""
+
+
+def _dump(style: str, source: Path) -> str:
+    if style == "text":
+        return _text_dump(source)
+    if style == "markdown":
+        return _markdown_dump(source)
+    if style == "forward":
+        return forward(_text_dump(source), int(_digest(source), 16))
+    run = subprocess.run([*COMMANDS[style], str(source)], capture_output=True, timeout=60, check=False)
+    return run.stdout.decode("utf-8", "replace")
 
 
 def _html(source: Path) -> str:
+    from newsletter.errors import SourceError
     from newsletter.sources.readers.html import decode_html
     from newsletter.sources.source import Source
 
-    return decode_html(Source(str(source), source, source.read_bytes()))
+    try:
+        html = decode_html(Source(str(source), source, source.read_bytes()))
+    except SourceError:  # a page with a stray byte: as a browser would show it
+        html = source.read_bytes().decode("utf-8", "replace")
+    return XML_DECLARATION.sub("", html, count=1)  # lxml refuses one in a text string
 
 
 def _markdown_dump(source: Path) -> str:

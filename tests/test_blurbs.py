@@ -87,3 +87,20 @@ def test_a_deals_list_is_summarised_as_a_list() -> None:
     blurb = summarize(story, BUDGET)
     assert "$" not in blurb, blurb
     assert blurb.startswith("We looked through hundreds of offers this week")
+
+
+def test_a_description_cut_short_never_opens_the_blurb() -> None:
+    cut = "Cold air slides downhill on a still night and collects in the lowest corner of the plot, where..."
+    story = Article(
+        source="test.txt", title="Frost pockets in the allotment",
+        description=cut,
+        blocks=(Block("paragraph", "Cold air slides downhill on a still night and collects in the lowest corner of "
+                                   "the plot, where it stays until the sun is well up."),
+                Block("paragraph", "Tender plants in a frost pocket are damaged weeks after the rest of the plot "
+                                   "is safe, so the lowest beds are kept for hardy crops."),
+                Block("paragraph", "A gap in the hedge at the bottom of the slope lets the cold air drain away "
+                                   "and shortens the frosty season by a fortnight.")),
+    )
+    blurb = summarize(story, BUDGET)
+    assert blurb and "..." not in blurb and "…" not in blurb
+    assert blurb.startswith("Cold air slides downhill") and "until the sun is well up." in blurb

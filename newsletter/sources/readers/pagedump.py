@@ -145,7 +145,9 @@ WEIGHTS = {"line": -3, "short": -4, "data": -1, "picture": -1, "gallery": 0, "co
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
 LINK_ITEM_WEIGHT = 0.25  # ... that does not end like a sentence
-COUNTED = re.compile(r"\(\d[\d,.]*\)\W*$|\b\d[\d,.]*\s*(?:comments?|replies|responses)\b|\bago\W*$", re.IGNORECASE)
+# Possessive repeats, and numbers matched from their first digit only: linear in the line's length.
+COUNTED = re.compile(r"\(\d[\d,.]*+\)\W*+$|(?<![\w,.])\d[\d,.]*+\s*+(?:comments?|replies|responses)\b|\bago\W*+$",
+                     re.IGNORECASE)
 FURNITURE = {"navigation", "boilerplate", "section", "comments", "picture", "gallery"}
 # A slideshow's counter ("3/50 Headline", "• 3 / 50"): its slides and their captions stand within the article
 # in the page but are not its text. It weighs nothing, so the article is read across it.
@@ -180,9 +182,9 @@ NOT_TITLE = re.compile(
       | ^\# | __ | \*$ | \[\s*\] | ^[□■▪►▶◦‣|›»] | ^\[[^\]]*\]$ | \.(?:png|jpe?g|gif|svg|webp)\b | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
-ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")  # searched in a line's last few characters only ...
-ABBREVIATION_TAIL = 40  # ... since searching a whole line ("A.A.A. ... x.") took time quadratic in its length
-TRAILING_COUNT = re.compile(r"\s+\d{1,4}$")
+# From a chain's first letter, possessive: "\b(?:[A-Z]\.){2,}$" took time quadratic in a line's length ("A.A.A. ... x.").
+ABBREVIATION_END = re.compile(r"(?<![\w.])(?:[A-Z]\.){2,}+$")
+TRAILING_COUNT = re.compile(r"(?<!\s)\s++\d{1,4}$")
 TICKER = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+\S")
 # A live ticker's entry: a time and a headline ("14:44 Minister resigns"), not a time of day ("6:32 PM ET").
 TICKER_ENTRY = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+(?!(?:[ap]\.?m\b|et|gmt|utc|[a-z]st|cet)\b)\w",
@@ -211,6 +213,7 @@ class Line:
     kind: str
     topic: frozenset[str] = frozenset()  # its words that carry meaning: not function words, not numbers
     repeated: bool = False
+    stops: int = 0  # how many of its words are the language's function words
 
     @property
     def weight(self) -> float:
@@ -227,12 +230,22 @@ class Line:
         return WEIGHTS[self.kind]
 
 
-def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None,
-               headings: list[str] | None = None) -> DumpParts:
-    """The parts of a dump. ``seen`` is when the page was copied, if known, for its relative dates ("2 days ago");
-    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place. ``headings`` are the
-    level-one headings a format layer marked (a markdown clip's ``#`` lines): the last one above the text is
-    the headline."""
+@dataclass(frozen=True)
+class Analysis:
+    """What the rules make of a dump, line by line: the model of linemodel.py reads it to choose the body."""
+
+    lines: list[Line]
+    start: int  # the densest run of prose, as the rules cut it
+    end: int
+    header: Header
+    rule_rows: list[int]  # the rules' body: lines of the run that are not furniture, metadata or revision dates
+    updated: dt.date | None
+
+
+def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
+            headings: list[str] | None = None, title_candidates: list | None = None) -> Analysis:
+    """The dump's lines, what each is, and the rules' body and header. ``title_candidates``, when given, collects
+    each headline candidate's row and features (for training the model)."""
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
     marked = TERMINAL_MARKS.sub("", _math_as_tex(text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
@@ -241,18 +254,28 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
     start, end = body_span(lines)
     ends = [line for line in text.splitlines() if line.strip()]
     seen = captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
-    header = read_header(lines, start, end, day_first, seen)
-    if headings:
-        marked_rows = [i for i in range(min(end, header.body_start + 3)) if lines[i].text in set(headings)]
-        if marked_rows:
-            header.title, header.rows = lines[marked_rows[-1]].text, header.rows | {marked_rows[-1]}
+    header = read_header(lines, start, end, day_first, seen, set(headings or ()), title_candidates)
     end = promo_tail_cut(lines, header.body_start, end)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
-    revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
+    revised_rows = {index for index, line in enumerate(lines) if updated_date(line.text, day_first)}
+    revisions = [updated_date(lines[index].text, day_first) for index in sorted(revised_rows)]
     updated = max(revisions + [header.updated] if header.updated else revisions, default=None)
-    body = [line.text for index, line in enumerate(lines[header.body_start:end], header.body_start)
-            if line.kind not in FURNITURE and index not in header.rows and not updated_date(line.text, day_first)]
-    blocks = tuple(to_block(line) for line in body)
+    header.rows = header.rows | revised_rows
+    rule_rows = [index for index in range(header.body_start, end)
+                 if lines[index].kind not in FURNITURE and index not in header.rows]
+    return Analysis(lines, start, end, header, rule_rows, updated)
+
+
+def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None,
+               headings: list[str] | None = None) -> DumpParts:
+    """The parts of a dump. ``seen`` is when the page was copied, if known, for its relative dates ("2 days ago");
+    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place. ``headings`` are the
+    level-one headings a format layer marked (a markdown clip's ``#`` lines)."""
+    from newsletter.sources.readers.linemodel import body_rows
+
+    analysis = analyse(text, day_first, seen, headings)
+    header, updated = analysis.header, analysis.updated
+    blocks = tuple(to_block(analysis.lines[index].text) for index in body_rows(analysis))
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
         title=header.title or fallback_title(blocks),
@@ -485,7 +508,8 @@ def classify(texts: list[str]) -> list[Line]:
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
     return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
-                                                  and not w.isdigit()), counts[text] > 1)
+                                                  and not w.isdigit()), counts[text] > 1,
+                 sum(w in stopwords for w in words))
             for text, words, kind in zip(texts, tokens, kinds)]
 
 
@@ -735,7 +759,8 @@ class Header:
     body_start: int = 0
 
 
-def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: dt.datetime | None = None) -> Header:
+def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: dt.datetime | None = None,
+                marked: set[str] | frozenset[str] = frozenset(), candidates: list | None = None) -> Header:
     """Metadata from the lines above the first paragraph; the body starts after the last of it."""
     first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
                             and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
@@ -764,7 +789,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     topic = _body_topic(lines, first_paragraph, end)
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
     title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
-                           (first_paragraph, end), related)
+                           (first_paragraph, end), related, marked, candidates)
     if title_row is not None:
         header.title = _without_count(lines[title_row].text, {line.text for line in lines})
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
@@ -829,20 +854,27 @@ def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
 
 
 def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str],
-               body: tuple[int, int], related: frozenset[int] = frozenset()) -> int | None:
+               body: tuple[int, int], related: frozenset[int] = frozenset(), marked: set[str] | frozenset[str] = frozenset(),
+               candidates: list | None = None) -> int | None:
     """The headline: a line above the body that shares its topic, repeats outside the body (breadcrumb,
     sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
-    label ("Science & Health") is a poor one, and so is a line far above the text."""
+    label ("Science & Health") is a poor one, and so is a line far above the text. How much each counts is
+    learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
+    from newsletter.sources.readers.linemodel import title_score
+
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     scores = {}
     for index in zone:
         line = lines[index]
         if index in related or not _could_be_title(line):
             continue
-        scores[index] = sum(weight * value for weight, value in zip(TITLE_WEIGHTS, _title_features(
-            lines, index, zone, anchors, topic, outside)))
+        features = (*_title_features(lines, index, zone, anchors, topic, outside), line.text in marked,
+                    min(line.words, 30) / 30, index == zone.stop - 1)
+        if candidates is not None:
+            candidates.append((index, features))
+        scores[index] = title_score(features)
     best = max(scores, key=scores.__getitem__, default=None)
-    if best is None or scores[best] < MIN_TITLE_SCORE:
+    if best is None or scores[best] < title_score(None):
         return None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
@@ -928,7 +960,7 @@ def _doubled(text: str) -> bool:
 
 def ends_sentence(text: str) -> bool:
     """Ends like a sentence, not like "... Underneath N.Y.C" (an abbreviation)."""
-    return bool(SENTENCE_END.search(text)) and not ABBREVIATION_END.search(text[-ABBREVIATION_TAIL:])
+    return bool(SENTENCE_END.search(text)) and not ABBREVIATION_END.search(text)
 
 
 def byline_name(line: str) -> str | None:

@@ -1,0 +1,212 @@
+"""Train the page-dump reader's line and headline models on the development pages; write them as JSON.
+
+For every development page of both test sets (../shared/eval/readability and ../shared/eval/trafilatura,
+their split.json) and every dump style of benchmarks/make_dumps.py, the dump goes through the reader's own
+preparation (a markdown clip's layer off, a forward's quoted part) and rules (pagedump.analyse). Each line
+is labelled by aligning it with the page's gold body: the expected text where the set has one
+(readability), else the HTML reader's article (trafilatura's pages, whose snippets it must and must not
+hold then overrule it). Each headline candidate is labelled by whether it is the page's title (less a
+site suffix) or one of its ``<h1>`` headings. Two logistic regressions (scikit-learn, training only) are
+fitted, the body's threshold chosen by cross-validation grouped by site, and the weights written to
+newsletter/sources/readers/dump_model.json, which the reader evaluates in pure Python.
+
+Validation pages are never read here.
+
+    python benchmarks/train_dump_model.py [--styles STYLE ...] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+from evaluation import WORD, headlines, load_pages, load_snippet_pages, normalise_text, split_pages
+from make_dumps import DEFAULT_CACHE, STYLES, _digest, source_path
+
+from newsletter.sources.readers import linemodel
+from newsletter.sources.readers.linemodel import BODY_FEATURES
+from newsletter.sources.readers.mail import forwarded_part, looks_like_mail
+from newsletter.sources.readers.markdown import clip_text
+from newsletter.sources.readers.pagedump import analyse
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval"
+LINE_SHARE = 0.5  # a line is body when this share of its word 4-grams are the gold body's
+SHORT_WORDS = 4  # a shorter line is body when its words stand in the gold body in a row, next to body lines
+C = 1.0
+
+
+def cached_dump(style: str, data: Path, page: str) -> str | None:
+    """A dump from make_dumps.py's cache, or None when it was not made (this script never makes dumps)."""
+    path = DEFAULT_CACHE / style / data.name / f"{page}-{_digest(source_path(data, page))}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def prepared(style: str, dump: str) -> tuple[str, list[str]]:
+    """The dump as the reader prepares it (the text, and a clip's level-one headings)."""
+    if style == "markdown":
+        text, _, headings = clip_text(dump)
+        return text, headings
+    return (forwarded_part(dump) if looks_like_mail(dump) else dump), []
+
+
+def gold_pages() -> list[tuple[object, str, str, tuple, tuple]]:
+    """(page, gold body, site, with-snippets, without-snippets) for every development page."""
+    from newsletter.errors import SourceError
+    from newsletter.sources.readers.html import HtmlReader
+    from newsletter.sources.source import Source
+
+    pages = []
+    root = SHARED / "readability"
+    for page in load_pages(root, split_pages(root, "development")):
+        pages.append((page, page.expected_text, page.page_id, (), ()))
+    root = SHARED / "trafilatura"
+    hosts = {entry["file"]: urlparse(url).hostname or entry["file"]
+             for url, entry in json.loads((root / "evaldata.json").read_text(encoding="utf-8")).items()}
+    reader = HtmlReader()
+    for page in load_snippet_pages(root, split_pages(root, "development")):
+        try:
+            silver = reader.read(Source(page.page_id, Path("page.html"), page.html)).text
+        except SourceError:
+            silver = ""
+        pages.append((page, silver, hosts[page.page_id], page.with_, page.without))
+    return pages
+
+
+def line_labels(texts: list[str], gold: str, with_: tuple, without: tuple) -> list[int]:
+    tokens = WORD.findall(gold.lower())
+    grams = {tuple(tokens[i:i + 4]) for i in range(len(tokens) - 3)}
+    joined = " " + " ".join(tokens) + " "
+    labels = []
+    for text in texts:
+        words = WORD.findall(text.lower())
+        if len(words) >= SHORT_WORDS:
+            own = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+            labels.append(int(sum(g in grams for g in own) >= LINE_SHARE * len(own)))
+        else:
+            labels.append(int(bool(words) and f" {' '.join(words)} " in joined))
+    # a short line counts only beside body lines: "Share" is in many a gold text by chance
+    for index, text in enumerate(texts):
+        if labels[index] and len(WORD.findall(text)) < SHORT_WORDS:
+            near = [labels[j] for j in (index - 1, index + 1) if 0 <= j < len(texts)
+                    and len(WORD.findall(texts[j])) >= SHORT_WORDS]
+            labels[index] = int(any(near))
+    flat = [" ".join(text.split()) for text in texts]
+    for snippet in with_:
+        for index, text in enumerate(flat):
+            if " ".join(snippet.split()) in text:
+                labels[index] = 1
+    for snippet in without:
+        for index, text in enumerate(flat):
+            if " ".join(snippet.split()) in text:
+                labels[index] = 0
+    return labels
+
+
+def collect(pages, styles: list[str], with_title: bool):
+    """Body rows (features, label, words, group) and title candidates per (page, style)."""
+    body, titles = [], []
+    for number, (page, gold, site, with_, without) in enumerate(pages):
+        root = SHARED / ("trafilatura" if with_ or without else "readability")
+        wanted = headlines(page) if page.title else set()
+        for style in styles:
+            dump = cached_dump(style, root, page.page_id)
+            if not dump or not dump.strip():
+                continue
+            text, marked = prepared(style, dump)
+            candidates: list = []
+            analysis = analyse(text, headings=marked, title_candidates=candidates if with_title else None)
+            if with_title and wanted and candidates:
+                titles.append((site, [(features, int(normalise_text(analysis.lines[row].text) in wanted))
+                                      for row, features in candidates]))
+            if not with_title:
+                labels = line_labels([line.text for line in analysis.lines], gold, with_, without)
+                for features, label, line in zip(linemodel.body_features(analysis), labels, analysis.lines):
+                    body.append((features, label, line.words, site))
+        if number % 100 == 0:
+            print(f"  {number}/{len(pages)} pages", file=sys.stderr, flush=True)
+    return body, titles
+
+
+def fit_title(titles) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    xs = [[float(f) for f in features] for _, group in titles for features, _ in group]
+    ys = [label for _, group in titles for _, label in group]
+    fitted = LogisticRegression(C=C, max_iter=2000).fit(xs, ys)
+    weights, bias = [float(w) for w in fitted.coef_[0]], float(fitted.intercept_[0])
+    right = sum(any(label for _, label in group) and max(
+        group, key=lambda item: bias + sum(w * float(f) for w, f in zip(weights, item[0])))[1] for _, group in titles)
+    print(f"title: {len(titles)} dumps, {len(xs)} candidates; best candidate right on {right / len(titles):.1%} "
+          f"(training pages)")
+    return {"weights": weights, "bias": bias, "threshold": math.log(0.05 / 0.95)}
+
+
+def fit_body(rows) -> dict:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    xs = np.array([features for features, _, _, _ in rows], dtype=float)
+    ys = np.array([label for _, label, _, _ in rows])
+    words = np.array([max(w, 1) for _, _, w, _ in rows], dtype=float)
+    groups = [site for _, _, _, site in rows]
+    mean, scale = xs.mean(axis=0), xs.std(axis=0)
+    scale[scale == 0] = 1.0
+    standard = (xs - mean) / scale
+    # Cross-validated scores, grouped by site, choose the threshold that the words of the body agree with most.
+    scores = np.zeros(len(ys))
+    for train, test in GroupKFold(n_splits=5).split(standard, ys, groups):
+        model = LogisticRegression(C=C, max_iter=3000)
+        model.fit(standard[train], ys[train], sample_weight=np.sqrt(words[train]))
+        scores[test] = model.decision_function(standard[test])
+    best = (0.0, 0.0)
+    for threshold in np.arange(-2.0, 2.01, 0.1):
+        chosen = scores >= threshold
+        tp = words[chosen & (ys == 1)].sum()
+        precision, recall = tp / max(words[chosen].sum(), 1), tp / max(words[ys == 1].sum(), 1)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        best = max(best, (f1, float(threshold)))
+    model = LogisticRegression(C=C, max_iter=3000).fit(standard, ys, sample_weight=np.sqrt(words))
+    rules = xs[:, BODY_FEATURES.index("rules' body")] > 0
+    tp = words[rules & (ys == 1)].sum()
+    rp, rr = tp / max(words[rules].sum(), 1), tp / max(words[ys == 1].sum(), 1)
+    print(f"body: {len(ys)} lines; cross-validated word F1 {best[0]:.3f} at threshold {best[1]:+.1f} "
+          f"(the rules alone: {2 * rp * rr / (rp + rr):.3f})")
+    return {"features": list(BODY_FEATURES), "weights": [float(w) for w in model.coef_[0]],
+            "bias": float(model.intercept_[0]), "mean": [float(m) for m in mean], "scale": [float(s) for s in scale],
+            "threshold": round(best[1], 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--styles", nargs="*", choices=STYLES, default=list(STYLES))
+    parser.add_argument("--out", type=Path, default=linemodel.MODEL_PATH)
+    args = parser.parse_args(argv)
+    started = time.time()
+    pages = gold_pages()
+    print(f"{len(pages)} development pages, styles {', '.join(args.styles)}")
+    linemodel.model.cache_clear()
+    original = linemodel.model
+    linemodel.model = lambda: None  # the headline candidates as the rules alone find them
+    _, titles = collect(pages, args.styles, with_title=True)
+    title = fit_title(titles)
+    linemodel.model = lambda: {"title": title}  # the body's features as the shipped reader computes them
+    body_rows, _ = collect(pages, args.styles, with_title=False)
+    linemodel.model = original
+    body = fit_body(body_rows)
+    args.out.write_text(json.dumps({"about": "benchmarks/train_dump_model.py; docs/extraction.md",
+                                    "title": title, "body": body}, indent=0) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s; labels {Counter(label for _, label, _, _ in body_rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
