@@ -6,7 +6,8 @@ page is read as HTML and as a dump in each style of benchmarks/make_dumps.py (a 
 a forward pasted into ``.txt``). Prints, per style: body P/R/F1, the share of pages without a usable body
 (page F1 < 0.5), titles right (the title, less a site suffix, or an ``<h1>``), dates right where the gold
 has one, and pages per second on one core. Validation figures are printed only as totals: never page by
-page (they are for measuring, not tuning).
+page (they are for measuring, not tuning). "date" is over the pages whose gold has one; "shown" over those
+whose dump shows that date in a common form at all (a dump cannot give a date it does not show).
 
     python benchmarks/eval_styles.py [--set readability trafilatura] [--side development validation]
                                      [--style html text ...] [--json FILE]
@@ -30,6 +31,7 @@ from evaluation import (
     load_snippet_pages,
     normalise_text,
     overlap,
+    shows_date,
     snippet_counts,
     snippet_f1,
     snippet_scores,
@@ -69,7 +71,7 @@ def measure(set_name: str, side: str, styles: list[str]) -> dict[str, dict[str, 
     figures = {}
     for style in styles:
         dumps = {} if style == "html" else cached_dumps(style, root, ids)
-        overlaps, counts, titles, dates, seconds, unusable = [], [], [], [], 0.0, 0
+        overlaps, counts, titles, dates, shown, seconds, unusable = [], [], [], [], [], 0.0, 0
         for page in pages:
             if style == "html":
                 article, took = read(page.page_id, page.html, ".html")
@@ -88,10 +90,13 @@ def measure(set_name: str, side: str, styles: list[str]) -> dict[str, dict[str, 
                 titles.append(bool(article) and normalise_text(article.title) in headlines(page))
             if page.published:
                 dates.append(bool(article) and article.published == page.published)
+                if style == "html" or shows_date(dumps[page.page_id], page.published):
+                    shown.append(dates[-1])
         body: Scores = snippet_scores(counts) if snippets else average(overlaps)
         figures[style] = {"pages": len(pages), "precision": body.precision, "recall": body.recall, "f1": body.f1,
                           "no body": unusable / len(pages), "title": statistics.fmean(titles) if titles else 1.0,
                           "date": statistics.fmean(dates) if dates else 1.0, "dated pages": len(dates),
+                          "shown date": statistics.fmean(shown) if shown else 1.0, "shown dated pages": len(shown),
                           "pages/s": len(pages) / max(seconds, 1e-9)}
     return figures
 
@@ -108,10 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         for side in args.side:
             figures = everything.setdefault(set_name, {})[side] = measure(set_name, side, args.style)
             print(f"\n{set_name} / {side} ({next(iter(figures.values()))['pages']} pages)")
-            print(f"  {'style':<10}{'P':>7}{'R':>7}{'F1':>7}{'no body':>9}{'title':>8}{'date':>8}{'pages/s':>9}")
+            print(f"  {'style':<10}{'P':>7}{'R':>7}{'F1':>7}{'no body':>9}{'title':>8}{'date':>8}{'shown':>8}"
+                  f"{'pages/s':>9}")
             for style, f in figures.items():
                 print(f"  {style:<10}{f['precision']:>7.3f}{f['recall']:>7.3f}{f['f1']:>7.3f}{f['no body']:>9.1%}"
-                      f"{f['title']:>8.1%}{f['date']:>8.1%}{f['pages/s']:>9.0f}")
+                      f"{f['title']:>8.1%}{f['date']:>8.1%}{f['shown date']:>8.1%}{f['pages/s']:>9.0f}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1), encoding="utf-8")
     return 0

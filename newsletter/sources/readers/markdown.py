@@ -38,8 +38,12 @@ TABLE_RULE = re.compile(r"^\s*+\|?\s*+:?-{2,}+:?\s*+(?:\|\s*+:?-{2,}+:?\s*+)*+\|
 EMPHASIS = re.compile(r"(?<!\w)(\*{1,3}|_{1,3})(?=\S)([^*_\n]{1,500}?)(?<=\S)\1(?!\w)")
 CODE_SPAN = re.compile(r"`([^`\n]{1,500})`")
 HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
+PAIRED_MARKS = re.compile(r"\*\*|__(?!\w)|(?<!\w)__")  # emphasis that a wrapped line split in two
 ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
-BULLET = re.compile(r"^(\s*)[*+-]\s+")
+BULLET = re.compile(r"^(\s*)(?:[*+-]\s+)+")  # "  - * News": a nested list's markers, one kept
+# Links and images that a clipper wrapped over lines (html2text wraps at 78 columns, inside a link too).
+WRAPPED_IMAGE = re.compile(r"!\[[^\[\]]{0,500}\]\([^()\[\]]{0,2000}\)")
+WRAPPED_LINK = re.compile(r"\[([^\[\]]{0,500})\]\([^()\[\]]{0,2000}\)")
 
 
 def front_matter(lines: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -73,8 +77,10 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
     """The clip's lines without the markdown layer, and its level-one headings."""
     out: list[str] = []
     headings: list[str] = []
-    fenced = False
+    fenced = joinable = False
     for index, line in enumerate(lines):
+        if not line.strip():
+            joinable = False
         if FENCE.match(line):
             fenced = not fenced
             out.append("")
@@ -96,18 +102,29 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
             if heading[1] == "#" and text:
                 headings.append(text)
             out += ["", text, ""]
+            joinable = False
             continue
+        hard_break = line.endswith(("  ", "\\"))
+        starts_block = bool(BULLET.match(line))
         line = BULLET.sub(r"\1- ", line)
         if line.lstrip().startswith("|") and line.rstrip().endswith("|"):
             cells = [inline_text(cell).strip() for cell in line.strip().strip("|").split("|")]
-            line = "\t".join(cell for cell in cells if cell)
-        text = inline_text(line)
-        out.append(text if text.strip() else "")
-    return out, headings
+            out.append("\t".join(cell for cell in cells if cell))
+            joinable = False
+            continue
+        text = inline_text(line).rstrip("\\").strip()
+        if text and joinable and not starts_block and out and out[-1]:
+            out[-1] += " " + text  # a soft line break: the paragraph goes on (clippers wrap at 78 columns)
+        else:
+            out.append(text)
+        joinable = bool(text) and not hard_break
+    return [PAIRED_MARKS.sub("", line) for line in out], headings
 
 
 def clip_text(text: str) -> tuple[str, dict[str, str], list[str]]:
     """The clip as a plain page dump, its front matter, and its level-one headings."""
+    text = WRAPPED_IMAGE.sub("", text)
+    text = WRAPPED_LINK.sub(lambda m: " ".join(m.group(1).split("\n")) if "\n" in m.group(0) else m.group(0), text)
     fields, lines = front_matter(text.splitlines())
     plain, headings = plain_lines(lines)
     return "\n".join(plain), fields, headings
