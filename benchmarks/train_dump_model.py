@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import pickle
 import sys
 import time
 from collections import Counter
@@ -110,29 +111,50 @@ def line_labels(texts: list[str], gold: str, with_: tuple, without: tuple) -> li
     return labels
 
 
-def collect(pages, styles: list[str], with_title: bool):
-    """Body rows (features, label, words, group) and title candidates per (page, style)."""
-    body, titles = [], []
-    for number, (page, gold, site, with_, without) in enumerate(pages):
-        root = SHARED / ("trafilatura" if with_ or without else "readability")
-        wanted = headlines(page) if page.title else set()
-        for style in styles:
-            dump = cached_dump(style, root, page.page_id)
-            if not dump or not dump.strip():
-                continue
-            text, marked = prepared(style, dump)
-            candidates: list = []
-            analysis = analyse(text, headings=marked, title_candidates=candidates if with_title else None)
-            if with_title and wanted and candidates:
-                titles.append((site, [(features, int(normalise_text(analysis.lines[row].text) in wanted))
-                                      for row, features in candidates]))
-            if not with_title:
-                labels = line_labels([line.text for line in analysis.lines], gold, with_, without)
-                for features, label, line in zip(linemodel.body_features(analysis), labels, analysis.lines):
-                    body.append((features, label, line.words, site))
-        if number % 100 == 0:
-            print(f"  {number}/{len(pages)} pages", file=sys.stderr, flush=True)
-    return body, titles
+def _one_page(job):
+    """Title candidates and body rows of one page in every style (run in a worker process)."""
+    import numpy as np
+
+    page, gold, site, with_, without, styles = job
+    linemodel.model = lambda: None  # features as the rules alone find them
+    root = SHARED / ("trafilatura" if with_ or without else "readability")
+    wanted = headlines(page) if page.title else set()
+    titles, features, labels, words = [], [], [], []
+    for style in styles:
+        dump = cached_dump(style, root, page.page_id)
+        if not dump or not dump.strip():
+            continue
+        text, marked = prepared(style, dump)
+        candidates: list = []
+        analysis = analyse(text, headings=marked, title_candidates=candidates)
+        if wanted and candidates:
+            titles.append((site, [(tuple(float(f) for f in row), int(normalise_text(analysis.lines[index].text) in wanted))
+                                  for index, row in candidates]))
+        features += linemodel.body_features(analysis)
+        labels += line_labels([line.text for line in analysis.lines], gold, with_, without)
+        words += [line.words for line in analysis.lines]
+    return (titles, np.array(features, dtype=np.float32).reshape(-1, len(BODY_FEATURES)),
+            np.array(labels, dtype=np.int8), np.array(words, dtype=np.float32), site)
+
+
+def collect(pages, styles: list[str], processes: int):
+    """Title candidates per dump, and the body rows' features, labels, words and sites."""
+    from multiprocessing import Pool
+
+    import numpy as np
+
+    titles, xs, ys, ws, groups = [], [], [], [], []
+    with Pool(processes) as pool:
+        jobs = [(*page, styles) for page in pages]
+        for number, (page_titles, x, y, w, site) in enumerate(pool.imap_unordered(_one_page, jobs, chunksize=4)):
+            titles += page_titles
+            xs.append(x)
+            ys.append(y)
+            ws.append(w)
+            groups += [site] * len(y)
+            if number % 100 == 0:
+                print(f"  {number}/{len(pages)} pages", file=sys.stderr, flush=True)
+    return titles, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), groups)
 
 
 def fit_title(titles) -> dict:
@@ -154,10 +176,9 @@ def fit_body(rows) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
-    xs = np.array([features for features, _, _, _ in rows], dtype=float)
-    ys = np.array([label for _, label, _, _ in rows])
-    words = np.array([max(w, 1) for _, _, w, _ in rows], dtype=float)
-    groups = [site for _, _, _, site in rows]
+    xs, ys, words, groups = rows
+    xs = xs.astype(float)
+    words = np.maximum(words, 1.0)
     mean, scale = xs.mean(axis=0), xs.std(axis=0)
     scale[scale == 0] = 1.0
     standard = (xs - mean) / scale
@@ -169,42 +190,77 @@ def fit_body(rows) -> dict:
         scores[test] = model.decision_function(standard[test])
     best = (0.0, 0.0)
     for threshold in np.arange(-2.0, 2.01, 0.1):
-        chosen = scores >= threshold
-        tp = words[chosen & (ys == 1)].sum()
-        precision, recall = tp / max(words[chosen].sum(), 1), tp / max(words[ys == 1].sum(), 1)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1 = _word_f1(scores >= threshold, ys, words)
         best = max(best, (f1, float(threshold)))
     model = LogisticRegression(C=C, max_iter=3000).fit(standard, ys, sample_weight=np.sqrt(words))
     rules = xs[:, BODY_FEATURES.index("rules' body")] > 0
-    tp = words[rules & (ys == 1)].sum()
-    rp, rr = tp / max(words[rules].sum(), 1), tp / max(words[ys == 1].sum(), 1)
     print(f"body: {len(ys)} lines; cross-validated word F1 {best[0]:.3f} at threshold {best[1]:+.1f} "
-          f"(the rules alone: {2 * rp * rr / (rp + rr):.3f})")
+          f"(the rules alone: {_word_f1(rules, ys, words):.3f})")
     return {"features": list(BODY_FEATURES), "weights": [float(w) for w in model.coef_[0]],
             "bias": float(model.intercept_[0]), "mean": [float(m) for m in mean], "scale": [float(s) for s in scale],
             "threshold": round(best[1], 2)}
+
+
+def fit_trees(rows, count: int) -> dict:
+    """Boosted trees (a few, shallow) over the same features, written node by node for the pure-Python reader."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import GroupKFold
+
+    xs, ys, words, groups = rows
+    words = np.maximum(words, 1.0)
+
+    def model():
+        return HistGradientBoostingClassifier(max_iter=count, max_depth=TREE_DEPTH, learning_rate=0.2,
+                                              early_stopping=False)
+
+    scores = np.zeros(len(ys))
+    for train, test in GroupKFold(n_splits=5).split(xs, ys, groups):
+        scores[test] = model().fit(xs[train], ys[train], sample_weight=np.sqrt(words[train])).decision_function(xs[test])
+    best = max((_word_f1(scores >= t, ys, words), float(t)) for t in np.arange(-2.0, 2.01, 0.1))
+    rules = xs[:, BODY_FEATURES.index("rules' body")] > 0
+    print(f"body trees: {len(ys)} lines; cross-validated word F1 {best[0]:.3f} at threshold {best[1]:+.1f} "
+          f"(the rules alone: {_word_f1(rules, ys, words):.3f})")
+    fitted = model().fit(xs, ys, sample_weight=np.sqrt(words))
+    trees = []
+    for (predictor,) in fitted._predictors:
+        trees.append([[int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]),
+                       float(n["value"]), bool(n["is_leaf"])] for n in predictor.nodes])
+    return {"features": list(BODY_FEATURES), "trees": trees, "bias": float(np.ravel(fitted._baseline_prediction)[0]),
+            "threshold": round(best[1], 2)}
+
+
+TREE_DEPTH = 4
+
+
+def _word_f1(chosen, ys, words) -> float:
+    """How well the chosen lines' words agree with the body lines' words."""
+    tp = words[chosen & (ys == 1)].sum()
+    precision, recall = tp / max(words[chosen].sum(), 1), tp / max(words[ys == 1].sum(), 1)
+    return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--styles", nargs="*", choices=STYLES, default=list(STYLES))
     parser.add_argument("--out", type=Path, default=linemodel.MODEL_PATH)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--trees", type=int, default=0, help="boosted trees for the body instead of a regression")
+    parser.add_argument("--reuse", action="store_true", help="the features of the last run (same styles and pages)")
     args = parser.parse_args(argv)
     started = time.time()
-    pages = gold_pages()
-    print(f"{len(pages)} development pages, styles {', '.join(args.styles)}")
-    linemodel.model.cache_clear()
-    original = linemodel.model
-    linemodel.model = lambda: None  # the headline candidates as the rules alone find them
-    _, titles = collect(pages, args.styles, with_title=True)
-    title = fit_title(titles)
-    linemodel.model = lambda: {"title": title}  # the body's features as the shipped reader computes them
-    body_rows, _ = collect(pages, args.styles, with_title=False)
-    linemodel.model = original
-    body = fit_body(body_rows)
+    features = DEFAULT_CACHE / "_training.pickle"
+    if args.reuse and features.is_file():
+        titles, rows = pickle.loads(features.read_bytes())
+    else:
+        pages = gold_pages()
+        print(f"{len(pages)} development pages, styles {', '.join(args.styles)}")
+        titles, rows = collect(pages, args.styles, args.processes)
+        features.write_bytes(pickle.dumps((titles, rows)))
+    title, body = fit_title(titles), (fit_trees(rows, args.trees) if args.trees else fit_body(rows))
     args.out.write_text(json.dumps({"about": "benchmarks/train_dump_model.py; docs/extraction.md",
-                                    "title": title, "body": body}, indent=0) + "\n", encoding="utf-8")
-    print(f"wrote {args.out} in {time.time() - started:.0f} s; labels {Counter(label for _, label, _, _ in body_rows)}")
+                                    "title": title, "body": body}) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s; body lines {Counter(rows[1].tolist())}")
     return 0
 
 

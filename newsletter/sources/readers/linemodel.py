@@ -129,11 +129,21 @@ def _prefix(values: list[float]) -> list[float]:
 
 
 def body_scores(analysis: Analysis) -> list[float]:
-    """Each line's log-odds of being the article's body."""
+    """Each line's log-odds of being the article's body: a sum over boosted trees, or a logistic regression."""
     learned = model()["body"]
+    if "trees" in learned:
+        return [learned["bias"] + sum(_leaf(tree, row) for tree in learned["trees"]) for row in body_features(analysis)]
     bias, weights, means, scales = learned["bias"], learned["weights"], learned["mean"], learned["scale"]
     return [bias + sum(w * (f - m) / s for w, f, m, s in zip(weights, row, means, scales))
             for row in body_features(analysis)]
+
+
+def _leaf(tree: list, row: list[float]) -> float:
+    """The value of the leaf a line reaches in one tree: nodes are [feature, threshold, left, right, value, leaf]."""
+    node = tree[0]
+    while not node[5]:
+        node = tree[node[2] if row[node[0]] <= node[1] else node[3]]
+    return node[4]
 
 
 def body_rows(analysis: Analysis) -> list[int]:
