@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import cache
+from operator import mul
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from newsletter.sources.readers.pagedump import Analysis
 
 MODEL_PATH = Path(__file__).with_name("dump_model.json")
+DIGIT = re.compile(r"\d")
 KINDS = ("prose", "item", "short", "line", "data", "code", "picture", "gallery", "navigation", "boilerplate",
          "section", "comments")
 WINDOW = 3  # lines either side whose findings a line's score takes in
@@ -88,7 +91,7 @@ def body_features(analysis: Analysis) -> list[list[float]]:
         words = line.words or 1
         in_body = ruled[index]
         kind = [1.0 if line.kind == name else 0.0 for name in KINDS]
-        digits = sum(ch.isdigit() for ch in line.text)
+        digits = len(DIGIT.findall(line.text))
         rows.append([
             *kind,
             math.log1p(line.words),
@@ -133,9 +136,19 @@ def body_scores(analysis: Analysis) -> list[float]:
     learned = model()["body"]
     if "trees" in learned:
         return [learned["bias"] + sum(_leaf(tree, row) for tree in learned["trees"]) for row in body_features(analysis)]
-    bias, weights, means, scales = learned["bias"], learned["weights"], learned["mean"], learned["scale"]
-    return [bias + sum(w * (f - m) / s for w, f, m, s in zip(weights, row, means, scales))
-            for row in body_features(analysis)]
+    offset, coefficients = _regression(learned)
+    return [offset + sum(map(mul, coefficients, row)) for row in body_features(analysis)]
+
+
+_FOLDED: list = [None, 0.0, []]  # the regression last folded, its offset and coefficients
+
+
+def _regression(learned: dict) -> tuple[float, list[float]]:
+    """The regression with its standardisation folded in: one multiply-add per feature."""
+    if _FOLDED[0] is not learned:
+        coefficients = [w / s for w, s in zip(learned["weights"], learned["scale"])]
+        _FOLDED[:] = [learned, learned["bias"] - sum(c * m for c, m in zip(coefficients, learned["mean"])), coefficients]
+    return _FOLDED[1], _FOLDED[2]
 
 
 def _leaf(tree: list, row: list[float]) -> float:
