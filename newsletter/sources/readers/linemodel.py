@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from functools import cache
 from operator import mul
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from newsletter.sources.readers.pagedump import Analysis
 
-MODEL_PATH = Path(__file__).with_name("dump_model.json")
+# $NEWSLETTER_DUMP_MODEL points the benchmarks at another model file ("none": the rules alone).
+MODEL_PATH = Path(os.environ.get("NEWSLETTER_DUMP_MODEL") or Path(__file__).with_name("dump_model.json"))
 DIGIT = re.compile(r"\d")
 KINDS = ("prose", "item", "short", "line", "data", "code", "picture", "gallery", "navigation", "boilerplate",
          "section", "comments")
