@@ -1,13 +1,14 @@
-"""The learned part of the page-dump reader: which lines are the article's body, which line is its headline.
+"""The learned part of the page-dump reader: which line is its headline, and which lines are its body.
 
 The rules of pagedump.py say what each line looks like (prose, a list item, a menu, boilerplate, a section
-heading...) and where the densest run of prose is. Two small logistic regressions, trained on dumps of
-every style made from the development pages (benchmarks/train_dump_model.py, docs/extraction.md), weigh
-those findings: one scores each line as body or not from its own features and its neighbours', the other
-scores the headline candidates above the body. The weights ship as JSON beside this module and are
-evaluated in pure Python: nothing heavier than ``json`` and ``math`` is imported at run time.
+heading...) and where the densest run of prose is. Small models trained on dumps of every style made from
+the development pages (benchmarks/train_dump_model.py, docs/extraction.md) weigh
+those findings: one scores the headline candidates above the body, the other (shipped only when it beats
+the rules in cross-validation, which it does not today) each line as body or not from its own features
+and its neighbours'. The weights ship as JSON beside this module and are evaluated in pure Python: nothing
+heavier than ``json`` and ``math`` is imported at run time.
 
-Without the JSON file the rules decide alone, as they did before the model.
+Without the JSON file (or its body part) the rules decide alone, as they did before the model.
 """
 
 from __future__ import annotations
