@@ -27,8 +27,8 @@ ARTICLE = "\n".join([
 
 def test_the_shipped_model_is_json_and_reading_a_dump_loads_no_numerical_library() -> None:
     model = json.loads(linemodel.MODEL_PATH.read_text(encoding="utf-8"))
-    assert len(model["title"]["weights"]) == 13
-    # A body model ships only when it beats the rules in cross-validation on the development pages.
+    # A model ships only when it beats the rules in cross-validation on the development pages.
+    assert "title" not in model or len(model["title"]["weights"]) == 13
     assert "body" not in model or model["body"]["features"] == list(BODY_FEATURES)
     script = ("import sys\nfrom newsletter.sources.readers.pagedump import split_dump\n"
               "from newsletter.sources.readers.linemodel import model\n"

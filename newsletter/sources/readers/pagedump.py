@@ -173,7 +173,6 @@ STANDFIRST_WORDS = 60  # a first paragraph this short may be a standfirst with t
 STANDFIRST_GAP = 4  # ... in the few lines before the text goes on
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
-MIN_TITLE_SCORE = 0.25
 ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gain from where it stands
 NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
@@ -882,9 +881,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
                  and lines[best].text.startswith(lines[index].text + " ")), best)
 
 
-# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance,
-# heads a group of lines on topic (its standfirst below it)
-TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3, 0.3)
+# The weights of these features (and of three more) are in linemodel.py: learned when that beats them.
 
 
 def _title_features(lines: list[Line], index: int, zone: range, anchors: list[int], topic: frozenset[str],
