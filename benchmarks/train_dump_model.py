@@ -35,7 +35,7 @@ from newsletter.sources.readers import linemodel
 from newsletter.sources.readers.linemodel import BODY_FEATURES
 from newsletter.sources.readers.mail import forwarded_part, looks_like_mail
 from newsletter.sources.readers.markdown import clip_text
-from newsletter.sources.readers.pagedump import analyse
+from newsletter.sources.readers.pagedump import analyse, body_features
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval"
@@ -131,7 +131,7 @@ def _one_page(job):
         if wanted and candidates:
             titles.append((site, [(tuple(float(f) for f in row), int(normalise_text(analysis.lines[index].text) in wanted))
                                   for index, row in candidates]))
-        features += linemodel.body_features(analysis)
+        features += body_features(analysis)
         labels += line_labels([line.text for line in analysis.lines], gold, with_, without)
         words += [line.words for line in analysis.lines]
     return (titles, np.array(features, dtype=np.float32).reshape(-1, len(BODY_FEATURES)),

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.sources.readers import linemodel
 from newsletter.sources.readers.linemodel import BODY_FEATURES, KINDS
-from newsletter.sources.readers.pagedump import analyse, split_dump
+from newsletter.sources.readers.pagedump import analyse, body_features, split_dump
 from tests.conftest import PROJECT
 
 ARTICLE = "\n".join([
@@ -64,7 +64,7 @@ def test_the_body_is_the_lines_the_model_scores_above_its_threshold(monkeypatch:
 def test_without_the_model_file_the_rules_decide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(linemodel, "model", lambda: None)
     analysis = analyse(ARTICLE)
-    assert linemodel.body_rows(analysis) == analysis.rule_rows
+    assert linemodel.body_rows(analysis, body_features) == analysis.rule_rows
     assert "Lime mortar" in [block.text for block in split_dump(ARTICLE).blocks]
 
 

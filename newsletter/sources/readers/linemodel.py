@@ -14,16 +14,14 @@ Without the JSON file (or its body part) the rules decide alone, as they did bef
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from functools import cache
 from operator import mul
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Callable
 
-if TYPE_CHECKING:
-    from newsletter.sources.readers.pagedump import Analysis
+Analysis = Any  # pagedump.Analysis (not imported: pagedump imports this module)
 
 # $NEWSLETTER_DUMP_MODEL points the benchmarks at another model file ("none": the rules alone).
 MODEL_PATH = Path(os.environ.get("NEWSLETTER_DUMP_MODEL") or Path(__file__).with_name("dump_model.json"))
@@ -65,82 +63,14 @@ def title_score(features: tuple | None) -> float:
     return learned["bias"] + sum(w * float(f) for w, f in zip(learned["weights"], features))
 
 
-def body_features(analysis: Analysis) -> list[list[float]]:
-    """Each line's features, in BODY_FEATURES order."""
-    from newsletter.sources.readers.pagedump import (
-        BOILERPLATE_WORDS,
-        BULLET,
-        SENTENCE_END,
-        TRUNCATED,
-        _body_topic,
-    )
-
-    lines, start, end = analysis.lines, analysis.start, analysis.end
-    count = len(lines)
-    ruled = [0.0] * count
-    for index in analysis.rule_rows:
-        ruled[index] = 1.0
-    prose = [1.0 if line.kind == "prose" else 0.0 for line in lines]
-    ruled_sums, prose_sums = _prefix(ruled), _prefix(prose)
-    topic = _body_topic(lines, analysis.header.body_start, end)
-    header_rows = analysis.header.rows
-    walls = 0
-    rows = []
-    for index, line in enumerate(lines):
-        low, high = max(0, index - WINDOW), min(count, index + WINDOW + 1)
-        around = high - low - 1 or 1
-        if start <= index < end and line.kind in ("section", "comments"):
-            walls += 1
-        words = line.words or 1
-        in_body = ruled[index]
-        kind = [1.0 if line.kind == name else 0.0 for name in KINDS]
-        digits = len(DIGIT.findall(line.text))
-        rows.append([
-            *kind,
-            math.log1p(line.words),
-            line.stops / words,
-            1.0 if SENTENCE_END.search(line.text) else 0.0,
-            1.0 if BULLET.match(line.text) else 0.0,
-            1.0 if line.repeated else 0.0,
-            in_body,
-            1.0 if start <= index < end else 0.0,
-            1.0 if index in header_rows else 0.0,
-            index / count,
-            math.log1p(start - index) if index < start else 0.0,
-            math.log1p(index - end + 1) if index >= end else 0.0,
-            (ruled_sums[high] - ruled_sums[low] - in_body) / around,
-            (prose_sums[high] - prose_sums[low] - prose[index]) / around,
-            ruled[index - 1] if index else 0.0,
-            ruled[index + 1] if index + 1 < count else 0.0,
-            prose[index - 1] if index else 0.0,
-            prose[index + 1] if index + 1 < count else 0.0,
-            len(line.topic & topic) / (len(line.topic) + 1),
-            1.0 if walls and index >= start else 0.0,
-            min(len(BOILERPLATE_WORDS.findall(line.text[:2000])), 3),
-            max(-3.0, min(3.0, line.weight / 10)),
-            1.0 if line.words <= 14 and not SENTENCE_END.search(line.text) else 0.0,
-            1.0 if TRUNCATED.search(line.text) else 0.0,
-            digits / (len(line.text) or 1),
-            in_body * kind[0], in_body * kind[2], in_body * kind[1], in_body * kind[3],
-            math.log1p(count),
-        ])
-    return rows
-
-
-def _prefix(values: list[float]) -> list[float]:
-    sums = [0.0]
-    for value in values:
-        sums.append(sums[-1] + value)
-    return sums
-
-
-def body_scores(analysis: Analysis) -> list[float]:
-    """Each line's log-odds of being the article's body: a sum over boosted trees, or a logistic regression."""
+def body_scores(rows: list[list[float]]) -> list[float]:
+    """Each line's log-odds of being the article's body, from its features (pagedump.body_features): a sum over
+    boosted trees, or a logistic regression."""
     learned = model()["body"]
     if "trees" in learned:
-        return [learned["bias"] + sum(_leaf(tree, row) for tree in learned["trees"]) for row in body_features(analysis)]
+        return [learned["bias"] + sum(_leaf(tree, row) for tree in learned["trees"]) for row in rows]
     offset, coefficients = _regression(learned)
-    return [offset + sum(map(mul, coefficients, row)) for row in body_features(analysis)]
+    return [offset + sum(map(mul, coefficients, row)) for row in rows]
 
 
 _FOLDED: list = [None, 0.0, []]  # the regression last folded, its offset and coefficients
@@ -162,12 +92,13 @@ def _leaf(tree: list, row: list[float]) -> float:
     return node[4]
 
 
-def body_rows(analysis: Analysis) -> list[int]:
-    """The body's lines in reading order: the model's choice, or the rules' without a model."""
+def body_rows(analysis: Analysis, features: Callable[[Analysis], list[list[float]]]) -> list[int]:
+    """The body's lines in reading order: the model's choice over the lines' ``features``, or the rules' choice
+    without a body model (the features are then never computed)."""
     learned = model()
     if not learned or "body" not in learned or not analysis.lines:
         return analysis.rule_rows
     threshold, header_rows = learned["body"]["threshold"], analysis.header.rows
-    chosen = [index for index, score in enumerate(body_scores(analysis))
+    chosen = [index for index, score in enumerate(body_scores(features(analysis)))
               if score >= threshold and index not in header_rows]
     return chosen or analysis.rule_rows

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -274,7 +275,7 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 
     analysis = analyse(text, day_first, seen, headings)
     header, updated = analysis.header, analysis.updated
-    blocks = tuple(to_block(analysis.lines[index].text) for index in body_rows(analysis))
+    blocks = tuple(to_block(analysis.lines[index].text) for index in body_rows(analysis, body_features))
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
         title=header.title or fallback_title(blocks),
@@ -284,6 +285,69 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
         description=first_prose,
         blocks=blocks,
     )
+
+
+def body_features(analysis: Analysis) -> list[list[float]]:
+    """Each line's features for the line model, in linemodel.BODY_FEATURES order."""
+    from newsletter.sources.readers.linemodel import DIGIT, KINDS, WINDOW
+
+    lines, start, end = analysis.lines, analysis.start, analysis.end
+    count = len(lines)
+    ruled = [0.0] * count
+    for index in analysis.rule_rows:
+        ruled[index] = 1.0
+    prose = [1.0 if line.kind == "prose" else 0.0 for line in lines]
+    ruled_sums, prose_sums = _prefix(ruled), _prefix(prose)
+    topic = _body_topic(lines, analysis.header.body_start, end)
+    header_rows = analysis.header.rows
+    walls = 0
+    rows = []
+    for index, line in enumerate(lines):
+        low, high = max(0, index - WINDOW), min(count, index + WINDOW + 1)
+        around = high - low - 1 or 1
+        if start <= index < end and line.kind in ("section", "comments"):
+            walls += 1
+        words = line.words or 1
+        in_body = ruled[index]
+        kind = [1.0 if line.kind == name else 0.0 for name in KINDS]
+        digits = len(DIGIT.findall(line.text))
+        rows.append([
+            *kind,
+            math.log1p(line.words),
+            line.stops / words,
+            1.0 if SENTENCE_END.search(line.text) else 0.0,
+            1.0 if BULLET.match(line.text) else 0.0,
+            1.0 if line.repeated else 0.0,
+            in_body,
+            1.0 if start <= index < end else 0.0,
+            1.0 if index in header_rows else 0.0,
+            index / count,
+            math.log1p(start - index) if index < start else 0.0,
+            math.log1p(index - end + 1) if index >= end else 0.0,
+            (ruled_sums[high] - ruled_sums[low] - in_body) / around,
+            (prose_sums[high] - prose_sums[low] - prose[index]) / around,
+            ruled[index - 1] if index else 0.0,
+            ruled[index + 1] if index + 1 < count else 0.0,
+            prose[index - 1] if index else 0.0,
+            prose[index + 1] if index + 1 < count else 0.0,
+            len(line.topic & topic) / (len(line.topic) + 1),
+            1.0 if walls and index >= start else 0.0,
+            min(len(BOILERPLATE_WORDS.findall(line.text[:2000])), 3),
+            max(-3.0, min(3.0, line.weight / 10)),
+            1.0 if line.words <= 14 and not SENTENCE_END.search(line.text) else 0.0,
+            1.0 if TRUNCATED.search(line.text) else 0.0,
+            digits / (len(line.text) or 1),
+            in_body * kind[0], in_body * kind[2], in_body * kind[1], in_body * kind[3],
+            math.log1p(count),
+        ])
+    return rows
+
+
+def _prefix(values: list[float]) -> list[float]:
+    sums = [0.0]
+    for value in values:
+        sums.append(sums[-1] + value)
+    return sums
 
 
 # --- what each line is ---
