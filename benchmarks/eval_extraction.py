@@ -29,7 +29,7 @@ from evaluation import (
     shown_date_accuracy,
     title_accuracy,
 )
-from make_dumps import STYLES, cached_dumps
+from make_dumps import STYLES, SUFFIXES, cached_dumps
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval" / "readability"
@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     html_results = None
     for style in args.style:
         dumps = cached_dumps(style, args.data, [p.page_id for p in pages])
-        results = [evaluate_page(page, repeat=args.repeat, dump=dumps[page.page_id]) for page in pages]
+        results = [evaluate_page(page, repeat=args.repeat, dump=dumps[page.page_id], suffix=SUFFIXES.get(style, ".txt"))
+                   for page in pages]
         html_results = html_results or results
         if args.per_page:
             print_pages(style, results)

@@ -199,8 +199,8 @@ def load_pages(root: Path, only: list[str] | None = None) -> list[EvalPage]:
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     pages = []
     for page_id in only or sorted(manifest):
-        entry = manifest[page_id]
         folder = root / "test-pages" / page_id
+        entry = manifest.get(page_id) or _entry_from_metadata(folder)
         derived = root / "_derived" / "expected-text" / f"{page_id}.txt"
         expected = (derived.read_text(encoding="utf-8") if derived.is_file()
                     else page_text((folder / "expected.html").read_text(encoding="utf-8")))
@@ -218,6 +218,18 @@ def load_pages(root: Path, only: list[str] | None = None) -> list[EvalPage]:
             headings=tuple(h.text_content() for h in lxml.html.document_fromstring(_decoded(html, page_id)).iter("h1")),
         ))
     return pages
+
+
+def _entry_from_metadata(folder: Path) -> dict:
+    """A page the manifest does not list (the later validation pages): its expected-metadata.json, read the way
+    the manifest's derived fields were (the published day from the timestamp; the byline as given)."""
+    meta = json.loads((folder / "expected-metadata.json").read_text(encoding="utf-8"))
+    published = ISO_DAY.match(meta.get("publishedTime") or "")
+    return {"title": meta.get("title"), "_derived_byline_norm": meta.get("byline"),
+            "_derived_published_date": published.group(0) if published else None}
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _decoded(html: bytes, page_id: str) -> str:
@@ -277,16 +289,17 @@ def timed_read(source, repeat: int = 1) -> Reading:
     return Reading(article.text, article.title, article.byline, article.published, min(times))
 
 
-def evaluate_page(page: EvalPage, day_first: bool = True, repeat: int = 1, dump: str | None = None) -> PageResult:
+def evaluate_page(page: EvalPage, day_first: bool = True, repeat: int = 1, dump: str | None = None,
+                  suffix: str = ".txt") -> PageResult:
     """The page's HTML through the HTML reader, and a dump of it (by default its select-all text) through
-    the page-dump reader."""
+    the reader its file ``suffix`` picks (".md" for a markdown clip)."""
     from newsletter.sources.readers.html import decode_html
     from newsletter.sources.source import Source
 
     html_source = Source(f"{page.page_id}/source.html", Path(f"{page.page_id}.html"), page.html, day_first)
     if dump is None:
         dump = page_text(decode_html(html_source))
-    dump_source = Source(f"{page.page_id}/page.txt", Path(f"{page.page_id}.txt"), dump.encode("utf-8"), day_first)
+    dump_source = Source(f"{page.page_id}/page{suffix}", Path(f"{page.page_id}{suffix}"), dump.encode("utf-8"), day_first)
     return PageResult(page, timed_read(html_source, repeat), timed_read(dump_source, repeat),
                       overlap(page.expected_text, dump), dump)
 
@@ -360,3 +373,69 @@ def shown_date_accuracy(results: list[PageResult]) -> Accuracy:
     """Published dates found in dumps, over the pages whose dump shows the expected date at all."""
     scored = [r for r in results if r.page.published and shows_date(r.dump_text, r.page.published)]
     return Accuracy(sum(r.dump.published == r.page.published for r in scored), len(scored))
+
+
+# --- trafilatura-style sets: snippets the body must and must not hold; development and validation sides ---
+
+def split_pages(root: Path, side: str) -> list[str]:
+    """The page ids of one side ("development" or "validation") of a set's split.json; "all" for both."""
+    split = json.loads((root / "split.json").read_text(encoding="utf-8"))
+    sides = ("development", "validation") if side == "all" else (side,)
+    return sorted(page for name in sides for page in split[name])
+
+
+@dataclass(frozen=True)
+class SnippetPage:
+    page_id: str
+    html: bytes
+    with_: tuple[str, ...]
+    without: tuple[str, ...]
+    title: str | None
+    published: dt.date | None
+    headings: tuple[str, ...] = ()
+
+
+def load_snippet_pages(root: Path, only: list[str] | None = None) -> list[SnippetPage]:
+    import gzip
+
+    entries = {entry["file"]: entry for entry in json.loads((root / "evaldata.json").read_text(encoding="utf-8")).values()}
+    pages = []
+    for page_id in only or sorted(entries):
+        entry = entries[page_id]
+        html = gzip.decompress((root / "pages" / f"{page_id}.gz").read_bytes())
+        try:
+            published = dt.date.fromisoformat(entry.get("date") or "")
+        except ValueError:
+            published = None
+        try:
+            headings = tuple(h.text_content() for h in lxml.html.document_fromstring(_decoded(html, page_id)).iter("h1"))
+        except Exception:  # noqa: BLE001 - a page the HTML reader refuses has no headings to offer
+            headings = ()
+        pages.append(SnippetPage(page_id, html, tuple(entry["with"]), tuple(entry["without"]),
+                                 entry.get("title") or None, published, headings))
+    return pages
+
+
+def _flat(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text or "").split())
+
+
+def snippet_counts(page: SnippetPage, text: str) -> tuple[int, int, int, int]:
+    """True positives, false negatives, false positives, true negatives: trafilatura's evaluation, where a
+    snippet is found when the extracted text holds it (spacing aside)."""
+    flat = _flat(text)
+    found = [_flat(snippet) in flat for snippet in page.with_]
+    leaked = [_flat(snippet) in flat for snippet in page.without]
+    return sum(found), len(found) - sum(found), sum(leaked), len(leaked) - sum(leaked)
+
+
+def snippet_scores(counts: list[tuple[int, int, int, int]]) -> Scores:
+    """Precision, recall and F1 over the whole set's snippet counts (trafilatura's way)."""
+    tp, fn, fp = (sum(c[i] for c in counts) for i in range(3))
+    precision, recall = (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
+    return Scores(precision, recall, harmonic_mean(precision, recall))
+
+
+def snippet_f1(count: tuple[int, int, int, int]) -> float:
+    """One page's snippet F1: under 0.5, the page has no usable body."""
+    return snippet_scores([count]).f1

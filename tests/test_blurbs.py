@@ -87,3 +87,39 @@ def test_a_deals_list_is_summarised_as_a_list() -> None:
     blurb = summarize(story, BUDGET)
     assert "$" not in blurb, blurb
     assert blurb.startswith("We looked through hundreds of offers this week")
+
+
+def test_a_description_cut_short_never_opens_the_blurb() -> None:
+    cut = "Cold air slides downhill on a still night and collects in the lowest corner of the plot, where..."
+    story = Article(
+        source="test.txt", title="Frost pockets in the allotment",
+        description=cut,
+        blocks=(Block("paragraph", "Cold air slides downhill on a still night and collects in the lowest corner of "
+                                   "the plot, where it stays until the sun is well up."),
+                Block("paragraph", "Tender plants in a frost pocket are damaged weeks after the rest of the plot "
+                                   "is safe, so the lowest beds are kept for hardy crops."),
+                Block("paragraph", "A gap in the hedge at the bottom of the slope lets the cold air drain away "
+                                   "and shortens the frosty season by a fortnight.")),
+    )
+    blurb = summarize(story, BUDGET)
+    assert blurb and "..." not in blurb and "…" not in blurb
+    assert blurb.startswith("Cold air slides downhill") and "until the sun is well up." in blurb
+
+
+def test_no_promotional_sentence_caption_or_sentence_leaning_on_one_left_out() -> None:
+    caption = "Volunteers set the last stones of the orchard wall at Hill Lane (Photo: Ann Baker)."
+    story = article(
+        "Volunteers rebuild the orchard wall at Hill Lane",
+        "Sign up for the free daily newsletter to get stories like this one in your inbox.",
+        "Twenty volunteers rebuilt the old stone wall along the orchard at Hill Lane over two days last weekend.",
+        caption,
+        "Volunteers set the last stones of the orchard wall at Hill Lane on Sunday evening, just before it rained.",
+        "The next year, the group wants to plant six apple trees of old local varieties along the new wall.",
+        "A retired mason from the village showed the volunteers how to set each stone so the wall sheds the rain.",
+        "This podcast is produced weekly by the village society and sponsored by the garden centre.",
+    )
+    blurb = summarize(story, Budget(sentences=3, words=80))
+    assert blurb
+    for unwanted in ("Sign up", "newsletter", "(Photo:", "produced weekly", "sponsored"):
+        assert unwanted not in blurb, unwanted
+    assert "The next year" not in blurb or "Volunteers set the last stones of the orchard wall at Hill Lane on" in blurb

@@ -251,7 +251,8 @@ def test_every_dump_style_gives_every_page_a_body_and_a_title(style: str, shared
     data = shared_dir / "eval" / "readability"
     dumps = make_dumps.cached_dumps(style, data, DEV_PAGES, tmp_path)
     pages = evaluation.load_pages(data, DEV_PAGES)
-    results = [evaluation.evaluate_page(page, dump=dumps[page.page_id]) for page in pages]
+    suffix = make_dumps.SUFFIXES.get(style, ".txt")
+    results = [evaluation.evaluate_page(page, dump=dumps[page.page_id], suffix=suffix) for page in pages]
     for result in results:
         assert result.dump.error is None, (style, result.page.page_id, result.dump.error)
         assert result.dump.title and result.dump.text.strip(), result.page.page_id

@@ -131,3 +131,15 @@ def test_extract_command_reads_a_saved_page(cli) -> None:
     assert data["title"] == "Our first beehive: a year of lessons & honey"
     assert (data["published"], data["updated"], data["language"]) == ("2026-09-14", "2026-10-02", "en-GB")
     assert data["summary"] and data["summary"].split()[0] in data["text"]
+
+
+def test_json_ld_text_keeps_no_html_character_references() -> None:
+    ld = {"@context": "https://schema.org", "@type": "NewsArticle",
+          "headline": "&#8216;Frost pockets&#8217; &amp; cold corners of the plot",
+          "author": {"@type": "Person", "name": "Ren&eacute;e Ortiz"},
+          "description": "Where cold air settles &ndash; and what to plant there."}
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    article = read_source(Source("frost.html", Path("frost.html"), page(head=head).encode()))
+    assert article.title == "‘Frost pockets’ & cold corners of the plot"
+    assert article.byline == "Renée Ortiz"
+    assert article.description == "Where cold air settles – and what to plant there."

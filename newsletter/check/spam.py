@@ -1,6 +1,6 @@
 """`newsletter check --spam`: SpamAssassin's verdict on the message as it would leave.
 
-The message is the one the provider would send (``deliver.message.build_message`` on the
+The message is the one the provider would send (``render.message.build_message`` on the
 campaign `check` builds, unsubscribe mode included), for one sample recipient with their merge
 values and unsubscribe token filled. Debian's ``spamassassin`` scores it with local rules only
 (``-L``: no DNS blocklists, no network), each rule hit becoming a finding with its points and a

@@ -43,7 +43,9 @@ BREAK_AFTER_SENTENCE_END = re.compile(r"(?<=[.!?])\s*\n\s*|(?<=[.!?][\"'’”)]
 DANGLING_START = re.compile(
     r"^(?:this|that|these|those|such|however|thus|therefore|hence|moreover|furthermore|nevertheless|nonetheless"
     r"|otherwise|likewise|similarly|consequently|the\s+(?:same|latter|former)|as\s+a\s+result|in\s+addition"
-    r"|for\s+(?:example|instance)|on\s+the\s+other\s+hand|even\s+so|despite\s+(?:this|that))\b",
+    r"|for\s+(?:example|instance)|on\s+the\s+other\s+hand|even\s+so|despite\s+(?:this|that)"
+    r"|the\s+(?:next|following|previous|same)\s+(?:day|week|month|year|season|morning|night|time)"
+    r"|later|afterwards?|after\s+that|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then)\b",
     re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
                            r"|instead|another)\b", re.IGNORECASE)
@@ -67,7 +69,18 @@ CALL_TO_ACTION = re.compile(
     r"|https?://|www\.|\S@\S",
     re.IGNORECASE,
 )
+# A publisher's boilerplate or pitch inside the text: "Sign up for the free daily newsletter.", "This
+# podcast is produced weekly by ...", "Sponsored by ...": an editor never quotes it.
+PROMOTIONAL = re.compile(
+    r"\b(?:sign\s+up|subscribe|newsletter|sponsored\s+by|in\s+partnership\s+with|produced\s+(?:weekly|daily|monthly|by)"
+    r"|follow\s+us|download\s+(?:our|the)\s+app|all\s+rights\s+reserved|click\s+here|support\s+our\s+journalism"
+    r"|this\s+(?:article|story|post)\s+(?:was|is|first|originally|contains)|affiliate\s+links?)\b", re.IGNORECASE)
+# A photo's caption or credit among the sentences: "(Photo: Jane Doe)", "Photograph: Getty Images".
+CAPTION = re.compile(r"\b(?:photo(?:graph)?|image|picture|illustration|credit)s?\s*(?:by\s|:)|getty\s+images|"
+                     r"\bAP\s+Photo\b|shutterstock|reuters/|\((?:left|right|center|centre|pictured|file)\)", re.IGNORECASE)
+CAPTION_REPEAT = 0.7  # a sentence whose terms the next one mostly repeats is its picture's caption
 QUOTABLE_END = ".’”\"'"
+CUT_SHORT = re.compile(r"(?:\.\.\.|…)\W{0,2}$|\s\[?(?:\.\.\.|…)\]?$")  # "... and more...": a description cut off
 MIN_WORDS, MAX_WORDS = 6, 50
 
 TOPIC_WEIGHT = 0.3  # similarity to the title and standfirst, beside centrality (weight 1)
@@ -153,15 +166,18 @@ def quotable(sentence: Sentence) -> bool:
     return (
         MIN_WORDS <= sentence.words <= MAX_WORDS
         and sentence.text[-1] in QUOTABLE_END
+        and not CUT_SHORT.search(sentence.text)
         and sentence.text[0].isupper()
         and "!" not in sentence.text
         and not CALL_TO_ACTION.search(sentence.text)
+        and not PROMOTIONAL.search(sentence.text)
+        and not CAPTION.search(sentence.text)
     )
 
 
 def summarize(article: Article, budget: Budget) -> str:
     """The blurb: the best whole sentences within the budget, or "" when not one fits."""
-    sentences = article_sentences(article)
+    sentences = _without_captions(article_sentences(article))
     entries = list_entries(article)
     if entries:  # a deals list or a roundup: its introduction and close say what it is, item by item does not
         framing = article_sentences(article, [t for i, t in enumerate(article.prose) if i not in entries])
@@ -173,11 +189,25 @@ def summarize(article: Article, budget: Budget) -> str:
     quoted = {s.text for s in opening}
     candidates = [s for s in sentences if quotable(s) and s.text not in quoted]
     if not opening and not candidates:  # only short or odd sentences: any complete one beats no blurb
-        candidates = [s for s in sentences if s.text[-1] in ".?!" + QUOTABLE_END and not CALL_TO_ACTION.search(s.text)]
+        candidates = [s for s in sentences if s.text[-1] in ".?!" + QUOTABLE_END and not CALL_TO_ACTION.search(s.text)
+                      and not CUT_SHORT.search(s.text) and not PROMOTIONAL.search(s.text)]
     topic = terms(article.title) + (terms(description) if on_topic else Counter())
     scores = _scores(candidates, terms(article.text), topic, len(sentences))
     chosen = _pick(candidates, scores, budget, opening)
     return " ".join(s.text for s in opening + sorted(chosen, key=lambda s: s.position))
+
+
+def _without_captions(sentences: list[Sentence]) -> list[Sentence]:
+    """Sentences less a photo caption followed by the sentence it repeats: a shorter sentence whose terms the
+    next one mostly has."""
+    kept = []
+    for sentence, after in zip(sentences, sentences[1:] + [None]):
+        own = set(sentence.terms)
+        if (after is not None and own and sentence.words < after.words
+                and len(own & set(after.terms)) >= CAPTION_REPEAT * len(own)):
+            continue
+        kept.append(sentence)
+    return kept
 
 
 def _covered_by_body(description: str, body: str) -> bool:

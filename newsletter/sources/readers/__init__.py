@@ -29,6 +29,8 @@ class Reader(Protocol):
 # "module:Class", tried in order; the first whose accepts() says yes reads the source.
 READERS = [
     "newsletter.sources.readers.html:HtmlReader",
+    "newsletter.sources.readers.markdown:MarkdownClipReader",
+    "newsletter.sources.readers.mail:MailReader",
     "newsletter.sources.readers.text:TextDumpReader",
 ]
 
@@ -48,7 +50,7 @@ def read_source(source: Source) -> Article:
         if reader.accepts(source):
             article = reader.read(source)
             return article if article.url or not source.url else replace(article, url=source.url)
-    raise SourceError(source.location, f"no reader for {source.suffix or 'this source'} files; use a .txt page dump")
+    raise SourceError(source.location, f"no reader for {source.suffix or 'this source'} files; use a .txt page dump, a .md clip or an .eml mail")
 
 
 def read_article(location: str, base: Path, day_first: bool = True, fetch: FetchOptions | None = None) -> Article:

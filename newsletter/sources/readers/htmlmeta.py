@@ -9,6 +9,7 @@ the fallback.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -63,6 +64,12 @@ def clean(text: object) -> str | None:
     return " ".join(text.split()) or None
 
 
+def ld_text(value: object) -> str | None:
+    """A JSON-LD string as text: many sites escape it as HTML ("&#8216;The Medium&#8217;"), which JSON does not
+    undo, so character references are decoded (a bare "&" stays)."""
+    return clean(html.unescape(value) if isinstance(value, str) and "&" in value else value)
+
+
 def meta_tags(tree: etree._Element) -> dict[str, str]:
     """``<meta>`` values by lower-cased name, property or itemprop; the first one of a name wins."""
     values: dict[str, str] = {}
@@ -109,7 +116,7 @@ def _names(value: object) -> list[str]:
         return [name for element in value for name in _names(element)]
     if isinstance(value, dict):
         value = value.get("name")
-    name = clean(value)
+    name = ld_text(value)
     return [name] if name else []
 
 
@@ -170,7 +177,7 @@ def article_object(objects: list[dict]) -> dict:
 
 def ld_headline(article: dict, page_title: str | None) -> str | None:
     """Some sites put their own name in ``name``: take whichever of name and headline the ``<title>`` echoes."""
-    headline, name = clean(article.get("headline")), clean(article.get("name"))
+    headline, name = ld_text(article.get("headline")), ld_text(article.get("name"))
     if headline and name and headline != name and page_title:
         return name if coverage(name, page_title) > coverage(headline, page_title) else headline
     return headline or name
@@ -246,9 +253,9 @@ def page_meta(tree: etree._Element, base_url: str | None = None, day_first: bool
         byline=byline_from(authors) or page_byline(tree),
         published=published,
         updated=updated if updated and (not published or updated > published) else None,
-        site=first(tags.get("og:site_name"), publisher, clean(website.get("name")), tags.get("application-name")),
+        site=first(tags.get("og:site_name"), publisher, ld_text(website.get("name")), tags.get("application-name")),
         description=first(tags.get("og:description"), tags.get("description"), tags.get("twitter:description"),
-                          clean(article.get("description"))),
+                          ld_text(article.get("description"))),
         # A relative picture address is where the page was fetched from, not its canonical site.
         image=urljoin(base_url or url or "", image) if image else None,
         image_alt=first(tags.get("og:image:alt"), tags.get("twitter:image:alt")),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -121,8 +122,8 @@ PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
 PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])")
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
-MATH_MARK = re.compile(r"\[MATH:.*?:MATH\]", re.DOTALL)
-TEX_ANNOTATION = re.compile(r"x-tex\">(.*?)</annotation>", re.DOTALL)
+MATH_OPEN, MATH_CLOSE = "[MATH:", ":MATH]"  # found with str.find: a lazy regex over them was quadratic
+TEX_OPEN, TEX_CLOSE = 'x-tex">', "</annotation>"  # the TeX annotation within a MATH mark
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
@@ -152,7 +153,9 @@ WEIGHTS = {"line": -3, "short": -4, "data": -1, "picture": -1, "gallery": 0, "co
            "section": -30, "comments": -30}
 ITEM_WEIGHT = 0.5  # per word of a list item
 LINK_ITEM_WEIGHT = 0.25  # ... that does not end like a sentence
-COUNTED = re.compile(r"\(\d[\d,.]*\)\W*$|\b\d[\d,.]*\s*(?:comments?|replies|responses)\b|\bago\W*$", re.IGNORECASE)
+# Possessive repeats, and numbers matched from their first digit only: linear in the line's length.
+COUNTED = re.compile(r"\(\d[\d,.]*+\)\W*+$|(?<![\w,.])\d[\d,.]*+\s*+(?:comments?|replies|responses)\b|\bago\W*+$",
+                     re.IGNORECASE)
 FURNITURE = {"navigation", "boilerplate", "section", "comments", "picture", "gallery"}
 # A slideshow's counter ("3/50 Headline", "• 3 / 50"): its slides and their captions stand within the article
 # in the page but are not its text. It weighs nothing, so the article is read across it.
@@ -178,7 +181,6 @@ STANDFIRST_WORDS = 60  # a first paragraph this short may be a standfirst with t
 STANDFIRST_GAP = 4  # ... in the few lines before the text goes on
 MAX_TITLE_WORDS = 30
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
-MIN_TITLE_SCORE = 0.25
 ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gain from where it stands
 NOT_TITLE = re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
@@ -187,8 +189,9 @@ NOT_TITLE = re.compile(
       | ^\# | __ | \*$ | \[\s*\] | ^[□■▪►▶◦‣|›»] | ^\[[^\]]*\]$ | \.(?:png|jpe?g|gif|svg|webp)\b | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE)
-ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}$")
-TRAILING_COUNT = re.compile(r"\s+\d{1,4}$")
+# From a chain's first letter, possessive: "\b(?:[A-Z]\.){2,}$" took time quadratic in a line's length ("A.A.A. ... x.").
+ABBREVIATION_END = re.compile(r"(?<![\w.])(?:[A-Z]\.){2,}+$")
+TRAILING_COUNT = re.compile(r"(?<!\s)\s++\d{1,4}$")
 TICKER = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+\S")
 # A live ticker's entry: a time and a headline ("14:44 Minister resigns"), not a time of day ("6:32 PM ET").
 TICKER_ENTRY = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+(?!(?:[ap]\.?m\b|et|gmt|utc|[a-z]st|cet)\b)\w",
@@ -217,6 +220,7 @@ class Line:
     kind: str
     topic: frozenset[str] = frozenset()  # its words that carry meaning: not function words, not numbers
     repeated: bool = False
+    stops: int = 0  # how many of its words are the language's function words
 
     @property
     def weight(self) -> float:
@@ -233,25 +237,52 @@ class Line:
         return WEIGHTS[self.kind]
 
 
-def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None) -> DumpParts:
-    """The parts of a dump. ``seen`` is when the page was copied, if known, for its relative dates ("2 days ago");
-    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place."""
+@dataclass(frozen=True)
+class Analysis:
+    """What the rules make of a dump, line by line: the model of linemodel.py reads it to choose the body."""
+
+    lines: list[Line]
+    start: int  # the densest run of prose, as the rules cut it
+    end: int
+    header: Header
+    rule_rows: list[int]  # the rules' body: lines of the run that are not furniture, metadata or revision dates
+    updated: dt.date | None
+
+
+def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
+            headings: list[str] | None = None, title_candidates: list | None = None) -> Analysis:
+    """The dump's lines, what each is, and the rules' body and header. ``title_candidates``, when given, collects
+    each headline candidate's row and features (for training the model)."""
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
-    marked = TERMINAL_MARKS.sub("", MATH_MARK.sub(_math_tex, text))
+    marked = TERMINAL_MARKS.sub("", _math_as_tex(text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
     lines = classify(_without_alt_text([_once(" ".join(line.split())) for line in unwrapped
                                         if line.strip() and not placeholder(line)]))
     start, end = body_span(lines)
     ends = [line for line in text.splitlines() if line.strip()]
     seen = captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
-    header = read_header(lines, start, end, day_first, seen)
+    header = read_header(lines, start, end, day_first, seen, set(headings or ()), title_candidates)
     end = promo_tail_cut(lines, header.body_start, end)
     # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
-    revisions = [revised for line in lines if (revised := updated_date(line.text, day_first))]
+    revised_rows = {index for index, line in enumerate(lines) if updated_date(line.text, day_first)}
+    revisions = [updated_date(lines[index].text, day_first) for index in sorted(revised_rows)]
     updated = max(revisions + [header.updated] if header.updated else revisions, default=None)
-    body = [line.text for index, line in enumerate(lines[header.body_start:end], header.body_start)
-            if line.kind not in FURNITURE and index not in header.rows and not updated_date(line.text, day_first)]
-    blocks = tuple(to_block(line) for line in body)
+    header.rows = header.rows | revised_rows
+    rule_rows = [index for index in range(header.body_start, end)
+                 if lines[index].kind not in FURNITURE and index not in header.rows]
+    return Analysis(lines, start, end, header, rule_rows, updated)
+
+
+def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None,
+               headings: list[str] | None = None) -> DumpParts:
+    """The parts of a dump. ``seen`` is when the page was copied, if known, for its relative dates ("2 days ago");
+    a date printed at the dump's top or foot ("Retrieved 3 March 2025") takes its place. ``headings`` are the
+    level-one headings a format layer marked (a markdown clip's ``#`` lines)."""
+    from newsletter.sources.readers.linemodel import body_rows
+
+    analysis = analyse(text, day_first, seen, headings)
+    header, updated = analysis.header, analysis.updated
+    blocks = tuple(to_block(analysis.lines[index].text) for index in body_rows(analysis, body_features))
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
         title=header.title or fallback_title(blocks),
@@ -263,12 +294,84 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
     )
 
 
+def body_features(analysis: Analysis) -> list[list[float]]:
+    """Each line's features for the line model, in linemodel.BODY_FEATURES order."""
+    from newsletter.sources.readers.linemodel import DIGIT, KINDS, WINDOW
+
+    lines, start, end = analysis.lines, analysis.start, analysis.end
+    count = len(lines)
+    ruled = [0.0] * count
+    for index in analysis.rule_rows:
+        ruled[index] = 1.0
+    prose = [1.0 if line.kind == "prose" else 0.0 for line in lines]
+    ruled_sums, prose_sums = _prefix(ruled), _prefix(prose)
+    topic = _body_topic(lines, analysis.header.body_start, end)
+    header_rows = analysis.header.rows
+    walls = 0
+    rows = []
+    for index, line in enumerate(lines):
+        low, high = max(0, index - WINDOW), min(count, index + WINDOW + 1)
+        around = high - low - 1 or 1
+        if start <= index < end and line.kind in ("section", "comments"):
+            walls += 1
+        words = line.words or 1
+        in_body = ruled[index]
+        kind = [1.0 if line.kind == name else 0.0 for name in KINDS]
+        digits = len(DIGIT.findall(line.text))
+        rows.append([
+            *kind,
+            math.log1p(line.words),
+            line.stops / words,
+            1.0 if SENTENCE_END.search(line.text) else 0.0,
+            1.0 if BULLET.match(line.text) else 0.0,
+            1.0 if line.repeated else 0.0,
+            in_body,
+            1.0 if start <= index < end else 0.0,
+            1.0 if index in header_rows else 0.0,
+            index / count,
+            math.log1p(start - index) if index < start else 0.0,
+            math.log1p(index - end + 1) if index >= end else 0.0,
+            (ruled_sums[high] - ruled_sums[low] - in_body) / around,
+            (prose_sums[high] - prose_sums[low] - prose[index]) / around,
+            ruled[index - 1] if index else 0.0,
+            ruled[index + 1] if index + 1 < count else 0.0,
+            prose[index - 1] if index else 0.0,
+            prose[index + 1] if index + 1 < count else 0.0,
+            len(line.topic & topic) / (len(line.topic) + 1),
+            1.0 if walls and index >= start else 0.0,
+            min(len(BOILERPLATE_WORDS.findall(line.text[:2000])), 3),
+            max(-3.0, min(3.0, line.weight / 10)),
+            1.0 if line.words <= 14 and not SENTENCE_END.search(line.text) else 0.0,
+            1.0 if TRUNCATED.search(line.text) else 0.0,
+            digits / (len(line.text) or 1),
+            in_body * kind[0], in_body * kind[2], in_body * kind[1], in_body * kind[3],
+            math.log1p(count),
+        ])
+    return rows
+
+
+def _prefix(values: list[float]) -> list[float]:
+    sums = [0.0]
+    for value in values:
+        sums.append(sums[-1] + value)
+    return sums
+
+
 # --- what each line is ---
 
-def _math_tex(mark: re.Match) -> str:
-    """lynx's "[MATH: <semantics> ... :MATH]" as the TeX it carries, on one line, to go with the formula's text."""
-    tex = TEX_ANNOTATION.search(mark.group(0))
-    return " ".join(tex.group(1).split()) if tex else ""
+def _math_as_tex(text: str) -> str:
+    """The text with each of lynx's "[MATH: <semantics> ... :MATH]" as the TeX it carries, on one line, to go with
+    the formula's text. One pass over the text: an opening mark without its close is left as it is."""
+    pieces, position = [], 0
+    while (start := text.find(MATH_OPEN, position)) >= 0:
+        stop = text.find(MATH_CLOSE, start + len(MATH_OPEN))
+        if stop < 0:
+            break
+        tex = text.find(TEX_OPEN, start, stop)
+        tex_end = text.find(TEX_CLOSE, tex, stop) if tex >= 0 else -1
+        pieces += [text[position:start], " ".join(text[tex + len(TEX_OPEN):tex_end].split()) if tex_end >= 0 else ""]
+        position = stop + len(MATH_CLOSE)
+    return "".join(pieces) + text[position:] if pieces else text
 
 
 def placeholder(line: str) -> bool:
@@ -475,7 +578,8 @@ def classify(texts: list[str]) -> list[Line]:
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
     return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
-                                                  and not w.isdigit()), counts[text] > 1)
+                                                  and not w.isdigit()), counts[text] > 1,
+                 sum(w in stopwords for w in words))
             for text, words, kind in zip(texts, tokens, kinds)]
 
 
@@ -725,7 +829,8 @@ class Header:
     body_start: int = 0
 
 
-def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: dt.datetime | None = None) -> Header:
+def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: dt.datetime | None = None,
+                marked: set[str] | frozenset[str] = frozenset(), candidates: list | None = None) -> Header:
     """Metadata from the lines above the first paragraph; the body starts after the last of it."""
     first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
                             and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
@@ -754,7 +859,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     topic = _body_topic(lines, first_paragraph, end)
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
     title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
-                           (first_paragraph, end), related)
+                           (first_paragraph, end), related, marked, candidates)
     if title_row is not None:
         header.title = _without_count(lines[title_row].text, {line.text for line in lines})
     rows = set(dates + bylines + ([title_row] if title_row is not None else []))
@@ -819,20 +924,27 @@ def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
 
 
 def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozenset[str],
-               body: tuple[int, int], related: frozenset[int] = frozenset()) -> int | None:
+               body: tuple[int, int], related: frozenset[int] = frozenset(), marked: set[str] | frozenset[str] = frozenset(),
+               candidates: list | None = None) -> int | None:
     """The headline: a line above the body that shares its topic, repeats outside the body (breadcrumb,
     sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
-    label ("Science & Health") is a poor one, and so is a line far above the text."""
+    label ("Science & Health") is a poor one, and so is a line far above the text. How much each counts is
+    learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
+    from newsletter.sources.readers.linemodel import title_score
+
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     scores = {}
     for index in zone:
         line = lines[index]
         if index in related or not _could_be_title(line):
             continue
-        scores[index] = sum(weight * value for weight, value in zip(TITLE_WEIGHTS, _title_features(
-            lines, index, zone, anchors, topic, outside)))
+        features = (*_title_features(lines, index, zone, anchors, topic, outside), line.text in marked,
+                    min(line.words, 30) / 30, index == zone.stop - 1)
+        if candidates is not None:
+            candidates.append((index, features))
+        scores[index] = title_score(features)
     best = max(scores, key=scores.__getitem__, default=None)
-    if best is None or scores[best] < MIN_TITLE_SCORE:
+    if best is None or scores[best] < title_score(None):
         return None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
@@ -840,9 +952,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
                  and lines[best].text.startswith(lines[index].text + " ")), best)
 
 
-# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance,
-# heads a group of lines on topic (its standfirst below it)
-TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3, 0.3)
+# The weights of these features (and of three more) are in linemodel.py: learned when that beats them.
 
 
 def _title_features(lines: list[Line], index: int, zone: range, anchors: list[int], topic: frozenset[str],

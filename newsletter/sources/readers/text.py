@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from newsletter.errors import SourceError
 from newsletter.sources.article import Article
+from newsletter.sources.readers.mail import forwarded_part, looks_like_mail
 from newsletter.sources.readers.pagedump import split_dump
 from newsletter.sources.source import Source
 
@@ -17,7 +18,10 @@ class TextDumpReader:
         return source.suffix in TEXT_SUFFIXES
 
     def read(self, source: Source) -> Article:
-        parts = split_dump(source.text(), source.day_first)
+        text = source.text()
+        if looks_like_mail(text):  # a pasted forward: the article is the forwarded part, not the mail around it
+            text = forwarded_part(text)
+        parts = split_dump(text, source.day_first)
         if not any(block.kind != "heading" for block in parts.blocks):
             raise SourceError(source.location, "no article text found (only headings or page furniture)")
         return Article(

@@ -1,0 +1,290 @@
+"""Train the page-dump reader's line and headline models on the development pages; write them as JSON.
+
+For every development page of both test sets (../shared/eval/readability and ../shared/eval/trafilatura,
+their split.json) and every dump style of benchmarks/make_dumps.py, the dump goes through the reader's own
+preparation (a markdown clip's layer off, a forward's quoted part) and rules (pagedump.analyse). Each line
+is labelled by aligning it with the page's gold body: the expected text where the set has one
+(readability), else the HTML reader's article (trafilatura's pages, whose snippets it must and must not
+hold then overrule it). Each headline candidate is labelled by whether it is the page's title (less a
+site suffix) or one of its ``<h1>`` headings. Two logistic regressions (scikit-learn, training only) are
+fitted, the body's threshold chosen by cross-validation grouped by site, and the weights written to
+newsletter/sources/readers/dump_model.json, which the reader evaluates in pure Python.
+
+Validation pages are never read here.
+
+    python benchmarks/train_dump_model.py [--styles STYLE ...] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pickle
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+from evaluation import WORD, headlines, load_pages, load_snippet_pages, normalise_text, split_pages
+from make_dumps import DEFAULT_CACHE, STYLES, _digest, source_path
+
+from newsletter.sources.readers import linemodel
+from newsletter.sources.readers.linemodel import BODY_FEATURES
+from newsletter.sources.readers.mail import forwarded_part, looks_like_mail
+from newsletter.sources.readers.markdown import clip_text
+from newsletter.sources.readers.pagedump import analyse, body_features
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval"
+LINE_SHARE = 0.5  # a line is body when this share of its word 4-grams are the gold body's
+SHORT_WORDS = 4  # a shorter line is body when its words stand in the gold body in a row, next to body lines
+C = 1.0
+MIN_GAIN = 0.005  # a model ships only when its cross-validated score beats the rules' by this much
+
+
+def cached_dump(style: str, data: Path, page: str) -> str | None:
+    """A dump from make_dumps.py's cache, or None when it was not made (this script never makes dumps)."""
+    path = DEFAULT_CACHE / style / data.name / f"{page}-{_digest(source_path(data, page))}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def prepared(style: str, dump: str) -> tuple[str, list[str]]:
+    """The dump as the reader prepares it (the text, and a clip's level-one headings)."""
+    if style == "markdown":
+        text, _, headings = clip_text(dump)
+        return text, headings
+    return (forwarded_part(dump) if looks_like_mail(dump) else dump), []
+
+
+def gold_pages() -> list[tuple[object, str, str, tuple, tuple]]:
+    """(page, gold body, site, with-snippets, without-snippets) for every development page."""
+    from newsletter.errors import SourceError
+    from newsletter.sources.readers.html import HtmlReader
+    from newsletter.sources.source import Source
+
+    pages = []
+    root = SHARED / "readability"
+    for page in load_pages(root, split_pages(root, "development")):
+        pages.append((page, page.expected_text, page.page_id, (), ()))
+    root = SHARED / "trafilatura"
+    hosts = {entry["file"]: urlparse(url).hostname or entry["file"]
+             for url, entry in json.loads((root / "evaldata.json").read_text(encoding="utf-8")).items()}
+    reader = HtmlReader()
+    for page in load_snippet_pages(root, split_pages(root, "development")):
+        try:
+            silver = reader.read(Source(page.page_id, Path("page.html"), page.html)).text
+        except SourceError:
+            silver = ""
+        pages.append((page, silver, hosts[page.page_id], page.with_, page.without))
+    return pages
+
+
+def line_labels(texts: list[str], gold: str, with_: tuple, without: tuple) -> list[int]:
+    tokens = WORD.findall(gold.lower())
+    grams = {tuple(tokens[i:i + 4]) for i in range(len(tokens) - 3)}
+    joined = " " + " ".join(tokens) + " "
+    labels = []
+    for text in texts:
+        words = WORD.findall(text.lower())
+        if len(words) >= SHORT_WORDS:
+            own = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+            labels.append(int(sum(g in grams for g in own) >= LINE_SHARE * len(own)))
+        else:
+            labels.append(int(bool(words) and f" {' '.join(words)} " in joined))
+    # a short line counts only beside body lines: "Share" is in many a gold text by chance
+    for index, text in enumerate(texts):
+        if labels[index] and len(WORD.findall(text)) < SHORT_WORDS:
+            near = [labels[j] for j in (index - 1, index + 1) if 0 <= j < len(texts)
+                    and len(WORD.findall(texts[j])) >= SHORT_WORDS]
+            labels[index] = int(any(near))
+    flat = [" ".join(text.split()) for text in texts]
+    for snippet in with_:
+        for index, text in enumerate(flat):
+            if " ".join(snippet.split()) in text:
+                labels[index] = 1
+    for snippet in without:
+        for index, text in enumerate(flat):
+            if " ".join(snippet.split()) in text:
+                labels[index] = 0
+    return labels
+
+
+def _one_page(job):
+    """Title candidates and body rows of one page in every style (run in a worker process)."""
+    import numpy as np
+
+    page, gold, site, with_, without, styles = job
+    linemodel.model = lambda: None  # features as the rules alone find them
+    root = SHARED / ("trafilatura" if with_ or without else "readability")
+    wanted = headlines(page) if page.title else set()
+    titles, features, labels, words = [], [], [], []
+    for style in styles:
+        dump = cached_dump(style, root, page.page_id)
+        if not dump or not dump.strip():
+            continue
+        text, marked = prepared(style, dump)
+        candidates: list = []
+        analysis = analyse(text, headings=marked, title_candidates=candidates)
+        if wanted and candidates:
+            titles.append((site, [(tuple(float(f) for f in row), int(normalise_text(analysis.lines[index].text) in wanted))
+                                  for index, row in candidates]))
+        features += body_features(analysis)
+        labels += line_labels([line.text for line in analysis.lines], gold, with_, without)
+        words += [line.words for line in analysis.lines]
+    return (titles, np.array(features, dtype=np.float32).reshape(-1, len(BODY_FEATURES)),
+            np.array(labels, dtype=np.int8), np.array(words, dtype=np.float32), site)
+
+
+def collect(pages, styles: list[str], processes: int):
+    """Title candidates per dump, and the body rows' features, labels, words and sites."""
+    from multiprocessing import Pool
+
+    import numpy as np
+
+    titles, xs, ys, ws, groups = [], [], [], [], []
+    with Pool(processes) as pool:
+        jobs = [(*page, styles) for page in pages]
+        for number, (page_titles, x, y, w, site) in enumerate(pool.imap_unordered(_one_page, jobs, chunksize=4)):
+            titles += page_titles
+            xs.append(x)
+            ys.append(y)
+            ws.append(w)
+            groups += [site] * len(y)
+            if number % 100 == 0:
+                print(f"  {number}/{len(pages)} pages", file=sys.stderr, flush=True)
+    return titles, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), groups)
+
+
+def fit_title(titles) -> dict:
+    """The headline weights, with their cross-validated accuracy (grouped by site) beside the rules' weights'."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    from newsletter.sources.readers.linemodel import RULE_TITLE_WEIGHTS
+
+    def right(groups, weights, bias=0.0) -> int:
+        return sum(max(group, key=lambda item: bias + sum(w * f for w, f in zip(weights, item[0])))[1]
+                   for _, group in groups)
+
+    def fitted(groups):
+        xs = [list(features) for _, group in groups for features, _ in group]
+        ys = [label for _, group in groups for _, label in group]
+        return LogisticRegression(C=C, max_iter=2000).fit(xs, ys)
+
+    learned = 0
+    for train, test in GroupKFold(n_splits=5).split(np.zeros(len(titles)), groups=[site for site, _ in titles]):
+        model = fitted([titles[i] for i in train])
+        learned += right([titles[i] for i in test], model.coef_[0], model.intercept_[0])
+    rules = right(titles, RULE_TITLE_WEIGHTS)
+    model = fitted(titles)
+    print(f"title: {len(titles)} dumps; best candidate right: learned {learned / len(titles):.1%} "
+          f"(cross-validated), the rules' weights {rules / len(titles):.1%}")
+    return {"weights": [float(w) for w in model.coef_[0]], "bias": float(model.intercept_[0]),
+            "threshold": math.log(0.05 / 0.95), "cv": learned / len(titles), "rules": rules / len(titles)}
+
+
+def fit_body(rows) -> dict:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    xs, ys, words, groups = rows
+    xs = xs.astype(float)
+    words = np.maximum(words, 1.0)
+    mean, scale = xs.mean(axis=0), xs.std(axis=0)
+    scale[scale == 0] = 1.0
+    standard = (xs - mean) / scale
+    # Cross-validated scores, grouped by site, choose the threshold that the words of the body agree with most.
+    scores = np.zeros(len(ys))
+    for train, test in GroupKFold(n_splits=5).split(standard, ys, groups):
+        model = LogisticRegression(C=C, max_iter=3000)
+        model.fit(standard[train], ys[train], sample_weight=np.sqrt(words[train]))
+        scores[test] = model.decision_function(standard[test])
+    best = (0.0, 0.0)
+    for threshold in np.arange(-2.0, 2.01, 0.1):
+        f1 = _word_f1(scores >= threshold, ys, words)
+        best = max(best, (f1, float(threshold)))
+    model = LogisticRegression(C=C, max_iter=3000).fit(standard, ys, sample_weight=np.sqrt(words))
+    rules = xs[:, BODY_FEATURES.index("rules' body")] > 0
+    print(f"body: {len(ys)} lines; cross-validated word F1 {best[0]:.3f} at threshold {best[1]:+.1f} "
+          f"(the rules alone: {_word_f1(rules, ys, words):.3f})")
+    return {"features": list(BODY_FEATURES), "weights": [float(w) for w in model.coef_[0]],
+            "bias": float(model.intercept_[0]), "mean": [float(m) for m in mean], "scale": [float(s) for s in scale],
+            "threshold": round(best[1], 2), "cv": best[0], "rules": _word_f1(rules, ys, words)}
+
+
+def fit_trees(rows, count: int) -> dict:
+    """Boosted trees (a few, shallow) over the same features, written node by node for the pure-Python reader."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import GroupKFold
+
+    xs, ys, words, groups = rows
+    words = np.maximum(words, 1.0)
+
+    def model():
+        return HistGradientBoostingClassifier(max_iter=count, max_depth=TREE_DEPTH, learning_rate=0.2,
+                                              early_stopping=False)
+
+    scores = np.zeros(len(ys))
+    for train, test in GroupKFold(n_splits=5).split(xs, ys, groups):
+        scores[test] = model().fit(xs[train], ys[train], sample_weight=np.sqrt(words[train])).decision_function(xs[test])
+    best = max((_word_f1(scores >= t, ys, words), float(t)) for t in np.arange(-2.0, 2.01, 0.1))
+    rules = xs[:, BODY_FEATURES.index("rules' body")] > 0
+    print(f"body trees: {len(ys)} lines; cross-validated word F1 {best[0]:.3f} at threshold {best[1]:+.1f} "
+          f"(the rules alone: {_word_f1(rules, ys, words):.3f})")
+    fitted = model().fit(xs, ys, sample_weight=np.sqrt(words))
+    trees = []
+    for (predictor,) in fitted._predictors:
+        trees.append([[int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]),
+                       float(n["value"]), bool(n["is_leaf"])] for n in predictor.nodes])
+    return {"features": list(BODY_FEATURES), "trees": trees, "bias": float(np.ravel(fitted._baseline_prediction)[0]),
+            "threshold": round(best[1], 2), "cv": best[0], "rules": _word_f1(rules, ys, words)}
+
+
+TREE_DEPTH = 4
+
+
+def _word_f1(chosen, ys, words) -> float:
+    """How well the chosen lines' words agree with the body lines' words."""
+    tp = words[chosen & (ys == 1)].sum()
+    precision, recall = tp / max(words[chosen].sum(), 1), tp / max(words[ys == 1].sum(), 1)
+    return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--styles", nargs="*", choices=STYLES, default=list(STYLES))
+    parser.add_argument("--out", type=Path, default=linemodel.MODEL_PATH)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--trees", type=int, default=0, help="boosted trees for the body instead of a regression")
+    parser.add_argument("--reuse", action="store_true", help="the features of the last run (same styles and pages)")
+    args = parser.parse_args(argv)
+    started = time.time()
+    features = DEFAULT_CACHE / "_training.pickle"
+    if args.reuse and features.is_file():
+        titles, rows = pickle.loads(features.read_bytes())
+    else:
+        pages = gold_pages()
+        print(f"{len(pages)} development pages, styles {', '.join(args.styles)}")
+        titles, rows = collect(pages, args.styles, args.processes)
+        features.write_bytes(pickle.dumps((titles, rows)))
+    title, body = fit_title(titles), (fit_trees(rows, args.trees) if args.trees else fit_body(rows))
+    shipped = {"about": "benchmarks/train_dump_model.py; docs/extraction.md. A model is left out when it does not "
+                        "beat the rules in cross-validation on the development pages; then the rules decide."}
+    for name, model in (("title", title), ("body", body)):
+        if model.pop("cv") >= model.pop("rules") + MIN_GAIN:
+            shipped[name] = model
+        else:
+            print(f"the {name} model does not beat the rules in cross-validation: the rules keep deciding")
+    args.out.write_text(json.dumps(shipped) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} in {time.time() - started:.0f} s; body lines {Counter(rows[1].tolist())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The learned part of the page-dump reader: which line is its headline, and which lines are its body.
+
+The rules of pagedump.py say what each line looks like (prose, a list item, a menu, boilerplate, a section
+heading...) and where the densest run of prose is. Small models trained on dumps of every style made from
+the development pages (benchmarks/train_dump_model.py, docs/extraction.md) weigh
+those findings: one scores the headline candidates above the body, the other (shipped only when it beats
+the rules in cross-validation, which it does not today) each line as body or not from its own features
+and its neighbours'. The weights ship as JSON beside this module and are evaluated in pure Python: nothing
+heavier than ``json`` and ``math`` is imported at run time.
+
+Without the JSON file (or its body part) the rules decide alone, as they did before the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from operator import mul
+from pathlib import Path
+from typing import Any, Callable
+
+Analysis = Any  # pagedump.Analysis (not imported: pagedump imports this module)
+
+# $NEWSLETTER_DUMP_MODEL points the benchmarks at another model file ("none": the rules alone).
+MODEL_PATH = Path(os.environ.get("NEWSLETTER_DUMP_MODEL") or Path(__file__).with_name("dump_model.json"))
+DIGIT = re.compile(r"\d")
+KINDS = ("prose", "item", "short", "line", "data", "code", "picture", "gallery", "navigation", "boilerplate",
+         "section", "comments")
+WINDOW = 3  # lines either side whose findings a line's score takes in
+# The hand-set headline weights that the learned ones replaced (used only when the model file is missing):
+# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance,
+# heads a group, marked as a heading, length, right above the text.
+RULE_TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3, 0.3, 1.0, 0.0, 0.0)
+RULE_TITLE_THRESHOLD = 0.25
+
+BODY_FEATURES = (
+    *(f"kind={kind}" for kind in KINDS), "log words", "function word share", "ends a sentence", "bullet",
+    "repeated", "rules' body", "in the prose run", "header row", "position", "lines before the run",
+    "lines after the run", "rules' body around", "prose around", "rules' body before", "rules' body after",
+    "prose before", "prose after", "on the body's topic", "after a section heading", "boilerplate words",
+    "weight", "heading-like", "cut short", "digit share", "prose in the rules' body", "short in the rules' body",
+    "item in the rules' body", "line in the rules' body", "log lines",
+)
+
+
+@cache
+def model() -> dict | None:
+    try:
+        return json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def title_score(features: tuple | None) -> float:
+    """A headline candidate's score (its log-odds); with no features, the score a headline must reach."""
+    learned = (model() or {}).get("title")
+    if features is None:
+        return learned["threshold"] if learned else RULE_TITLE_THRESHOLD
+    if not learned:
+        return sum(w * float(f) for w, f in zip(RULE_TITLE_WEIGHTS, features))
+    return learned["bias"] + sum(w * float(f) for w, f in zip(learned["weights"], features))
+
+
+def body_scores(rows: list[list[float]]) -> list[float]:
+    """Each line's log-odds of being the article's body, from its features (pagedump.body_features): a sum over
+    boosted trees, or a logistic regression."""
+    learned = model()["body"]
+    if "trees" in learned:
+        return [learned["bias"] + sum(_leaf(tree, row) for tree in learned["trees"]) for row in rows]
+    offset, coefficients = _regression(learned)
+    return [offset + sum(map(mul, coefficients, row)) for row in rows]
+
+
+_FOLDED: list = [None, 0.0, []]  # the regression last folded, its offset and coefficients
+
+
+def _regression(learned: dict) -> tuple[float, list[float]]:
+    """The regression with its standardisation folded in: one multiply-add per feature."""
+    if _FOLDED[0] is not learned:
+        coefficients = [w / s for w, s in zip(learned["weights"], learned["scale"])]
+        _FOLDED[:] = [learned, learned["bias"] - sum(c * m for c, m in zip(coefficients, learned["mean"])), coefficients]
+    return _FOLDED[1], _FOLDED[2]
+
+
+def _leaf(tree: list, row: list[float]) -> float:
+    """The value of the leaf a line reaches in one tree: nodes are [feature, threshold, left, right, value, leaf]."""
+    node = tree[0]
+    while not node[5]:
+        node = tree[node[2] if row[node[0]] <= node[1] else node[3]]
+    return node[4]
+
+
+def body_rows(analysis: Analysis, features: Callable[[Analysis], list[list[float]]]) -> list[int]:
+    """The body's lines in reading order: the model's choice over the lines' ``features``, or the rules' choice
+    without a body model (the features are then never computed)."""
+    learned = model()
+    if not learned or "body" not in learned or not analysis.lines:
+        return analysis.rule_rows
+    threshold, header_rows = learned["body"]["threshold"], analysis.header.rows
+    chosen = [index for index, score in enumerate(body_scores(features(analysis)))
+              if score >= threshold and index not in header_rows]
+    return chosen or analysis.rule_rows

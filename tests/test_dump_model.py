@@ -1,0 +1,78 @@
+"""The page-dump reader's learned part: a model shipped as JSON and evaluated in pure Python."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from newsletter.sources.readers import linemodel
+from newsletter.sources.readers.linemodel import BODY_FEATURES, KINDS
+from newsletter.sources.readers.pagedump import analyse, body_features, split_dump
+from tests.conftest import PROJECT
+
+ARTICLE = "\n".join([
+    "Home | News | Events | Contact",
+    "Volunteers rebuild the orchard wall at Hill Lane",
+    "The old stone wall along the orchard at Hill Lane had been falling down for years, and last weekend "
+    "twenty volunteers spent two days putting it back together stone by stone.",
+    "Lime mortar",
+    "They were guided by a retired mason who lives in the village and who showed them how to set each stone "
+    "so that the wall leans slightly inwards and sheds the rain.",
+    "© 2025 Hill Lane Village Society",
+])
+
+
+def test_the_shipped_model_is_json_and_reading_a_dump_loads_no_numerical_library() -> None:
+    model = json.loads(linemodel.MODEL_PATH.read_text(encoding="utf-8"))
+    # A model ships only when it beats the rules in cross-validation on the development pages.
+    assert "title" not in model or len(model["title"]["weights"]) == 13
+    assert "body" not in model or model["body"]["features"] == list(BODY_FEATURES)
+    script = ("import sys\nfrom newsletter.sources.readers.pagedump import split_dump\n"
+              "from newsletter.sources.readers.linemodel import model\n"
+              f"parts = split_dump({ARTICLE!r})\n"
+              "assert model() is not None and parts.blocks\n"
+              "print(sorted(m for m in ('numpy', 'sklearn', 'scipy') if m in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def _prose_only_tree() -> list:
+    """One tree: a line whose kind is prose scores +5, any other -5 (nodes: feature, threshold, left, right,
+    value, leaf)."""
+    prose = BODY_FEATURES.index("kind=prose")
+    return [[prose, 0.5, 1, 2, 0.0, False], [0, 0.0, 0, 0, -5.0, True], [0, 0.0, 0, 0, 5.0, True]]
+
+
+def test_the_body_is_the_lines_the_model_scores_above_its_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    trees = {"body": {"features": list(BODY_FEATURES), "trees": [_prose_only_tree()], "bias": 0.0, "threshold": 0.0}}
+    monkeypatch.setattr(linemodel, "model", lambda: trees)
+    texts = [block.text for block in split_dump(ARTICLE).blocks]
+    assert texts == [line for line in ARTICLE.splitlines() if line.startswith(("The old", "They were"))]
+    # The same model as a regression: the heading between the paragraphs is left out the same way.
+    weights = [0.0] * len(BODY_FEATURES)
+    weights[KINDS.index("prose")] = 10.0
+    regression = {"body": {"features": list(BODY_FEATURES), "weights": weights, "bias": -5.0, "threshold": 0.0,
+                           "mean": [0.0] * len(BODY_FEATURES), "scale": [1.0] * len(BODY_FEATURES)}}
+    monkeypatch.setattr(linemodel, "model", lambda: regression)
+    assert [block.text for block in split_dump(ARTICLE).blocks] == texts
+
+
+def test_without_the_model_file_the_rules_decide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(linemodel, "model", lambda: None)
+    analysis = analyse(ARTICLE)
+    assert linemodel.body_rows(analysis, body_features) == analysis.rule_rows
+    assert "Lime mortar" in [block.text for block in split_dump(ARTICLE).blocks]
+
+
+def test_headline_weights_come_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that only values the line right above the text picks it, whatever the rules' weights say."""
+    weights = [0.0] * 13
+    weights[12] = 4.0
+    monkeypatch.setattr(linemodel, "model", lambda: {"title": {"weights": weights, "bias": -2.0, "threshold": 0.0}})
+    assert split_dump(ARTICLE).title == "Volunteers rebuild the orchard wall at Hill Lane"
+    monkeypatch.setattr(linemodel, "model", lambda: {"title": {"weights": weights, "bias": -2.0, "threshold": 3.0}})
+    assert split_dump(ARTICLE).title != "Volunteers rebuild the orchard wall at Hill Lane"  # below the threshold
