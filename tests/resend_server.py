@@ -145,6 +145,11 @@ class _Handler(BaseHTTPRequestHandler):
         key = attempt.key
         if key is not None and not 1 <= len(key) <= MAX_KEY:
             return self._error(400, "invalid_idempotency_key", "The key must be between 1-256 chars.")
+        if fault and fault.before:
+            fault.before()
+        if fault and fault.status:  # rate limits and outages come before the key is looked at
+            return self._reply(fault.status, {"statusCode": fault.status, "name": fault.name,
+                                              "message": fault.message}, fault.headers)
         digest = hashlib.sha256(raw).hexdigest()
         if key is not None:
             with fake.lock:
@@ -153,6 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if kept is None:
                     fake.keys[key] = _Kept(digest, time.monotonic())
             if kept is not None:
+                if fault and not fault.answer:
+                    return self._drop()
                 if kept.running:
                     return self._error(409, "concurrent_idempotent_requests",
                                        "Same idempotency key used while original request is still in progress.")
@@ -175,12 +182,6 @@ class _Handler(BaseHTTPRequestHandler):
                  fault: Fault | None) -> tuple[int, object, dict[str, str]]:
         """(status, payload, headers) of the answer; status 0: none, the connection is dropped."""
         key = attempt.key
-        if fault and fault.before:
-            fault.before()
-        if fault and fault.status:
-            self._release(fake, key, None)
-            return fault.status, {"statusCode": fault.status, "name": fault.name, "message": fault.message}, \
-                fault.headers
         problems = _batch_problems(body)
         if problems:
             fake.problems.extend(problems)
