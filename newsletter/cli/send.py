@@ -195,7 +195,11 @@ def run_status(args, workspace: Workspace) -> int:
               f"started {batch['started']} via {batch['provider']}" + (f": {batch['note']}" if batch["note"] else ""))
     if any(batch["cancellable"] for batch in status.unknown):
         print("  Scheduled batches of unknown fate are cancelled and sent again by the next send.")
-    if any(not batch["cancellable"] for batch in status.unknown):
+    for batch in status.unknown:
+        if batch["resent_until"]:
+            print(f"  Batch {batch['batch']} is sent again under its idempotency key by a send until "
+                  f"{batch['resent_until']} (the provider does not deliver it twice); after that it stays unknown.")
+    if any(not batch["cancellable"] and not batch["resent_until"] for batch in status.unknown):
         print("  Check the provider's activity for them; send with --resend-unknown if they were not delivered.")
     if status.send_at:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")

@@ -497,6 +497,18 @@ def settles_by_key(batch: LoggedBatch, provider: Provider | type[Provider], now:
     return _Keys("", provider.idempotent_for, None, True).fresh(batch.key_since, now)
 
 
+def key_until(batch: LoggedBatch, now: dt.datetime | None = None) -> str | None:
+    """Until when a send settles ``batch`` (of unknown fate) by sending it again under its key (None: it does not)."""
+    if batch.provider not in PROVIDERS:
+        return None
+    provider = provider_class(batch.provider)
+    if not settles_by_key(batch, provider, now):
+        return None
+    first = dt.datetime.fromisoformat(batch.key_since)
+    first = first if first.tzinfo else first.replace(tzinfo=dt.timezone.utc)
+    return log_time(first + provider.idempotent_for - KEY_MARGIN)
+
+
 def _settle_by_key(plan: SendPlan, keys: _Keys, progress: Progress) -> list[tuple[Batch, str]]:
     """The batches of unknown fate whose key the provider still keeps, rebuilt as first sent: the
     same readers (read again from the audience, in the same order) under the same key and batch id.
@@ -783,7 +795,8 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
         left = len(_select(scanned, history, None, False)["recipients"])
     now = now or clock.now()
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
-                "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations)} for b in history.unknown]
+                "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations),
+                "resent_until": key_until(b, now)} for b in history.unknown]
     return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
                        unknown, len(history.unknown_addresses), history.runs, history.last_sent, history.complete, spec.send_at,
                        is_due(spec.send_at, history.complete, due_window(workspace, provider), now))
