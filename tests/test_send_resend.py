@@ -115,6 +115,33 @@ def test_a_dropped_connection_is_tried_again_under_the_same_key(cli, resend, res
     assert status(cli)["complete"]
 
 
+def test_retries_that_run_out_after_a_try_of_unknown_fate_leave_the_batch_unknown(cli, resend,
+                                                                                 resend_workspace) -> None:
+    """The first try times out, the retries meet it still running (409) until none are left: the
+    batch may have gone out, so it is unknown, not refused; the next run settles it under its key."""
+    set_send_settings(resend_workspace, timeout=0.3, max_retries=2, max_backoff=0.05)
+    readers = audience(resend_workspace, 3)
+    resend.faults = {1: Fault(delay=1.5)}
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 1 and "may have been delivered" in result.err
+    assert [attempt.status for attempt in resend.attempts[1:]] == [409, 409]
+    assert status(cli)["unknown_recipients"] == 3, "never recorded as refused"
+    time.sleep(1.5)
+    set_send_settings(resend_workspace, timeout=5)
+    assert cli("send", EXAMPLE_ISSUE, "--send", "--yes").code == 0
+    assert resend.attempts[-1].replayed and copies(resend.delivered) == {address: 1 for address in readers}
+    assert status(cli)["complete"]
+
+
+def test_a_server_error_is_tried_again_under_the_same_key(cli, resend, resend_workspace) -> None:
+    readers = audience(resend_workspace, 3)
+    resend.faults = {1: Fault(status=500, name="internal_server_error", message="Unexpected error.")}
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 0, result.err
+    assert resend.attempts[0].key == resend.attempts[1].key
+    assert copies(resend.delivered) == {address: 1 for address in readers}
+
+
 def test_a_concurrent_request_answer_is_retried(cli, resend, resend_workspace) -> None:
     readers = audience(resend_workspace, 3)
     resend.faults = {1: Fault(status=409, name="concurrent_idempotent_requests",
