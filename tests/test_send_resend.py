@@ -198,6 +198,18 @@ def test_a_resumed_run_sends_a_batch_of_unknown_fate_again_under_its_key(cli, re
     assert status(cli)["complete"] and status(cli)["unknown_recipients"] == 0
 
 
+def test_a_batch_of_unknown_fate_whose_reader_was_suppressed_since_stays_unknown(cli, resend,
+                                                                                resend_workspace) -> None:
+    """Sent again without that reader it would be another request under the same key; with them, a
+    copy to someone who unsubscribed. It stays unknown, for a person to check."""
+    readers = unknown_after_a_timeout(cli, resend, resend_workspace)
+    (resend_workspace / "suppressions.csv").write_text(f"email,reason,note\n{readers[1]},unsubscribe,\n")
+    tries = len(resend.attempts)
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert "cannot be sent again as it was" in result.err and len(resend.attempts) == tries
+    assert status(cli)["unknown_recipients"] == 3 and not status(cli)["complete"]
+
+
 def age_the_log(workspace: Path, hours: float) -> None:
     """Move every time in the send log back: as if the send had started ``hours`` ago."""
     path = issue_folder(workspace) / "send-log.jsonl"
@@ -376,3 +388,22 @@ def test_killed_at_random_points_every_reader_gets_exactly_one_copy(resend, work
     assert state.complete and not state.unknown
     assert resend.problems == []
     assert time.monotonic() - started < 600
+
+
+def test_the_key_comes_from_the_issue_the_readers_and_the_log_key() -> None:
+    from newsletter.deliver.send import batch_key
+
+    key = batch_key(EXAMPLE_ISSUE, ["a1", "b2"], "f00d")
+    assert key == batch_key(EXAMPLE_ISSUE, ["a1", "b2"], "f00d"), "a resumed run that sends the same readers reproduces it"
+    others = {batch_key("other-issue", ["a1", "b2"], "f00d"), batch_key(EXAMPLE_ISSUE, ["a1"], "f00d"),
+              batch_key(EXAMPLE_ISSUE, ["b2", "a1"], "f00d"), batch_key(EXAMPLE_ISSUE, ["a1", "b2"], "beef")}
+    assert key not in others and len(others) == 4
+    assert len(batch_key("x" * 500, ["a"] * 100, "f00d")) <= 256 and key.isascii()
+
+
+def test_resend_api_host_overrides_the_setting(cli, resend, resend_workspace, monkeypatch) -> None:
+    readers = audience(resend_workspace, 2)
+    set_send_settings(resend_workspace, resend={"host": "http://127.0.0.1:9"})
+    monkeypatch.setenv("RESEND_API_HOST", resend.url)
+    assert cli("send", EXAMPLE_ISSUE, "--send", "--yes").code == 0
+    assert copies(resend.delivered) == {address: 1 for address in readers}

@@ -459,12 +459,13 @@ class _Keys:
     window: dt.timedelta
     log_key: LogKey | None
     logged: bool
+    provider: str = ""
 
     @classmethod
     def for_provider(cls, provider: Provider, issue: str, log: SendLog | None) -> _Keys | None:
         if not provider.idempotent_for:
             return None
-        return cls(issue, provider.idempotent_for, log.key if log else None, log is not None)
+        return cls(issue, provider.idempotent_for, log.key if log else None, log is not None, provider.name)
 
     def key(self, batch: Batch) -> str:
         label = re.sub(r"[^A-Za-z0-9._-]", "_", self.issue)[:100]
@@ -516,7 +517,7 @@ def _settle_by_key(plan: SendPlan, keys: _Keys, progress: Progress) -> list[tupl
     old, stays unknown."""
     wanted: dict[str, LoggedBatch] = {}
     for batch in plan.history.unknown:
-        if not batch.key:
+        if not batch.key or batch.provider != keys.provider:  # only the provider that keeps the key can settle it
             continue
         if not keys.fresh(batch.key_since):
             progress(f"batch {batch.id}: its fate is unknown and its idempotency key was first used at "
