@@ -468,27 +468,34 @@ class _Keys:
         return cls(issue, provider.idempotent_for, log.key if log else None, log is not None, provider.name)
 
     def key(self, batch: Batch) -> str:
-        label = re.sub(r"[^A-Za-z0-9._-]", "_", self.issue)[:100]
         if not self.logged:
-            return f"newsletter/{label}/test/{uuid.uuid4().hex}"
+            return f"newsletter/{_key_label(self.issue)}/test/{uuid.uuid4().hex}"
         ids = [self.log_key.id(r.email) if self.log_key else r.email.strip().lower() for r in batch.recipients]
         return batch_key(self.issue, ids, self.log_key.fingerprint if self.log_key else "")
 
     def fresh(self, since: str, now: dt.datetime | None = None) -> bool:
         """Whether a key first used at ``since`` (a log time) is still kept, with a margin."""
-        try:
-            first = dt.datetime.fromisoformat(since)
-        except ValueError:
-            return False
-        first = first if first.tzinfo else first.replace(tzinfo=dt.timezone.utc)
-        return (now or clock.now()) - first < self.window - KEY_MARGIN
+        first = _log_datetime(since)
+        return first is not None and (now or clock.now()) - first < self.window - KEY_MARGIN
 
 
 def batch_key(issue: str, ids: Sequence[str], fingerprint: str) -> str:
     """The idempotency key of the batch of these readers (send-log ids, in order) of ``issue``."""
-    label = re.sub(r"[^A-Za-z0-9._-]", "_", issue)[:100]
     digest = hashlib.sha256("\n".join([fingerprint, issue, *ids]).encode("utf-8")).hexdigest()
-    return f"newsletter/{label}/{digest[:48]}"
+    return f"newsletter/{_key_label(issue)}/{digest[:48]}"
+
+
+def _key_label(issue: str) -> str:
+    """The issue as a key shows it: ASCII, short."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", issue)[:100]
+
+
+def _log_datetime(text: str) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def settles_by_key(batch: LoggedBatch, provider: Provider | type[Provider], now: dt.datetime | None = None) -> bool:
@@ -503,10 +510,9 @@ def key_until(batch: LoggedBatch, now: dt.datetime | None = None) -> str | None:
     if batch.provider not in PROVIDERS:
         return None
     provider = provider_class(batch.provider)
-    if not settles_by_key(batch, provider, now):
+    first = _log_datetime(batch.key_since)
+    if first is None or not settles_by_key(batch, provider, now):
         return None
-    first = dt.datetime.fromisoformat(batch.key_since)
-    first = first if first.tzinfo else first.replace(tzinfo=dt.timezone.utc)
     return log_time(first + provider.idempotent_for - KEY_MARGIN)
 
 
