@@ -407,3 +407,14 @@ def test_resend_api_host_overrides_the_setting(cli, resend, resend_workspace, mo
     monkeypatch.setenv("RESEND_API_HOST", resend.url)
     assert cli("send", EXAMPLE_ISSUE, "--send", "--yes").code == 0
     assert copies(resend.delivered) == {address: 1 for address in readers}
+
+
+def test_a_refused_batch_is_one_line_and_refused_not_unknown(cli, resend, resend_workspace) -> None:
+    audience(resend_workspace, 3)
+    resend.faults = {1: Fault(status=422, name="validation_error", message="Invalid `to` field: reader00001@example.org")}
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 1 and "validation_error" in result.err and "Traceback" not in result.err
+    assert "reader00001@example.org" not in result.err, "no address on stderr"
+    assert status(cli)["unknown"] == [] and status(cli)["sent"] == 0
+    assert cli("send", EXAMPLE_ISSUE, "--send", "--yes").code == 0, "fixed, the same readers go under the same key"
+    assert sorted(resend.delivered) == sorted(audience(resend_workspace, 3))

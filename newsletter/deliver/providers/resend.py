@@ -178,13 +178,13 @@ class ResendSession(Session):
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             # No connection was made: nothing went out.
             raise TemporaryFailure(redact(f"{where} unreachable: {error or type(error).__name__}")) from None
-        except httpx.TransportError as error:
-            # Timed out or cut off after the request went out: Resend may have taken it.
+        except httpx.RequestError as error:
+            # Timed out, cut off or garbled after the request went out: Resend may have taken it.
             raise TemporaryFailure(redact(f"Resend did not answer: {error or type(error).__name__}"),
                                    maybe_delivered=True) from None
         with self.lock:
             self.requests += 1
-        if response.status_code == 200:
+        if 200 <= response.status_code < 300:
             return _receipt(response)
         raise _classify(response, batch)
 
@@ -198,7 +198,7 @@ def _receipt(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         ids = []
     first = f", first id {ids[0]}" if ids and isinstance(ids[0], str) else ""
-    return f"200: {len(ids)} emails{first}"
+    return f"{response.status_code}: {len(ids)} emails{first}"
 
 
 def _error(response: httpx.Response) -> tuple[str, str]:
@@ -208,7 +208,7 @@ def _error(response: httpx.Response) -> tuple[str, str]:
     except ValueError:
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("message"), str):
-        return str(payload.get("name") or ""), payload["message"]
+        return str(payload.get("name") or "")[:100], payload["message"][:300]
     return "", response.text[:200]
 
 
