@@ -72,6 +72,7 @@ class Secret:
 
 SECRETS = (
     Secret("SENDGRID_API_KEY", "the sendgrid provider's API key (a key with Mail Send access is enough)"),
+    Secret("RESEND_API_KEY", "the resend provider's API key (sending access is enough)"),
     Secret("SMTP_PASSWORD", "the smtp provider's password for [send.smtp] user"),
     Secret("NEWSLETTER_LOG_KEY", "keys the send log's recipient ids; every machine that sends needs the same "
            "value", generated=True),

@@ -17,7 +17,7 @@ from newsletter import clock
 from tests.conftest import EXAMPLE_ISSUE, write_issue
 from tests.send_helpers import issue_folder, set_send_settings
 
-ALL_SECRETS = ("SENDGRID_API_KEY", "SMTP_PASSWORD", "NEWSLETTER_LOG_KEY", "NEWSLETTER_UNSUBSCRIBE_SECRET",
+ALL_SECRETS = ("SENDGRID_API_KEY", "RESEND_API_KEY", "SMTP_PASSWORD", "NEWSLETTER_LOG_KEY", "NEWSLETTER_UNSUBSCRIBE_SECRET",
                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "NEWSLETTER_LLM_API_KEY")
 
 

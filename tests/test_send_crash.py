@@ -24,10 +24,23 @@ BATCH = 3  # 200 batches per full send: work left for every kill to land in
 
 
 def start_send(workspace: Path, *options: str) -> subprocess.Popen:
-    env = {**os.environ, "SENDGRID_API_KEY": FAKE_KEY}
-    env.pop("SENDGRID_API_HOST", None)
+    return start_process(workspace, {"SENDGRID_API_KEY": FAKE_KEY}, *options)
+
+
+def start_process(workspace: Path, secrets: dict[str, str], *options: str) -> subprocess.Popen:
+    """``newsletter send ISSUE --send --yes`` in its own process, with ``secrets`` and no host override."""
+    env = {**os.environ, **secrets}
+    for name in ("SENDGRID_API_HOST", "RESEND_API_HOST"):
+        env.pop(name, None)
     return subprocess.Popen([sys.executable, "-m", "newsletter", "send", EXAMPLE_ISSUE, "--send", "--yes", *options],
                             cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def arm_log_kill(process: subprocess.Popen, log: Path, batches: int) -> None:
+    """Kill ``process`` right after the log confirmed ``batches`` more batches."""
+    target = log_lines(log, "batch-sent") + batches
+    threading.Thread(target=kill_when, args=(process, lambda: log_lines(log, "batch-sent") >= target),
+                     daemon=True).start()
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -45,9 +58,7 @@ def arm(mode: str, process: subprocess.Popen, server: FakeSendGrid, log: Path, r
                                                                     deliver=mode == "request-taken", answer=False)}
     elif mode == "after-batch":
         # Dies right after the log confirmed some batch: between batches, or writing the next start.
-        target = log_lines(log, "batch-sent") + rng.randint(1, 4)
-        threading.Thread(target=kill_when, args=(process, lambda: log_lines(log, "batch-sent") >= target),
-                         daemon=True).start()
+        arm_log_kill(process, log, rng.randint(1, 4))
     else:  # "timer": anywhere, including the middle of a log write
         # Counted from the first request, not from the start: with batches in parallel a whole
         # send takes about a second, and a slow start-up must not let it finish first.

@@ -250,7 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--as", dest="as_reader", metavar="EMAIL", help="with --to: fill the merge fields from this "
                       "reader's audience row instead of the first")
     send.add_argument("--limit", type=_positive, metavar="N", help="only the next N recipients who do not have it yet")
-    send.add_argument("--provider", metavar="NAME", help="sendgrid or smtp instead of [send] provider")
+    send.add_argument("--provider", metavar="NAME", help="sendgrid, resend or smtp instead of [send] provider")
     send.add_argument("--sandbox", action="store_true", help="SendGrid sandbox mode: the API checks everything, delivers nothing")
     send.add_argument("--skip-bad-rows", action="store_true", help="skip invalid audience rows (listed in skipped-rows.csv) instead of stopping")
     send.add_argument("--resend-unknown", action="store_true", help="also send batches whose fate the log does not know (check them first)")

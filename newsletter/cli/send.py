@@ -16,6 +16,7 @@ from newsletter.deliver.send import (
     issue_status,
     plan_send,
     send_issue,
+    settles_by_key,
 )
 from newsletter.errors import InputError, NewsletterError, SendError, display_path
 from newsletter.workspace import Workspace
@@ -38,7 +39,7 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
     plan = plan_send(workspace, issue, audience=args.audience, to=args.to, limit=args.limit,
                      skip_bad_rows=args.skip_bad_rows, resend_unknown=args.resend_unknown, as_reader=args.as_reader,
                      provider=args.provider)
-    _warn_about(plan)
+    _warn_about(plan, provider)
     progress = _progress if not provider.dry_run else (lambda _: None)
     result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress, force=args.force,
                         require_approval=args.due)
@@ -103,14 +104,14 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _warn_about(plan: SendPlan) -> None:
+def _warn_about(plan: SendPlan, provider: Provider) -> None:
     for warning in plan.build.issue.warnings:  # sources dropped by skip_broken, repeats of earlier issues
         print(f"newsletter: warning: {warning}", file=sys.stderr)
     if plan.skipped_rows:
         print(f"Skipped {count(plan.skipped_rows, 'bad row')} of {display_path(plan.audience)}: "
               f"listed in {display_path(plan.skipped_rows_report)}", file=sys.stderr)
     for batch in plan.history.unknown:
-        if not plan.resend_unknown and not batch.open_reservations:
+        if not plan.resend_unknown and not batch.open_reservations and not settles_by_key(batch, provider):
             print(f"Held back batch {batch.id} ({count(len(batch.to), 'recipient')}, first {batch.first}, "
                   f"started {batch.started}): its fate is unknown. Check the {batch.provider} activity, then "
                   "send again with --resend-unknown if it was not delivered.", file=sys.stderr)
@@ -194,7 +195,11 @@ def run_status(args, workspace: Workspace) -> int:
               f"started {batch['started']} via {batch['provider']}" + (f": {batch['note']}" if batch["note"] else ""))
     if any(batch["cancellable"] for batch in status.unknown):
         print("  Scheduled batches of unknown fate are cancelled and sent again by the next send.")
-    if any(not batch["cancellable"] for batch in status.unknown):
+    for batch in status.unknown:
+        if batch["resent_until"]:
+            print(f"  Batch {batch['batch']} is sent again under its idempotency key by a send until "
+                  f"{batch['resent_until']} (the provider does not deliver it twice); after that it stays unknown.")
+    if any(not batch["cancellable"] and not batch["resent_until"] for batch in status.unknown):
         print("  Check the provider's activity for them; send with --resend-unknown if they were not delivered.")
     if status.send_at:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")

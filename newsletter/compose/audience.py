@@ -60,6 +60,7 @@ class Batch:
 
     id: str  # "<run>.<number>"
     recipients: Sequence[Recipient]
+    key: str = ""  # an idempotency key the provider keeps, when it takes one (logged before the request)
 
 
 @dataclass(frozen=True)

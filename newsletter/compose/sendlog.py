@@ -21,6 +21,12 @@ scheduled through a provider that holds mail is marked ``scheduled`` and logs ea
 reference (``batch-reserved``, ``ref``) before a request uses it and ``batch-cancelled`` once it is cancelled: a
 batch whose ids are all cancelled delivered nothing, and one with an open id is settled by
 cancelling it.
+
+A batch sent through a provider that keeps idempotency keys carries its key on ``batch-start``
+(``idempotency_key``), written before the request. A batch of unknown fate is settled by sending
+it again, the same readers under the same key, while the provider still keeps the key: such a
+resend logs ``batch-start`` again under the same batch id with ``key_since``, when the key was
+first used (the provider's window runs from then).
 """
 
 from __future__ import annotations
@@ -115,6 +121,14 @@ class LoggedBatch:
     scheduled: bool = False  # sent under provider references, each logged before use
     reservations: list[str] = field(default_factory=list)  # those references
     cancelled: list[str] = field(default_factory=list)  # of them: cancelled, so delivering nothing
+    key: str = ""  # the idempotency key its requests carried (a provider that keeps keys)
+    key_since: str = ""  # when that key was first used
+    size: int = 0  # recipients it started with (``to`` keeps those whose fate it still decides)
+
+    @property
+    def whole(self) -> bool:
+        """Still the readers it was first sent to: sending it again reproduces that request."""
+        return len(self.to) == self.size
 
     @property
     def open_reservations(self) -> list[str]:
@@ -233,6 +247,11 @@ class _Replay:
             batch = LoggedBatch(batch_id, event.get("at", ""), event.get("provider", ""),
                                 self.ids(event.get("to", [])), first_line=event.get("first_line"),
                                 scheduled=bool(event.get("scheduled")))
+            key = event.get("idempotency_key")
+            if isinstance(key, str) and key:
+                batch.key = key
+                batch.key_since = str(event.get("key_since") or batch.started)
+            batch.size = len(batch.to)
             self.batches[batch_id] = batch
             # Logged message by message: a recipient is in doubt only once its message started.
             state = "queued" if event.get("per_message") else "started"
@@ -342,11 +361,15 @@ class SendLog:
     def run_ended(self, run: int, outcome: str, sent: int) -> None:
         self._append("run-end", run=run, outcome=outcome, sent=sent)
 
-    def batch_started(self, batch: Batch, provider: str, per_message: bool = False, scheduled: bool = False) -> None:
+    def batch_started(self, batch: Batch, provider: str, per_message: bool = False, scheduled: bool = False,
+                      key_since: str = "") -> None:
+        """``batch.key``, if any, is logged with it; ``key_since``: a resend under a key first used then."""
         first = batch.recipients[0].line if batch.recipients else 0
         extra = {"first_line": first} if first else {}
         extra |= {"per_message": True} if per_message else {}
         extra |= {"scheduled": True} if scheduled else {}
+        extra |= {"idempotency_key": batch.key} if batch.key else {}
+        extra |= {"key_since": key_since} if key_since and batch.key else {}
         self._append("batch-start", batch=batch.id, provider=provider, count=len(batch.recipients),
                      **extra, to=self._ids(r.email for r in batch.recipients))
 

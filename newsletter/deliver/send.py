@@ -9,11 +9,14 @@ unknown fate are held back until the user checks them and asks for ``resend_unkn
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 import threading
+import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import AbstractSet, Callable, Iterable, Iterator, Sized
+from typing import AbstractSet, Callable, Iterable, Iterator, Sequence, Sized
 
 from newsletter import clock
 from newsletter.compose.audience import (
@@ -30,6 +33,7 @@ from newsletter.compose.audience import (
 from newsletter.compose.issuefile import read_issue
 from newsletter.compose.sendlog import (
     KEY_VARIABLE,
+    LoggedBatch,
     LogKey,
     LogState,
     SendLog,
@@ -388,19 +392,24 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
             progress: Progress = lambda _: None) -> SendResult:
     size = max(1, min(settings.batch_size, provider.max_batch))
     run = plan.history.runs + 1
-    count = len(plan.recipients)
-    batches = -(-count // size)
+    keys = _Keys.for_provider(provider, plan.build.issue.slug, log)
+    # Batches of unknown fate this provider still keeps the idempotency key of: sent again first,
+    # the same readers under the same key (the provider answers as the first time if it took them).
+    again = _settle_by_key(plan, keys, progress) if log and keys and not plan.resend_unknown else []
+    held_back = plan.held_back - sum(len(batch.recipients) for batch, _ in again)
+    count = len(plan.recipients) + sum(len(batch.recipients) for batch, _ in again)
+    batches = -(-len(plan.recipients) // size) + len(again)
     policy = RetryPolicy.from_settings(settings)
     if log:
         source = display_path(plan.audience) if plan.audience else ""
         log.run_started(run, provider.name, source, count, batches)
     workers = max(1, min(settings.concurrency, provider.max_concurrency, batches))
-    sender = _Sender(provider.name, policy, log, _serialised(progress))
+    sender = _Sender(provider.name, policy, log, _serialised(progress), keys)
     outcome = "failed"
     try:
         with provider.open(plan.campaign) as session, cycle_collector_paused():
-            sender.send_all(session, _in_batches(plan.recipients, size, run), workers)
-        outcome = "complete" if plan.left_after == 0 and plan.held_back == 0 else "partial"
+            sender.send_all(session, _resent_then(again, _in_batches(plan.recipients, size, run)), workers)
+        outcome = "complete" if plan.left_after == 0 and held_back == 0 else "partial"
     except (BatchFailed, RetriesExhausted) as error:
         raise SendError(redact(f"{error}. Sent to {sender.sent} of {count} recipients before that; "
                                + _after_failure(plan, log, error))) from None
@@ -408,7 +417,7 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
         if log:
             log.run_ended(run, outcome, sender.sent)
     details = {**session.details(), "batches": batches, "log": str(plan.log) if log else None,
-               "held_back": plan.held_back}
+               "held_back": held_back}
     result = SendResult(provider.name, sender.sent, provider.dry_run, details.get("location"), details)
     return replace(result, summary=provider.summary(result))
 
@@ -428,6 +437,127 @@ def _in_batches(recipients: Sized & Iterable[Recipient], size: int, run: int) ->
         yield Batch(f"{run}.{number + 1}", waiting)
 
 
+def _resent_then(again: list[tuple[Batch, str]], batches: Iterator[Batch]) -> Iterator[tuple[Batch, str]]:
+    """The batches sent again under their keys (with when each key was first used), then the new ones."""
+    yield from again
+    for batch in batches:
+        yield batch, ""
+
+
+# A provider keeps a key for its window from when it first took it; we count from before our
+# first request went out, and stop this much earlier still: a clock a little off, a long run.
+KEY_MARGIN = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """Idempotency keys for a provider that keeps them for ``window``. A logged batch's key comes
+    from the issue, its readers' send-log ids and the log key's fingerprint, so sending the same
+    readers again reproduces it; a test send (no log) gets a fresh key for each batch."""
+
+    issue: str
+    window: dt.timedelta
+    log_key: LogKey | None
+    logged: bool
+    provider: str = ""
+
+    @classmethod
+    def for_provider(cls, provider: Provider, issue: str, log: SendLog | None) -> _Keys | None:
+        if not provider.idempotent_for:
+            return None
+        return cls(issue, provider.idempotent_for, log.key if log else None, log is not None, provider.name)
+
+    def key(self, batch: Batch) -> str:
+        if not self.logged:
+            return f"newsletter/{_key_label(self.issue)}/test/{uuid.uuid4().hex}"
+        ids = [self.log_key.id(r.email) if self.log_key else r.email.strip().lower() for r in batch.recipients]
+        return batch_key(self.issue, ids, self.log_key.fingerprint if self.log_key else "")
+
+    def fresh(self, since: str, now: dt.datetime | None = None) -> bool:
+        """Whether a key first used at ``since`` (a log time) is still kept, with a margin."""
+        first = _log_datetime(since)
+        return first is not None and (now or clock.now()) - first < self.window - KEY_MARGIN
+
+
+def batch_key(issue: str, ids: Sequence[str], fingerprint: str) -> str:
+    """The idempotency key of the batch of these readers (send-log ids, in order) of ``issue``."""
+    digest = hashlib.sha256("\n".join([fingerprint, issue, *ids]).encode("utf-8")).hexdigest()
+    return f"newsletter/{_key_label(issue)}/{digest[:48]}"
+
+
+def _key_label(issue: str) -> str:
+    """The issue as a key shows it: ASCII, short."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", issue)[:100]
+
+
+def _log_datetime(text: str) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def settles_by_key(batch: LoggedBatch, provider: Provider | type[Provider], now: dt.datetime | None = None) -> bool:
+    """Whether ``provider`` still keeps the key of ``batch`` (of unknown fate), so a send sends it again."""
+    if not (batch.key and provider.idempotent_for and batch.provider == provider.name and batch.whole):
+        return False
+    return _Keys("", provider.idempotent_for, None, True).fresh(batch.key_since, now)
+
+
+def key_until(batch: LoggedBatch, now: dt.datetime | None = None) -> str | None:
+    """Until when a send settles ``batch`` (of unknown fate) by sending it again under its key (None: it does not)."""
+    if batch.provider not in PROVIDERS:
+        return None
+    provider = provider_class(batch.provider)
+    first = _log_datetime(batch.key_since)
+    if first is None or not settles_by_key(batch, provider, now):
+        return None
+    return log_time(first + provider.idempotent_for - KEY_MARGIN)
+
+
+def _settle_by_key(plan: SendPlan, keys: _Keys, progress: Progress) -> list[tuple[Batch, str]]:
+    """The batches of unknown fate whose key the provider still keeps, rebuilt as first sent: the
+    same readers (read again from the audience, in the same order) under the same key and batch id.
+    One that cannot be rebuilt (a reader left the audience or was suppressed), or whose key is too
+    old, stays unknown."""
+    wanted: dict[str, LoggedBatch] = {}
+    for batch in plan.history.unknown:
+        if not batch.key or batch.provider != keys.provider:  # only the provider that keeps the key can settle it
+            continue
+        if not keys.fresh(batch.key_since):
+            progress(f"batch {batch.id}: its fate is unknown and its idempotency key was first used at "
+                     f"{batch.key_since}, more than {_hours(keys.window - KEY_MARGIN)} ago: the provider no longer "
+                     "keeps it, so the batch is not sent again")
+        elif batch.whole:
+            wanted[batch.id] = batch
+    if not wanted or plan.candidates is None:
+        return []
+    needed = {recipient for batch in wanted.values() for recipient in batch.to}
+    found: dict[str, Recipient] = {}
+    for chunk in plan.candidates.chunks():
+        for recipient in chunk:
+            key = plan.history.id(recipient.email)
+            if key in needed and key not in found:
+                found[key] = recipient
+    again = []
+    for batch in wanted.values():
+        if not all(recipient in found for recipient in batch.to):
+            progress(f"batch {batch.id}: its fate is unknown and some of its readers are no longer in the audience "
+                     "(or were suppressed), so it cannot be sent again as it was: it stays unknown")
+            continue
+        recipients = plan.tokens([found[recipient] for recipient in batch.to])
+        again.append((Batch(batch.id, recipients, batch.key), batch.key_since))
+        progress(f"batch {batch.id}: fate was unknown; sending it again under its idempotency key "
+                 "(the provider does not send it twice)")
+    return again
+
+
+def _hours(span: dt.timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} h"
+
+
 def _serialised(progress: Progress) -> Progress:
     lock = threading.Lock()
 
@@ -441,22 +571,25 @@ class _Sender:
     """Hands batches to up to ``workers`` threads. The first batch that fails stops the handing
     out; batches already in flight finish and are logged; then that failure is raised."""
 
-    def __init__(self, provider: str, policy: RetryPolicy, log: SendLog | None, progress: Progress) -> None:
+    def __init__(self, provider: str, policy: RetryPolicy, log: SendLog | None, progress: Progress,
+                 keys: _Keys | None = None) -> None:
         self.provider, self.policy, self.log, self.progress = provider, policy, log, progress
+        self.keys = keys
         self.gate = RateGate()  # a 429 to one worker holds back all of them
         self.sent = 0
         self.counting = threading.Lock()
 
-    def send_all(self, session: Session, batches: Iterator[Batch], workers: int) -> None:
+    def send_all(self, session: Session, batches: Iterator[tuple[Batch, str]], workers: int) -> None:
+        """``batches``: each with when its key was first used, if it is being sent again under it."""
         if workers == 1:  # in this thread: the same order, and nothing to coordinate
-            for batch in batches:
-                self.sent += self.send(session, batch)
+            for batch, key_since in batches:
+                self.sent += self.send(session, batch, key_since)
             return
         failure: BaseException | None = None
         with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
             running: set[Future[int]] = set()
-            for batch in batches:
-                running.add(pool.submit(self.send, session, batch))
+            for batch, key_since in batches:
+                running.add(pool.submit(self.send, session, batch, key_since))
                 if len(running) >= workers:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     failure = self.collect(done, failure)
@@ -477,9 +610,10 @@ class _Sender:
                 failure = failure or error
         return failure
 
-    def send(self, session: Session, batch: Batch) -> int:
+    def send(self, session: Session, batch: Batch, key_since: str = "") -> int:
         try:
-            return _send_batch(session, batch, self.provider, self.policy, self.log, self.progress, self.gate)
+            return _send_batch(session, batch, self.provider, self.policy, self.log, self.progress, self.gate,
+                               self.keys, key_since)
         except (BatchFailed, RetriesExhausted) as error:
             with self.counting:  # what went out before the failure counts (one-by-one providers)
                 self.sent += len(error.delivered)
@@ -487,40 +621,86 @@ class _Sender:
 
 
 def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPolicy, log: SendLog | None,
-                progress: Progress, gate: RateGate | None = None) -> int:
+                progress: Progress, gate: RateGate | None = None, keys: _Keys | None = None,
+                key_since: str = "") -> int:
+    """``keys``: the provider keeps idempotency keys; ``key_since``: ``batch`` is one of unknown fate
+    sent again under its key, first used then."""
     def retrying(failure, attempt: int, delay: float) -> None:
         progress(redact(f"batch {batch.id}: {failure.message}; "
                         f"retry {attempt} of {policy.max_retries} in {delay:.1f} s"))
 
     per_message = log is not None and session.logs_each_message
     scheduled = log is not None and session.reserves_references
+    if keys and not batch.key:
+        batch = replace(batch, key=keys.key(batch))
     if log:
-        log.batch_started(batch, provider, per_message, scheduled)
+        log.batch_started(batch, provider, per_message, scheduled, key_since)
     if per_message:
         session.journal = _MessageJournal(log, batch)
+    # Tries whose fate is unclear; a batch sent again under its key starts with one.
+    unclear = _Unclear(keys, key_since or (log_time() if batch.key else ""), bool(key_since))
     try:
-        receipt = with_retries(lambda: _attempt(session, batch, log if scheduled else None), policy,
+        receipt = with_retries(lambda: _attempt(session, batch, log if scheduled else None, unclear), policy,
                                on_retry=retrying, gate=gate)
     except RetriesExhausted as error:
+        if unclear.seen and not error.maybe_delivered:
+            error = RetriesExhausted(f"{error}; an earlier try of this batch may have been delivered",
+                                     TemporaryFailure(str(error), delivered=error.delivered), True)
         if log and error.maybe_delivered:
             log.batch_unknown(batch, str(error))
         elif log:
             log.batch_failed(batch, str(error), error.delivered)
-        raise
+        raise error from None
     except BatchFailed as error:
-        if log:
+        if unclear.seen and not error.maybe_delivered:
+            error = BatchFailed(f"{error}; an earlier try of this batch may have been delivered", error.delivered,
+                                maybe_delivered=True)
+        if log and error.maybe_delivered:
+            log.batch_unknown(batch, str(error))
+        elif log:
             log.batch_failed(batch, str(error), error.delivered)
-        raise
+        raise error from None
     if log:
         log.batch_sent(batch, receipt)
     progress(f"batch {batch.id}: {len(batch.recipients)} sent ({receipt})")
     return len(batch.recipients)
 
 
-def _attempt(session: Session, batch: Batch, log: SendLog | None) -> str:
+def log_time(now: dt.datetime | None = None) -> str:
+    """A time as the send log writes it."""
+    return (now or clock.now()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _Unclear:
+    """Whether any try of a batch may have been delivered; with a key the provider still keeps
+    (first used at ``since``), such a try is simply tried again under that key."""
+
+    keys: _Keys | None
+    since: str
+    seen: bool = False
+
+    @property
+    def retryable(self) -> bool:
+        return bool(self.keys and self.since and self.keys.fresh(self.since))
+
+
+def _attempt(session: Session, batch: Batch, log: SendLog | None, unclear: _Unclear | None = None) -> str:
     """One try at a batch. Scheduled far enough ahead (``log`` given), each try goes out under a
     fresh provider batch id logged first; a try of unknown fate is cancelled before the next one,
-    so a retry can never make a second copy."""
+    so a retry can never make a second copy. Under an idempotency key the provider keeps, a try of
+    unknown fate is tried again under the same key: the provider answers as the first time."""
+    if log is None and batch.key and unclear is not None:
+        try:
+            return session.send(batch)
+        except TemporaryFailure as failure:
+            if not failure.maybe_delivered:
+                raise
+            unclear.seen = True
+            if not unclear.retryable:
+                raise
+            raise TemporaryFailure(f"{failure.message} (trying again under the same idempotency key)",
+                                   failure.retry_after, delivered=failure.delivered) from None
     if log is None:
         return session.send(batch)
     reserved = session.reserve(batch)
@@ -622,7 +802,8 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
         left = len(_select(scanned, history, None, False)["recipients"])
     now = now or clock.now()
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
-                "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations)} for b in history.unknown]
+                "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations),
+                "resent_until": key_until(b, now)} for b in history.unknown]
     return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
                        unknown, len(history.unknown_addresses), history.runs, history.last_sent, history.complete, spec.send_at,
                        is_due(spec.send_at, history.complete, due_window(workspace, provider), now))

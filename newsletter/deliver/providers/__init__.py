@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 DRY_RUN = "outbox"  # what `send` uses without --send: writes what would be sent, sends nothing
 PROVIDERS = {
     "outbox": "newsletter.deliver.providers.outbox:OutboxProvider",
+    "resend": "newsletter.deliver.providers.resend:ResendProvider",
     "sendgrid": "newsletter.deliver.providers.sendgrid:SendGridProvider",
     "smtp": "newsletter.deliver.providers.smtp:SmtpProvider",
 }
@@ -54,11 +55,13 @@ def hosted_unsubscribe(workspace: Workspace, provider: str | None = None) -> Hos
 
 
 class BatchFailed(SendError):
-    """The provider refused the batch; ``delivered`` got it before the refusal (SMTP sends one by one)."""
+    """The provider refused the batch; ``delivered`` got it before the refusal (SMTP sends one by one).
+    ``maybe_delivered``: the refusal says an earlier try may have gone out (the batch stays unknown)."""
 
-    def __init__(self, message: str, delivered: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, delivered: Sequence[str] = (), maybe_delivered: bool = False) -> None:
         super().__init__(redact(message))
         self.delivered = list(delivered)
+        self.maybe_delivered = maybe_delivered
 
 
 class Session:
@@ -104,6 +107,10 @@ class Provider:
     cancel_deadline = dt.timedelta(0)  # until this long before send_at
     can_pull_suppressions = False  # pull_suppressions(since, policy, progress)
     can_report = False  # category_stats(category, start, policy)
+    # Keeps a batch's idempotency key (Batch.key) this long: the same key and body within it is
+    # answered as the first time and sends nothing again, so a try of unknown fate is simply tried
+    # again under its key, in the same run or a resumed one. Zero: it keeps no keys.
+    idempotent_for = dt.timedelta(0)
 
     @classmethod
     def hosted_unsubscribe(cls, workspace: Workspace) -> HostedUnsubscribe | None:
