@@ -14,7 +14,6 @@ import json
 import re
 import socket
 import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Callable
 
 import pytest
 
-from newsletter.cli.commands import main
 from tests.conftest import EXAMPLE_ISSUE
 from tests.http_server import Response, WebServer
 from tests.send_helpers import FAKE_KEY, set_send_settings
@@ -38,7 +36,7 @@ from tests.test_hostile_input import (
     SUBJECT,
     Case,
     Env,
-    snapshot,
+    run_case,
 )
 
 PUBLIC = "93.184.215.14"  # what the fake resolver says a public name is (never connected to: see FakeDns)
@@ -241,31 +239,6 @@ ROWS: dict[str, Row] = {
     "ssrf-dns-rebinding": Row(case(rebinding, ("cannot connect",)), 6, pinned),
     "ssrf-mixed-answers": Row(case(mixed_answers, PRIVATE), 6, nothing_internal_read),
 }
-
-
-def run_case(environment: Env, sendgrid: FakeSendGrid, case: Case, command: tuple[str, ...], capsys) -> str:
-    """Run one command on the broken workspace and assert the table's promises; returns the error line."""
-    before = snapshot(environment.root)
-    try:
-        code = main(list(command))
-    except BaseException:  # noqa: BLE001 (what a user would see as a traceback)
-        pytest.fail(f"traceback:\n{traceback.format_exc()}")
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    assert code == case.code, err
-    lines = err.splitlines()
-    assert lines, "no error line"
-    last = lines[-1]
-    if case.code == 2:
-        assert len(lines) == 1 and not out, f"more than one line: {err!r}"
-    assert re.fullmatch(r"newsletter: [^\n]+", last), last
-    if case.where:
-        assert re.match(rf"newsletter: {case.where}: ", last), last
-    for word in case.words:
-        assert word in last, last
-    assert snapshot(environment.root) == before, "something was written"
-    assert not [a for a in sendgrid.attempts if "personalizations" in a.body], "something was sent"
-    return last
 
 
 RUNS = [pytest.param(name, command, id=f"{name}-{command[0]}") for name, row in ROWS.items()
