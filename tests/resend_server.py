@@ -29,11 +29,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
 from urllib.parse import quote
 
-from tests.sendgrid_server import _token_address
+from tests.sendgrid_server import LoopbackStandIn, _Server, _token_address
 
 MAX_BATCH = 100
 MAX_KEY = 256
@@ -249,18 +249,7 @@ def _batch_problems(body: object) -> list[str]:
     return [problem for index, message in enumerate(body) for problem in message_problems(index, message)]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeResend) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass
-
-
-class FakeResend:
+class FakeResend(LoopbackStandIn):
     def __init__(self, api_key: str = "re_test_key_not_real") -> None:
         self.api_key = api_key
         self.lock = threading.Lock()
@@ -276,10 +265,7 @@ class FakeResend:
         self.chaos: Callable[[int], Fault | None] | None = None
         self.delay = 0.0  # seconds handling each request (a real API's answer time)
         self.keep_bodies = True
-        self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-        self._thread.start()
+        self._serve(_Handler)
 
     def expire(self) -> None:
         """Forget keys older than ``key_ttl`` (called under the lock)."""
@@ -302,13 +288,3 @@ class FakeResend:
     def running(self) -> int:
         with self.lock:
             return sum(kept.running for kept in self.keys.values())
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

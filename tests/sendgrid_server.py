@@ -225,17 +225,39 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """A stand-in's HTTP server on a free loopback port; its handler reaches the stand-in as ``fake``."""
+
     daemon_threads = True
 
-    def __init__(self, fake: FakeSendGrid) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, fake: object, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
         self.fake = fake
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass
 
 
-class FakeSendGrid:
+class LoopbackStandIn:
+    """What every provider stand-in shares: serving in a thread, its URL, stopping."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = _Server(self, handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class FakeSendGrid(LoopbackStandIn):
     def __init__(self, api_key: str = "SG.test-key-not-real") -> None:
         self.api_key = api_key
         self.lock = threading.Lock()
@@ -258,10 +280,7 @@ class FakeSendGrid:
         self.groups: dict[int, list[str]] = {}
         self.stats: dict[str, list[dict]] = {}
         self.reads: list[str] = []  # GET paths with their queries, in order
-        self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-        self._thread.start()
+        self._serve(_Handler)
 
     def read(self, target: str) -> tuple[int, object]:
         """What a GET answers: (status, JSON payload)."""
@@ -316,13 +335,3 @@ class FakeSendGrid:
         if batch_id is not None and "send_at" not in body:
             return [("send_at", "a batch id is for scheduled mail: send_at is required")]
         return []
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
