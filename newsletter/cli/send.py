@@ -84,18 +84,23 @@ def _send_due(args, workspace: Workspace) -> int:
     return code
 
 
+def _ask(question: str, action: str, outcome: str) -> None:
+    """Ask on the terminal; raise unless the answer is yes. ``action``: "send"; ``outcome``: "sent"."""
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
+        raise InputError(None, f"refusing to {action} without a confirmation and there is no terminal to ask on: "
+                         "add --yes")
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise SendError(f"not confirmed: nothing was {outcome}")
+
+
 def _confirmation(assume_yes: bool):
     def confirm(plan: SendPlan, provider: Provider) -> None:
         if assume_yes:
             return
-        if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
-            raise InputError(None, "refusing to send without a confirmation and there is no terminal to ask on: "
-                             "add --yes")
         when = f", scheduled for {plan.campaign.send_at.isoformat()}" if plan.campaign.send_at else ""
-        print(f"Send \"{plan.campaign.subject}\" to {count(len(plan.recipients), 'recipient')} "
-              f"via {provider.name}{when}? [y/N] ", end="", file=sys.stderr, flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            raise SendError("not confirmed: nothing was sent")
+        _ask(f"Send \"{plan.campaign.subject}\" to {count(len(plan.recipients), 'recipient')} "
+             f"via {provider.name}{when}?", "send", "sent")
 
     return confirm
 
@@ -213,10 +218,7 @@ def _pull(workspace: Workspace, quiet: bool) -> dict:
 
     result = pull_suppressions(workspace, progress=_progress)
     if not quiet:
-        since = f"since {result.since}" if result.since else "first pull: everything"
-        merge = result.merge
-        print(f"Pulled {result.fetched:,} suppression{'' if result.fetched == 1 else 's'} from {result.provider} ({since}): "
-              f"{merge.added:,} new in {display_path(merge.path)}, {merge.total:,} in all.")
+        print(result.summary())
     return result.to_dict()
 
 
@@ -314,15 +316,8 @@ def run_cancel(args, workspace: Workspace) -> int:
     from newsletter.deliver.send import cancel_issue
 
     def confirm(recipients: int) -> None:
-        if args.yes:
-            return
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise InputError(None, "refusing to cancel without a confirmation and there is no terminal to ask on: "
-                             "add --yes")
-        print(f"Cancel the scheduled send of {args.issue} to {count(recipients, 'recipient')}? [y/N] ", end="",
-              file=sys.stderr, flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            raise SendError("not confirmed: nothing was cancelled")
+        if not args.yes:
+            _ask(f"Cancel the scheduled send of {args.issue} to {count(recipients, 'recipient')}?", "cancel", "cancelled")
 
     result = cancel_issue(workspace, args.issue, confirm=confirm)
     if args.json:

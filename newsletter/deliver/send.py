@@ -152,13 +152,18 @@ def suppressions(workspace: Workspace) -> set[str]:
     return blocked_addresses(workspace)  # the default suppressions.csv counts too, once it exists
 
 
+def built_for(workspace: Workspace, issue: str | Path, provider: str | None) -> tuple[Workspace, Build]:
+    """The issue built as ``provider`` (else [send] provider) sends it: its unsubscribe link and headers."""
+    workspace = sending_workspace(workspace, hosted_unsubscribe(workspace, provider))
+    return workspace, build_issue(workspace, issue)
+
+
 def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = None,
               to: list[str] | None = None, limit: int | None = None, skip_bad_rows: bool = False,
               resend_unknown: bool = False, as_reader: str | None = None, provider: str | None = None) -> SendPlan:
     """What a send of ``issue`` would do, built for ``provider`` (the one that sends: --provider or
     [send] provider; a dry run shows what that provider would send)."""
-    workspace = sending_workspace(workspace, hosted_unsubscribe(workspace, provider))
-    build = build_issue(workspace, issue)
+    workspace, build = built_for(workspace, issue, provider)
     campaign = campaign_for(build, workspace, test=bool(to))
     tokens = _tokens(campaign, workspace)
     if to:
@@ -324,10 +329,7 @@ def _after_pulling_suppressions(plan: SendPlan, provider: Provider, progress: Pr
     from newsletter.deliver.suppressions import pull_suppressions
 
     assert plan.workspace is not None and plan.audience is not None, "plan_send sets both for an audience"
-    pulled = pull_suppressions(plan.workspace, provider.name, progress)
-    since = f"since {pulled.since}" if pulled.since else "first pull: everything"
-    progress(f"Pulled {pulled.fetched:,} suppression{'' if pulled.fetched == 1 else 's'} from {pulled.provider} "
-             f"({since}): {pulled.merge.added:,} new in {display_path(pulled.merge.path)}, {pulled.merge.total:,} in all.")
+    progress(pull_suppressions(plan.workspace, provider.name, progress).summary())
     scanned = scan_audience(plan.audience, plan.skip_bad_rows, suppressions(plan.workspace))
     return replace(plan, candidates=scanned, suppressed=scanned.suppressed,
                    **_select(scanned, plan.history, plan.limit, plan.resend_unknown, plan.tokens))
@@ -340,9 +342,8 @@ def _require_secrets(plan: SendPlan) -> None:
 
 
 def approve_issue(workspace: Workspace, issue: str | Path, provider: str | None = None) -> Approval:
-    """Record the email as it would leave now (see approval.py)."""
-    workspace = sending_workspace(workspace, hosted_unsubscribe(workspace, provider))
-    build = build_issue(workspace, issue)
+    """Record the email as it would leave now (see approval.py): built as plan_send builds it."""
+    workspace, build = built_for(workspace, issue, provider)
     return approve(build, campaign_for(build, workspace))
 
 

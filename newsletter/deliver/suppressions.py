@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from newsletter import clock
 from newsletter.compose.audience import read_suppressions, valid_email
-from newsletter.errors import InputError
+from newsletter.errors import InputError, display_path
 from newsletter.files import locked, update_file, write_atomically
 
 if TYPE_CHECKING:
@@ -130,6 +130,12 @@ class PullResult:
 
     def to_dict(self) -> dict:
         return {"provider": self.provider, "since": self.since, "fetched": self.fetched, **self.merge.to_dict()}
+
+    def summary(self) -> str:
+        """One line for people: what came home, and where it went."""
+        since = f"since {self.since}" if self.since else "first pull: everything"
+        return (f"Pulled {self.fetched:,} suppression{'' if self.fetched == 1 else 's'} from {self.provider} ({since}): "
+                f"{self.merge.added:,} new in {display_path(self.merge.path)}, {self.merge.total:,} in all.")
 
 
 def state_file(path: Path) -> Path:
