@@ -50,16 +50,19 @@ def redact_secrets(text: str) -> str:
     return text
 
 
+# Anything address-shaped in a provider's error text (a refusal may name the recipient).
 ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[^\s<>\"'(),;:]+")
-LOG_KEY = "NEWSLETTER_LOG_KEY"
+LOG_KEY = "NEWSLETTER_LOG_KEY"  # the secret behind address_id (the send log's key)
+
+
+def address_id(key: bytes, address: str) -> str:
+    """An address as the send log knows it: keyed, so the log and error texts hold no address."""
+    return hmac.digest(key, address.strip().lower().encode("utf-8"), "sha256").hex()[:32]
 
 
 def _address_id(match: re.Match) -> str:
     key = os.environ.get(LOG_KEY, "")
-    if not key:
-        return "<an address>"
-    digest = hmac.digest(key.encode("utf-8"), match.group(0).strip().lower().encode("utf-8"), "sha256").hex()
-    return f"<#{digest[:8]}>"
+    return f"<#{address_id(key.encode('utf-8'), match.group(0))[:8]}>" if key else "<an address>"
 
 
 

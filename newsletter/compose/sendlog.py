@@ -46,15 +46,13 @@ from newsletter import clock
 from newsletter.compose.audience import Batch
 from newsletter.errors import InputError, SendError
 from newsletter.files import write_atomically
-from newsletter.secrets import ADDRESS, redact_secrets, secret
+from newsletter.secrets import ADDRESS, LOG_KEY, address_id, redact_secrets, secret
 
 LOG_NAME = "send-log.jsonl"
-KEY_VARIABLE = "NEWSLETTER_LOG_KEY"
+KEY_VARIABLE = LOG_KEY
 # What logs written before references were provider-neutral call ``ref`` (read, never written).
 LEGACY_REFERENCE = "sendgrid_batch"
 _FINGERPRINT_TEXT = b"newsletter send-log key fingerprint"
-# Anything address-shaped in a provider's error text (a refusal may name the recipient).
-_ADDRESS = ADDRESS
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class LogKey:
     secret: bytes
 
     def id(self, address: str) -> str:
-        return hmac.digest(self.secret, address.strip().lower().encode("utf-8"), "sha256").hex()[:32]
+        return address_id(self.secret, address)
 
     @property
     def fingerprint(self) -> str:
@@ -72,7 +70,7 @@ class LogKey:
         return hmac.new(self.secret, _FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:16]
 
     def scrub(self, text: str) -> str:
-        return _ADDRESS.sub(lambda match: f"<{self.id(match.group(0))[:12]}>", text)
+        return ADDRESS.sub(lambda match: f"<{self.id(match.group(0))[:12]}>", text)
 
 
 def current_log_key() -> LogKey | None:
