@@ -130,6 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = None
             attempt = Attempt(number, time.monotonic(), key, body if fake.keep_bodies else None, dict(self.headers))
             fake.attempts.append(attempt)
+            self.attempt = attempt
             fault = fake.faults.get(number) or fake.every_request or (fake.chaos(number) if fake.chaos else None)
         attempt.status = self._handle(fake, attempt, raw, body, fault)
 
@@ -227,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, payload: object, headers: dict[str, str] | None = None) -> int:
         data = json.dumps(payload).encode()
+        if getattr(self, "attempt", None) is not None:  # recorded before the client can read the answer
+            self.attempt.status = status
         try:
             self.send_response(status)
             for name, value in (headers or {}).items():

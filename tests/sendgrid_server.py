@@ -146,6 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
             attempt = Attempt(fake.counter, time.monotonic(), body if fake.keep_bodies else {}, dict(self.headers),
                               raw=raw if fake.keep_bodies else b"")
             fake.attempts.append(attempt)
+            self.attempt = attempt
             fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
             fake.in_flight += 1
             fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
@@ -157,6 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         fake = self.server.fake
+        self.attempt = None
         with fake.lock:
             fake.counter += 1
             number = fake.counter
@@ -207,6 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, payload: dict | None, headers: dict[str, str] | None = None) -> int:
         data = json.dumps(payload).encode() if payload is not None else b""
+        if getattr(self, "attempt", None) is not None:  # recorded before the client can read the answer
+            self.attempt.status = status
         try:
             self.send_response(status)
             for name, value in (headers or {}).items():
