@@ -58,3 +58,8 @@ def display_path(path: Path | str) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def count(number: int, noun: str) -> str:
+    """"1 article", "2 articles": how every message counts things."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -2,123 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from newsletter.errors import InputError
 from newsletter.files import CACHE_ROOT, DiskMemo, memo_key
 from newsletter.schema import check_choice, check_header_text, check_mapping, dataclass_types, parse_mailbox, suggestion
 
 T = TypeVar("T")
+TableT = TypeVar("TableT", bound="SettingsTable")
 
 SETTINGS_FILE = "newsletter.toml"
 ISSUE_FILE = "issue.md"
 
 
-@dataclass(frozen=True)
-class Brand:
-    color: str = "#1f5f3a"  # links, buttons and the masthead rule
-    text_color: str = "#222222"  # body text
-    background: str = "#f4f1ea"  # around the cards
-    card: str = "#ffffff"  # behind each article
-    font: str = "Helvetica, Arial, sans-serif"  # a CSS font stack; web fonts are not loaded (most inboxes block them)
-    heading_font: str = ""  # for headings; empty: font
-    logo: str = ""  # an https image URL; the name is shown when empty
-    logo_alt: str = ""  # the logo's alt text; empty: the name
-    logo_width: int = 160  # pixels
-    # The same four in a reader's dark mode:
-    dark_background: str = "#121212"
-    dark_card: str = "#1e1e1e"
-    dark_text_color: str = "#e8e8e8"
-    dark_color: str = "#8fd19e"
-    dark_muted_color: str = "#a8a8a8"  # bylines and dates in dark mode: dimmer than the text, still AA on dark_card
-    social: dict = field(default_factory=dict)  # label -> URL, shown in the footer
+class SettingsTable:
+    """A table of newsletter.toml that one stage owns: a frozen dataclass in that stage naming its
+    table, the bounds of its numbers and any further rule. ``Workspace.table`` reads and checks it."""
+
+    TABLE: ClassVar[str]
+    LIMITS: ClassVar[dict[str, tuple[float | None, float | None]]] = {}  # key: (least, most)
+
+    @classmethod
+    def prepare(cls, values: dict[str, Any], fail: Callable[[str, str], InputError]) -> dict[str, Any]:
+        """The values as written, before their keys are checked (a table with sub-tables takes them out)."""
+        return values
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """(key, message) for each rule the values break beyond their types and bounds."""
+        return iter(())
 
 
-@dataclass(frozen=True)
-class CheckSettings:
-    caniemail: str = ""  # path to a caniemail data.json; the packaged table is used when empty
-    dns: str = ""  # check --online: "HOST:PORT" of the DNS resolver for SPF, DKIM, DMARC; empty: the system's
-    dkim_selectors: list = field(default_factory=list)  # check --online: DKIM selectors besides the provider's (SendGrid: s1, s2)
-
-
-@dataclass(frozen=True)
-class UtmSettings:
-    enabled: bool = True  # add utm_source, utm_medium, utm_campaign and utm_content to article links
-    source: str = "newsletter"  # utm_source
-    medium: str = "email"  # utm_medium
-    campaign: str = "{slug}"  # {slug} is the issue's folder name
-
-
-@dataclass(frozen=True)
-class SummarySettings:
-    sentences: int = 3  # most sentences in a blurb
-    words: int = 80  # most words in a blurb
-    llm_url: str = ""  # OpenAI-compatible base URL (…/v1); empty: extractive summaries only
-    llm_model: str = ""  # the model name the server knows
-    llm_timeout: int = 30  # seconds per article; the key comes from $NEWSLETTER_LLM_API_KEY
-
-
-@dataclass(frozen=True)
-class SendSettings:
-    provider: str = "outbox"  # what --send uses: sendgrid or smtp (outbox is the dry run)
-    audience: str = ""  # default recipients CSV when the issue names none
-    suppressions: str = ""  # CSV with an email column: never sent to (default: suppressions.csv, if present)
-    pull_suppressions: bool = False  # a real send first pulls the provider's bounces and unsubscribes
-    outbox: str = "outbox"  # where dry runs write what would be sent
-    sample: int = 3  # recipients a dry run writes as .eml files (recipients.jsonl lists everyone)
-    batch_size: int = 1000  # recipients per request (SendGrid) or per logged batch (SMTP: at most 100)
-    timeout: float = 30.0  # seconds per request
-    max_retries: int = 5  # on 429, 5xx, timeouts and dropped connections
-    max_backoff: float = 60.0  # seconds: the longest wait between tries
-    concurrency: int = 4  # batches in flight at once, within the provider's own limit
-    # minutes: `send --due` hands an issue to a provider that holds mail (SendGrid) this long
-    # before its send_at (at most as long as it holds mail: SendGrid 72 h). A daily CI run then
-    # hands every issue over in time, and a crashed or cancelled run can be settled before send_at.
-    schedule_ahead: float = 71 * 60.0
-    # [send.NAME] tables, as written: each provider module reads and validates its own.
-    providers: dict = field(default_factory=dict)
-
-
-# Keys that moved into a provider's own table; an old workspace gets told where, not ignored.
-MOVED_KEYS = {
-    "sendgrid_host": "host under [send.sendgrid]",
-    "smtp_host": "host under [send.smtp]",
-    "smtp_port": "port under [send.smtp]",
-    "smtp_security": "security under [send.smtp]",
-    "smtp_user": "user under [send.smtp]",
-    "rate_limit": "rate_limit under [send.smtp]",
-}
 DATE_ORDERS = ("DMY", "MDY")
 INLINERS = ("premailer", "css-inline")
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """Fetching URL and feed sources; fetched pages are cached under ``cache``."""
-
-    connect_timeout: float = 10.0  # seconds
-    read_timeout: float = 20.0  # seconds without data
-    max_bytes: int = 5_000_000  # a larger page is an error
-    max_redirects: int = 5  # more is an error
-    user_agent: str = ""  # default: newsletter/VERSION
-    deadline: float = 30.0  # seconds for a whole page, however slowly it arrives
-    cache: str = ".cache/sources"  # relative to the workspace
-    # Hosts, as URLs spell them ("intranet.example", "127.0.0.1"), that may resolve to loopback,
-    # private or link-local addresses; every other fetch is refused such addresses (docs/security.md).
-    allow_private_hosts: list = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PublishSettings:
-    """Where ``newsletter publish`` puts the web archive. Credentials and the endpoint come from
-    boto3's own sources (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, profiles)."""
-
-    bucket: str = ""  # s3://NAME/PREFIX (S3, R2, MinIO, B2); empty: no publishing
-    public_url: str = ""  # where PREFIX is served; default: archive_url up to {slug}
 
 
 @dataclass(frozen=True)
@@ -139,21 +60,12 @@ class Settings:
     # Folders outside the workspace that issue files and settings may name (sources, images,
     # audiences); everything else they name must resolve inside it, symlinks followed.
     allow_paths: list = field(default_factory=list)
-    brand: Brand = field(default_factory=Brand)
-    summary: SummarySettings = field(default_factory=SummarySettings)
-    send: SendSettings = field(default_factory=SendSettings)
-    utm: UtmSettings = field(default_factory=UtmSettings)
-    check: CheckSettings = field(default_factory=CheckSettings)
-    fetch: FetchSettings = field(default_factory=FetchSettings)
-    publish: PublishSettings = field(default_factory=PublishSettings)
+    # The other tables as written ([send], [fetch], …): each stage reads its own with Workspace.table.
+    tables: dict = field(default_factory=dict)
 
     @property
     def day_first(self) -> bool:
         return self.date_order == "DMY"
-
-
-_TABLES = {"brand": Brand, "summary": SummarySettings, "send": SendSettings, "utm": UtmSettings, "fetch": FetchSettings,
-           "check": CheckSettings, "publish": PublishSettings}
 
 
 @dataclass(frozen=True)
@@ -163,6 +75,7 @@ class Workspace:
     # The provider-hosted unsubscribe this workspace's emails are built for (render.unsubscribe.
     # HostedUnsubscribe), set by sending_workspace for the provider that sends; None: the settings'.
     hosted_unsubscribe: Any = None
+    _read: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # tables read so far
 
     @property
     def settings_path(self) -> Path:
@@ -175,15 +88,34 @@ class Workspace:
 
     def settings_line(self, table: str, key: str | None = None) -> int | None:
         """Where ``[table]`` (or ``key`` in it) is written in newsletter.toml, for error messages."""
-        path = self.settings_path
-        return _key_line(path.read_text(encoding="utf-8"), table, key) if path.is_file() else None
+        return _key_line(self._settings_text(), table, key)
+
+    def table(self, cls: type[TableT]) -> TableT:
+        """The stage's own table (``cls.TABLE``) as written in newsletter.toml, checked on first use."""
+        if cls not in self._read:
+            self._read[cls] = self._table(cls, self.settings.tables.get(cls.TABLE, {}), cls.TABLE)
+        return self._read[cls]
 
     def provider_settings(self, name: str, cls: type[T]) -> T:
         """The ``[send.NAME]`` table as the provider's own settings class, checked like every table."""
-        values = self.settings.send.providers.get(name, {})
+        return self._table(cls, self.settings.tables.get("send", {}).get(name, {}), f"send.{name}")
+
+    def check_tables(self, owners: Iterable[type[SettingsTable]]) -> None:
+        """Every table written is one a stage owns, and each reads without an error (before any work starts)."""
+        owned = {cls.TABLE: cls for cls in owners}
+        for name in self.settings.tables:
+            if name not in owned:
+                raise InputError(self.settings_path, f"unknown table [{name}]{suggestion(name, ['newsletter', *owned])}",
+                                 _table_line(self._settings_text(), name))
+        for cls in owned.values():
+            self.table(cls)
+
+    def _table(self, cls: type[T], values: dict[str, Any], name: str) -> T:
+        return _table_from_toml(cls, values, self.settings_path, self._settings_text(), name)
+
+    def _settings_text(self) -> str:
         path = self.settings_path
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        return _table_from_toml(cls, values, path, text, f"send.{name}")
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
 
     def inside(self, path: Path) -> bool:
         """Whether ``path`` (symlinks resolved) is in the workspace or a folder allow_paths names."""
@@ -209,10 +141,6 @@ class Workspace:
     @property
     def build_dir(self) -> Path:
         return self.root / "build"
-
-    @property
-    def outbox_dir(self) -> Path:
-        return self.root / self.settings.send.outbox
 
     def issue_path(self, issue: str | Path) -> Path:
         """Accept a slug, an issue folder or an ``issue.md`` path."""
@@ -262,66 +190,33 @@ def load_settings(path: Path) -> Settings:
     except RecursionError:
         raise InputError(path, "invalid TOML: arrays or tables nested too deeply") from None
     top = dict(data.pop("newsletter", {}))
+    tables = {}
     for key, value in data.items():
-        if key not in _TABLES:
-            if not isinstance(value, dict):
-                top[key] = value  # a top-level key outside any table: checked with the [newsletter] keys
-                continue
-            raise InputError(path, f"unknown table [{key}]{suggestion(key, ['newsletter', *_TABLES])}",
-                             _table_line(text, key))
-        top[key] = _table_from_toml(_TABLES[key], value, path, text, key)
+        if isinstance(value, dict):
+            tables[key] = value
+        else:
+            top[key] = value  # a top-level key outside any table: checked with the [newsletter] keys
     settings = _table_from_toml(Settings, top, path, text, "newsletter")
     check_choice(settings.date_order, DATE_ORDERS, "date_order", path, _key_line(text, "newsletter", "date_order"))
     check_choice(settings.inliner, INLINERS, "inliner", path, _key_line(text, "newsletter", "inliner"))
     _check_header_settings(settings, path, text)
-    _check_ranges(settings, path, text)
     if not all(isinstance(folder, str) and folder for folder in settings.allow_paths):
         raise InputError(path, "allow_paths must be a list of folder paths (text)", _key_line(text, "newsletter", "allow_paths"))
-    if not all(isinstance(host, str) and host.strip() for host in settings.fetch.allow_private_hosts):
-        raise InputError(path, "[fetch] allow_private_hosts must be a list of host names (text), "
-                         'such as ["intranet.example"]', _key_line(text, "fetch", "allow_private_hosts"))
-    return settings
+    return dataclasses.replace(settings, tables=tables)
 
 
-# Numbers that make no sense below a floor (a negative retry count, a zero timeout): an error
-# at the key rather than a crash or a hang later.
-MINIMUMS = {
-    ("send", "max_retries"): 0, ("send", "batch_size"): 1, ("send", "timeout"): 0.001,
-    ("send", "max_backoff"): 0, ("send", "sample"): 0, ("send", "schedule_ahead"): 0,
-    ("send", "concurrency"): 1,
-    ("fetch", "connect_timeout"): 0.001, ("fetch", "read_timeout"): 0.001, ("fetch", "deadline"): 0.001,
-    ("fetch", "max_bytes"): 1, ("fetch", "max_redirects"): 0,
-    ("summary", "sentences"): 1, ("summary", "words"): 1, ("summary", "llm_timeout"): 1,
-}
-
-
-# ... and above a ceiling: a timeout of 1e10 s overflows the socket layer, a retry count of a
-# million never ends. Generous bounds, far past any real need, checked at the key.
-MAXIMUMS = {
-    ("send", "max_retries"): 100, ("send", "batch_size"): 10_000, ("send", "timeout"): 3600,
-    ("send", "max_backoff"): 86_400, ("send", "sample"): 10_000, ("send", "schedule_ahead"): 4320,
-    ("send", "concurrency"): 64,
-    ("fetch", "connect_timeout"): 600, ("fetch", "read_timeout"): 3600, ("fetch", "deadline"): 86_400,
-    ("fetch", "max_bytes"): 1_000_000_000, ("fetch", "max_redirects"): 100,
-    ("summary", "sentences"): 100, ("summary", "words"): 10_000, ("summary", "llm_timeout"): 3600,
-    ("brand", "logo_width"): 600,
-}
-
-
-def _check_ranges(settings: Settings, path: Path, text: str) -> None:
+def _check_limits(table: SettingsTable, fail: Callable[[str, str], InputError]) -> None:
     import math
 
-    for table, key in dict.fromkeys([*MINIMUMS, *MAXIMUMS]):
-        value = getattr(getattr(settings, table), key)
-        floor, ceiling = MINIMUMS.get((table, key)), MAXIMUMS.get((table, key))
+    for key, (least, most) in table.LIMITS.items():
+        value = getattr(table, key)
         if not math.isfinite(value):
-            raise InputError(path, f"[{table}] {key} must be a finite number, not {value!r}", _key_line(text, table, key))
-        if floor is not None and value < floor:
-            least = "more than 0" if 0 < floor < 1 else f"{floor} or more"
-            raise InputError(path, f"[{table}] {key} must be {least}, not {value!r}", _key_line(text, table, key))
-        if ceiling is not None and value > ceiling:
-            raise InputError(path, f"[{table}] {key} must be at most {ceiling:,}, not {value!r}",
-                             _key_line(text, table, key))
+            raise fail(key, f"[{table.TABLE}] {key} must be a finite number, not {value!r}")
+        if least is not None and value < least:
+            floor = "more than 0" if 0 < least < 1 else f"{least} or more"
+            raise fail(key, f"[{table.TABLE}] {key} must be {floor}, not {value!r}")
+        if most is not None and value > most:
+            raise fail(key, f"[{table.TABLE}] {key} must be at most {most:,}, not {value!r}")
 
 
 MAILBOX_KEYS = ("sender", "reply_to", "unsubscribe_mailto")
@@ -346,18 +241,19 @@ def _check_header_settings(settings: Settings, path: Path, text: str) -> None:
 
 
 def _table_from_toml(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:
-    values = dict(values)
-    if cls is SendSettings:
-        values["providers"] = {key: values.pop(key) for key in list(values) if isinstance(values[key], dict)}
-    for key in values:
-        if key in MOVED_KEYS and table == "send":
-            raise InputError(path, f"{key} in [send] has moved: write it as {MOVED_KEYS[key]}", _key_line(text, table, key))
-    allowed = {name: expected for name, expected in dataclass_types(cls).items() if name not in _TABLES}
-    nested_names = set(_TABLES) if cls is Settings else {"providers"} if cls is SendSettings else set()
-    nested = {key: value for key, value in values.items() if key in nested_names}
-    plain = {key: value for key, value in values.items() if key not in nested}
-    check_mapping(plain, allowed, f"[{table}]", path, lambda key: _key_line(text, table, key))
-    return cls(**plain, **nested)
+    def fail(key: str, message: str) -> InputError:
+        return InputError(path, message, _key_line(text, table, key))
+
+    owned = isinstance(cls, type) and issubclass(cls, SettingsTable)
+    values = cls.prepare(dict(values), fail) if owned else dict(values)
+    allowed = {name: expected for name, expected in dataclass_types(cls).items() if name != "tables"}
+    check_mapping(values, allowed, f"[{table}]", path, lambda key: _key_line(text, table, key))
+    read = cls(**values)
+    if owned:
+        _check_limits(read, fail)
+        for key, message in read.problems():
+            raise fail(key, message)
+    return read
 
 
 def _table_line(text: str, table: str) -> int | None:

@@ -53,3 +53,22 @@ def test_bad_bytes_are_reported_at_their_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as error:
         scan_audience(source)
     assert error.value.line == 3002 and "not UTF-8" in error.value.message
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_reading_an_audience_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path, collector_on: bool) -> None:
+    """The collector is paused while recipients are read (they form no cycles); the pause must not
+    leak into the rest of the process, even when the read stops at a bad row."""
+    import gc
+
+    good = write(tmp_path / "good.csv", "email\na@example.org\n")
+    bad = write(tmp_path / "bad.csv", "email\nnot-an-address\n")
+    was = gc.isenabled()
+    try:
+        (gc.enable if collector_on else gc.disable)()
+        assert list(read_audience(good))
+        with pytest.raises(InputError):
+            read_audience(bad)
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -131,3 +131,21 @@ def test_no_private_api_of_the_standard_library() -> None:
                     and node.attr.startswith("_") and not node.attr.startswith("__") and node.attr != "_exit"):
                 found.append(f"{path.relative_to(PROJECT)}:{node.lineno} {node.value.id}.{node.attr}")
     assert found == []
+
+
+def test_each_table_of_the_settings_belongs_to_the_stage_that_reads_it() -> None:
+    """A stage's table lives in that stage's settings module, and the command checks every one."""
+    import importlib
+
+    from newsletter.cli.commands import SETTINGS_TABLES
+    from newsletter.workspace import SettingsTable
+
+    for stage_name in STAGES[1:-1]:
+        if (PACKAGE / stage_name / "settings.py").exists():
+            importlib.import_module(f"newsletter.{stage_name}.settings")
+    owners = sorted((cls.TABLE, cls.__module__) for cls in SettingsTable.__subclasses__())
+    assert set(SettingsTable.__subclasses__()) == set(SETTINGS_TABLES)
+    assert owners == [("brand", "newsletter.render.settings"), ("check", "newsletter.check.settings"),
+                      ("fetch", "newsletter.sources.settings"), ("publish", "newsletter.publish.settings"),
+                      ("send", "newsletter.deliver.settings"), ("summary", "newsletter.compose.settings"),
+                      ("utm", "newsletter.render.settings")]

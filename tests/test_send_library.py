@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from newsletter.deliver.send import choose_provider, plan_send, send_issue
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import SendError
 from newsletter.workspace import find_workspace
 from tests.conftest import EXAMPLE_ISSUE
@@ -26,7 +27,7 @@ def send_from_python(root: Path):
     workspace = find_workspace(root)
     plan = plan_send(workspace, EXAMPLE_ISSUE)
     provider = choose_provider(workspace, send=True)
-    return send_issue(plan, provider, workspace.settings.send, confirmed)
+    return send_issue(plan, provider, workspace.table(SendSettings), confirmed)
 
 
 def test_a_script_gets_the_check_gate(sendgrid_workspace: Path, sendgrid) -> None:

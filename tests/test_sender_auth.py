@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.check.checks import check_issue
-from newsletter.check.sender_auth import check_sender_auth
+from newsletter.check.sender_auth import sender_auth_check
+from newsletter.deliver.providers.sendgrid import SendGridProvider
 from newsletter.workspace import find_workspace
 from tests.conftest import EXAMPLE_ISSUE
 from tests.dns_server import Zone
@@ -49,13 +50,13 @@ def bulk(workspace: Path) -> Path:
 
 def findings(workspace: Path) -> tuple[int, dict[str, str]]:
     """(errors, {code: severity}) of the sender-authentication findings, as check_issue reports them."""
-    report = check_issue(find_workspace(workspace), EXAMPLE_ISSUE, extra=[check_sender_auth])
+    report = check_issue(find_workspace(workspace), EXAMPLE_ISSUE, extra=[sender_auth_check(SendGridProvider.dkim_selectors)])
     dns = {f.code: f.severity for f in report.findings if f.place == "DNS"}
     return report.count("error"), dns
 
 
 def messages(workspace: Path) -> dict[str, str]:
-    report = check_issue(find_workspace(workspace), EXAMPLE_ISSUE, extra=[check_sender_auth])
+    report = check_issue(find_workspace(workspace), EXAMPLE_ISSUE, extra=[sender_auth_check(SendGridProvider.dkim_selectors)])
     return {f.code: f.message for f in report.findings if f.place == "DNS"}
 
 

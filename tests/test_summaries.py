@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from newsletter.compose.issuefile import Budget
+from newsletter.compose.settings import SummarySettings
 from newsletter.compose.summarize import split_sentences, summarize
 from newsletter.compose.summarize_llm import ChatSummarizer, summarizer_for
 from newsletter.sources.article import Article, Block
-from newsletter.workspace import SummarySettings
 from tests.conftest import EXAMPLE_ISSUE, benchmark_module
 
 evaluation = benchmark_module("eval_summaries")

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator, Literal, Sequence
 import lxml.html
 
 from newsletter.check.client_support import load_table
+from newsletter.check.settings import CheckSettings
 from newsletter.compose.issueedit import STARTER_INTRO, STARTER_PREHEADER, starter_subject
 from newsletter.errors import display_path
 from newsletter.render.build import Build
@@ -318,7 +319,7 @@ def mjml_baseline_features() -> frozenset[str]:
 
 
 def check_client_support(ctx: CheckContext) -> Iterator[Finding]:
-    table = load_table(ctx.workspace.settings.check.caniemail or None)["features"]
+    table = load_table(ctx.workspace.table(CheckSettings).caniemail or None)["features"]
     baseline = mjml_baseline_features()
     for slug, element in sorted(used_features(ctx.document).items()):
         fact = table.get(slug)

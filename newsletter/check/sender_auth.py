@@ -3,7 +3,7 @@ Yahoo and Outlook trust mail from the sender's domain.
 
 - **SPF**: one ``v=spf1`` TXT record on the From domain.
 - **DKIM**: the provider's keys under the From domain, so that signatures align with it:
-  SendGrid's ``s1``/``s2`` CNAMEs (``s1._domainkey.DOMAIN``), plus any selector named in
+  the selectors the sending provider declares (SendGrid: ``s1``/``s2`` CNAMEs), plus any selector named in
   ``[check] dkim_selectors`` (a CNAME, or a TXT record holding ``p=``).
 - **DMARC**: a ``v=DMARC1`` TXT record at ``_dmarc.DOMAIN`` (or at the organisational domain
   for a subdomain), its policy, and whether the DKIM keys found align with the From domain under
@@ -20,14 +20,15 @@ Settings (``[check]`` in newsletter.toml, owned and checked here):
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator
 
 from newsletter.check.checks import CheckContext, Finding
+from newsletter.check.settings import CheckSettings
 from newsletter.errors import InputError
 
 BULK = 5000  # recipients: Gmail's and Yahoo's bulk-sender threshold (a day)
-PROVIDER_SELECTORS = {"sendgrid": ("s1", "s2")}  # SendGrid's automated-security CNAMEs
 TIMEOUT = 3.0  # seconds per query
 LIFETIME = 6.0  # seconds for a name, retries included
 PLACE = "DNS"
@@ -85,7 +86,7 @@ def _first_line(error: Exception) -> str:
 
 def resolver_address(ctx: CheckContext) -> tuple[str, int] | None:
     """``[check] dns`` as (host, port); an error at the key when it is not HOST:PORT."""
-    value = ctx.workspace.settings.check.dns.strip()
+    value = ctx.workspace.table(CheckSettings).dns.strip()
     if not value:
         return None
     host, colon, port = value.rpartition(":") if value.count(":") == 1 or value.startswith("[") else ("", "", "")
@@ -97,13 +98,13 @@ def resolver_address(ctx: CheckContext) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def selectors(ctx: CheckContext) -> list[str]:
-    configured = ctx.workspace.settings.check.dkim_selectors
+def selectors(ctx: CheckContext, named: Sequence[str]) -> list[str]:
+    """The sending provider's own DKIM selectors (``named``), then those [check] dkim_selectors adds."""
+    configured = ctx.workspace.table(CheckSettings).dkim_selectors
     if not all(isinstance(name, str) and name.strip() and "." not in name.strip(". ") for name in configured):
         raise InputError(ctx.workspace.settings_path, "[check] dkim_selectors must be a list of selector names "
                          "(e.g. [\"s1\", \"google\"])", ctx.workspace.settings_line("check", "dkim_selectors"))
-    named = list(PROVIDER_SELECTORS.get(ctx.workspace.settings.send.provider, ()))
-    return named + [name.strip() for name in configured if name.strip() not in named]
+    return [*named, *(name.strip() for name in configured if name.strip() not in named)]
 
 
 def organisational_domain(domain: str) -> str:
@@ -124,10 +125,15 @@ def parse_tags(record: str) -> dict[str, str]:
     return tags
 
 
-def check_sender_auth(ctx: CheckContext) -> Iterator[Finding]:
+def sender_auth_check(provider_selectors: Sequence[str] = ()) -> Callable[[CheckContext], Iterator[Finding]]:
+    """The check of SPF, DKIM and DMARC for mail sent by a provider signing with ``provider_selectors``."""
+    return functools.partial(check_sender_auth, provider_selectors=tuple(provider_selectors))
+
+
+def check_sender_auth(ctx: CheckContext, provider_selectors: Sequence[str] = ()) -> Iterator[Finding]:
     domain = ctx.campaign.domain.lower().rstrip(".")
     server = resolver_address(ctx)
-    names = selectors(ctx)
+    names = selectors(ctx, provider_selectors)
     resolver = Resolver(server)
     size = ctx.audience_size
     bulk = size is not None and size > BULK

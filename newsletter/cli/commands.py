@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from newsletter import __version__, clock
-from newsletter.cli.console import count, fetch_progress, print_json, print_json_line
-from newsletter.errors import InputError, NewsletterError, display_path
+from newsletter.check.settings import CheckSettings
+from newsletter.cli.console import fetch_progress, print_json, print_json_line
+from newsletter.compose.settings import SummarySettings
+from newsletter.deliver.settings import SendSettings
+from newsletter.errors import InputError, NewsletterError, count, display_path
+from newsletter.publish.settings import PublishSettings
+from newsletter.render.settings import Brand, UtmSettings
+from newsletter.sources.settings import FetchSettings
+
+# Every table of newsletter.toml, in the order the stages that own them run ([send.NAME] tables
+# belong to the providers). The command checks them all before it does anything.
+SETTINGS_TABLES = (FetchSettings, SummarySettings, Brand, UtmSettings, CheckSettings, PublishSettings, SendSettings)
 
 EXAMPLES = """\
 examples:
@@ -53,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         from newsletter.workspace import find_workspace, load_secrets
 
         workspace = find_workspace(args.workspace)
+        workspace.check_tables(SETTINGS_TABLES)
         load_secrets(workspace)
         return args.handler(args, workspace) or 0
     except NewsletterError as error:
@@ -317,7 +328,7 @@ def _positive(value: str) -> int:
 def _new(args, workspace) -> int:
     from newsletter.cli.scaffold import new_issue_with_audience
 
-    has_audience = bool(workspace.settings.send.audience)
+    has_audience = bool(workspace.table(SendSettings).audience)
     created = new_issue_with_audience(workspace.issues_dir, args.slug, clock.today(), has_audience)
     if args.json:
         print_json({"issue": args.slug, "files": [str(path) for path in created]})
@@ -402,7 +413,8 @@ def _extract(args, workspace) -> int:
     settings = workspace.settings
     fetch = fetch_options(workspace, refresh=args.refresh)
     article = read_article(args.source, Path.cwd(), settings.day_first, fetch)
-    summary = summarize(article, Budget(settings.summary.sentences, settings.summary.words))
+    blurbs = workspace.table(SummarySettings)
+    summary = summarize(article, Budget(blurbs.sentences, blurbs.words))
     data = article.to_dict() | {"summary": summary}
     if args.json:
         print_json(data)
@@ -454,8 +466,11 @@ def _check(args, workspace) -> int:
     issues = _due_issues(workspace, args.json) if args.due else [args.issue]
     extra = []
     if args.online:  # the DNS records first: a bad [check] dns stops before any request
-        from newsletter.check.sender_auth import check_sender_auth
-        extra += [check_sender_auth, check_online]
+        from newsletter.check.sender_auth import sender_auth_check
+        from newsletter.deliver.providers import provider_class
+
+        provider = provider_class(workspace.table(SendSettings).provider, workspace)
+        extra += [sender_auth_check(provider.dkim_selectors), check_online]
     if args.a11y:
         from newsletter.check.a11y import check_a11y
         extra.append(check_a11y)

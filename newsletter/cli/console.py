@@ -6,11 +6,6 @@ import json
 import sys
 
 
-def count(number: int, noun: str) -> str:
-    """"1 article", "2 articles"."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 def print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 

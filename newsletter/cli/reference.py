@@ -58,12 +58,9 @@ def settings_reference() -> str:
 
 
 def _tables(workspace) -> list[tuple[str, type]]:
-    tables = [("newsletter", workspace.Settings)]
-    for field in dataclasses.fields(workspace.Settings):
-        default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
-        if dataclasses.is_dataclass(default):
-            tables.append((field.name, type(default)))
-    return tables
+    from newsletter.cli.commands import SETTINGS_TABLES
+
+    return [("newsletter", workspace.Settings), *((cls.TABLE, cls) for cls in SETTINGS_TABLES)]
 
 
 def _table(table: str, cls: type) -> list[str]:
@@ -72,11 +69,21 @@ def _table(table: str, cls: type) -> list[str]:
     rows = []
     for field in dataclasses.fields(cls):
         default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
-        if dataclasses.is_dataclass(default) or field.name == "providers":
+        if field.name in ("providers", "tables"):  # the [send.NAME] and other tables, listed on their own
             continue
-        rows.append(f"| `{field.name}` | `{_toml(default)}` | {_cell(comments.get(field.name, ''))} |")
+        meaning = " ".join(filter(None, [comments.get(field.name, ""), _bounds(cls, field.name)]))
+        rows.append(f"| `{field.name}` | `{_toml(default)}` | {_cell(meaning)} |")
     return [f"## `[{table}]`", "", *([" ".join(doc.split()), ""] if doc else []),
             "| key | default | meaning |", "|---|---|---|", *rows, ""]
+
+
+def _bounds(cls: type, key: str) -> str:
+    least, most = getattr(cls, "LIMITS", {}).get(key, (None, None))
+    if least is None and most is None:
+        return ""
+    low = "" if least is None else "more than 0" if 0 < least < 1 else f"at least {_toml(least)}"
+    high = "" if most is None else f"at most {most:,}"
+    return f"({', '.join(filter(None, [low, high]))})"
 
 
 def _toml(value: object) -> str:

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from newsletter.cli.console import count, print_json
+from newsletter.cli.console import print_json
 from newsletter.deliver.providers import Provider, SendResult
 from newsletter.deliver.send import (
     SendPlan,
@@ -18,7 +18,8 @@ from newsletter.deliver.send import (
     send_issue,
     settles_by_key,
 )
-from newsletter.errors import InputError, NewsletterError, SendError, display_path
+from newsletter.deliver.settings import SendSettings
+from newsletter.errors import InputError, NewsletterError, SendError, count, display_path
 from newsletter.workspace import Workspace
 
 
@@ -41,7 +42,7 @@ def _send_one(args, workspace: Workspace, issue: str | Path) -> dict:
                      provider=args.provider)
     _warn_about(plan, provider)
     progress = _progress if not provider.dry_run else (lambda _: None)
-    result = send_issue(plan, provider, workspace.settings.send, _confirmation(args.yes), progress, force=args.force,
+    result = send_issue(plan, provider, workspace.table(SendSettings), _confirmation(args.yes), progress, force=args.force,
                         require_approval=args.due)
     if not args.json:
         _print_summary(plan, provider, result, _audience_options(args))

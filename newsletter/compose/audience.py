@@ -379,10 +379,18 @@ def audience_file(workspace: Workspace, spec: IssueSpec, override: Path | None =
         return override  # typed on the command line: the user's choice, wherever it is
     if spec.audience:
         return workspace.require_inside(spec.folder / spec.audience, "audience", spec.path, spec.lines.get("audience"))
-    if workspace.settings.send.audience:
-        return workspace.require_inside(workspace.root / workspace.settings.send.audience, "[send] audience",
+    default = default_audience(workspace)
+    if default:
+        return workspace.require_inside(workspace.root / default, "[send] audience",
                                         workspace.settings_path, workspace.settings_line("send", "audience"))
     return None
+
+
+def default_audience(workspace: Workspace) -> str:
+    """``[send] audience``. The send stage owns and checks that table; the audience is read here,
+    before any send (by `check` too), so this one key is taken as written."""
+    value = workspace.settings.tables.get("send", {}).get("audience", "")
+    return value if isinstance(value, str) else ""
 
 
 def audience_path(workspace: Workspace, spec: IssueSpec, override: Path | None) -> Path:

@@ -14,11 +14,12 @@ from newsletter.compose.cache import CACHE_DIR, ArticleCache
 from newsletter.compose.dedupe import EarlierArticles, newest, versions_of
 from newsletter.compose.history import featured_before
 from newsletter.compose.issuefile import ArticleRef, Budget, IssueSpec
+from newsletter.compose.settings import SummarySettings
 from newsletter.errors import InputError, SourceError
 from newsletter.sources.article import Article
 from newsletter.sources.fetch import FetchOptions, fetch_options, is_url, prefetch
 from newsletter.sources.source import load_source
-from newsletter.workspace import SummarySettings, Workspace
+from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
     from newsletter.compose.summarize_llm import Summarizer
@@ -102,8 +103,9 @@ def compose(spec: IssueSpec, workspace: Workspace, fetch: FetchOptions | None = 
     cache = ArticleCache(workspace.root / CACHE_DIR if fetch.cache_dir else None, day_first, fetch.refresh)
     articles, keys = _read_all(spec, day_first, fetch, cache, warnings)
     earlier = _earlier_articles(spec, workspace, day_first, fetch, warnings)
-    budget = spec.budget or Budget(settings.summary.sentences, settings.summary.words)
-    summaries = _Summaries(cache, settings.summary)
+    summary = workspace.table(SummarySettings)
+    budget = spec.budget or Budget(summary.sentences, summary.words)
+    summaries = _Summaries(cache, summary)
     placed: dict[int, Entry] = {}
     listed = list(articles)
     article_keys, versions_listed = [keys[index] for index in articles], list(articles.values())

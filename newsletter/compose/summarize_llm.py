@@ -19,9 +19,9 @@ import re
 from typing import Callable
 
 from newsletter.compose.issuefile import Budget
+from newsletter.compose.settings import SummarySettings
 from newsletter.compose.summarize import Sentence, article_sentences, limits, quotable, summarize
 from newsletter.sources.article import Article
-from newsletter.workspace import SummarySettings
 
 API_KEY_VARIABLE = "NEWSLETTER_LLM_API_KEY"
 MAX_SENTENCES_SHOWN = 150  # keeps the prompt small on very long pages

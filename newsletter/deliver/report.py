@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.compose.issuefile import read_issue
 from newsletter.compose.sendlog import log_path, read_log
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import InputError, NewsletterError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None 
     spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     # The provider the issue went out through (the send log says), else the one that would send it.
     sent_through = read_log(log_path(spec.folder)).providers
-    name = sent_through[-1] if sent_through else workspace.settings.send.provider
+    name = sent_through[-1] if sent_through else workspace.table(SendSettings).provider
     provider = provider_class(name, workspace)
     if not provider.can_report:
         where = "the issue went out through" if sent_through else "[send] provider is"
@@ -64,7 +65,7 @@ def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None 
     start = since or _first_send(spec.folder) or spec.send_at and spec.send_at.date() or spec.date
     if start is None:
         raise InputError(spec.path, "the issue was never sent and has no date: pass --since YYYY-MM-DD")
-    policy = RetryPolicy.from_settings(workspace.settings.send)
+    policy = RetryPolicy.from_settings(workspace.table(SendSettings))
     return IssueReport(spec.slug, name, start, provider.category_stats(spec.slug, start, policy))
 
 

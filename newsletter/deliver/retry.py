@@ -19,7 +19,7 @@ from newsletter import clock
 from newsletter.errors import SendError
 
 if TYPE_CHECKING:
-    from newsletter.workspace import SendSettings
+    from newsletter.deliver.settings import SendSettings
 
 T = TypeVar("T")
 

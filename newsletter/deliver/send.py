@@ -56,14 +56,15 @@ from newsletter.deliver.providers import (
     provider_class,
 )
 from newsletter.deliver.retry import RateGate, RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
+from newsletter.deliver.settings import SendSettings
 from newsletter.deliver.suppressions import blocked_addresses
-from newsletter.errors import InputError, SendError, display_path
+from newsletter.errors import InputError, SendError, count, display_path
 from newsletter.render.build import Build, build_issue
 from newsletter.render.message import Campaign, campaign_for
 from newsletter.render.unsubscribe import HOSTED_PLACEHOLDER_MARK, TOKEN_FIELD, sending_workspace, with_tokens
 from newsletter.render.unsubscribe import SECRET_VARIABLE as UNSUBSCRIBE_SECRET
 from newsletter.secrets import redact, secret
-from newsletter.workspace import SendSettings, Workspace
+from newsletter.workspace import Workspace
 
 SKIPPED_ROWS_REPORT = "skipped-rows.csv"
 
@@ -145,7 +146,7 @@ class SendPlan:
 
 
 def suppressions(workspace: Workspace) -> set[str]:
-    name = workspace.settings.send.suppressions
+    name = workspace.table(SendSettings).suppressions
     if name:  # named in newsletter.toml: read only from inside the workspace
         workspace.require_inside(workspace.root / name, "[send] suppressions", workspace.settings_path,
                                  workspace.settings_line("send", "suppressions"))
@@ -236,7 +237,7 @@ def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = Fa
     """The dry run unless --send or --sandbox; then --provider, else [send] provider."""
     if not (send or sandbox):
         return get_provider(DRY_RUN, workspace)
-    provider = get_provider(name or workspace.settings.send.provider, workspace, sandbox=sandbox)
+    provider = get_provider(name or workspace.table(SendSettings).provider, workspace, sandbox=sandbox)
     if provider.dry_run and not sandbox:
         real = ", ".join(repr(other) for other in PROVIDERS if not provider_class(other).dry_run)
         raise InputError(None, f"provider {provider.name!r} only writes a dry run: set [send] provider to one of "
@@ -262,7 +263,7 @@ def due_window(workspace: Workspace, provider_name: str | None = None) -> dt.tim
     the dry run, so a rehearsal sees what the real run will do."""
     from newsletter.deliver.providers import provider_class
 
-    return due_ahead(workspace.settings.send, provider_class(provider_name or workspace.settings.send.provider,
+    return due_ahead(workspace.table(SendSettings), provider_class(provider_name or workspace.table(SendSettings).provider,
                                                              workspace))
 
 
@@ -357,10 +358,10 @@ def refuse_on_check_errors(plan: SendPlan, force: bool, progress: Progress = lam
     for finding in errors:
         progress(str(finding))
     if errors and not force:
-        raise SendError(f"not sent: 'newsletter check {plan.build.issue.slug}' found {_count(len(errors), 'error')} "
+        raise SendError(f"not sent: 'newsletter check {plan.build.issue.slug}' found {count(len(errors), 'error')} "
                         "(listed above); fix them, or send anyway with --force")
     if errors:
-        progress(f"newsletter: warning: sending despite {_count(len(errors), 'check error')} (--force)")
+        progress(f"newsletter: warning: sending despite {count(len(errors), 'check error')} (--force)")
 
 
 def publish_first(plan: SendPlan, progress: Progress = lambda _: None) -> None:
@@ -369,15 +370,11 @@ def publish_first(plan: SendPlan, progress: Progress = lambda _: None) -> None:
 
     workspace = plan.workspace
     assert workspace is not None, "plan_send sets the workspace"
-    if is_configured(workspace.settings):
+    if is_configured(workspace):
         done = publish(workspace, plan.build.spec.folder)
-        progress(f"Published {done.public_url}{plan.build.issue.slug}/: {_count(len(done.uploaded.sent), 'file')} "
+        progress(f"Published {done.public_url}{plan.build.issue.slug}/: {count(len(done.uploaded.sent), 'file')} "
                  f"uploaded, {len(done.uploaded.unchanged)} unchanged")
     refuse_unready(workspace, plan.build.issue.slug, plan.campaign.html)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _new_log_key(plan: SendPlan, progress: Progress) -> LogKey:

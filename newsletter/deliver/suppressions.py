@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from newsletter import clock
 from newsletter.compose.audience import read_suppressions, valid_email
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import InputError, display_path
 from newsletter.files import locked, update_file, write_atomically
 
@@ -60,14 +61,14 @@ class MergeResult:
 
 
 def suppression_file(workspace: Workspace) -> Path:
-    return workspace.root / (workspace.settings.send.suppressions or DEFAULT_FILE)
+    return workspace.root / (workspace.table(SendSettings).suppressions or DEFAULT_FILE)
 
 
 def blocked_addresses(workspace: Workspace) -> set[str]:
     """Lower-cased addresses never to send to. The default file may be missing; a file the
     settings name must exist (a typo there would silently mail everyone on it)."""
     path = suppression_file(workspace)
-    if not workspace.settings.send.suppressions and not path.exists():
+    if not workspace.table(SendSettings).suppressions and not path.exists():
         return set()
     return read_suppressions(path)
 
@@ -155,7 +156,7 @@ def pull_suppressions(workspace: Workspace, provider_name: str = "sendgrid",
     path = suppression_file(workspace)
     started = clock.now()
     since = _last_pull(path, provider_name)
-    policy = RetryPolicy.from_settings(workspace.settings.send)
+    policy = RetryPolicy.from_settings(workspace.table(SendSettings))
     rows = provider.pull_suppressions(since - PULL_OVERLAP if since else None, policy, progress)
     merged = merge_suppressions(path, rows)
     _remember_pull(path, provider_name, started)

@@ -21,6 +21,7 @@ from newsletter.render.assets import copy_assets
 from newsletter.render.build import build_issue
 from newsletter.render.email_html import environment
 from newsletter.render.message import MERGE_FIELD, fill
+from newsletter.render.settings import Brand
 from newsletter.workspace import ISSUE_FILE, Workspace
 
 PUBLIC_MERGE_VALUES = {"first_name": "reader", "name": "reader", "email": ""}
@@ -53,7 +54,7 @@ def write_archive(workspace: Workspace, out_dir: Path, include_unsent: bool = Fa
         folders = archive_issues(workspace, include_unsent, also)
         archived = [_write_issue(workspace, folder, staging) for folder in folders]
         page = environment(workspace.templates_dir).get_template("_shared/archive.html.j2")
-        html = page.render(issues=archived, settings=workspace.settings, brand=workspace.settings.brand)
+        html = page.render(issues=archived, settings=workspace.settings, brand=workspace.table(Brand))
         (staging / "index.html").write_text(html, encoding="utf-8")
     return archived
 

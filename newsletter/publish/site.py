@@ -16,8 +16,9 @@ from pathlib import Path
 from newsletter.errors import InputError
 from newsletter.preview.archive import write_archive
 from newsletter.publish.s3 import Bucket, Uploaded, missing, parse_bucket, upload_tree
+from newsletter.publish.settings import PublishSettings
 from newsletter.render.email_html import web_address
-from newsletter.workspace import Settings, Workspace
+from newsletter.workspace import Workspace
 
 _IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"')
 
@@ -30,13 +31,14 @@ class Published:
     uploaded: Uploaded
 
 
-def is_configured(settings: Settings) -> bool:
-    return bool(settings.publish.bucket)
+def is_configured(workspace: Workspace) -> bool:
+    return bool(workspace.table(PublishSettings).bucket)
 
 
-def public_base(settings: Settings) -> str:
+def public_base(workspace: Workspace) -> str:
     """The URL the bucket's prefix is served at, ending in a slash."""
-    base = settings.publish.public_url or settings.archive_url.split("{slug}")[0]
+    settings = workspace.settings
+    base = workspace.table(PublishSettings).public_url or settings.archive_url.split("{slug}")[0]
     if not re.match(r"https?://", base) or "{slug}" not in settings.archive_url:
         raise InputError("newsletter.toml", "publishing needs archive_url with {slug} (e.g. "
                          "\"https://example.org/newsletter/{slug}/\") and, if the bucket is served elsewhere, "
@@ -50,10 +52,9 @@ def public_base(settings: Settings) -> str:
 
 def publish(workspace: Workspace, issue_folder: Path | None = None) -> Published:
     """Upload the archive of sent issues (and ``issue_folder``, about to be sent) to the bucket."""
-    settings = workspace.settings
-    if not is_configured(settings):
+    if not is_configured(workspace):
         raise InputError("newsletter.toml", "nowhere to publish: set [publish] bucket = \"s3://NAME/PREFIX\"")
-    bucket, base = parse_bucket(settings.publish.bucket), public_base(settings)
+    bucket, base = parse_bucket(workspace.table(PublishSettings).bucket), public_base(workspace)
     with tempfile.TemporaryDirectory(prefix="newsletter-publish-") as temporary:
         site = Path(temporary) / "site"
         archived = write_archive(workspace, site, also=[issue_folder] if issue_folder else [])
@@ -68,15 +69,14 @@ def sent_addresses(html: str, web_url: str) -> list[str]:
 
 def refuse_unready(workspace: Workspace, slug: str, html: str) -> None:
     """Stop a send whose images or web version cannot load: relative, or not yet published."""
-    settings = workspace.settings
-    addresses = sent_addresses(html, web_address(settings, slug))
+    addresses = sent_addresses(html, web_address(workspace.settings, slug))
     relative = [url for url in addresses if not re.match(r"(?i)https?://", url) and not url.startswith("data:")]
     if relative:
         raise InputError(None, f"refusing to send: the email names {relative[0]}, a relative address no inbox can "
                          "load; set archive_url (and [publish]) in newsletter.toml")
-    if not is_configured(settings):
+    if not is_configured(workspace):
         return
-    bucket, base = parse_bucket(settings.publish.bucket), public_base(settings)
+    bucket, base = parse_bucket(workspace.table(PublishSettings).bucket), public_base(workspace)
     keys = {_key(bucket, url[len(base):]): url for url in addresses if url.startswith(base)}
     absent = missing(bucket, list(keys))
     if absent:

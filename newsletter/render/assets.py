@@ -16,6 +16,7 @@ from newsletter.compose.issue import Entry, Issue
 from newsletter.compose.issuefile import IssueSpec
 from newsletter.errors import InputError, SourceError
 from newsletter.render.images import EmailImage, prepare_image
+from newsletter.render.settings import Brand
 from newsletter.sources.fetch import IMAGE_TYPES, FetchOptions, fetch_page
 from newsletter.workspace import Workspace
 
@@ -95,7 +96,7 @@ def _attempt(image: str, folder: Path, cache_dir: Path, fetch: FetchOptions) -> 
 
 def with_logo(assets: Assets, workspace: Workspace, fetch: FetchOptions) -> Assets:
     """The brand's logo through the same pipeline, at the width the masthead shows it."""
-    brand = workspace.settings.brand
+    brand = workspace.table(Brand)
     if not brand.logo:
         return assets
     line = workspace.settings_line("brand", "logo")

@@ -25,6 +25,7 @@ from newsletter.compose.issue import Entry, Issue, Section
 from newsletter.errors import InputError
 from newsletter.render.assets import DISPLAY_WIDTH, Assets, image_size
 from newsletter.render.links import LinkNumbers, safe_url, tag_url, utm_params
+from newsletter.render.settings import Brand, UtmSettings
 from newsletter.workspace import Settings, Workspace
 
 PACKAGE_THEMES = Path(__file__).parent / "themes"
@@ -70,8 +71,9 @@ def html_to_text(html_text: str) -> str:
 class IssueView:
     """What templates need beyond the Issue: tracked links, the web version, reference numbers."""
 
-    def __init__(self, issue: Issue, settings: Settings, assets: Assets, asset_base: str | None) -> None:
-        self.issue, self.settings, self.assets = issue, settings, assets
+    def __init__(self, issue: Issue, workspace: Workspace, assets: Assets, asset_base: str | None) -> None:
+        self.issue, self.settings, self.assets = issue, workspace.settings, assets
+        self.brand, self.utm = workspace.table(Brand), workspace.table(UtmSettings)
         self.asset_base = self.web_url if asset_base is None else asset_base
         self.links = LinkNumbers([self.article_link(e, s) for s in issue.sections for e in s.entries])
 
@@ -83,7 +85,7 @@ class IssueView:
 
     def logo_url(self) -> str:
         """The processed logo beside the issue's images, or the logo as set when it could not be."""
-        logo = self.settings.brand.logo
+        logo = self.brand.logo
         target = self.assets.target(logo) if logo else None
         return urljoin(self.asset_base, target) if target else safe_url(logo)
 
@@ -99,7 +101,7 @@ class IssueView:
 
     def article_link(self, entry: Entry, section: Section) -> str:
         url = safe_url(entry.url)
-        return tag_url(url, utm_params(self.settings.utm, self.issue.slug, section.title)) if url else ""
+        return tag_url(url, utm_params(self.utm, self.issue.slug, section.title)) if url else ""
 
     @property
     def web_url(self) -> str:
@@ -109,7 +111,7 @@ class IssueView:
         return {
             "issue": self.issue,
             "settings": self.settings,
-            "brand": self.settings.brand,
+            "brand": self.brand,
             "links": self.links,
             "article_link": self.article_link,
             "image_url": self.image_url,
@@ -175,7 +177,7 @@ def _user_cache_folders() -> list[Path]:
 
 def render(issue: Issue, workspace: Workspace, assets: Assets = NO_ASSETS, asset_base: str | None = None) -> Rendered:
     env = environment(workspace.templates_dir)
-    view = IssueView(issue, workspace.settings, assets, asset_base)
+    view = IssueView(issue, workspace, assets, asset_base)
     context = view.context()
     html_template = f"{issue.theme}/issue.mjml.j2"
     mjml = _render_template(env, [html_template], context)

@@ -6,7 +6,7 @@ import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from newsletter.workspace import UtmSettings
+from newsletter.render.settings import UtmSettings
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 TAGGABLE_SCHEMES = {"http", "https"}

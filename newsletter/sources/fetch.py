@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from newsletter import __version__, clock
 from newsletter.errors import SourceError
 from newsletter.files import write_atomically
+from newsletter.sources.settings import FetchSettings
 from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -330,7 +331,7 @@ def _write_cache(page: Fetched, cache_dir: Path | None) -> None:
 
 def fetch_options(workspace: Workspace, refresh: bool = False) -> FetchOptions:
     """The workspace's [fetch] settings, caching under the workspace."""
-    settings = workspace.settings.fetch
+    settings = workspace.table(FetchSettings)
     return FetchOptions(
         cache_dir=workspace.root / settings.cache,
         refresh=refresh,

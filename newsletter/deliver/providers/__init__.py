@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ContextManager, Sequence
 
 from newsletter.compose.audience import Batch
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import InputError, SendError
 from newsletter.render.message import Campaign
 from newsletter.render.unsubscribe import HOSTED_PLACEHOLDER_MARK, HostedUnsubscribe
@@ -51,7 +52,7 @@ class SendResult:
 def hosted_unsubscribe(workspace: Workspace, provider: str | None = None) -> HostedUnsubscribe | None:
     """What the provider that sends (``provider``, else [send] provider) says about hosting
     unsubscribes (None: it does not)."""
-    return provider_class(provider or workspace.settings.send.provider, workspace).hosted_unsubscribe(workspace)
+    return provider_class(provider or workspace.table(SendSettings).provider, workspace).hosted_unsubscribe(workspace)
 
 
 class BatchFailed(SendError):
@@ -111,6 +112,8 @@ class Provider:
     # answered as the first time and sends nothing again, so a try of unknown fate is simply tried
     # again under its key, in the same run or a resumed one. Zero: it keeps no keys.
     idempotent_for = dt.timedelta(0)
+    # The DKIM selectors it signs with under the sender's domain: `check --online` looks them up.
+    dkim_selectors: tuple[str, ...] = ()
 
     @classmethod
     def hosted_unsubscribe(cls, workspace: Workspace) -> HostedUnsubscribe | None:
@@ -149,7 +152,7 @@ def get_provider(name: str, workspace: Workspace, sandbox: bool = False) -> Prov
 
 def check_provider_tables(workspace: Workspace) -> None:
     """Every ``[send.NAME]`` table names a provider and holds only what that provider reads."""
-    for name in workspace.settings.send.providers:
+    for name in workspace.table(SendSettings).providers:
         if name not in PROVIDERS:
             raise InputError(workspace.settings_path, f"unknown table [send.{name}]: no provider is called {name!r}"
                              + suggestion(name, PROVIDERS), workspace.settings_line(f"send.{name}"))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Iterator
 from newsletter import clock
 from newsletter.compose.audience import Batch
 from newsletter.deliver.providers import Provider, SendResult, Session
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import InputError, display_path
 from newsletter.files import replaced_whole
 from newsletter.render.message import Campaign, build_message
@@ -52,7 +53,8 @@ class OutboxProvider(Provider):
         if sandbox:
             raise InputError(None, "--sandbox needs a real provider: set [send] provider in newsletter.toml "
                              "or pass --provider sendgrid")
-        return cls(workspace.outbox_dir, workspace.settings.send.sample)
+        settings = workspace.table(SendSettings)
+        return cls(workspace.root / settings.outbox, settings.sample)
 
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[OutboxSession]:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from newsletter.compose.audience import Batch, Recipient
 from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session
 from newsletter.deliver.retry import TemporaryFailure, requested_wait
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import InputError
 from newsletter.render.message import Campaign, fill
 from newsletter.secrets import redact, secret
@@ -133,7 +134,7 @@ class ResendProvider(Provider):
             where = HOST_VARIABLE if os.environ.get(HOST_VARIABLE) else "[send.resend] host"
             raise InputError(workspace.settings_path, f"{where} = {host!r} is not an http(s) address, "
                              f"e.g. {DEFAULT_HOST!r}", workspace.settings_line("send.resend", "host"))
-        return cls(secret(API_KEY, "the resend provider"), host, workspace.settings.send.timeout)
+        return cls(secret(API_KEY, "the resend provider"), host, workspace.table(SendSettings).timeout)
 
     def summary(self, result: SendResult) -> str:
         return ""

@@ -34,6 +34,7 @@ from newsletter import clock
 from newsletter.compose.audience import Batch, Recipient
 from newsletter.deliver.providers import BatchFailed, HostedUnsubscribe, Provider, SendResult, Session
 from newsletter.deliver.retry import RetryPolicy, TemporaryFailure, requested_wait, with_retries
+from newsletter.deliver.settings import SendSettings
 from newsletter.deliver.suppressions import Suppression
 from newsletter.errors import InputError, SendError
 from newsletter.render.message import MERGE_FIELD, Campaign, fill, mark_url_fields, url_field_starts, url_value
@@ -251,6 +252,7 @@ class SendGridProvider(Provider):
     cancel_deadline = CANCEL_DEADLINE
     can_pull_suppressions = True
     can_report = True
+    dkim_selectors = ("s1", "s2")  # the CNAMEs of its automated security (domain authentication)
 
     def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
                  unsubscribe_group: int = 0, hold: dt.timedelta = dt.timedelta(0)) -> None:
@@ -268,7 +270,7 @@ class SendGridProvider(Provider):
     def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> SendGridProvider:
         own = workspace.provider_settings(cls.name, SendGridSettings)
         host = os.environ.get("SENDGRID_API_HOST") or own.host or DEFAULT_HOST
-        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.settings.send.timeout, sandbox,
+        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.table(SendSettings).timeout, sandbox,
                    own.unsubscribe_group, hold_time(own.hold, workspace))
 
     @classmethod

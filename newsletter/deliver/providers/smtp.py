@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Iterator
 from newsletter.compose.audience import Batch
 from newsletter.deliver.providers import BatchFailed, Provider, SendResult, Session
 from newsletter.deliver.retry import TemporaryFailure
+from newsletter.deliver.settings import SendSettings
 from newsletter.errors import InputError
 from newsletter.render.message import Campaign, build_message
 from newsletter.schema import check_choice
@@ -76,7 +77,7 @@ class SmtpProvider(Provider):
                              "use 'starttls' or 'ssl'", line("security"))
         password = secret(PASSWORD, "SMTP login") if own.user else ""
         port = own.port or SECURITY_PORTS[own.security]
-        return cls(own.host, port, own.security, own.user, password, workspace.settings.send.timeout, own.rate_limit)
+        return cls(own.host, port, own.security, own.user, password, workspace.table(SendSettings).timeout, own.rate_limit)
 
     def summary(self, result: SendResult) -> str:
         return ""
