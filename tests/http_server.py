@@ -146,7 +146,7 @@ name = "Plot Notes"
 
 [fetch]
 connect_timeout = 2
-read_timeout = 0.5
+read_timeout = 2
 max_bytes = 100000
 allow_private_hosts = ["127.0.0.1"]
 """
