@@ -259,6 +259,7 @@ def test_a_refused_key_names_the_secret(sendgrid_workspace, sendgrid, cli, monke
     assert "SG.wrong-key-0123456789" not in result.err
 
 
+@pytest.mark.slow
 def test_preview_prints_its_address_into_a_pipe(workspace: Path) -> None:
     preview = subprocess.Popen([sys.executable, "-m", "newsletter", "preview", EXAMPLE_ISSUE, "--port", "0",
                                 "--no-open"], cwd=workspace, stdout=subprocess.PIPE, text=True)

@@ -61,6 +61,7 @@ def test_errors_are_one_line_without_traceback(workspace: Path) -> None:
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_quick_exit_flushes_output_runs_exit_handlers_and_keeps_the_code(workspace: Path) -> None:
     """`run` leaves without tearing the interpreter down: nothing printed, and no exit handler
     registered while the command runs (thread pools, logging: as libraries do on import), is lost."""

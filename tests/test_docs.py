@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from newsletter.cli.commands import PARSERS, _parser
 from newsletter.cli.reference import stale
 from tests.conftest import PROJECT
@@ -12,6 +14,7 @@ from tests.conftest import PROJECT
 README = PROJECT / "README.md"
 
 
+@pytest.mark.slow
 def test_the_generated_references_are_current() -> None:
     assert stale() == [], "run: python -m newsletter.cli.reference (make docs)"
 

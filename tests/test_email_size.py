@@ -34,6 +34,7 @@ def issue_of(root: Path, size: int, theme: str) -> int:
     return len(build.rendered.html.encode("utf-8"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("theme", ["digest", "letter"])
 def test_thirty_five_articles_fit_under_the_gmail_clip(tmp_path: Path, theme: str) -> None:
     shutil.copy(PROJECT / "newsletter.toml", tmp_path / "newsletter.toml")

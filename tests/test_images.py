@@ -50,6 +50,7 @@ def near(pixel: tuple, colour: tuple, tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour))
 
 
+@pytest.mark.slow
 def test_phone_photo_is_rotated_resized_and_stripped(tmp_path: Path) -> None:
     source = phone_photo()
     assert Image.open(io.BytesIO(source)).getexif().get_ifd(GPS_IFD)  # the test photo really carries GPS
@@ -275,6 +276,7 @@ def test_animated_gif_stays_animated(tmp_path: Path) -> None:
     assert "comment" not in image.info
 
 
+@pytest.mark.slow
 def test_the_brand_logo_goes_through_the_pipeline_too(tmp_path: Path, monkeypatch, cli) -> None:
     root = tmp_path / "ws"
     photo_issue(root, archive_url="https://news.example.org/{slug}/")

@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLE_ISSUE
+
+# Each test starts fresh interpreters: seconds apiece, so make check leaves them out.
+pytestmark = pytest.mark.slow
 
 HEAVY = ["trafilatura", "httpx", "sendgrid", "python_http_client", "boto3", "feedparser", "premailer", "css_inline"]
 # Loaded only on a cold cache: the article's reader and summariser, the issue file's and the
@@ -17,6 +22,7 @@ COLD_ONLY = ["ruamel", "email_validator", "syntok", "PIL", "justext", "lxml", "d
 PROBE = """
 import json, sys
 from newsletter.cli import main
+
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "loaded": [name for name in %r if name in sys.modules]}))
 """ % (HEAVY + COLD_ONLY)

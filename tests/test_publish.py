@@ -151,6 +151,7 @@ def test_send_refuses_relative_or_unpublished_images(sendgrid_workspace: Path, s
         refuse_unready(find_workspace(sendgrid_workspace), EXAMPLE_ISSUE, plan_html)
 
 
+@pytest.mark.slow
 def test_workflow_deploys_pages_before_sending(workspace: Path) -> None:
     from ruamel.yaml import YAML
 

@@ -119,6 +119,7 @@ def test_broken_template_names_file_and_line(workspace: Path, cli) -> None:
     assert re.fullmatch(r"newsletter: \S*templates/_shared/footer\.mjml\.j2:2: template error: .+\n", result.err)
 
 
+@pytest.mark.slow
 def test_compiled_templates_are_kept_per_user_and_recompiled_when_edited(workspace: Path, user_cache: Path) -> None:
     def build() -> str:
         subprocess.run([sys.executable, "-m", "newsletter", "build", EXAMPLE_ISSUE], cwd=workspace, check=True,
