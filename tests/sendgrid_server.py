@@ -46,8 +46,8 @@ class Fault:
     hang: float = 0.0  # seconds to wait before doing anything (longer than the client's timeout)
     delay: float | None = None  # seconds before answering this request, instead of FakeSendGrid.delay
     before: Callable[[], None] | None = None  # called first (the crash tests kill the sender here)
-    deliver: bool = True  # after ``before``: whether SendGrid still takes the request
-    answer: bool = True  # after ``before``: whether an answer goes back
+    deliver: bool = True  # (after ``before``) whether SendGrid still takes the request
+    answer: bool = True  # (after ``before``) whether an answer goes back
 
 
 @dataclass
@@ -189,8 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                  "field": None}]})
         if fault and fault.before:
             fault.before()
-            if not fault.deliver:
-                return 0
+        if fault and not fault.deliver:  # the connection drops before SendGrid takes the request
+            return 0
         if fault and fault.status:
             return self._reply(fault.status, {"errors": [{"message": fault.message, "field": None}]}, fault.headers)
         if self.path in SCHEDULING_PATHS:
