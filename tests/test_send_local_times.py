@@ -208,3 +208,18 @@ def test_a_cancel_follows_each_batchs_own_send_time(cli, sendgrid, sendgrid_work
     report = json.loads(result.out)
     assert len(report["cancelled"]) == 3 and len(report["too_late_batches"]) == 1
     assert set(sendgrid.delivered) == {e for e, z in READERS.items() if z == "Asia/Tokyo"}
+
+
+def test_a_local_time_issue_is_due_once_its_earliest_readers_time_is_within_the_window(
+        cli, sendgrid, sendgrid_workspace: Path, set_clock) -> None:
+    write_zoned_audience(sendgrid_workspace)
+    schedule_local(sendgrid_workspace, f"2027-01-05T07:00 local {DEFAULT_ZONE}")
+    set_send_settings(sendgrid_workspace, schedule_ahead=60)  # hand over an hour before the first reader's time
+    set_clock(dt.datetime(2027, 1, 4, 20, 30, tzinfo=UTC))  # Tokyo's 07:00 is 22:00 UTC: 90 minutes ahead
+    assert json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)["due"] is False
+    assert "No scheduled issue is due." in cli("send", "--due").out
+    set_clock(dt.datetime(2027, 1, 4, 21, 30, tzinfo=UTC))  # 30 minutes ahead: due, though Berlin's is hours away
+    assert json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)["due"] is True
+    rehearsal = cli("send", "--due", "--json")
+    assert rehearsal.code == 0, rehearsal.err
+    assert json.loads(rehearsal.out)[0]["recipients"] == len(READERS)
