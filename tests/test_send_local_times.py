@@ -223,3 +223,16 @@ def test_a_local_time_issue_is_due_once_its_earliest_readers_time_is_within_the_
     rehearsal = cli("send", "--due", "--json")
     assert rehearsal.code == 0, rehearsal.err
     assert json.loads(rehearsal.out)[0]["recipients"] == len(READERS)
+
+
+def test_a_send_with_no_reader_within_sendgrids_72_hours_is_refused(cli, sendgrid, sendgrid_workspace: Path,
+                                                                     set_clock) -> None:
+    set_clock(dt.datetime(2026, 12, 29, 12, 0, tzinfo=UTC))  # a week early
+    write_zoned_audience(sendgrid_workspace)
+    schedule_local(sendgrid_workspace, f"2027-01-05T07:00 local {DEFAULT_ZONE}")
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "issue.md:" in result.err and "no reader's send time is before 2027-01-01 12:00 UTC" in result.err
+    assert sendgrid.attempts == []
+    rehearsal = cli("send", EXAMPLE_ISSUE)  # the dry run shows the same: nobody yet, everyone waits
+    assert rehearsal.code == 0 and f"{len(READERS)} wait until their send time" in rehearsal.out

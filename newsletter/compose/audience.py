@@ -129,12 +129,6 @@ class ScannedAudience:
             yield [Recipient(email, dict(zip(names, values)), line)
                    for line, email, values, kept in rows if kept or everyone]
 
-    def emails(self) -> Iterator[str]:
-        for rows in self._rows():
-            for _, email, _, kept in rows:
-                if kept:
-                    yield email
-
     def zoned(self) -> Iterator[tuple[int, str, str]]:
         """(line, address, time zone or "") of each reader kept, without building recipients."""
         index = self.names.index(ZONE_COLUMN) if ZONE_COLUMN in self.names else None

@@ -30,7 +30,7 @@ from newsletter.compose.audience import (
     valid_email,
     write_bad_rows,
 )
-from newsletter.compose.issuefile import read_issue
+from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.compose.sendlog import (
     KEY_VARIABLE,
     LoggedBatch,
@@ -205,7 +205,7 @@ def _local_schedule(workspace: Workspace, build: Build, source: Path,
     return LocalSchedule(local, source), clock.now() + reach if reach else None
 
 
-def refuse_local_times(spec, provider: Provider | type[Provider]) -> None:
+def refuse_local_times(spec: IssueSpec, provider: Provider | type[Provider]) -> None:
     """A send_at written as a local time needs a provider that sends each batch at its own time."""
     if provider.local_send_times or spec.send_local is None:
         return
@@ -340,11 +340,11 @@ def _check_local_schedule(plan: SendPlan, provider: Provider) -> None:
     moment is within the provider's reach yet and none has it (`send --due` sends it once due)."""
     spec = plan.build.spec
     refuse_local_times(spec, provider)
-    if plan.later and not plan.recipients and not plan.already_sent and not plan.held_back:
-        hours = provider.max_schedule.total_seconds() / 3600 if provider.max_schedule else 0
-        raise InputError(spec.path, f"send_at {spec.schedule_text}: no reader's send time is within the {hours:g} h "
-                         f"{provider.name} holds mail: 'newsletter send --due --send' sends it once it is due",
-                         spec.lines.get("send_at"))
+    nothing_yet = not plan.recipients and not plan.already_sent and not plan.held_back
+    if plan.later and nothing_yet and plan.until and not provider.dry_run:
+        raise InputError(spec.path, f"send_at {spec.schedule_text}: no reader's send time is before "
+                         f"{plan.until:%Y-%m-%d %H:%M} UTC, as far ahead as {provider.name} holds mail: "
+                         "'newsletter send --due --send' sends it once it is due", spec.lines.get("send_at"))
 
 
 def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
@@ -900,7 +900,7 @@ def _deliveries(history: LogState, now: dt.datetime) -> list[dict]:
     return [{"send_at": when, "recipients": count} for when, count in waiting]
 
 
-def first_send_time(workspace: Workspace, spec, audience: Path | None = None) -> dt.datetime | None:
+def first_send_time(workspace: Workspace, spec: IssueSpec, audience: Path | None = None) -> dt.datetime | None:
     """When the issue first goes out: its send_at, or for a local send_at its earliest reader's moment."""
     if spec.send_local is None:
         return spec.send_at

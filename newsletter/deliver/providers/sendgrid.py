@@ -10,6 +10,11 @@ The library neither retries nor times out by default: the session sets the timeo
 429, 5xx and network failures into TemporaryFailure for the caller's backoff, and any other
 4xx into BatchFailed carrying SendGrid's own message.
 
+Each batch is delivered at its own time (``SendGridBody.delivery``): its readers' own moment for
+a send_at written as a local time (``Batch.send_at``), else the issue's send_at, else now (held
+for ``hold``, when set). A batch delivered more than 15 minutes ahead goes out under a fresh
+SendGrid batch id, cancellable until 10 minutes before that batch's own send_at.
+
 Reading back (``pull_suppressions``, ``category_stats``) uses the same client with the same
 retry policy as sending: a 429 waits for ``X-RateLimit-Reset``.
 """
