@@ -236,3 +236,19 @@ def test_a_send_with_no_reader_within_sendgrids_72_hours_is_refused(cli, sendgri
     assert sendgrid.attempts == []
     rehearsal = cli("send", EXAMPLE_ISSUE)  # the dry run shows the same: nobody yet, everyone waits
     assert rehearsal.code == 0 and f"{len(READERS)} wait until their send time" in rehearsal.out
+
+
+def test_a_local_send_at_survives_the_front_matter_memo(tmp_path: Path) -> None:
+    from newsletter.compose.issuefile import read_issue
+
+    folder = tmp_path / "issue"
+    folder.mkdir()
+    (folder / "issue.md").write_text("---\nsubject: Hi\nsend_at: 2027-01-05 07:00 local Asia/Tokyo\n"
+                                     "sections:\n  - articles: [a.md]\n---\nHello.\n", encoding="utf-8")
+    first = read_issue(folder / "issue.md", tmp_path / "cache")
+    assert any((tmp_path / "cache").rglob("*.json")), "the front matter was remembered on disk"
+    read_issue.__globals__["_front_matter_spec"].cache_clear()  # the next read comes from the memo on disk
+    again = read_issue(folder / "issue.md", tmp_path / "cache")
+    assert first.send_local == again.send_local and again.send_at is None
+    assert again.schedule_text == "2027-01-05T07:00 local Asia/Tokyo"
+    assert again.send_local.in_zone("Asia/Tokyo") == dt.datetime(2027, 1, 4, 22, 0, tzinfo=UTC)
