@@ -54,10 +54,17 @@ def time_zone(name: str) -> dt.tzinfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         pass
+    raise ValueError(f"unknown time zone {name!r}{_closest_zone(name) or ' (an IANA name such as Europe/Berlin)'}")
+
+
+@functools.lru_cache(maxsize=256)
+def _closest_zone(name: str) -> str:
+    """" (did you mean ...?)" for a misspelt zone; remembered, as an audience may repeat one on many rows."""
+    import zoneinfo
+
     from newsletter.schema import suggestion
 
-    close = suggestion(name, sorted(zoneinfo.available_timezones()), listing=False)
-    raise ValueError(f"unknown time zone {name!r}{close or ' (an IANA name such as Europe/Berlin)'}")
+    return suggestion(name, sorted(zoneinfo.available_timezones()), listing=False)
 
 
 @dataclass(frozen=True)
