@@ -1,4 +1,5 @@
-"""Audiences: who gets an issue, read from a CSV file (an ``email`` column plus merge fields).
+"""Audiences: who gets an issue, read from a CSV file (an ``email`` column plus merge fields;
+an optional ``timezone`` column, IANA names, says where a send_at written as a local time is read).
 
 Addresses are validated with email-validator (no DNS), de-duplicated case-insensitively and
 checked against an optional suppression list. A bad row is an error naming its line, or,
