@@ -119,7 +119,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         fake = self.server.fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        length = int(self.headers.get("Content-Length", 0))
+        raw = self.rfile.read(length)
+        if len(raw) < length:  # the client died while sending the body: a cut request is never processed
+            self._drop()
+            return
         key = self.headers.get("Idempotency-Key")
         with fake.lock:
             fake.counter += 1

@@ -3,7 +3,9 @@ the read side (suppression lists with limit/offset/start_time, an unsubscribe gr
 category stats), whose calls take the same injected faults (e.g. 429 with X-RateLimit-Reset).
 
 It also creates batch ids (``/v3/mail/batch``) and cancels scheduled batches
-(``/v3/user/scheduled_sends``); mail sent under a cancelled batch id is never delivered.
+(``/v3/user/scheduled_sends``); mail sent under a cancelled batch id is never delivered. As
+SendGrid, it refuses a cancel closer than 10 minutes to the batch's ``send_at``. Its clock
+(``clock``, Unix seconds) can be set to the one a test gives the product.
 
 It checks each request body the way the API does (limits, required fields, content order,
 string custom args and headers, quoted display names) plus this product's own promise (every
@@ -30,6 +32,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 MAX_PERSONALIZATIONS = 1000
 SCHEDULING_PATHS = ("/v3/mail/batch", "/v3/user/scheduled_sends")
 MAX_SCHEDULE_SECONDS = 72 * 3600
+CANCEL_DEADLINE_SECONDS = 10 * 60  # SendGrid takes no cancel closer than this to send_at
 MAX_PAGE = 500
 SUPPRESSION_LISTS = ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
 ASM_TAG = "<%asm_group_unsubscribe_raw_url%>"
@@ -43,8 +46,8 @@ class Fault:
     hang: float = 0.0  # seconds to wait before doing anything (longer than the client's timeout)
     delay: float | None = None  # seconds before answering this request, instead of FakeSendGrid.delay
     before: Callable[[], None] | None = None  # called first (the crash tests kill the sender here)
-    deliver: bool = True  # after ``before``: whether SendGrid still takes the request
-    answer: bool = True  # after ``before``: whether an answer goes back
+    deliver: bool = True  # (after ``before``) whether SendGrid still takes the request
+    answer: bool = True  # (after ``before``) whether an answer goes back
 
 
 @dataclass
@@ -147,7 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
                               raw=raw if fake.keep_bodies else b"")
             fake.attempts.append(attempt)
             self.attempt = attempt
-            fault = fake.faults.get(attempt.number) or (fake.every_request if fake.every_request else None)
+            fault = (fake.faults.get(attempt.number) or (fake.chaos(attempt.number) if fake.chaos else None)
+                     or fake.every_request)
             fake.in_flight += 1
             fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
         try:
@@ -185,14 +189,14 @@ class _Handler(BaseHTTPRequestHandler):
                                                  "field": None}]})
         if fault and fault.before:
             fault.before()
-            if not fault.deliver:
-                return 0
+        if fault and not fault.deliver:  # the connection drops before SendGrid takes the request
+            return 0
         if fault and fault.status:
             return self._reply(fault.status, {"errors": [{"message": fault.message, "field": None}]}, fault.headers)
         if self.path in SCHEDULING_PATHS:
             status, payload = fake.scheduling(self.path, body)
             return self._reply(status, payload) if not (fault and not fault.answer) else 0
-        problems = v3_problems(body) + fake.batch_problems(body)
+        problems = v3_problems(body, fake.clock()) + fake.batch_problems(body)
         if problems:
             fake.problems.extend(problems)
             return self._reply(400, {"errors": [{"field": f, "message": m, "help": None} for f, m in problems]})
@@ -201,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
             with fake.lock:
                 fake.deliveries.append((body.get("batch_id"),
                                         [a["email"] for p in body["personalizations"] for a in p["to"]]))
+                if body.get("batch_id"):
+                    fake.send_at[body["batch_id"]] = body["send_at"]
                 if fake.keep_bodies:
                     fake.accepted.append(body)
         if fault and not fault.answer:
@@ -275,6 +281,9 @@ class FakeSendGrid(LoopbackStandIn):
         self.problems: list[tuple[str, str]] = []
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
+        self.chaos: Callable[[int], Fault | None] | None = None  # a fault (or none) for each request number
+        self.clock: Callable[[], float] = time.time  # SendGrid's now, for send_at limits and cancel deadlines
+        self.send_at: dict[str, int] = {}  # batch id -> the send_at of mail sent under it
         self.delay = 0.0  # seconds before handling each request (a real API's answer time)
         self.in_flight = self.peak_in_flight = 0  # POST requests being handled now, and the most at once
         self.keep_bodies = True  # False: only ``delivered`` is kept (a million recipients' bodies would not fit)
@@ -328,6 +337,10 @@ class FakeSendGrid(LoopbackStandIn):
             batch_id, status = body.get("batch_id"), body.get("status")
             if batch_id not in self.batch_ids or status not in ("cancel", "pause"):
                 return 400, {"errors": [{"field": "batch_id", "message": "unknown batch id or status"}]}
+            due = self.send_at.get(batch_id)
+            if due is not None and due - self.clock() < CANCEL_DEADLINE_SECONDS:
+                return 400, {"errors": [{"field": "batch_id", "message": "cannot cancel or pause a batch within "
+                                         "10 minutes of its send_at"}]}
             if status == "cancel":
                 self.cancelled.add(batch_id)
             return 201, {"batch_id": batch_id, "status": status}

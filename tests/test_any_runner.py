@@ -311,11 +311,14 @@ def test_cancel_calls_back_a_scheduled_send_while_sendgrid_allows(sendgrid_works
     assert "No scheduled issue is due." in again.out and sendgrid.delivered == []
 
 
-def test_cancel_says_when_it_is_too_late(sendgrid_workspace, sendgrid, cli) -> None:
-    schedule(sendgrid_workspace, from_now(20))
+def test_cancel_says_when_it_is_too_late(sendgrid_workspace, sendgrid, cli, monkeypatch) -> None:
+    send_at = from_now(20)
+    schedule(sendgrid_workspace, send_at)
     assert cli("approve", EXAMPLE_ISSUE).code == 0
     assert cli("send", "--due", "--send", "--yes").code == 0
-    schedule(sendgrid_workspace, from_now(5))  # as if time passed: 5 minutes to go
+    later = send_at - dt.timedelta(minutes=5)  # time passes (the clock seam, SendGrid's too): 5 minutes to go
+    monkeypatch.setattr(clock, "now", lambda: later)
+    sendgrid.clock = later.timestamp
     result = cli("cancel", EXAMPLE_ISSUE, "--yes")
     assert result.code == 1 and "Too late to cancel" in result.out and "10 minutes" in result.out
     assert not sendgrid.cancelled and len(sendgrid.delivered) == 6

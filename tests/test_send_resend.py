@@ -308,20 +308,20 @@ CRASH_BATCH = 20  # 250 batches: work left for every kill to land in
 KILLS = 20
 
 
-def chaos(rng, slow: float):
-    """Now and then a request answered after the client gave up, or cut off after Resend took it
-    (or before it did)."""
+def chaos(rng, slow: float, make=Fault):
+    """Now and then a request answered after the client gave up, or cut off after the provider took
+    it (or before it did). ``make``: the stand-in's Fault class (Resend's, SendGrid's)."""
     lock = threading.Lock()
 
-    def fault(number: int) -> Fault | None:
+    def fault(number: int):
         with lock:
             roll = rng.random()
         if roll < 0.04:
-            return Fault(delay=slow)
+            return make(delay=slow)
         if roll < 0.08:
-            return Fault(answer=False)
+            return make(answer=False)
         if roll < 0.10:
-            return Fault(deliver=False, answer=False)
+            return make(deliver=False, answer=False)
         return None
 
     return fault

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from newsletter.cli.console import print_json
+from newsletter.compose.issuefile import time_zone
 from newsletter.deliver.providers import Provider, SendResult
 from newsletter.deliver.send import (
     SendPlan,
@@ -100,6 +101,8 @@ def _confirmation(assume_yes: bool):
         if assume_yes:
             return
         when = f", scheduled for {plan.campaign.send_at.isoformat()}" if plan.campaign.send_at else ""
+        if plan.schedule:
+            when = f", each at {plan.schedule.local.text} (their own time zone)"
         _ask(f"Send \"{plan.campaign.subject}\" to {count(len(plan.recipients), 'recipient')} "
              f"via {provider.name}{when}?", "send", "sent")
 
@@ -158,6 +161,9 @@ def _plan_notes(plan: SendPlan, held_back: int) -> list[str]:
         notes.append(f"{held_back:,} held back in batches of unknown fate")
     if plan.left_after:
         notes.append(f"{plan.left_after:,} left for another run (--limit)")
+    if plan.later:
+        notes.append(f"{plan.later:,} wait until their send time is within the provider's reach "
+                     "('newsletter send --due --send' sends them then)")
     return notes
 
 
@@ -168,7 +174,8 @@ def _send_json(plan: SendPlan, result: SendResult) -> dict:
         "audience": str(plan.audience) if plan.audience else None,
         "already_sent": plan.already_sent, "suppressed": plan.suppressed,
         "held_back": result.details.get("held_back", plan.held_back),
-        "left": plan.left_after, "unknown_batches": [b.id for b in plan.history.unknown],
+        "left": plan.left_after, "later": plan.later,
+        "send_times": {when.isoformat(): readers for when, readers in sorted(plan.per_time.items())}, "unknown_batches": [b.id for b in plan.history.unknown],
         "skipped_rows": plan.skipped_rows,
         "skipped_rows_report": str(plan.skipped_rows_report) if plan.skipped_rows_report else None,
         "batches": result.details.get("batches", 0), "log": result.details.get("log"),
@@ -207,9 +214,19 @@ def run_status(args, workspace: Workspace) -> int:
                   f"{batch['resent_until']} (the provider does not deliver it twice); after that it stays unknown.")
     if any(not batch["cancellable"] and not batch["resent_until"] for batch in status.unknown):
         print("  Check the provider's activity for them; send with --resend-unknown if they were not delivered.")
-    if status.send_at:
+    if status.send_at or status.send_at_local:
         state = "due" if status.due else ("sent" if status.complete else "not yet due")
-        print(f"  scheduled  {status.send_at.isoformat()} ({state})")
+        first = f"; first reader {status.send_at.isoformat()}" if status.send_at_local and status.send_at else ""
+        print(f"  scheduled  {status.send_at_local or status.send_at.isoformat()} ({state}{first})")
+    for zone in status.zones:
+        where = zone.zone or "no zone"
+        when = zone.send_at.astimezone(time_zone(zone.zone)).isoformat() if zone.send_at and zone.zone else "no send time"
+        doubt = f", {zone.unknown:,} unknown" if zone.unknown else ""
+        print(f"    {where + (' (default)' if zone.default else ''):<28} {when:<26} {count(zone.recipients, 'reader')}: "
+              f"{zone.sent:,} handed over, {zone.left:,} pending{doubt}")
+    for waiting in status.deliveries:
+        print(f"  delivers   {count(waiting['recipients'], 'recipient')} at {waiting['send_at']} "
+              "(the provider holds them until then)")
     print(f"Next: newsletter {'archive' if status.sent and not status.left else 'send ' + status.issue}")
     return 0
 
@@ -324,13 +341,17 @@ def run_cancel(args, workspace: Workspace) -> int:
     if args.json:
         print_json(result.to_dict())
         return 1 if result.too_late else 0
+    minutes = int(result.deadline.total_seconds() // 60)
     if result.too_late:
-        minutes = int(result.deadline.total_seconds() // 60)
         print(f"Too late to cancel {args.issue}: SendGrid calls back a scheduled send only until {minutes} minutes "
-              f"before send_at ({result.send_at.isoformat() if result.send_at else 'none'}). It goes out as planned.")
+              f"before send_at ({result.schedule or 'none'}). It goes out as planned.")
         return 1
-    print(f"Cancelled {args.issue}: {count(len(result.cancelled), 'batch').replace('batchs', 'batches')} called back before "
-          f"{result.send_at.isoformat() if result.send_at else ''}; nobody gets it.")
+    batches = count(len(result.cancelled), 'batch').replace('batchs', 'batches')
+    if result.late:
+        print(f"Cancelled {args.issue}: {batches} called back; {count(len(result.late), 'batch').replace('batchs', 'batches')} "
+              f"within {minutes} minutes of their own send time go out as planned.")
+    else:
+        print(f"Cancelled {args.issue}: {batches} called back before {result.schedule or ''}; nobody gets it.")
     print(f"Next: change send_at in the issue to send it later (send --due leaves it alone until then), "
           f"or newsletter status {args.issue}")
     return 0

@@ -1,4 +1,5 @@
-"""Audiences: who gets an issue, read from a CSV file (an ``email`` column plus merge fields).
+"""Audiences: who gets an issue, read from a CSV file (an ``email`` column plus merge fields;
+an optional ``timezone`` column, IANA names, says where a send_at written as a local time is read).
 
 Addresses are validated with email-validator (no DNS), de-duplicated case-insensitively and
 checked against an optional suppression list. A bad row is an error naming its line, or,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import functools
 import gc
 import io
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, AbstractSet, BinaryIO, Iterable, Iterator, Seq
 
 from email_validator import EmailNotValidError, validate_email
 
-from newsletter.compose.issuefile import IssueSpec
+from newsletter.compose.issuefile import IssueSpec, time_zone
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
 from newsletter.schema import check_header_text
@@ -53,6 +55,14 @@ class Recipient:
     def merge_fields(self) -> dict[str, str]:
         return {**self.fields, "email": self.email}
 
+    @property
+    def zone(self) -> str:
+        """The reader's IANA time zone (the ``timezone`` column, checked when read); "" when none."""
+        return self.fields.get(ZONE_COLUMN, "")
+
+
+ZONE_COLUMN = "timezone"  # IANA names (Europe/Berlin): a local send_at reaches the reader at that time there
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -61,6 +71,7 @@ class Batch:
     id: str  # "<run>.<number>"
     recipients: Sequence[Recipient]
     key: str = ""  # an idempotency key the provider keeps, when it takes one (logged before the request)
+    send_at: dt.datetime | None = None  # its readers' own send time (a local send_at): every reader's the same
 
 
 @dataclass(frozen=True)
@@ -119,11 +130,13 @@ class ScannedAudience:
             yield [Recipient(email, dict(zip(names, values)), line)
                    for line, email, values, kept in rows if kept or everyone]
 
-    def emails(self) -> Iterator[str]:
+    def zoned(self) -> Iterator[tuple[int, str, str]]:
+        """(line, address, time zone or "") of each reader kept, without building recipients."""
+        index = self.names.index(ZONE_COLUMN) if ZONE_COLUMN in self.names else None
         for rows in self._rows():
-            for _, email, _, kept in rows:
+            for line, email, values, kept in rows:
                 if kept:
-                    yield email
+                    yield line, email, values[index] if index is not None else ""
 
     def __iter__(self) -> Iterator[Recipient]:
         for chunk in self.chunks():
@@ -314,6 +327,7 @@ class _RowChecker:
         self.email_index = last["email"]
         self.names = tuple(dict.fromkeys(column for column in columns if column != "email"))
         self.value_indexes = [last[name] for name in self.names]
+        self.zone_index = last.get(ZONE_COLUMN)
 
     def __call__(self, line: int, cells: list[str]) -> tuple[str, tuple[str, ...]]:
         """The row's normalised address and its other values, or an InputError naming the line."""
@@ -331,6 +345,11 @@ class _RowChecker:
             for column, value in zip(columns, values):
                 check_header_text(value, f"the {column!r} value", path, line)  # names and merge fields reach headers
         email = valid_email(values[self.email_index], path, line)
+        if self.zone_index is not None and values[self.zone_index]:
+            try:
+                time_zone(values[self.zone_index])
+            except ValueError as error:
+                raise InputError(path, f"the {ZONE_COLUMN!r} value: {error}", line) from None
         return email, tuple([values[index] for index in self.value_indexes])
 
 

@@ -22,6 +22,49 @@ if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 FENCE = "---"
+LOCAL = "local"  # send_at: 2027-01-05T07:00 local [ZONE]: each reader at that time in their own zone
+
+
+@dataclass(frozen=True)
+class LocalSendTime:
+    """``send_at`` written as a local time: each reader gets the issue at ``wall`` in their own
+    time zone (the audience's ``timezone`` column); a reader without one gets ``zone``, the
+    issue's default ("" when send_at names none)."""
+
+    wall: dt.datetime  # naive: a time on the clock, in no zone yet
+    zone: str = ""
+
+    @property
+    def text(self) -> str:
+        """As written in the front matter (and logged when the issue is cancelled)."""
+        return f"{self.wall.isoformat(timespec='minutes')} {LOCAL}" + (f" {self.zone}" if self.zone else "")
+
+    def in_zone(self, zone: str) -> dt.datetime:
+        """The moment it is ``wall`` in ``zone`` on that date (that date's offset, DST included), in UTC.
+        A wall time a DST change skips is read with the offset before the change (PEP 495)."""
+        return self.wall.replace(tzinfo=time_zone(zone)).astimezone(dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=1024)
+def time_zone(name: str) -> dt.tzinfo:
+    """The IANA zone ``name`` ("Europe/Berlin"); ValueError naming it, with a close match, when unknown."""
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    raise ValueError(f"unknown time zone {name!r}{_closest_zone(name) or ' (an IANA name such as Europe/Berlin)'}")
+
+
+@functools.lru_cache(maxsize=256)
+def _closest_zone(name: str) -> str:
+    """" (did you mean ...?)" for a misspelt zone; remembered, as an audience may repeat one on many rows."""
+    import zoneinfo
+
+    from newsletter.schema import suggestion
+
+    return suggestion(name, sorted(zoneinfo.available_timezones()), listing=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +110,14 @@ class IssueSpec:
     lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> line, for findings
     skip_broken: bool = False  # drop an unreadable source with a warning instead of failing
     send_at: dt.datetime | None = None  # when to send (with a time zone); `send --due` sends it then
+    send_local: LocalSendTime | None = None  # send_at written as a local time (send_at is then None)
+
+    @property
+    def schedule_text(self) -> str | None:
+        """send_at as one string (an instant, or the local time as written); None when unscheduled."""
+        if self.send_local:
+            return self.send_local.text
+        return self.send_at.isoformat() if self.send_at else None
 
     @property
     def folder(self) -> Path:
@@ -175,6 +226,7 @@ def _spec_record(spec: IssueSpec) -> dict[str, Any]:
     del record["path"], record["intro"]
     record["date"] = spec.date.isoformat() if spec.date else None
     record["send_at"] = spec.send_at.isoformat() if spec.send_at else None
+    record["send_local"] = [spec.send_local.wall.isoformat(), spec.send_local.zone] if spec.send_local else None
     return record
 
 
@@ -186,11 +238,12 @@ def _spec_from_record(path: Path, record: dict[str, Any]) -> IssueSpec:
         SectionSpec(section["title"], tuple(ArticleRef(**article | {"budget": budget(article["budget"])})
                                             for article in section["articles"]), section["line"])
         for section in record["sections"])
-    date, send_at = record["date"], record["send_at"]
+    date, send_at, local = record["date"], record["send_at"], record["send_local"]
     return IssueSpec(**record | {
         "path": path, "intro": "", "sections": sections, "budget": budget(record["budget"]),
         "date": dt.date.fromisoformat(date) if date else None,
-        "send_at": dt.datetime.fromisoformat(send_at) if send_at else None})
+        "send_at": dt.datetime.fromisoformat(send_at) if send_at else None,
+        "send_local": LocalSendTime(dt.datetime.fromisoformat(local[0]), local[1]) if local else None})
 
 
 def read_issue_date(path: Path) -> dt.date | None:
@@ -337,7 +390,8 @@ class _IssueValidator:
             audience=front.get("audience"),
             lines={str(key): self.doc.line(front, key) for key in front},
             skip_broken=front.get("skip_broken", False),
-            send_at=self.send_at(front),
+            send_at=None if self.send_local(front) else self.send_at(front),
+            send_local=self.send_local(front),
         )
 
     def header_text(self, front: CommentedMap, key: str) -> str:
@@ -353,9 +407,38 @@ class _IssueValidator:
         except ValueError:
             when = None
         if when is None or when.tzinfo is None:
-            raise self.fail(f"send_at must be a date and time with a time zone, e.g. 2026-11-27T07:00:00+00:00, "
-                            f"not {str(value)!r}", self.doc.line(front, "send_at"))
+            raise self.fail(f"send_at must be a date and time with a time zone, e.g. 2026-11-27T07:00:00+00:00 "
+                            f"(or a local time: 2026-11-27T07:00 {LOCAL}), not {str(value)!r}",
+                            self.doc.line(front, "send_at"))
         return dt.datetime.fromisoformat(when.isoformat())  # a plain datetime, not ruamel's TimeStamp
+
+    def send_local(self, front: CommentedMap) -> LocalSendTime | None:
+        """``send_at: 2027-01-05T07:00 local`` (or ``... local Europe/Berlin``, naming the zone of
+        readers without one): a time on the clock, no offset, then ``local``."""
+        value = front.get("send_at")
+        words = str(value).split() if isinstance(value, str) else []
+        if LOCAL not in words[1:3]:
+            return None
+        line = self.doc.line(front, "send_at")
+        example = f"e.g. 2027-01-05T07:00 {LOCAL} Europe/Berlin"
+        at = words.index(LOCAL)
+        if len(words) > at + 2:
+            raise self.fail(f"send_at {value!r}: write a local time as DATE-TIME {LOCAL} [ZONE], {example}", line)
+        try:
+            wall = dt.datetime.fromisoformat(" ".join(words[:at]))
+        except ValueError:
+            raise self.fail(f"send_at {value!r}: {' '.join(words[:at])!r} is not a date and time, {example}",
+                            line) from None
+        if wall.tzinfo is not None:
+            raise self.fail(f"send_at {value!r}: a local time has no offset (each reader's zone gives it), "
+                            f"{example}", line)
+        zone = words[at + 1] if len(words) == at + 2 else ""
+        if zone:
+            try:
+                time_zone(zone)
+            except ValueError as error:
+                raise self.fail(f"send_at: {error}", line) from None
+        return LocalSendTime(wall, zone)
 
     def date(self, front: CommentedMap) -> dt.date | None:
         value = front.get("date")

@@ -27,10 +27,14 @@ A batch sent through a provider that keeps idempotency keys carries its key on `
 it again, the same readers under the same key, while the provider still keeps the key: such a
 resend logs ``batch-start`` again under the same batch id with ``key_since``, when the key was
 first used (the provider's window runs from then).
+
+A batch the provider holds until later (a scheduled or held send, or a reader's own local send
+time) carries ``send_at`` on ``batch-start``: when it will be delivered, so ``status`` can say.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
 import hmac
@@ -122,6 +126,7 @@ class LoggedBatch:
     key: str = ""  # the idempotency key its requests carried (a provider that keeps keys)
     key_since: str = ""  # when that key was first used
     size: int = 0  # recipients it started with (``to`` keeps those whose fate it still decides)
+    send_at: str = ""  # when the provider delivers it, if it holds it until later
 
     @property
     def whole(self) -> bool:
@@ -157,6 +162,8 @@ class LogState:
     plain: bool = False  # some recipients are written as addresses (a log from before hashing)
     scheduled: list[LoggedBatch] = field(default_factory=list)  # batches with provider batch ids still open
     cancelled_send_at: str | None = None  # `newsletter cancel` called back the issue scheduled for this time
+    # Confirmed recipients per delivery time, of batches the provider holds until then (send_at logged).
+    deliveries: dict[str, int] = field(default_factory=dict)
 
     @property
     def unknown_addresses(self) -> set[str]:
@@ -250,6 +257,7 @@ class _Replay:
                 batch.key = key
                 batch.key_since = str(event.get("key_since") or batch.started)
             batch.size = len(batch.to)
+            batch.send_at = str(event.get("send_at") or "")
             self.batches[batch_id] = batch
             # Logged message by message: a recipient is in doubt only once its message started.
             state = "queued" if event.get("per_message") else "started"
@@ -309,6 +317,10 @@ class _Replay:
         result = self.result
         self.settle_cancelled()
         result.sent = {address for address, (state, _) in self.status.items() if state == "sent"}
+        for state, batch_id in self.status.values():
+            when = self.batches[batch_id].send_at if state == "sent" and batch_id in self.batches else ""
+            if when:
+                result.deliveries[when] = result.deliveries.get(when, 0) + 1
         result.scheduled = [batch for batch in self.batches.values() if batch.scheduled and batch.open_reservations]
         open_ids = {batch_id for state, batch_id in self.status.values() if state == "started"}
         for batch_id in open_ids:
@@ -360,14 +372,16 @@ class SendLog:
         self._append("run-end", run=run, outcome=outcome, sent=sent)
 
     def batch_started(self, batch: Batch, provider: str, per_message: bool = False, scheduled: bool = False,
-                      key_since: str = "") -> None:
-        """``batch.key``, if any, is logged with it; ``key_since``: a resend under a key first used then."""
+                      key_since: str = "", send_at: dt.datetime | None = None) -> None:
+        """``batch.key``, if any, is logged with it; ``key_since``: a resend under a key first used then;
+        ``send_at``: when the provider delivers it, if it holds it until later."""
         first = batch.recipients[0].line if batch.recipients else 0
         extra = {"first_line": first} if first else {}
         extra |= {"per_message": True} if per_message else {}
         extra |= {"scheduled": True} if scheduled else {}
         extra |= {"idempotency_key": batch.key} if batch.key else {}
         extra |= {"key_since": key_since} if key_since and batch.key else {}
+        extra |= {"send_at": send_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")} if send_at else {}
         self._append("batch-start", batch=batch.id, provider=provider, count=len(batch.recipients),
                      **extra, to=self._ids(r.email for r in batch.recipients))
 

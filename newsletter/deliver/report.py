@@ -62,7 +62,10 @@ def issue_report(workspace: Workspace, issue: str | Path, since: dt.date | None 
         raise InputError(workspace.settings_path, f"{where} {name!r}, which reports no figures: "
                          "newsletter report reads a provider's statistics (SendGrid's)")
     provider = get_provider(name, workspace)
-    start = since or _first_send(spec.folder) or spec.send_at and spec.send_at.date() or spec.date
+    # A local send_at reaches readers east of UTC the day before, in UTC's days.
+    local_day = spec.send_local.wall.date() - dt.timedelta(days=1) if spec.send_local else None
+    scheduled = spec.send_at.date() if spec.send_at else local_day
+    start = since or _first_send(spec.folder) or scheduled or spec.date
     if start is None:
         raise InputError(spec.path, "the issue was never sent and has no date: pass --since YYYY-MM-DD")
     policy = RetryPolicy.from_settings(workspace.table(SendSettings))

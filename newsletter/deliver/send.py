@@ -30,7 +30,7 @@ from newsletter.compose.audience import (
     valid_email,
     write_bad_rows,
 )
-from newsletter.compose.issuefile import read_issue
+from newsletter.compose.issuefile import IssueSpec, read_issue
 from newsletter.compose.sendlog import (
     KEY_VARIABLE,
     LoggedBatch,
@@ -56,6 +56,7 @@ from newsletter.deliver.providers import (
     provider_class,
 )
 from newsletter.deliver.retry import RateGate, RetriesExhausted, RetryPolicy, TemporaryFailure, with_retries
+from newsletter.deliver.schedule import LocalSchedule, ZoneCount, zone_counts
 from newsletter.deliver.settings import SendSettings
 from newsletter.deliver.suppressions import blocked_addresses
 from newsletter.errors import InputError, SendError, count, display_path
@@ -89,6 +90,8 @@ class Selection:
     skip: AbstractSet[str] = frozenset()
     recipient_id: Callable[[str], str] = str.lower  # address -> the id the send log knows it by
     tokens: Tokens = _no_tokens
+    times: LocalSchedule | None = None  # a local send_at: each reader's own moment
+    until: dt.datetime | None = None  # with ``times``: readers whose moment is later wait for another run
 
     def __len__(self) -> int:
         return self.count
@@ -104,6 +107,8 @@ class Selection:
                 return
             if self.skip:
                 chunk = [r for r in chunk if self.recipient_id(r.email) not in self.skip]
+            if self.times and self.until:
+                chunk = [r for r in chunk if self.times.reader_time(r) <= self.until]
             chunk = chunk[:left]
             left -= len(chunk)
             yield self.tokens(chunk)
@@ -121,6 +126,10 @@ class SendPlan:
     already_sent: int = 0
     held_back: int = 0  # in batches of unknown fate
     left_after: int = 0  # still to send after this run (--limit)
+    later: int = 0  # a local send_at: readers whose moment is beyond the provider's reach, for a later run
+    per_time: dict = field(default_factory=dict)  # a local send_at: this run's readers per moment
+    schedule: LocalSchedule | None = None  # a local send_at: when each reader gets it
+    until: dt.datetime | None = None  # the provider's reach: readers whose moment is later wait
     limit: int | None = None
     resend_unknown: bool = False
     skipped_rows: int = 0
@@ -141,8 +150,8 @@ class SendPlan:
     def refreshed(self, history: LogState) -> SendPlan:
         """The same plan against the log as it is now (read again under the lock)."""
         assert self.candidates is not None, "only a send to an audience is logged"
-        return replace(self, history=history,
-                       **_select(self.candidates, history, self.limit, self.resend_unknown, self.tokens))
+        return replace(self, history=history, **_select(self.candidates, history, self.limit, self.resend_unknown,
+                                                        self.tokens, self.schedule, self.until))
 
 
 def suppressions(workspace: Workspace) -> set[str]:
@@ -172,14 +181,39 @@ def plan_send(workspace: Workspace, issue: str | Path, audience: Path | None = N
         recipients = [Recipient(valid_email(address), fields) for address in to][:limit]
         return SendPlan(build, campaign, tokens(recipients), None, workspace=workspace)
     source = audience_path(workspace, build.spec, audience)
+    schedule, until = _local_schedule(workspace, build, source, provider)
     scanned = scan_audience(source, skip_bad_rows, suppressions(workspace))
     report = write_bad_rows(scanned, build.spec.folder / SKIPPED_ROWS_REPORT) if scanned.bad_rows else None
     history = read_history(build.spec.folder)
     return SendPlan(build, campaign, audience=source, history=history, candidates=scanned,
                     suppressed=scanned.suppressed, limit=limit, resend_unknown=resend_unknown,
                     skipped_rows=len(scanned.bad_rows), skipped_rows_report=report, env_file=workspace.root / ".env",
-                    tokens=tokens, workspace=workspace, skip_bad_rows=skip_bad_rows,
-                    **_select(scanned, history, limit, resend_unknown, tokens))
+                    tokens=tokens, workspace=workspace, skip_bad_rows=skip_bad_rows, schedule=schedule, until=until,
+                    **_select(scanned, history, limit, resend_unknown, tokens, schedule, until))
+
+
+def _local_schedule(workspace: Workspace, build: Build, source: Path,
+                    provider: str | None) -> tuple[LocalSchedule | None, dt.datetime | None]:
+    """For a send_at written as a local time: each reader's moment, and how far ahead the provider
+    that really sends (also behind a dry run) takes them. Refused, before anything goes, by a
+    provider that cannot send each batch at its own time."""
+    local = build.spec.send_local
+    if local is None:
+        return None, None
+    sender = provider_class(provider or workspace.table(SendSettings).provider, workspace)
+    refuse_local_times(build.spec, sender)
+    reach = sender.max_schedule
+    return LocalSchedule(local, source), clock.now() + reach if reach else None
+
+
+def refuse_local_times(spec: IssueSpec, provider: Provider | type[Provider]) -> None:
+    """A send_at written as a local time needs a provider that sends each batch at its own time."""
+    if provider.local_send_times or spec.send_local is None:
+        return
+    able = [name for name in PROVIDERS if provider_class(name).local_send_times and not provider_class(name).dry_run]
+    raise InputError(spec.path, f"send_at {spec.send_local.text} sends each reader at that time in their own zone, "
+                     f"which {provider.name} cannot schedule: send it through {' or '.join(able)} (--provider, or "
+                     "[send] provider), or write send_at as one moment with an offset", spec.lines.get("send_at"))
 
 
 def _reader_fields(workspace: Workspace, build: Build, audience: Path | None, as_reader: str | None) -> dict[str, str]:
@@ -216,20 +250,33 @@ def read_history(issue_folder: Path) -> LogState:
 
 
 def _select(candidates: ScannedAudience, history: LogState, limit: int | None, resend_unknown: bool,
-            tokens: Tokens = _no_tokens) -> dict:
-    """Counts in one pass over the addresses; the recipients themselves are read as they are sent."""
+            tokens: Tokens = _no_tokens, times: LocalSchedule | None = None, until: dt.datetime | None = None) -> dict:
+    """Counts in one pass over the addresses; the recipients themselves are read as they are sent.
+    With ``times`` (a local send_at), readers whose moment is after ``until`` wait (``later``), and
+    this run's readers are counted per moment (``per_time``)."""
     unknown = set() if resend_unknown else history.unknown_addresses
-    already = held = 0
-    if history.sent or unknown:
-        for key in map(history.id, candidates.emails()):
+    already = held = later = 0
+    per_time: dict[dt.datetime, int] = {}
+    counted = 0
+    if history.sent or unknown or times:
+        for line, email, zone in candidates.zoned():
+            key = history.id(email)
             if key in history.sent:
                 already += 1
             elif key in unknown:
                 held += 1
-    pending = candidates.count - already - held
+            elif times:
+                moment = times.time_of(zone, line)
+                if until and moment > until:
+                    later += 1
+                elif limit is None or counted < limit:
+                    per_time[moment] = per_time.get(moment, 0) + 1
+                    counted += 1
+    pending = candidates.count - already - held - later
     chosen = min(pending, limit) if limit is not None else pending
-    recipients = Selection(candidates, chosen, history.sent | unknown, history.id, tokens)
-    return {"recipients": recipients, "already_sent": already, "held_back": held, "left_after": pending - chosen}
+    recipients = Selection(candidates, chosen, history.sent | unknown, history.id, tokens, times, until)
+    return {"recipients": recipients, "already_sent": already, "held_back": held, "left_after": pending - chosen,
+            "later": later, "per_time": per_time}
 
 
 def choose_provider(workspace: Workspace, send: bool = False, sandbox: bool = False,
@@ -273,6 +320,8 @@ def is_due(send_at: dt.datetime | None, complete: bool, window: dt.timedelta, no
 
 def check_schedule(plan: SendPlan, provider: Provider, now: dt.datetime | None = None) -> None:
     """A scheduled issue goes out now only through a provider that can hold it until then."""
+    if plan.schedule:
+        return _check_local_schedule(plan, provider)
     send_at = plan.campaign.send_at
     now = now or clock.now()
     if send_at is None or send_at <= now or provider.max_schedule is None or send_at - now <= provider.max_schedule:
@@ -285,6 +334,18 @@ def check_schedule(plan: SendPlan, provider: Provider, now: dt.datetime | None =
     spec = plan.build.spec
     raise InputError(spec.path, f"send_at {send_at.isoformat()} is in the future and {limit}: "
                      "'newsletter send --due --send' sends it once it is due", spec.lines.get("send_at"))
+
+
+def _check_local_schedule(plan: SendPlan, provider: Provider) -> None:
+    """Refused by a provider that cannot send each batch at its own time; and when no reader's
+    moment is within the provider's reach yet and none has it (`send --due` sends it once due)."""
+    spec = plan.build.spec
+    refuse_local_times(spec, provider)
+    nothing_yet = not plan.recipients and not plan.already_sent and not plan.held_back
+    if plan.later and nothing_yet and plan.until and not provider.dry_run:
+        raise InputError(spec.path, f"send_at {spec.schedule_text}: no reader's send time is before "
+                         f"{plan.until:%Y-%m-%d %H:%M} UTC, as far ahead as {provider.name} holds mail: "
+                         "'newsletter send --due --send' sends it once it is due", spec.lines.get("send_at"))
 
 
 def send_issue(plan: SendPlan, provider: Provider, settings: SendSettings,
@@ -333,7 +394,8 @@ def _after_pulling_suppressions(plan: SendPlan, provider: Provider, progress: Pr
     progress(pull_suppressions(plan.workspace, provider.name, progress).summary())
     scanned = scan_audience(plan.audience, plan.skip_bad_rows, suppressions(plan.workspace))
     return replace(plan, candidates=scanned, suppressed=scanned.suppressed,
-                   **_select(scanned, plan.history, plan.limit, plan.resend_unknown, plan.tokens))
+                   **_select(scanned, plan.history, plan.limit, plan.resend_unknown, plan.tokens, plan.schedule,
+                             plan.until))
 
 
 def _require_secrets(plan: SendPlan) -> None:
@@ -396,7 +458,9 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
     again = _settle_by_key(plan, keys, progress) if log and keys and not plan.resend_unknown else []
     held_back = plan.held_back - sum(len(batch.recipients) for batch, _ in again)
     count = len(plan.recipients) + sum(len(batch.recipients) for batch, _ in again)
-    batches = -(-len(plan.recipients) // size) + len(again)
+    # Batches are cut per send time: with a local send_at, per moment.
+    readers = list(plan.per_time.values()) if plan.schedule else [len(plan.recipients)]
+    batches = sum(-(-number // size) for number in readers) + len(again)
     policy = RetryPolicy.from_settings(settings)
     if log:
         source = display_path(plan.audience) if plan.audience else ""
@@ -406,8 +470,9 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
     outcome = "failed"
     try:
         with provider.open(plan.campaign) as session, cycle_collector_paused():
-            sender.send_all(session, _resent_then(again, _in_batches(plan.recipients, size, run)), workers)
-        outcome = "complete" if plan.left_after == 0 and held_back == 0 else "partial"
+            sender.send_all(session, _resent_then(again, _in_batches(plan.recipients, size, run, plan.schedule)),
+                            workers)
+        outcome = "complete" if plan.left_after == 0 and held_back == 0 and plan.later == 0 else "partial"
     except (BatchFailed, RetriesExhausted) as error:
         raise SendError(redact(f"{error}. Sent to {sender.sent} of {count} recipients before that; "
                                + _after_failure(plan, log, error))) from None
@@ -420,19 +485,25 @@ def execute(plan: SendPlan, provider: Provider, settings: SendSettings, log: Sen
     return replace(result, summary=provider.summary(result))
 
 
-def _in_batches(recipients: Sized & Iterable[Recipient], size: int, run: int) -> Iterator[Batch]:
-    """Batches numbered ``<run>.<n>`` in audience order, cut as they are needed."""
+def _in_batches(recipients: Sized & Iterable[Recipient], size: int, run: int,
+                times: LocalSchedule | None = None) -> Iterator[Batch]:
+    """Batches numbered ``<run>.<n>`` in audience order, cut as they are needed. With ``times``
+    (a local send_at) readers wait in one queue per moment and each batch carries its moment."""
     chunks = recipients.chunks() if isinstance(recipients, Selection) else [list(recipients)]
-    waiting: list[Recipient] = []
+    waiting: dict[dt.datetime | None, list[Recipient]] = {}
     number = 0
     for chunk in chunks:
-        waiting += chunk
-        while len(waiting) >= size:
+        for recipient in chunk:
+            waiting.setdefault(times.reader_time(recipient) if times else None, []).append(recipient)
+        for moment, queue in waiting.items():
+            while len(queue) >= size:
+                number += 1
+                yield Batch(f"{run}.{number}", queue[:size], send_at=moment)
+                del queue[:size]
+    for moment, queue in waiting.items():
+        if queue:
             number += 1
-            yield Batch(f"{run}.{number}", waiting[:size])
-            waiting = waiting[size:]
-    if waiting:
-        yield Batch(f"{run}.{number + 1}", waiting)
+            yield Batch(f"{run}.{number}", queue, send_at=moment)
 
 
 def _resent_then(again: list[tuple[Batch, str]], batches: Iterator[Batch]) -> Iterator[tuple[Batch, str]]:
@@ -628,11 +699,11 @@ def _send_batch(session: Session, batch: Batch, provider: str, policy: RetryPoli
                         f"retry {attempt} of {policy.max_retries} in {delay:.1f} s"))
 
     per_message = log is not None and session.logs_each_message
-    scheduled = log is not None and session.reserves_references
+    scheduled = log is not None and session.reserves(batch)
     if keys and not batch.key:
         batch = replace(batch, key=keys.key(batch))
     if log:
-        log.batch_started(batch, provider, per_message, scheduled, key_since)
+        log.batch_started(batch, provider, per_message, scheduled, key_since, session.delivers_at(batch))
     if per_message:
         session.journal = _MessageJournal(log, batch)
     # Tries whose fate is unclear; a batch sent again under its key starts with one.
@@ -776,13 +847,17 @@ class IssueStatus:
     runs: int
     last_sent: str | None
     complete: bool
-    send_at: dt.datetime | None
+    send_at: dt.datetime | None  # a local send_at: its earliest reader's moment
     due: bool
+    send_at_local: str | None = None  # send_at written as a local time, as written
+    zones: list[ZoneCount] = field(default_factory=list)  # a local send_at: who is pending, per zone
+    deliveries: list[dict] = field(default_factory=list)  # held by the provider until later: when, how many
 
     def to_dict(self) -> dict:
         data = {key: getattr(self, key) for key in self.__dataclass_fields__}
         data["audience"] = display_path(self.audience) if self.audience else None
         data["send_at"] = self.send_at.isoformat() if self.send_at else None
+        data["zones"] = [zone.to_dict() for zone in self.zones]
         return data
 
 
@@ -802,9 +877,33 @@ def issue_status(workspace: Workspace, issue: str | Path, audience: Path | None 
     unknown = [{"batch": b.id, "started": b.started, "provider": b.provider, "count": len(b.to),
                 "first": b.first, "note": b.note, "cancellable": bool(b.open_reservations),
                 "resent_until": key_until(b, now)} for b in history.unknown]
+    zones: list[ZoneCount] = []
+    send_at = spec.send_at
+    if spec.send_local:
+        schedule = LocalSchedule(spec.send_local, source)
+        readers = list(scanned.zoned()) if source is not None else []
+        zones = zone_counts(schedule, readers, history.sent, history.unknown_addresses, history.id)
+        send_at = schedule.earliest(zone for _, _, zone in readers)
     return IssueStatus(spec.slug, spec.subject, source, recipients, suppressed, skipped, len(history.sent), left,
-                       unknown, len(history.unknown_addresses), history.runs, history.last_sent, history.complete, spec.send_at,
-                       is_due(spec.send_at, history.complete, due_window(workspace, provider), now))
+                       unknown, len(history.unknown_addresses), history.runs, history.last_sent, history.complete, send_at,
+                       is_due(send_at, history.complete, due_window(workspace, provider), now),
+                       spec.send_local.text if spec.send_local else None, zones, _deliveries(history, now))
+
+
+def _deliveries(history: LogState, now: dt.datetime) -> list[dict]:
+    """Recipients the provider holds until later (scheduled, held, or at a local send time), per delivery time."""
+    waiting = sorted((when, count) for when, count in history.deliveries.items()
+                     if (_log_datetime(when) or now) > now)
+    return [{"send_at": when, "recipients": count} for when, count in waiting]
+
+
+def first_send_time(workspace: Workspace, spec: IssueSpec, audience: Path | None = None) -> dt.datetime | None:
+    """When the issue first goes out: its send_at, or for a local send_at its earliest reader's moment."""
+    if spec.send_local is None:
+        return spec.send_at
+    source = audience_file(workspace, spec, audience)
+    zones = (zone for _, _, zone in scan_audience(source, skip_bad_rows=True).zoned()) if source else ()
+    return LocalSchedule(spec.send_local, source).earliest(zones)
 
 
 def due_issues(workspace: Workspace, now: dt.datetime | None = None,
@@ -821,9 +920,15 @@ def due_issues(workspace: Workspace, now: dt.datetime | None = None,
             problems.append(error)
             continue
         logged = read_log(log_path(spec.folder))
-        called_back = logged.cancelled_send_at == (spec.send_at.isoformat() if spec.send_at else None)
-        if spec.send_at and not called_back and is_due(spec.send_at, logged.complete, window, now):
-            due.append((spec.send_at, path))
+        if not spec.schedule_text or logged.cancelled_send_at == spec.schedule_text or logged.complete:
+            continue
+        try:
+            first = first_send_time(workspace, spec)
+        except InputError as error:
+            problems.append(error)
+            continue
+        if is_due(first, logged.complete, window, now):
+            due.append((first, path))
     return [path for _, path in sorted(due)], problems
 
 
@@ -834,17 +939,21 @@ class CancelResult:
     issue: str
     send_at: dt.datetime | None
     cancelled: list[str]  # our batch ids whose scheduled mail was called back
-    too_late: bool  # send_at is closer than the provider allows a cancel
+    too_late: bool  # every batch's send time is closer than the provider allows a cancel
     deadline: dt.timedelta  # how long before send_at the provider stops taking cancels
+    late: list[str] = field(default_factory=list)  # batches too close to their own send time: they go out
+    schedule: str | None = None  # send_at as written (a local time, or the moment)
 
     def to_dict(self) -> dict:
         return {"issue": self.issue, "send_at": self.send_at.isoformat() if self.send_at else None,
-                "cancelled": self.cancelled, "too_late": self.too_late}
+                "send_at_written": self.schedule, "cancelled": self.cancelled, "too_late": self.too_late,
+                "too_late_batches": self.late}
 
 
 def cancel_issue(workspace: Workspace, issue: str | Path, now: dt.datetime | None = None,
                  confirm: Callable[[int], None] = lambda _: None) -> CancelResult:
-    """Call back every scheduled batch of the issue while the provider still allows it. Its
+    """Call back every scheduled batch of the issue while the provider still allows it: until its
+    deadline before the batch's own send time (each reader's, for a local send_at). Its
     recipients are then not sent; ``send --due`` leaves the issue alone until its send_at changes."""
     spec = read_issue(workspace.issue_path(issue), workspace.cache_dir)
     path, key = log_path(spec.folder), current_log_key()
@@ -856,16 +965,25 @@ def cancel_issue(workspace: Workspace, issue: str | Path, now: dt.datetime | Non
     provider = get_provider(state.providers[-1], workspace)
     if not provider.can_cancel_scheduled:
         raise InputError(spec.path, f"{provider.name} cannot call back mail it has taken")
-    if spec.send_at is None or spec.send_at - now < provider.cancel_deadline:
-        return CancelResult(spec.slug, spec.send_at, [], True, provider.cancel_deadline)
-    confirm(sum(len(batch.to) for batch in state.scheduled))
-    cancelled = []
+
+    def in_time(batch: LoggedBatch) -> bool:
+        when = _log_datetime(batch.send_at) if batch.send_at else spec.send_at
+        return when is not None and when - now >= provider.cancel_deadline
+
+    result = CancelResult(spec.slug, spec.send_at, [], True, provider.cancel_deadline, schedule=spec.schedule_text)
+    if not any(map(in_time, state.scheduled)):
+        return result
+    confirm(sum(len(batch.to) for batch in state.scheduled if in_time(batch)))
+    cancelled, late = [], []
     with SendLog.locked(path, key) as log:
         check_log_key(log.state(), key, path)
         for batch in log.state().scheduled:
+            if not in_time(batch):
+                late.append(batch.id)
+                continue
             for reservation in batch.open_reservations:
                 provider.cancel_scheduled(reservation)
                 log.batch_cancelled(batch.id, reservation)
             cancelled.append(batch.id)
-        log.issue_cancelled(spec.send_at.isoformat(), len(cancelled))
-    return CancelResult(spec.slug, spec.send_at, cancelled, False, provider.cancel_deadline)
+        log.issue_cancelled(spec.schedule_text or "", len(cancelled))
+    return replace(result, cancelled=cancelled, too_late=False, late=late)

@@ -82,11 +82,15 @@ class Session:
         """What the run produced, for the report (e.g. the outbox folder)."""
         return {}
 
-    @property
-    def reserves_references(self) -> bool:
-        """Each try goes out under a provider reference logged first and cancellable until the
-        mail leaves (SendGrid's batch ids for scheduled mail): a try of unknown fate can be settled."""
+    def reserves(self, batch: Batch) -> bool:
+        """Each try at ``batch`` goes out under a provider reference logged first and cancellable
+        until the mail leaves (SendGrid's batch ids for scheduled mail): a try of unknown fate can
+        be settled. Decided per batch: each may have its own send time."""
         return False
+
+    def delivers_at(self, batch: Batch) -> dt.datetime | None:
+        """When the provider will deliver ``batch``, if it holds it until later (logged with the batch)."""
+        return None
 
     def reserve(self, batch: Batch) -> str:
         raise NotImplementedError
@@ -106,6 +110,9 @@ class Provider:
     fills_hosted_unsubscribe = False  # replaces a hosted-unsubscribe placeholder per recipient
     can_cancel_scheduled = False  # cancel_scheduled(reference) calls back scheduled mail
     cancel_deadline = dt.timedelta(0)  # until this long before send_at
+    # Sends each batch at its own time (Batch.send_at), so a send_at written as a local time
+    # reaches each reader at that time in their own zone; others refuse such an issue.
+    local_send_times = False
     can_pull_suppressions = False  # pull_suppressions(since, policy, progress)
     can_report = False  # category_stats(category, start, policy)
     # Keeps a batch's idempotency key (Batch.key) this long: the same key and body within it is

@@ -5,8 +5,9 @@ What it writes is the same whichever provider a real send would use:
 - ``message.json``: the parts every recipient shares (sender, subject, headers, the HTML and
   text with their ``{{merge fields}}``, categories, send time);
 - ``recipients.jsonl``: one line per recipient, in batch order: the batch, the address, the
-  display name and the merge values that fill the shared parts; written batch by batch, so a
-  large audience never sits in memory as one document;
+  display name and the merge values that fill the shared parts (and, for a send_at written as
+  a local time, the reader's own ``send_at``); written batch by batch, so a large audience never
+  sits in memory as one document;
 - one complete ``.eml`` per sample recipient, and ``manifest.json``.
 
 The folder appears whole or not at all.
@@ -42,6 +43,7 @@ class OutboxProvider(Provider):
     max_batch = 1000
     max_concurrency = 1  # one file written in batch order
     max_schedule = None
+    local_send_times = True  # writes each reader's own send time: the dry run shows a local send_at
 
     def __init__(self, folder: Path, sample: int = 3, now: dt.datetime | None = None) -> None:
         self.folder = folder
@@ -84,6 +86,7 @@ class OutboxSession(Session):
         self.eml_files: list[str] = []
         self.recipients = 0
         self.batches = 0
+        self.send_times: dict[str, int] = {}  # a local send_at: readers per moment
         self.location: str | None = None
         self.recipients_file = open(folder / "recipients.jsonl", "w", encoding="utf-8")
         _write_json(folder / "message.json", _shared_parts(campaign, now))
@@ -94,6 +97,9 @@ class OutboxSession(Session):
             (self.folder / name).write_bytes(bytes(build_message(self.campaign, recipient, self.now)))
             self.eml_files.append(name)
         self.recipients_file.write(_recipient_lines(batch))
+        if batch.send_at:
+            when = batch.send_at.isoformat()
+            self.send_times[when] = self.send_times.get(when, 0) + len(batch.recipients)
         self.batches += 1
         self.recipients += len(batch.recipients)
         return f"written to recipients.jsonl as batch {batch.id}"
@@ -107,6 +113,7 @@ class OutboxSession(Session):
             "dry_run": True,
             "created": self.now.isoformat(),
             "send_at": self.campaign.send_at.isoformat() if self.campaign.send_at else None,
+            "send_times": dict(sorted(self.send_times.items())) or None,  # a local send_at: readers per moment
             "recipients": self.recipients,
             "batches": self.batches,
             "eml_files": self.eml_files,
@@ -124,7 +131,8 @@ def _recipient_lines(batch: Batch) -> str:
     """The batch's lines of recipients.jsonl, as one string. A million lines is most of a large
     dry run, so the parts every line shares are encoded once: the batch id, and the field names
     (an audience's recipients all have the same ones, in the same order)."""
-    prefix = f'{{"batch": {_string(batch.id)}, "email": '
+    when = f'"send_at": {_string(batch.send_at.isoformat())}, ' if batch.send_at else ""
+    prefix = f'{{"batch": {_string(batch.id)}, {when}"email": '
     names: tuple[str, ...] | None = None
     template = ""
     lines = []

@@ -10,6 +10,11 @@ The library neither retries nor times out by default: the session sets the timeo
 429, 5xx and network failures into TemporaryFailure for the caller's backoff, and any other
 4xx into BatchFailed carrying SendGrid's own message.
 
+Each batch is delivered at its own time (``SendGridBody.delivery``): its readers' own moment for
+a send_at written as a local time (``Batch.send_at``), else the issue's send_at, else now (held
+for ``hold``, when set). A batch delivered more than 15 minutes ahead goes out under a fresh
+SendGrid batch id, cancellable until 10 minutes before that batch's own send_at.
+
 Reading back (``pull_suppressions``, ``category_stats``) uses the same client with the same
 retry policy as sending: a 429 waits for ``X-RateLimit-Reset``.
 """
@@ -125,18 +130,27 @@ class SendGridBody:
         if campaign.reply_to:
             self.base["reply_to"] = _address(campaign.reply_to)
         self.base["categories"] = list(campaign.categories)
-        now = now or clock.now()
-        held = hold and not campaign.send_at and not sandbox
-        self.deliver_at = now + hold if held else campaign.send_at
-        if self.deliver_at and self.deliver_at > now:
-            self.base["send_at"] = int(self.deliver_at.timestamp())
-        lead = CANCEL_DEADLINE if held else BATCH_ID_LEAD
-        self.cancellable = bool(self.deliver_at and self.deliver_at - now > lead and not sandbox)
+        self.opened = now or clock.now()
+        self.sandbox = sandbox
+        # An immediate send goes out held until then (one time for the whole run), when ``hold`` is set.
+        self.held_until = self.opened + hold if hold and not sandbox else None
         if sandbox:
             self.base["mail_settings"] = {"sandbox_mode": {"enable": True}}
 
+    def delivery(self, send_at: dt.datetime | None = None) -> tuple[dt.datetime | None, bool]:
+        """When SendGrid delivers a batch that should go out at ``send_at`` (its readers' own local
+        time, else the issue's send_at; None: now), and whether a try at it can still be cancelled
+        (it then goes out under a batch id). A time already past is now: held, if ``hold`` is set."""
+        now = clock.now()
+        target = send_at or self.campaign.send_at
+        if target and target > now:
+            return target, not self.sandbox and target - now > BATCH_ID_LEAD
+        if self.held_until:
+            return self.held_until, self.held_until - now > CANCEL_DEADLINE
+        return None, False
+
     def request(self, recipients: Sequence[Recipient], batch_id: str | None = None,
-                sendgrid_batch: str | None = None) -> dict:
+                sendgrid_batch: str | None = None, send_at: dt.datetime | None = None) -> dict:
         if not 0 < len(recipients) <= MAX_PERSONALIZATIONS:
             raise ValueError(f"a request holds 1 to {MAX_PERSONALIZATIONS} recipients, not {len(recipients)}")
         # A value such as "Tom & Jerry" must be escaped in the HTML part but not in the text part
@@ -150,6 +164,9 @@ class SendGridBody:
         if batch_id:
             custom_args["batch"] = batch_id
         scheduling = {"batch_id": sendgrid_batch} if sendgrid_batch else {}
+        deliver_at, _ = self.delivery(send_at)
+        if deliver_at:
+            scheduling["send_at"] = int(deliver_at.timestamp())
         return {
             "personalizations": [self.personalization(r, v, text_keys) for r, v in zip(recipients, values)],
             **self.base,
@@ -250,6 +267,7 @@ class SendGridProvider(Provider):
     fills_hosted_unsubscribe = True
     can_cancel_scheduled = True
     cancel_deadline = CANCEL_DEADLINE
+    local_send_times = True  # each batch carries its own send_at
     can_pull_suppressions = True
     can_report = True
     dkim_selectors = ("s1", "s2")  # the CNAMEs of its automated security (domain authentication)
@@ -288,7 +306,7 @@ class SendGridProvider(Provider):
             return (f"Sandbox: sendgrid accepted {result.accepted:,} recipients in "
                     f"{result.details.get('requests', 0):,} requests; nothing was delivered.")
         when = self.delivers_at
-        if when and result.accepted:
+        if when and result.details.get("held"):
             return (f"Sent to {result.accepted:,} recipients via sendgrid, held until {when:%Y-%m-%d %H:%M} UTC: "
                     f"SendGrid delivers them then; a run of unknown fate is settled until "
                     f"{when - CANCEL_DEADLINE:%H:%M} UTC (send again before then).")
@@ -307,7 +325,7 @@ class SendGridProvider(Provider):
     @contextmanager
     def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
         body = SendGridBody(campaign, sandbox=self.sandbox, unsubscribe_group=self.unsubscribe_group, hold=self.hold)
-        self.delivers_at = body.deliver_at if body.cancellable else None
+        self.delivers_at = body.held_until
         yield SendGridSession(self.client, body, self.host)
 
     def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
@@ -377,6 +395,7 @@ class SendGridSession(Session):
         self.host = host
         self.body = body
         self.requests = 0
+        self.held = 0  # recipients whose batches went out held (``hold``)
         self.reserved: dict[str, str] = {}  # our batch id -> the SendGrid batch id it goes out under
         self.lock = threading.Lock()
         self.local = threading.local()
@@ -388,14 +407,16 @@ class SendGridSession(Session):
             client = self.local.client = self.new_client()
         return client
 
-    @property
-    def reserves_references(self) -> bool:
-        return bool(self.body.cancellable)
+    def reserves(self, batch: Batch) -> bool:
+        return self.body.delivery(batch.send_at)[1]
+
+    def delivers_at(self, batch: Batch) -> dt.datetime | None:
+        return self.body.delivery(batch.send_at)[0]
 
     def reserve(self, batch: Batch) -> str | None:
-        """For a send scheduled far enough ahead, a fresh SendGrid batch id for the next attempt at
-        ``batch`` (the caller logs it before sending); otherwise None."""
-        if not self.body.cancellable:
+        """For a batch delivered far enough ahead, a fresh SendGrid batch id for the next attempt at
+        it (the caller logs it before sending); otherwise None."""
+        if not self.reserves(batch):
             return None
         reserved = new_batch_id(self.client)
         with self.lock:
@@ -410,7 +431,7 @@ class SendGridSession(Session):
 
         with self.lock:
             sendgrid_batch = self.reserved.get(batch.id)
-        request = self.body.request(batch.recipients, batch.id, sendgrid_batch)
+        request = self.body.request(batch.recipients, batch.id, sendgrid_batch, batch.send_at)
         try:
             response = self.client.send(request)
         except HTTPError as error:
@@ -426,13 +447,15 @@ class SendGridSession(Session):
             # Timed out or cut off after the request went out: SendGrid may have accepted it.
             raise TemporaryFailure(f"SendGrid did not answer: {error or type(error).__name__}",
                                    maybe_delivered=True) from None
+        deliver_at, _ = self.body.delivery(batch.send_at)
         with self.lock:
             self.requests += 1
+            self.held += len(batch.recipients) if deliver_at and deliver_at == self.body.held_until else 0
         message_id = response.headers.get("X-Message-Id") if response.headers else None
         return f"{response.status_code}" + (f" X-Message-Id {message_id}" if message_id else "")
 
     def details(self) -> dict:
-        return {"requests": self.requests}
+        return {"requests": self.requests, "held": self.held}
 
 
 SUPPRESSION_LISTS = {"bounces": "bounce", "blocks": "block", "spam_reports": "spam report",
