@@ -111,7 +111,7 @@ class Workspace:
             self.table(cls)
 
     def _table(self, cls: type[T], values: dict[str, Any], name: str) -> T:
-        return _table_from_toml(cls, values, self.settings_path, self._settings_text(), name)
+        return _table_from_toml(cls, values, self.settings_path, self._settings_text, name)
 
     def _settings_text(self) -> str:
         path = self.settings_path
@@ -196,7 +196,7 @@ def load_settings(path: Path) -> Settings:
             tables[key] = value
         else:
             top[key] = value  # a top-level key outside any table: checked with the [newsletter] keys
-    settings = _table_from_toml(Settings, top, path, text, "newsletter")
+    settings = _table_from_toml(Settings, top, path, lambda: text, "newsletter")
     check_choice(settings.date_order, DATE_ORDERS, "date_order", path, _key_line(text, "newsletter", "date_order"))
     check_choice(settings.inliner, INLINERS, "inliner", path, _key_line(text, "newsletter", "inliner"))
     _check_header_settings(settings, path, text)
@@ -240,14 +240,18 @@ def _check_header_settings(settings: Settings, path: Path, text: str) -> None:
         memo.store(name, "valid")
 
 
-def _table_from_toml(cls: type[T], values: dict[str, Any], path: Path, text: str, table: str) -> T:
+def _table_from_toml(cls: type[T], values: dict[str, Any], path: Path, text: Callable[[], str], table: str) -> T:
+    """``values`` as ``cls``, checked; ``text`` gives the file's text, read only to place an error."""
+    def line(key: str) -> int | None:
+        return _key_line(text(), table, key)
+
     def fail(key: str, message: str) -> InputError:
-        return InputError(path, message, _key_line(text, table, key))
+        return InputError(path, message, line(key))
 
     owned = isinstance(cls, type) and issubclass(cls, SettingsTable)
     values = cls.prepare(dict(values), fail) if owned else dict(values)
     allowed = {name: expected for name, expected in dataclass_types(cls).items() if name != "tables"}
-    check_mapping(values, allowed, f"[{table}]", path, lambda key: _key_line(text, table, key))
+    check_mapping(values, allowed, f"[{table}]", path, line)
     read = cls(**values)
     if owned:
         _check_limits(read, fail)
