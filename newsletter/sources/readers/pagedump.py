@@ -40,10 +40,12 @@ WORD = re.compile(r"\w+")
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 CODE_LIKE = re.compile(r"\w\(|[_;={}<>]")  # "AVG(entries)", "mean_entries"
 
-# Whole short lines that are page furniture wherever they stand.
+# Whole short lines that are page furniture wherever they stand. The basket branch commits to the line's first
+# "basket"/"cart"/"bag" (atomic group): an "empty" after any of them is after the first, and without the commit
+# "cart cart cart …" made it try every pair, quadratic (40 KB took 7 s).
 BOILERPLATE = re.compile(
     r"""^(?:
-        .*\b(?:shopping\s+)?(?:basket|cart|bag)\b.*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
+        (?>.*?\b(?:shopping\s+)?(?:basket|cart|bag)\b).*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
       | .*\bcookies?\b.* | .*\ball\s+rights\s+reserved\b.* | ©.* | copyright\b.*
       | (?:skip|jump)\s+to\b.* | (?:main\s+|site\s+)?(?:menu|navigation|search|home|close|print|e-?mail|tweet|pin|undo|reply)
       | toggle\s+navigation | back\s+to\s+top | loading\W* | advertisement | advertising | anzeige | publicité
