@@ -284,7 +284,8 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 
     analysis = analyse(text, day_first, seen, headings)
     header, updated = analysis.header, analysis.updated
-    blocks = tuple(to_block(analysis.lines[index].text) for index in body_rows(analysis, body_features))
+    blocks = _short_page_text(tuple(to_block(analysis.lines[index].text)
+                                    for index in body_rows(analysis, body_features)), header.title)
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
         title=header.title or fallback_title(blocks),
@@ -294,6 +295,16 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
         description=first_prose,
         blocks=blocks,
     )
+
+
+def _short_page_text(blocks: tuple[Block, ...], title: str | None) -> tuple[Block, ...]:
+    """A short page is still an article: when no line of its body reads as a paragraph ("Hello world", a note
+    without a full stop, a list of names), its lines other than the headline are its text, not headings that
+    leave nothing to read. Only the headline, or nothing at all, is still no article."""
+    if any(block.kind != "heading" for block in blocks):
+        return blocks
+    headline = title if title is not None else (blocks[0].text if blocks else None)
+    return tuple(block if block.text == headline else Block("paragraph", block.text) for block in blocks)
 
 
 def body_features(analysis: Analysis) -> list[list[float]]:
