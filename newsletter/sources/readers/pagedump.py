@@ -586,7 +586,8 @@ def classify(texts: list[str]) -> list[Line]:
     tokens = [WORD.findall(text.lower()) for text in texts]
     stopwords = language_stopwords(Counter(token for line in tokens for token in line))
     counts = Counter(texts)
-    kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
+    template = _template_counts(counts, tokens, texts, stopwords)
+    kinds = [line_kind(text, words, template[text], stopwords) for text, words in zip(texts, tokens)]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
@@ -594,6 +595,21 @@ def classify(texts: list[str]) -> list[Line]:
                                                   and not w.isdigit()), counts[text] > 1,
                  sum(w in stopwords for w in words))
             for text, words, kind in zip(texts, tokens, kinds)]
+
+
+def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[str],
+                     stopwords: frozenset[str]) -> Counter[str]:
+    """How often each line repeats, as evidence that it is the page's template. A template repeats a blurb or
+    two ("About us") around its own article; when the paragraphs a page repeats hold most of its prose, the
+    repetition is the article itself (a short text said twice, a page of sample paragraphs), not its template,
+    and says nothing."""
+    prose = {text: len(words) for text, words in zip(texts, tokens)
+             if len(words) >= PROSE_WORDS and sum(w in stopwords for w in words) >= PROSE_STOP_SHARE * len(words)}
+    total = sum(prose.values())
+    repeated = sum(words for text, words in prose.items() if counts[text] > 1)
+    if total and repeated > total / 2:
+        return Counter({text: 1 if text in prose else count for text, count in counts.items()})
+    return counts
 
 
 def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str]) -> str:
