@@ -182,3 +182,10 @@ def test_paragraphs_a_page_says_twice_are_its_article_not_its_template() -> None
     assert texts.count(PARAGRAPH) == 2 and texts.count(MORE[0]) == 2
     assert "Footer links" not in texts
 
+
+def test_the_line_right_above_a_text_it_shares_no_words_with_is_its_headline_not_a_subheading() -> None:
+    """A short headline that shares none of the text's words scores below the bar; the line right above the text
+    is still the headline, not the first subheading inside the text."""
+    parts = split_dump(dump("Work day report", PARAGRAPH, MORE[0], "Next steps", MORE[1]))
+    assert parts.title == "Work day report"
+    assert "Next steps" in [block.text for block in parts.blocks]

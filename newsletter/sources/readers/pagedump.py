@@ -974,7 +974,9 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
         scores[index] = title_score(features)
     best = max(scores, key=scores.__getitem__, default=None)
     if best is None or scores[best] < title_score(None):
-        return None
+        # Nothing reads as the headline by its topic or neighbours (a short text whose words it does not share):
+        # the line right above the text, if it could be one, is still a better guess than a heading inside it.
+        return zone.stop - 1 if zone.stop - 1 in scores else None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
     return next((index for index in scores if index != best and lines[index].words >= ALT_MIN_WORDS
