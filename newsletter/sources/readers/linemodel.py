@@ -60,6 +60,11 @@ def model() -> dict | None:
         return None
 
 
+def learned_titles() -> bool:
+    """Whether a learned headline model ships (else the hand-set weights score headlines)."""
+    return bool((model() or {}).get("title"))
+
+
 def title_score(features: tuple | None) -> float:
     """A headline candidate's score (its log-odds); with no features, the score a headline must reach."""
     learned = (model() or {}).get("title")

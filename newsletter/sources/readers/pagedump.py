@@ -959,7 +959,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
     label ("Science & Health") is a poor one, and so is a line far above the text. How much each counts is
     learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
-    from newsletter.sources.readers.linemodel import title_score
+    from newsletter.sources.readers.linemodel import learned_titles, title_score
 
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     scores = {}
@@ -976,7 +976,8 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     if best is None or scores[best] < title_score(None):
         # Nothing reads as the headline by its topic or neighbours (a short text whose words it does not share):
         # the line right above the text, if it could be one, is still a better guess than a heading inside it.
-        return zone.stop - 1 if zone.stop - 1 in scores else None
+        # A learned model's threshold was fitted to say when no line is the headline, so it is left to decide.
+        return zone.stop - 1 if zone.stop - 1 in scores and not learned_titles() else None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
     return next((index for index in scores if index != best and lines[index].words >= ALT_MIN_WORDS
