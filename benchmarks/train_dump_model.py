@@ -164,7 +164,7 @@ def fit_title(titles) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
-    from newsletter.sources.readers.linemodel import RULE_TITLE_WEIGHTS
+    from newsletter.sources.readers.linemodel import RULE_TITLE_WEIGHTS, TITLE_FEATURES
 
     def right(groups, weights, bias=0.0) -> int:
         return sum(max(group, key=lambda item: bias + sum(w * f for w, f in zip(weights, item[0])))[1]
@@ -179,7 +179,7 @@ def fit_title(titles) -> dict:
     for train, test in GroupKFold(n_splits=5).split(np.zeros(len(titles)), groups=[site for site, _ in titles]):
         model = fitted([titles[i] for i in train])
         learned += right([titles[i] for i in test], model.coef_[0], model.intercept_[0])
-    rules = right(titles, RULE_TITLE_WEIGHTS)
+    rules = right(titles, [RULE_TITLE_WEIGHTS[name] for name in TITLE_FEATURES])
     model = fitted(titles)
     print(f"title: {len(titles)} dumps; best candidate right: learned {learned / len(titles):.1%} "
           f"(cross-validated), the rules' weights {rules / len(titles):.1%}")

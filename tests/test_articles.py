@@ -143,3 +143,26 @@ def test_version_groups_are_remembered_by_the_articles_keys(tmp_path: Path) -> N
     assert groups(["key-a", "key-b"], same) == [[0, 1]] and len(made) == 1  # the second time from .cache
     assert groups(["key-a", "key-c"], [same[0], other]) == [[0], [1]] and len(made) == 2  # new keys: grouped again
     assert ArticleCache(tmp_path, day_first=True, refresh=True).groups(["key-a", "key-b"], lambda: [[9]]) == [[9]]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("note.txt", b"Plot 12 is free\nAsk at the shed on Saturday\n"),
+    ("note.md", b"# Plot 12 is free\n\nAsk at the shed on Saturday\n"),
+    ("note.eml", b"From: Ann <ann@example.org>\nSubject: Fwd: plot\nDate: Mon, 2 Mar 2026 09:00:00 +0000\n\n"
+                 b"---------- Forwarded message ---------\nFrom: Club <club@example.org>\nSubject: Plot 12\n\n"
+                 b"Plot 12 is free\nAsk at the shed on Saturday\n"),
+])
+def test_a_short_page_without_a_full_sentence_is_still_an_article(tmp_path: Path, name: str, content: bytes) -> None:
+    """No line reads as a paragraph (no full stop, under ten words): the headline and its one line of text are an
+    article, not headings that leave nothing to read (the readers refused such pages)."""
+    (tmp_path / name).write_bytes(content)
+    article = read_article(name, tmp_path)
+    assert article.title == "Plot 12 is free"
+    assert article.prose == ["Ask at the shed on Saturday"]
+
+
+def test_a_page_of_nothing_but_its_headline_or_furniture_is_still_refused(tmp_path: Path) -> None:
+    for content in (b"Plot 12 is free\n", b"Menu\nSkip to content\nCookie settings\n"):
+        (tmp_path / "bare.txt").write_bytes(content)
+        with pytest.raises(SourceError, match="no article text found"):
+            read_article("bare.txt", tmp_path)

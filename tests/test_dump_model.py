@@ -70,9 +70,24 @@ def test_without_the_model_file_the_rules_decide(monkeypatch: pytest.MonkeyPatch
 
 def test_headline_weights_come_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A model that only values the line right above the text picks it, whatever the rules' weights say."""
-    weights = [0.0] * 13
-    weights[12] = 4.0
+    weights = [0.0] * len(linemodel.TITLE_FEATURES)
+    weights[linemodel.TITLE_FEATURES.index("right above the text")] = 4.0
     monkeypatch.setattr(linemodel, "model", lambda: {"title": {"weights": weights, "bias": -2.0, "threshold": 0.0}})
     assert split_dump(ARTICLE).title == "Volunteers rebuild the orchard wall at Hill Lane"
     monkeypatch.setattr(linemodel, "model", lambda: {"title": {"weights": weights, "bias": -2.0, "threshold": 3.0}})
     assert split_dump(ARTICLE).title != "Volunteers rebuild the orchard wall at Hill Lane"  # below the threshold
+
+
+def test_every_headline_feature_has_a_named_rule_weight_and_the_rules_score_by_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hand-set weights are keyed by feature name, and each candidate gives one value per named feature."""
+    monkeypatch.setattr(linemodel, "model", lambda: None)
+    assert set(linemodel.RULE_TITLE_WEIGHTS) == set(linemodel.TITLE_FEATURES)
+    candidates: list = []
+    analyse(ARTICLE, title_candidates=candidates)
+    assert candidates and all(len(features) == len(linemodel.TITLE_FEATURES) for _, features in candidates)
+    # Only the topic counts: a candidate's score is its topic share, whatever the other features hold.
+    only_topic = dict.fromkeys(linemodel.TITLE_FEATURES, 0.0) | {"topic share": 1.0}
+    monkeypatch.setattr(linemodel, "RULE_TITLE_WEIGHTS", only_topic)
+    for _, features in candidates:
+        assert linemodel.title_score(features) == pytest.approx(float(features[0]))

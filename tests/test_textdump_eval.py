@@ -160,3 +160,32 @@ def test_readability_pages_beat_the_raw_text(shared_dir: Path) -> None:
     assert raw < 0.85
     assert html >= 0.95
     assert dumped >= 0.92 and dumped >= raw + 0.1
+
+
+BLURB = ("Hill Lane Allotments is run by its members: we meet on the first Saturday of the month and everyone "
+         "is welcome to join the work party.")
+
+
+def test_a_blurb_the_template_repeats_around_the_article_is_dropped() -> None:
+    parts = split_dump(dump("Menu", BLURB, "Raised beds for the wet corner", PARAGRAPH, *MORE, "About us", BLURB))
+    texts = [block.text for block in parts.blocks]
+    assert PARAGRAPH in texts and MORE[1] in texts
+    assert BLURB not in texts
+
+
+def test_paragraphs_a_page_says_twice_are_its_article_not_its_template() -> None:
+    """When the repeated paragraphs hold most of the page's prose, repetition is the text itself (a sample page
+    that says its paragraphs twice), not a template's blurb: the body keeps them rather than finding none."""
+    parts = split_dump(dump("Raised beds for the wet corner", "Home", PARAGRAPH, MORE[0], "More on this",
+                            PARAGRAPH, MORE[0], "Footer links"))
+    texts = [block.text for block in parts.blocks]
+    assert texts.count(PARAGRAPH) == 2 and texts.count(MORE[0]) == 2
+    assert "Footer links" not in texts
+
+
+def test_the_line_right_above_a_text_it_shares_no_words_with_is_its_headline_not_a_subheading() -> None:
+    """A short headline that shares none of the text's words scores below the bar; the line right above the text
+    is still the headline, not the first subheading inside the text."""
+    parts = split_dump(dump("Work day report", PARAGRAPH, MORE[0], "Next steps", MORE[1]))
+    assert parts.title == "Work day report"
+    assert "Next steps" in [block.text for block in parts.blocks]

@@ -29,10 +29,17 @@ DIGIT = re.compile(r"\d")
 KINDS = ("prose", "item", "short", "line", "data", "code", "picture", "gallery", "navigation", "boilerplate",
          "section", "comments")
 WINDOW = 3  # lines either side whose findings a line's score takes in
-# The hand-set headline weights that the learned ones replaced (used only when the model file is missing):
-# topic, beside byline/date, repeated, headline length, a label, a standfirst, lowercase, near the text, distance,
-# heads a group, marked as a heading, length, right above the text.
-RULE_TITLE_WEIGHTS = (1.0, 0.3, 0.3, 0.15, -0.15, -0.3, -0.3, 0.1, 0.3, 0.3, 1.0, 0.0, 0.0)
+# A headline candidate's features, in the order pagedump._title_row gives them (and a learned model's weights).
+TITLE_FEATURES = ("topic share", "beside the byline or date", "repeated elsewhere", "headline length", "a label",
+                  "a standfirst", "lower case", "near the text", "closeness to the text", "heads a group",
+                  "marked as a heading", "length", "right above the text")
+# The hand-set headline weights, by feature (used when no learned title model ships): a learned regression did
+# not beat them (docs/extraction.md). Length and "right above the text" are for the learned model only.
+RULE_TITLE_WEIGHTS = {
+    "topic share": 1.0, "beside the byline or date": 0.3, "repeated elsewhere": 0.3, "headline length": 0.15,
+    "a label": -0.15, "a standfirst": -0.3, "lower case": -0.3, "near the text": 0.1, "closeness to the text": 0.3,
+    "heads a group": 0.3, "marked as a heading": 1.0, "length": 0.0, "right above the text": 0.0,
+}
 RULE_TITLE_THRESHOLD = 0.25
 
 BODY_FEATURES = (
@@ -53,13 +60,18 @@ def model() -> dict | None:
         return None
 
 
+def learned_titles() -> bool:
+    """Whether a learned headline model ships (else the hand-set weights score headlines)."""
+    return bool((model() or {}).get("title"))
+
+
 def title_score(features: tuple | None) -> float:
     """A headline candidate's score (its log-odds); with no features, the score a headline must reach."""
     learned = (model() or {}).get("title")
     if features is None:
         return learned["threshold"] if learned else RULE_TITLE_THRESHOLD
     if not learned:
-        return sum(w * float(f) for w, f in zip(RULE_TITLE_WEIGHTS, features))
+        return sum(RULE_TITLE_WEIGHTS[name] * float(f) for name, f in zip(TITLE_FEATURES, features, strict=True))
     return learned["bias"] + sum(w * float(f) for w, f in zip(learned["weights"], features))
 
 

@@ -40,10 +40,12 @@ WORD = re.compile(r"\w+")
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 CODE_LIKE = re.compile(r"\w\(|[_;={}<>]")  # "AVG(entries)", "mean_entries"
 
-# Whole short lines that are page furniture wherever they stand.
+# Whole short lines that are page furniture wherever they stand. The basket branch commits to the line's first
+# "basket"/"cart"/"bag" (atomic group): an "empty" after any of them is after the first, and without the commit
+# "cart cart cart …" made it try every pair, quadratic (40 KB took 7 s).
 BOILERPLATE = re.compile(
     r"""^(?:
-        .*\b(?:shopping\s+)?(?:basket|cart|bag)\b.*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
+        (?>.*?\b(?:shopping\s+)?(?:basket|cart|bag)\b).*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
       | .*\bcookies?\b.* | .*\ball\s+rights\s+reserved\b.* | ©.* | copyright\b.*
       | (?:skip|jump)\s+to\b.* | (?:main\s+|site\s+)?(?:menu|navigation|search|home|close|print|e-?mail|tweet|pin|undo|reply)
       | toggle\s+navigation | back\s+to\s+top | loading\W* | advertisement | advertising | anzeige | publicité
@@ -282,7 +284,8 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 
     analysis = analyse(text, day_first, seen, headings)
     header, updated = analysis.header, analysis.updated
-    blocks = tuple(to_block(analysis.lines[index].text) for index in body_rows(analysis, body_features))
+    blocks = _short_page_text(tuple(to_block(analysis.lines[index].text)
+                                    for index in body_rows(analysis, body_features)), header.title)
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
         title=header.title or fallback_title(blocks),
@@ -292,6 +295,16 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
         description=first_prose,
         blocks=blocks,
     )
+
+
+def _short_page_text(blocks: tuple[Block, ...], title: str | None) -> tuple[Block, ...]:
+    """A short page is still an article: when no line of its body reads as a paragraph ("Hello world", a note
+    without a full stop, a list of names), its lines other than the headline are its text, not headings that
+    leave nothing to read. Only the headline, or nothing at all, is still no article."""
+    if any(block.kind != "heading" for block in blocks):
+        return blocks
+    headline = title if title is not None else (blocks[0].text if blocks else None)
+    return tuple(block if block.text == headline else Block("paragraph", block.text) for block in blocks)
 
 
 def body_features(analysis: Analysis) -> list[list[float]]:
@@ -573,7 +586,8 @@ def classify(texts: list[str]) -> list[Line]:
     tokens = [WORD.findall(text.lower()) for text in texts]
     stopwords = language_stopwords(Counter(token for line in tokens for token in line))
     counts = Counter(texts)
-    kinds = [line_kind(text, words, counts[text], stopwords) for text, words in zip(texts, tokens)]
+    template = _template_counts(counts, tokens, texts, stopwords)
+    kinds = [line_kind(text, words, template[text], stopwords) for text, words in zip(texts, tokens)]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
@@ -581,6 +595,21 @@ def classify(texts: list[str]) -> list[Line]:
                                                   and not w.isdigit()), counts[text] > 1,
                  sum(w in stopwords for w in words))
             for text, words, kind in zip(texts, tokens, kinds)]
+
+
+def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[str],
+                     stopwords: frozenset[str]) -> Counter[str]:
+    """How often each line repeats, as evidence that it is the page's template. A template repeats a blurb or
+    two ("About us") around its own article; when the paragraphs a page repeats hold most of its prose, the
+    repetition is the article itself (a short text said twice, a page of sample paragraphs), not its template,
+    and says nothing."""
+    prose = {text: len(words) for text, words in zip(texts, tokens)
+             if len(words) >= PROSE_WORDS and sum(w in stopwords for w in words) >= PROSE_STOP_SHARE * len(words)}
+    total = sum(prose.values())
+    repeated = sum(words for text, words in prose.items() if counts[text] > 1)
+    if total and repeated > total / 2:
+        return Counter({text: 1 if text in prose else count for text, count in counts.items()})
+    return counts
 
 
 def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str]) -> str:
@@ -930,7 +959,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
     label ("Science & Health") is a poor one, and so is a line far above the text. How much each counts is
     learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
-    from newsletter.sources.readers.linemodel import title_score
+    from newsletter.sources.readers.linemodel import learned_titles, title_score
 
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     scores = {}
@@ -945,7 +974,10 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
         scores[index] = title_score(features)
     best = max(scores, key=scores.__getitem__, default=None)
     if best is None or scores[best] < title_score(None):
-        return None
+        # Nothing reads as the headline by its topic or neighbours (a short text whose words it does not share):
+        # the line right above the text, if it could be one, is still a better guess than a heading inside it.
+        # A learned model's threshold was fitted to say when no line is the headline, so it is left to decide.
+        return zone.stop - 1 if zone.stop - 1 in scores and not learned_titles() else None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
     return next((index for index in scores if index != best and lines[index].words >= ALT_MIN_WORDS

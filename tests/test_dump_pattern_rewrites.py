@@ -1,0 +1,69 @@
+"""A pattern rewritten to run in linear time matches exactly what it matched before (issue 25, row 4).
+
+``BOILERPLATE``'s basket branch ("Your shopping cart is empty") used to let its first ``.*`` backtrack over every
+"cart" of a line, each time scanning the rest for "empty": quadratic ("cart cart cart …", 40 KB, took 7 s). It
+now commits to the line's first basket word. The old form is rebuilt here from the new one, and both must agree
+on every line of the readability development pages and on a generated corpus built to tell them apart."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from newsletter.sources.readers.pagedump import BOILERPLATE
+from tests.conftest import PROJECT, benchmark_module
+
+evaluation = benchmark_module("evaluation")
+
+COMMITTED = r"(?>.*?\b(?:shopping\s+)?(?:basket|cart|bag)\b)"
+BACKTRACKING = r".*\b(?:shopping\s+)?(?:basket|cart|bag)\b"
+
+
+def _old_boilerplate() -> re.Pattern[str]:
+    assert COMMITTED in BOILERPLATE.pattern, "the basket branch changed: update this test's reference"
+    return re.compile(BOILERPLATE.pattern.replace(COMMITTED, BACKTRACKING), BOILERPLATE.flags)
+
+
+def _generated_lines() -> list[str]:
+    """Every short sequence of the words the basket branch turns on, with the separators that matter to it."""
+    words = ["cart", "Basket", "bag", "shopping", "empty", "no items", "no", "items", "carts", "emptyish", "x", "©"]
+    separators = [" ", "", "\n", " - "]
+    lines = []
+    for size in (1, 2, 3, 4):
+        for chosen in itertools.product(words, repeat=size):
+            for separator in separators:
+                lines.append(separator.join(chosen))
+    return lines
+
+
+def test_the_committed_basket_branch_matches_what_the_backtracking_one_did(shared_dir: Path) -> None:
+    old = _old_boilerplate()
+    data = shared_dir / "eval" / "readability"
+    pages = evaluation.load_pages(data, evaluation.split_pages(data, "development"))
+    lines = [line for page in pages for line in evaluation.page_text(page.html).splitlines() if line.strip()]
+    generated = _generated_lines()
+    assert len(lines) > 5000 and len(generated) > 20000
+    disagreements = [line for line in lines + generated if bool(old.match(line)) != bool(BOILERPLATE.match(line))]
+    assert not disagreements, disagreements[:5]
+    # The corpus reaches the branch both ways, so agreement is not two patterns that never fire.
+    assert any(old.match(line) for line in generated) and not all(old.match(line) for line in generated)
+    assert BOILERPLATE.match("Your shopping cart is empty") and BOILERPLATE.match("cart cart x empty")
+    assert not BOILERPLATE.match("empty cart")  # "empty" before the basket word only
+
+
+def test_a_5_mb_line_of_basket_words_is_checked_in_well_under_a_second() -> None:
+    run = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import time
+        from newsletter.sources.readers.pagedump import BOILERPLATE
+        for line in ("cart " * 1_000_000, "cart " * 1_000_000 + "empty", "shopping bag " * 400_000):
+            start = time.process_time()
+            BOILERPLATE.match(line)
+            print(round(time.process_time() - start, 3))
+    """)], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seconds = [float(row) for row in run.stdout.split()]
+    assert len(seconds) == 3 and max(seconds) < 1.0, seconds
