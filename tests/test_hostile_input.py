@@ -272,7 +272,9 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     for folder, folders, names in os.walk(root):
         if folder == str(root):
             folders[:] = [name for name in folders if name != ".cache"]
-        for name in [*folders, *names]:
+        for name in folders:  # a folder by its being there (its time changes with what it holds, listed here too)
+            files[str((Path(folder) / name).relative_to(root))] = (0, 0)
+        for name in names:
             path = Path(folder) / name
             stat = path.lstat()
             files[str(path.relative_to(root))] = (stat.st_mtime_ns, stat.st_size)
@@ -283,14 +285,12 @@ def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]
     return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
 
 
-ADDRESS = re.compile(r"[^\s,;\"'<>()]+@[^\s,;\"'<>()]+")
-
-
 def subscriber_addresses(root: Path) -> set[str]:
     """Every address in the workspace's lists (audiences, suppressions, imports): none may reach stderr."""
     found: set[str] = set()
     for path in root.rglob("*.csv"):
-        found |= set(ADDRESS.findall(path.read_text(encoding="utf-8", errors="replace")))
+        words = re.split(r"[\s,;\"'<>()]+", path.read_text(encoding="utf-8", errors="replace"))
+        found |= {word for word in words if "@" in word}
     return found
 
 
@@ -319,8 +319,8 @@ def env(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def run_case(environment: Env, sendgrid: FakeSendGrid, case: Case, command: tuple[str, ...], capsys) -> str:
-    """Run one command on the broken workspace and assert the table's promises; returns the line that
-    holds the case's words (the error line of a refusal)."""
+    """Run one command on the broken workspace and assert the table's promises; returns what it
+    printed (stderr, then stdout): a refusal's one error line."""
     capsys.readouterr()  # what setting the case up printed is not the command's output
     before, asked, delivered = snapshot(environment.root), len(sendgrid.attempts), len(sendgrid.delivered)
     addresses, secrets = subscriber_addresses(environment.root), secret_values(environment.root)
@@ -349,7 +349,7 @@ def run_case(environment: Env, sendgrid: FakeSendGrid, case: Case, command: tupl
     assert len(sendgrid.delivered) == delivered, "something was sent"
     attempts = [a for a in sendgrid.attempts[asked:] if "personalizations" in a.body]
     assert bool(attempts) == case.asks_provider, "the provider was asked to send" if attempts else "never asked"
-    return said[0]
+    return err + out
 
 
 @pytest.mark.parametrize("name, command", RUNS)
