@@ -22,9 +22,10 @@ import stat
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -187,6 +188,7 @@ class Row:
     then: Callable[[Env, Net, str], None] | None = None  # more to assert after the run, given what it printed
     seconds: float = 60  # the run's time cap
     slow: bool = False
+    megabytes: float = 0  # a cap on the run's peak Python allocations (tracemalloc), if set
 
 
 def nothing_internal_read(env: Env, net: Net, output: str = "") -> None:
@@ -590,7 +592,7 @@ ROWS: dict[str, Row] = {
     "ssrf-dns-rebinding": Row(case(rebinding, ("cannot connect",)), 6, pinned),
     "ssrf-mixed-answers": Row(case(mixed_answers, PRIVATE), 6, nothing_internal_read),
     # 1: the size cap counts the bytes decoded through every content-encoding layer
-    "gzip-bomb-two-layers": Row(case(gzip_bomb_source, ("/bomb", "larger than 0.1 MB")), 1),
+    "gzip-bomb-two-layers": Row(case(gzip_bomb_source, ("/bomb", "larger than 0.1 MB")), 1, megabytes=32),
     # 2: an animation past the pixel budget across its frames keeps its first frame
     "animation-past-the-pixel-cap": Row(case(animated_page_picture, ("Built 2026-11-garden-notes",), where="", commands=(BUILD,),
                                              code=0, writes=(BUILT,)), 2, first_frame_kept),
@@ -672,6 +674,20 @@ RUNS = [pytest.param(name, command, id=run_id(name, command), marks=[pytest.mark
         for name, row in ROWS.items() for command in row.case.commands]
 
 
+@contextmanager
+def peak_allocation() -> Iterator[list[int]]:
+    """The most memory Python held at once inside the block (bytes, in the list yielded)."""
+    import tracemalloc
+
+    peak = [0]
+    tracemalloc.start()
+    try:
+        yield peak
+    finally:
+        peak[0] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("name, command", RUNS)
 def test_round_two_hostile_input_is_one_line_and_nothing_is_written_or_sent(env, net, capsys, name: str,
                                                                             command: tuple[str, ...]) -> None:
@@ -679,8 +695,10 @@ def test_round_two_hostile_input_is_one_line_and_nothing_is_written_or_sent(env,
     row = ROWS[name]
     row.case.break_it(environment, net)  # type: ignore[call-arg]
     start = time.monotonic()
-    output = run_case(environment, sendgrid, row.case, command, capsys)
+    with peak_allocation() if row.megabytes else nullcontext([0]) as peak:
+        output = run_case(environment, sendgrid, row.case, command, capsys)
     assert time.monotonic() - start < row.seconds, f"took longer than {row.seconds} s"
+    assert not row.megabytes or peak[0] < row.megabytes * 2**20, f"{peak[0] / 2**20:.0f} MB at the peak"
     if row.then:
         row.then(environment, net, output)
 
