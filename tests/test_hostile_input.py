@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -59,11 +59,10 @@ class Env:
 @dataclass(frozen=True)
 class Case:
     break_it: Callable[[Env], None]
-    words: tuple[str, ...]  # the error line must mention each
+    words: tuple[str, ...]  # one line mentions them all: a refusal's error line, else any line of the output
     where: str = ""  # regex for the place the line must start with, e.g. r"issues/.+/issue\.md:\d+"
     commands: tuple[tuple[str, ...], ...] = (BUILD, CHECK, SEND)
-    code: int = 2  # anything but 2 is not a refusal: its words are looked for in any line of the output
-    extra: tuple[str, ...] = field(default_factory=tuple)  # more command-line options
+    code: int = 2  # 2: refused in one line; 0: goes ahead; 1: as the command means it (errors found, not sent)
     writes: tuple[str, ...] = ()  # what a command that goes ahead may write: paths under the workspace starting so
     asks_provider: bool = False  # the provider is asked to send (and refuses): still nothing may be delivered
 
