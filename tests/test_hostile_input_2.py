@@ -609,8 +609,8 @@ ROWS: dict[str, Row] = {
     # 1: the size cap counts the bytes decoded through every content-encoding layer
     "gzip-bomb-two-layers": Row(case(gzip_bomb_source, ("/bomb", "larger than 0.1 MB")), 1, megabytes=32),
     # 2: an animation past the pixel budget across its frames keeps its first frame
-    "animation-past-the-pixel-cap": Row(case(animated_page_picture, ("Built 2026-11-garden-notes",), where="", commands=(BUILD,),
-                                             code=0, writes=(BUILT,)), 2, first_frame_kept),
+    "animation-past-the-pixel-cap": Row(case(animated_page_picture, ("Built 2026-11-garden-notes",), where="",
+                                             commands=(BUILD,), code=0, writes=(BUILT,)), 2, first_frame_kept),
     # 4: the page-dump reader in linear time
     "dump-abbreviation-chain": Row(case(abbreviation_chain, ("title:", "A headline for the page"),
                                         where="", commands=(("extract", DUMP),), code=0), 4, seconds=10),
