@@ -1,14 +1,15 @@
 """Hostile input, table-driven: issue files, settings, audiences, templates, sources and URLs
 written by an attacker or by bad luck. Each one ends in a single error line (with file:line where a
-file is to blame) and the expected exit code; nothing is written (no build folder, no outbox run,
-no send log) and nothing reaches the local SendGrid stand-in. No output ever holds a traceback."""
+file is to blame) and the expected exit code; nothing in the workspace is written (no build folder,
+no outbox run, no send log, no settings or secrets) and nothing reaches the local SendGrid stand-in.
+No output ever holds a traceback, a secret, or a subscriber's address on stderr."""
 
 from __future__ import annotations
 
 import os
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -32,6 +33,7 @@ class Env:
     root: Path
     outside: Path  # a folder beside the workspace, holding files it must not reach
     web: WebServer
+    sendgrid: FakeSendGrid | None = None  # the provider a real send reaches (a case may script its answers)
 
     def edit(self, relative: str | Path, old: str, new: str) -> None:
         path = self.root / relative
@@ -57,11 +59,12 @@ class Env:
 @dataclass(frozen=True)
 class Case:
     break_it: Callable[[Env], None]
-    words: tuple[str, ...]  # the error line must mention each
+    words: tuple[str, ...]  # one line mentions them all: a refusal's error line, else any line of the output
     where: str = ""  # regex for the place the line must start with, e.g. r"issues/.+/issue\.md:\d+"
     commands: tuple[tuple[str, ...], ...] = (BUILD, CHECK, SEND)
-    code: int = 2
-    extra: tuple[str, ...] = field(default_factory=tuple)  # more command-line options
+    code: int = 2  # 2: refused in one line; 0: goes ahead; 1: as the command means it (errors found, not sent)
+    writes: tuple[str, ...] = ()  # what a command that goes ahead may write: paths under the workspace starting so
+    asks_provider: bool = False  # the provider is asked to send (and refuses): still nothing may be delivered
 
 
 IN_ISSUE = r"issues/2026-11-garden-notes/issue\.md:\d+"
@@ -261,15 +264,39 @@ RUNS = [pytest.param(name, command, id=f"{name}-{command[0]}") for name, case in
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file the tool could write: builds, outbox runs, send logs, bad-row reports."""
-    watched = [root / "build", root / "outbox", *root.glob("issues/*/send-log.jsonl"),
-               *root.glob("issues/*/skipped-rows.csv")]
+    """Every file in the workspace (builds, outbox runs, send logs, bad-row reports, settings, .env,
+    suppressions, locks), by modification time and size; a symlink as itself, never followed. Not
+    .cache: what the tool remembers of parsed files and fetched pages is no output."""
     files = {}
-    for place in watched:
-        for path in [place, *place.rglob("*")] if place.is_dir() else [place] if place.exists() else []:
-            stat = path.stat()
+    for folder, folders, names in os.walk(root):
+        if folder == str(root):
+            folders[:] = [name for name in folders if name != ".cache"]
+        for name in folders:  # a folder by its being there (its time changes with what it holds, listed here too)
+            files[str((Path(folder) / name).relative_to(root))] = (0, 0)
+        for name in names:
+            path = Path(folder) / name
+            stat = path.lstat()
             files[str(path.relative_to(root))] = (stat.st_mtime_ns, stat.st_size)
     return files
+
+
+def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> set[str]:
+    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
+def subscriber_addresses(root: Path) -> set[str]:
+    """Every address in the workspace's lists (audiences, suppressions, imports): none may reach stderr."""
+    found: set[str] = set()
+    for path in root.rglob("*.csv"):
+        words = re.split(r"[\s,;\"'<>()]+", path.read_text(encoding="utf-8", errors="replace"))
+        found |= {word for word in words if "@" in word}
+    return found
+
+
+def secret_values(root: Path) -> set[str]:
+    from newsletter.secrets import read_env
+
+    return {FAKE_KEY, *(value for value in read_env(root / ".env").values() if len(value) >= 8)}
 
 
 @pytest.fixture
@@ -285,14 +312,17 @@ def env(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     outside.mkdir()
     (workspace / "build").mkdir()  # an earlier build, which must survive untouched
     (workspace / "build" / "keep.txt").write_text("earlier build")
-    yield Env(workspace, outside, web), sendgrid
+    yield Env(workspace, outside, web, sendgrid), sendgrid
     web.stop()
     sendgrid.stop()
 
 
 def run_case(environment: Env, sendgrid: FakeSendGrid, case: Case, command: tuple[str, ...], capsys) -> str:
-    """Run one command on the broken workspace and assert the table's promises; returns the error line."""
-    before = snapshot(environment.root)
+    """Run one command on the broken workspace and assert the table's promises; returns what it
+    printed (stderr, then stdout): a refusal's one error line."""
+    capsys.readouterr()  # what setting the case up printed is not the command's output
+    before, asked, delivered = snapshot(environment.root), len(sendgrid.attempts), len(sendgrid.delivered)
+    addresses, secrets = subscriber_addresses(environment.root), secret_values(environment.root)
     try:
         code = main(list(command))
     except BaseException:  # noqa: BLE001 (what a user would see as a traceback)
@@ -301,18 +331,24 @@ def run_case(environment: Env, sendgrid: FakeSendGrid, case: Case, command: tupl
     assert "Traceback" not in out + err
     assert code == case.code, err
     lines = err.splitlines()
-    assert lines, "no error line"
-    last = lines[-1]
     if case.code == 2:
         assert len(lines) == 1 and not out, f"more than one line: {err!r}"
-    assert re.fullmatch(r"newsletter: [^\n]+", last), last
+    elif case.code == 0:
+        assert len(lines) <= 1, f"more than one note on stderr: {err!r}"
+    if case.code and lines:  # a refusal ends in its one error line (after the findings that caused it)
+        assert re.fullmatch(r"newsletter: [^\n]+", lines[-1]), lines[-1]
+    said = [line for line in [*lines, *out.splitlines()] if all(word in line for word in case.words)]
+    assert said, f"no line says {case.words}: {err + out!r}"
     if case.where:
-        assert re.match(rf"newsletter: {case.where}: ", last), last
-    for word in case.words:
-        assert word in last, last
-    assert snapshot(environment.root) == before, "something was written"
-    assert not [a for a in sendgrid.attempts if "personalizations" in a.body], "something was sent"
-    return last
+        assert re.match(rf"newsletter: {case.where}: ", said[0]), said[0]
+    assert not [a for a in addresses if a in err], f"a subscriber's address on stderr: {err!r}"
+    assert not [s for s in secrets if s in out + err], "a secret was shown"
+    written = changed(before, snapshot(environment.root))
+    assert not [path for path in written if not path.startswith(case.writes or "\0")], f"written: {sorted(written)}"
+    assert len(sendgrid.delivered) == delivered, "something was sent"
+    attempts = [a for a in sendgrid.attempts[asked:] if "personalizations" in a.body]
+    assert bool(attempts) == case.asks_provider, "the provider was asked to send" if attempts else "never asked"
+    return err + out
 
 
 @pytest.mark.parametrize("name, command", RUNS)

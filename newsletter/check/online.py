@@ -93,7 +93,7 @@ def _request(client: httpx.Client, target: Target, options: FetchOptions) -> Ans
                 response = client.head(target.url)
                 if response.status_code not in HEAD_REFUSED:
                     return Answer(response.status_code, str(response.url))
-            return _get(client, target, options.max_bytes, end)
+            return _get(client, target, options.max_bytes, end, options.deadline)
         except RefusedAddress as error:
             return Answer(None, target.url, problem=str(error))
         except SourceError as error:
@@ -108,13 +108,14 @@ def _request(client: httpx.Client, target: Target, options: FetchOptions) -> Ans
             return Answer(None, target.url, problem=str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
-def _get(client: httpx.Client, target: Target, max_bytes: int, end: float) -> Answer:
+def _get(client: httpx.Client, target: Target, max_bytes: int, end: float, allowed: float) -> Answer:
+    """``end``: the monotonic time the exchange must be done by, ``allowed`` seconds from its start."""
     with client.stream("GET", target.url) as response:
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if target.kind == "link" or not response.is_success:
             return Answer(response.status_code, str(response.url), media_type)
         try:
-            body = read_body(target.url, response, max_bytes, end)
+            body = read_body(target.url, response, max_bytes, end, allowed)
         except SourceError as error:
             if "larger than" not in error.message:
                 raise

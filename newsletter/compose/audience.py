@@ -34,6 +34,7 @@ from newsletter.compose.issuefile import IssueSpec, time_zone
 from newsletter.errors import InputError
 from newsletter.files import write_atomically
 from newsletter.schema import check_header_text
+from newsletter.secrets import redact
 
 if TYPE_CHECKING:
     from newsletter.workspace import Workspace
@@ -369,8 +370,14 @@ def valid_email(value: str, path: Path | None = None, line: int | None = None) -
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
-        raise InputError(path, f"invalid email address {value!r}: {error}", line) from None
+        raise InputError(path, f"invalid email address {_shown(value, line)!r}: {error}", line) from None
     return ascii_address(checked, path, line)
+
+
+def _shown(value: str, line: int | None) -> str:
+    """A reader's address as an error about their row shows it: the row's line names it, and the
+    address itself (which would go into a CI log) is replaced by its send-log id."""
+    return redact(value) if line else value
 
 
 def ascii_address(checked, path: Path | None = None, line: int | None = None, what: str = "email address") -> str:
@@ -378,7 +385,7 @@ def ascii_address(checked, path: Path | None = None, line: int | None = None, wh
     (xn--) form. A name before the @ beyond ASCII needs SMTPUTF8, which SendGrid and most
     servers refuse, so it is refused here, naming where it came from."""
     if checked.ascii_email is None:
-        raise InputError(path, f"{what} {checked.normalized!r} has letters beyond ASCII before the @, which needs "
+        raise InputError(path, f"{what} {_shown(checked.normalized, line)!r} has letters beyond ASCII before the @, which needs "
                          "SMTPUTF8 (SendGrid and most mail servers refuse it): ask the reader for another address, "
                          "or skip the row (--skip-bad-rows)", line)
     return checked.ascii_email
