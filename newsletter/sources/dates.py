@@ -8,15 +8,19 @@ import re
 from dateutil import parser as date_parser
 from dateutil.relativedelta import relativedelta
 
+from newsletter.sources.shortlines import ShortLinePattern
+
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-DATE_PATTERN = re.compile(
+# A line longer than this carries no date these readers look for (a dateline, a byline, "Retrieved …").
+MAX_DATE_LINE = 1000
+DATE_PATTERN = ShortLinePattern(re.compile(
     r"(?:\d{4}-\d{1,2}-\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
     r"|(?<![\d.])\d{2}([-/.])\d{2}\1\d{2}(?![\d.:-])"  # "11.03.17", "10/15/15": two-digit parts only
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
-)
+), MAX_DATE_LINE)
 _UPDATED_PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|revised)(?:\s+on)?\s*:?\s*", re.IGNORECASE)
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
 

@@ -35,15 +35,17 @@ from newsletter.sources.dates import (
     relative_date,
     updated_date,
 )
+from newsletter.sources.shortlines import ShortLinePattern
 
 WORD = re.compile(r"\w+")
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 CODE_LIKE = re.compile(r"\w\(|[_;={}<>]")  # "AVG(entries)", "mean_entries"
 
+MAX_FURNITURE_CHARS = 500  # a line of page furniture is at most a dozen words: never longer than this
 # Whole short lines that are page furniture wherever they stand. The basket branch commits to the line's first
 # "basket"/"cart"/"bag" (atomic group): an "empty" after any of them is after the first, and without the commit
 # "cart cart cart …" made it try every pair, quadratic (40 KB took 7 s).
-BOILERPLATE = re.compile(
+BOILERPLATE = ShortLinePattern(re.compile(
     r"""^(?:
         (?>.*?\b(?:shopping\s+)?(?:basket|cart|bag)\b).*\b(?:empty|no\s+items)\b.* | you\s+have\s+no\s+items\b.*
       | .*\bcookies?\b.* | .*\ball\s+rights\s+reserved\b.* | ©.* | copyright\b.*
@@ -60,7 +62,7 @@ BOILERPLATE = re.compile(
       | tags?\s*:.* | categor(?:y|ies)\s*:.* | filed\s+under\b.*
     )$""",
     re.IGNORECASE | re.VERBOSE,
-)
+), MAX_FURNITURE_CHARS)
 # Words that fill cookie banners, sign-up forms and footers, whatever their length.
 BOILERPLATE_WORDS = re.compile(
     r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
@@ -182,15 +184,16 @@ RELATED_MAX_LINES = 8
 STANDFIRST_WORDS = 60  # a first paragraph this short may be a standfirst with the date and byline under it ...
 STANDFIRST_GAP = 4  # ... in the few lines before the text goes on
 MAX_TITLE_WORDS = 30
+MAX_TITLE_CHARS = 500  # thirty long words: a longer line is no headline
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gain from where it stands
-NOT_TITLE = re.compile(
+NOT_TITLE = ShortLinePattern(re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
       | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
       | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$
       | ^\# | __ | \*$ | \[\s*\] | ^[□■▪►▶◦‣|›»] | ^\[[^\]]*\]$ | \.(?:png|jpe?g|gif|svg|webp)\b | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
-    re.IGNORECASE | re.VERBOSE)
+    re.IGNORECASE | re.VERBOSE), MAX_TITLE_CHARS)
 # From a chain's first letter, possessive: "\b(?:[A-Z]\.){2,}$" took time quadratic in a line's length ("A.A.A. ... x.").
 ABBREVIATION_END = re.compile(r"(?<![\w.])(?:[A-Z]\.){2,}+$")
 TRAILING_COUNT = re.compile(r"(?<!\s)\s++\d{1,4}$")
@@ -1020,6 +1023,8 @@ def _heads_group(lines: list[Line], index: int, topic: frozenset[str]) -> bool:
 
 def _could_be_title(line: Line) -> bool:
     if line.kind in ("navigation", "section", "comments", "data", "item") or not 2 <= line.words <= MAX_TITLE_WORDS:
+        return False
+    if len(line.text) > MAX_TITLE_CHARS:
         return False
     if BULLET.match(line.text):
         return False

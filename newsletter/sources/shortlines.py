@@ -1,0 +1,30 @@
+"""Patterns for short lines only: a date line, a headline, a line of page furniture.
+
+Long alternations (every month name and date form, every kind of caption and credit) cost a few
+hundred nanoseconds at each position a match could start: linear, but seconds on a 5 MB line of a
+hostile dump. What they look for is never that long, so text past the bound is simply not one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+
+class ShortLinePattern:
+    """``regex``, matched only against text of at most ``max_chars`` characters."""
+
+    def __init__(self, regex: re.Pattern[str], max_chars: int) -> None:
+        self.regex, self.max_chars = regex, max_chars
+        self.pattern, self.flags = regex.pattern, regex.flags
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text) if len(text) <= self.max_chars else None
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.regex.match(text) if len(text) <= self.max_chars else None
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.regex.fullmatch(text) if len(text) <= self.max_chars else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.regex.finditer(text) if len(text) <= self.max_chars else iter(())
