@@ -73,8 +73,10 @@ def test_every_pattern_of_the_dump_readers_is_linear_on_a_5_mb_adversarial_line(
                 seconds = timed(pattern, line)
                 if isinstance(pattern, ShortLinePattern) and seconds >= 0.1:
                     print(f"{{name}} {{family!r}} {{seconds:.1f}} s past its bound")
-                if seconds >= 1.0 and seconds > 15 * max(timed(pattern, tenth), 0.01):
-                    print(f"{{name}} {{family!r}} {{seconds:.1f}} s")
+                if seconds >= 1.0:  # measured again, best of three, so a slow spell of the machine is not taken for it
+                    seconds = min([seconds] + [timed(pattern, line) for _ in range(2)])
+                    if seconds >= 1.0 and seconds > 15 * max(min(timed(pattern, tenth) for _ in range(3)), 0.01):
+                        print(f"{{name}} {{family!r}} {{seconds:.1f}} s")
     """, timeout=1800)
     assert not out.strip(), out
 

@@ -141,9 +141,10 @@ NAME_JOINERS = {"and", "&", "und", "et", "y", "e"}
 MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january",
           "february", "march", "april", "june", "july", "august", "september", "october", "november", "december"}
 MAX_NAME_WORDS = 6
-NOT_AUTHOR = re.compile(r"\b(?:reviewed|edited|photos?|photographs?|images?|illustrations?|videos?|produced"
-                        r"|translated|checked|powered|supported|sponsored|presented|designed|built|provided|distributed|syndicated)\s+\S*$",
-                        re.IGNORECASE)
+NOT_AUTHOR = ShortLinePattern(re.compile(
+    r"\b(?:reviewed|edited|photos?|photographs?|images?|illustrations?|videos?|produced|translated|checked|powered"
+    r"|supported|sponsored|presented|designed|built|provided|distributed|syndicated)\s+\S*$", re.IGNORECASE),
+    MAX_FURNITURE_CHARS)  # what stands before "by" in a byline: a few words
 NOT_NAMES = MONTHS | {"mon", "monday", "tue", "tuesday", "wed", "wednesday", "thu", "thursday", "fri", "friday",
                       "sat", "saturday", "sun", "sunday", "published", "posted", "updated", "date", "last", "on"}
 HONORIFIC = r"(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Miss|Sir|Dame|Rev)\.?"
