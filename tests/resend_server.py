@@ -29,11 +29,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Callable
 from urllib.parse import quote
 
-from tests.sendgrid_server import LoopbackStandIn, _Server, _token_address
+from tests.sendgrid_server import JsonHandler, LoopbackStandIn, _Server, _token_address
 
 MAX_BATCH = 100
 MAX_KEY = 256
@@ -113,8 +112,7 @@ def _address(mailbox: str) -> str:
     return found.group(1) if found else mailbox.strip()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -229,25 +227,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, name: str, message: str) -> int:
         return self._reply(status, {"statusCode": status, "name": name, "message": message})
-
-    def _reply(self, status: int, payload: object, headers: dict[str, str] | None = None) -> int:
-        data = json.dumps(payload).encode()
-        if getattr(self, "attempt", None) is not None:  # recorded before the client can read the answer
-            self.attempt.status = status
-        try:
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # the client is gone (killed, or timed out)
-        return status
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def _batch_problems(body: object) -> list[str]:

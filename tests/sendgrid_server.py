@@ -136,8 +136,35 @@ def _check_name(address: dict, where: str, problem: Callable[[str, str], None]) 
         problem(f"{where}.name", "a name with , or ; must be quoted")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class JsonHandler(BaseHTTPRequestHandler):
+    """What the stand-ins' handlers share: HTTP/1.1, quiet, and a JSON answer whose status is recorded
+    on the request's ``attempt`` before the client can read it (a test may look right after the CLI exits)."""
+
     protocol_version = "HTTP/1.1"
+    attempt = None  # the stand-in's record of the request being answered, if it keeps one
+
+    def _reply(self, status: int, payload: object | None, headers: dict[str, str] | None = None) -> int:
+        data = json.dumps(payload).encode() if payload is not None else b""
+        if self.attempt is not None:
+            self.attempt.status = status
+        try:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            if data:
+                self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client is gone (killed, or timed out)
+        return status
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Handler(JsonHandler):
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -212,27 +239,6 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and not fault.answer:
             return 0
         return self._reply(200 if sandbox else 202, None, {"X-Message-Id": f"msg-{attempt.number}"})
-
-    def _reply(self, status: int, payload: dict | None, headers: dict[str, str] | None = None) -> int:
-        data = json.dumps(payload).encode() if payload is not None else b""
-        if getattr(self, "attempt", None) is not None:  # recorded before the client can read the answer
-            self.attempt.status = status
-        try:
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            if data:
-                self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # the client is gone (killed, or timed out)
-        return status
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
 
 class _Server(ThreadingHTTPServer):
     """A stand-in's HTTP server on a free loopback port; its handler reaches the stand-in as ``fake``."""

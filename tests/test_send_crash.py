@@ -50,28 +50,88 @@ def kill(process: subprocess.Popen) -> None:
         pass
 
 
-def arm(mode: str, process: subprocess.Popen, server: FakeSendGrid, log: Path, rng: random.Random) -> None:
-    """Arrange for ``process`` to be killed at a point chosen by ``mode`` and ``rng``."""
+def arm(mode: str, process: subprocess.Popen, server, log: Path, rng: random.Random, fault=Fault,
+        requests: int = 5, batches: int = 4, delay: float = 0.4) -> None:
+    """Arrange for ``process`` to be killed at a point chosen by ``mode`` and ``rng``: within the next
+    ``requests`` requests to ``server`` (a stand-in whose Fault class is ``fault``), after the next
+    ``batches`` logged batches, or up to ``delay`` seconds after its next request."""
     if mode in ("request-taken", "request-lost"):
-        # Dies while a request is out: SendGrid took it (or never got it); no answer comes back.
-        server.faults = {server.counter + rng.randint(1, 5): Fault(before=lambda: kill(process),
-                                                                    deliver=mode == "request-taken", answer=False)}
+        # Dies while a request is out: the provider took it (or never got it); no answer comes back.
+        server.faults = {server.counter + rng.randint(1, requests): fault(before=lambda: kill(process),
+                                                                           deliver=mode == "request-taken",
+                                                                           answer=False)}
     elif mode == "after-batch":
         # Dies right after the log confirmed some batch: between batches, or writing the next start.
-        arm_log_kill(process, log, rng.randint(1, 4))
+        arm_log_kill(process, log, rng.randint(1, batches))
     else:  # "timer": anywhere, including the middle of a log write
         # Counted from the first request, not from the start: with batches in parallel a whole
         # send takes about a second, and a slow start-up must not let it finish first.
         first = server.counter + 1
-        delay = rng.uniform(0.0, 0.4)
+        wait = rng.uniform(0.0, delay)
 
         def kill_later() -> None:
             while process.poll() is None and server.counter < first:
                 time.sleep(0.001)
-            time.sleep(delay)
+            time.sleep(wait)
             kill(process)
 
         threading.Thread(target=kill_later, daemon=True).start()
+
+
+def chaos(rng: random.Random, slow: float, make=Fault):
+    """Now and then a request answered after the client gave up, or cut off after the provider took
+    it (or before it did). ``make``: the stand-in's Fault class (Resend's, SendGrid's)."""
+    lock = threading.Lock()
+
+    def fault(number: int):
+        with lock:
+            roll = rng.random()
+        if roll < 0.04:
+            return make(delay=slow)
+        if roll < 0.08:
+            return make(answer=False)
+        if roll < 0.10:
+            return make(deliver=False, answer=False)
+        return None
+
+    return fault
+
+
+KILL_MODES = ["request-taken", "request-lost", "after-batch", "timer"]
+
+
+def kill_at_random_points(server, workspace: Path, secrets: dict[str, str], readers: list[str], kills: int,
+                          rng: random.Random, **arm_options) -> list[str]:
+    """Start the send ``kills`` times, each killed at a random point (``arm``), the log's invariants
+    checked after each; the modes whose kill landed mid-send."""
+    log = issue_folder(workspace) / "send-log.jsonl"
+    modes = KILL_MODES * (kills // len(KILL_MODES))
+    rng.shuffle(modes)
+    killed = []
+    for mode in modes:
+        process = start_process(workspace, secrets)
+        arm(mode, process, server, log, rng, **arm_options)
+        process.communicate(timeout=120)
+        server.faults = {}
+        if process.returncode == -signal.SIGKILL:
+            killed.append(mode)
+        check_invariants(read_log(log, log_key(workspace)), server.delivered, readers)
+    return killed
+
+
+def resume_until_done(server, workspace: Path, secrets: dict[str, str], readers: list[str],
+                      tries: int) -> tuple[int, str, LogState]:
+    """Run the send again until it completes (at most ``tries`` times), the invariants checked after
+    each: (its exit code, its stderr, the log's state)."""
+    log = issue_folder(workspace) / "send-log.jsonl"
+    for _ in range(tries):
+        final = start_process(workspace, secrets)
+        _, err = final.communicate(timeout=300)
+        state = read_log(log, log_key(workspace))
+        check_invariants(state, server.delivered, readers)
+        if final.returncode == 0 and state.complete:
+            break
+    return final.returncode, err, state
 
 
 def log_lines(log: Path, event: str) -> int:

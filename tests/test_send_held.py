@@ -7,10 +7,8 @@ import datetime as dt
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -71,60 +69,27 @@ KILLS = 20
 
 @pytest.mark.slow
 def test_held_sends_killed_at_random_points_reach_every_reader_exactly_once(sendgrid, workspace: Path) -> None:
-    from newsletter.compose.sendlog import read_log
-    from tests.send_helpers import FAKE_KEY, log_key
+    from tests.send_helpers import FAKE_KEY
     from tests.sendgrid_server import Fault
-    from tests.test_send_crash import arm_log_kill, check_invariants, kill, start_process
-    from tests.test_send_resend import chaos
+    from tests.test_send_crash import chaos, kill_at_random_points, resume_until_done
 
     # A hold long enough that batches of unknown fate from the first kills can still be cancelled at the end.
     set_send_settings(workspace, provider="sendgrid", sendgrid={"host": sendgrid.url, "hold": "30m"}, timeout=0.5,
                       max_retries=8, max_backoff=0.2, batch_size=CRASH_BATCH)
     readers = write_audience(issue_folder(workspace) / "audience.csv", CRASH_READERS)
-    log = issue_folder(workspace) / "send-log.jsonl"
     sendgrid.keep_bodies = False
     sendgrid.delay = 0.03  # a real API's answer time
-    rng = random.Random(11)
     sendgrid.chaos = chaos(random.Random(2027), slow=0.9, make=Fault)
     env = {"SENDGRID_API_KEY": FAKE_KEY}
-    modes = ["request-taken", "request-lost", "after-batch", "timer"] * (KILLS // 4)
-    rng.shuffle(modes)
-    killed = []
     started = time.monotonic()
-    for mode in modes:
-        process = start_process(workspace, env)
-        if mode in ("request-taken", "request-lost"):
-            # Dies while a request is out (a batch id, a send or a cancel): SendGrid took it, or never got it.
-            sendgrid.faults = {sendgrid.counter + rng.randint(1, 12): Fault(before=lambda p=process: kill(p),
-                                                                            deliver=mode == "request-taken",
-                                                                            answer=False)}
-        elif mode == "after-batch":
-            arm_log_kill(process, log, rng.randint(1, 12))
-        else:
-            first, delay = sendgrid.counter + 1, rng.uniform(0.0, 0.5)
-
-            def kill_later(process=process, first=first, delay=delay) -> None:
-                while process.poll() is None and sendgrid.counter < first:
-                    time.sleep(0.001)
-                time.sleep(delay)
-                kill(process)
-
-            threading.Thread(target=kill_later, daemon=True).start()
-        process.communicate(timeout=120)
-        sendgrid.faults = {}
-        if process.returncode == -signal.SIGKILL:
-            killed.append(mode)
-        check_invariants(read_log(log, log_key(workspace)), sendgrid.delivered, readers)
+    # Dies while a request is out (a batch id, a send or a cancel), after a logged batch, or anywhere.
+    killed = kill_at_random_points(sendgrid, workspace, env, readers, KILLS, random.Random(11), fault=Fault,
+                                   requests=12, batches=12, delay=0.5)
     assert len(killed) >= KILLS * 3 // 4, killed  # the kills landed mid-send, not after it had finished
 
-    for _ in range(4):  # resumed until done: the stand-in is still slow and dropping at random
-        final = start_process(workspace, env)
-        out, err = final.communicate(timeout=300)
-        state = read_log(log, log_key(workspace))
-        check_invariants(state, sendgrid.delivered, readers)
-        if final.returncode == 0 and state.complete:
-            break
-    assert final.returncode == 0, err
+    # Resumed until done: the stand-in is still slow and dropping at random.
+    returncode, err, _ = resume_until_done(sendgrid, workspace, env, readers, tries=4)
+    assert returncode == 0, err
     assert copies(sendgrid.delivered) == {address: 1 for address in readers}
     assert sendgrid.cancelled, "some try of unknown fate was settled by cancelling its batch id"
     assert sendgrid.problems == []

@@ -308,81 +308,27 @@ CRASH_BATCH = 20  # 250 batches: work left for every kill to land in
 KILLS = 20
 
 
-def chaos(rng, slow: float, make=Fault):
-    """Now and then a request answered after the client gave up, or cut off after the provider took
-    it (or before it did). ``make``: the stand-in's Fault class (Resend's, SendGrid's)."""
-    lock = threading.Lock()
-
-    def fault(number: int):
-        with lock:
-            roll = rng.random()
-        if roll < 0.04:
-            return make(delay=slow)
-        if roll < 0.08:
-            return make(answer=False)
-        if roll < 0.10:
-            return make(deliver=False, answer=False)
-        return None
-
-    return fault
-
-
 @pytest.mark.slow
 def test_killed_at_random_points_every_reader_gets_exactly_one_copy(resend, workspace: Path) -> None:
     import random
-    import signal
 
-    from newsletter.compose.sendlog import read_log
-    from tests.send_helpers import log_key
-    from tests.test_send_crash import arm_log_kill, check_invariants, kill, start_process
+    from tests.test_send_crash import chaos, kill_at_random_points, resume_until_done
 
     set_send_settings(workspace, provider="resend", resend={"host": resend.url}, timeout=0.5, max_retries=8,
                       max_backoff=0.2, batch_size=CRASH_BATCH)
     readers = write_audience(issue_folder(workspace) / "audience.csv", CRASH_READERS)
-    log = issue_folder(workspace) / "send-log.jsonl"
     resend.keep_bodies = False
     resend.delay = 0.03  # a real API's answer time: two requests in flight, ~15 batches a second
-    rng = random.Random(24)
-    resend.chaos = chaos(random.Random(2024), slow=0.9)
+    resend.chaos = chaos(random.Random(2024), slow=0.9, make=Fault)
     env = {"RESEND_API_KEY": RESEND_KEY}
-    modes = ["request-taken", "request-lost", "after-batch", "timer"] * (KILLS // 4)
-    rng.shuffle(modes)
-    killed = []
     started = time.monotonic()
-    for mode in modes:
-        process = start_process(workspace, env)
-        if mode in ("request-taken", "request-lost"):
-            # Dies while a request is out: Resend took it (or never got it); no answer comes back.
-            resend.faults = {resend.counter + rng.randint(1, 12): Fault(before=lambda p=process: kill(p),
-                                                                        deliver=mode == "request-taken",
-                                                                        answer=False)}
-        elif mode == "after-batch":
-            arm_log_kill(process, log, rng.randint(1, 12))
-        else:
-            first, delay = resend.counter + 1, rng.uniform(0.0, 0.5)
-
-            def kill_later(process=process, first=first, delay=delay) -> None:
-                while process.poll() is None and resend.counter < first:
-                    time.sleep(0.001)
-                time.sleep(delay)
-                kill(process)
-
-            threading.Thread(target=kill_later, daemon=True).start()
-        _, err = process.communicate(timeout=120)
-        resend.faults = {}
-        if process.returncode == -signal.SIGKILL:
-            killed.append(mode)
-        check_invariants(read_log(log, log_key(workspace)), resend.delivered, readers)
+    killed = kill_at_random_points(resend, workspace, env, readers, KILLS, random.Random(24), fault=Fault,
+                                   requests=12, batches=12, delay=0.5)
     assert len(killed) >= KILLS * 3 // 4, killed  # the kills landed mid-send, not after it had finished
 
-    for _ in range(3):  # resumed until done: the stand-in is still slow and dropping at random
-        final = start_process(workspace, env)
-        out, err = final.communicate(timeout=300)
-        state = read_log(log, log_key(workspace))
-        check_invariants(state, resend.delivered, readers)
-        if final.returncode == 0 and state.complete:
-            break
-    assert final.returncode == 0, err
+    # Resumed until done: the stand-in is still slow and dropping at random.
+    returncode, err, state = resume_until_done(resend, workspace, env, readers, tries=3)
+    assert returncode == 0, err
     assert "Held back" not in err
     assert copies(resend.delivered) == {address: 1 for address in readers}
     assert state.complete and not state.unknown
