@@ -25,7 +25,7 @@ BACKTRACKING = r".*\b(?:shopping\s+)?(?:basket|cart|bag)\b"
 
 def _old_boilerplate() -> re.Pattern[str]:
     assert COMMITTED in BOILERPLATE.regex.pattern, "the basket branch changed: update this test's reference"
-    return re.compile(BOILERPLATE.pattern.replace(COMMITTED, BACKTRACKING), BOILERPLATE.flags)
+    return re.compile(BOILERPLATE.regex.pattern.replace(COMMITTED, BACKTRACKING), BOILERPLATE.regex.flags)
 
 
 def _generated_lines() -> list[str]:

@@ -15,7 +15,6 @@ class ShortLinePattern:
 
     def __init__(self, regex: re.Pattern[str], max_chars: int) -> None:
         self.regex, self.max_chars = regex, max_chars
-        self.pattern, self.flags = regex.pattern, regex.flags
 
     def search(self, text: str) -> re.Match[str] | None:
         return self.regex.search(text) if len(text) <= self.max_chars else None
