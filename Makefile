@@ -63,9 +63,11 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m newsletter.cli.reference
 
 # libfaketime moves the clock for a whole command and everything it starts (Debian's faketime).
-FAKETIME = /usr/bin/faketime
+# Not named FAKETIME: make exports its variables to commands, and libfaketime reads FAKETIME as the
+# time to fake, so `faketime DATE make check` would hand every command the path instead of the date.
+FAKETIME_CMD = /usr/bin/faketime
 
-$(FAKETIME):
+$(FAKETIME_CMD):
 	@command -v apt-get >/dev/null || { echo "install faketime (libfaketime)"; exit 1; }
 	$(APT) update
 	$(APT) install -y faketime
@@ -76,12 +78,12 @@ CLOCKS = "2026-12-31 23:59:50" "2027-01-01 00:00:10" "2028-02-29 12:00:00"
 ON_ANY_DAY = tests/test_newcomer.py tests/test_init.py
 
 # Tools are called by their venv path: nothing depends on PATH or an activated venv.
-test: lint $(CHROMIUM) $(DUMPERS) $(SPAMASSASSIN) $(FAKETIME)
+test: lint $(CHROMIUM) $(DUMPERS) $(SPAMASSASSIN) $(FAKETIME_CMD)
 	for clock in $(CLOCKS); do \
 		echo "== the clock at $$clock"; \
-		$(FAKETIME) "$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider \
+		$(FAKETIME_CMD) "$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider \
 			-m "$(FAST)" -n auto || exit 1; \
-		$(FAKETIME) "$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider \
+		$(FAKETIME_CMD) "$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider \
 			$(ON_ANY_DAY) || exit 1; \
 	done
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
