@@ -345,9 +345,23 @@ def date_accuracy(readings: list[tuple[EvalPage, Reading]]) -> Accuracy:
     return Accuracy(sum(r.published == p.published for p, r in scored), len(scored))
 
 
+# The month's full name in the other languages of the trafilatura set (German, French, Spanish, Italian,
+# Portuguese, Dutch), as pages there write their dates: "3. März 2021", "3 mars 2021", "3 de marzo de 2021".
+LOCAL_MONTHS = [
+    "januar janvier enero gennaio janeiro januari", "februar février febrero febbraio fevereiro februari",
+    "märz mars marzo marzo março maart", "april avril abril aprile abril april", "mai mai mayo maggio maio mei",
+    "juni juin junio giugno junho juni", "juli juillet julio luglio julho juli",
+    "august août agosto agosto agosto augustus", "september septembre septiembre settembre setembro september",
+    "oktober octobre octubre ottobre outubro oktober", "november novembre noviembre novembre novembro november",
+    "dezember décembre diciembre dicembre dezembro december",
+]
+
+
 def date_renderings(date: dt.date) -> list[str]:
-    """How pages commonly show a date: ISO, "3 March 2025", "March 3, 2025", "Mar 3, 2025", "03/03/2025"."""
+    """How pages commonly show a date: ISO, "3 March 2025", "March 3, 2025", "Mar 3, 2025", "03/03/2025",
+    "3. März 2025", "3 de marzo de 2025"."""
     months = [date.strftime("%B"), date.strftime("%b"), date.strftime("%b") + "."]
+    local = sorted(set(LOCAL_MONTHS[date.month - 1].split()))
     days = [str(date.day), f"{date.day:02d}"]
     forms = [date.isoformat(), date.strftime("%Y/%m/%d"), date.strftime("%Y.%m.%d")]
     for day in days:
@@ -360,6 +374,8 @@ def date_renderings(date: dt.date) -> list[str]:
             for suffix in ("", "st", "nd", "rd", "th"):
                 forms += [f"{day}{suffix} {month} {date.year}", f"{day}{suffix} {month}, {date.year}",
                           f"{month} {day}{suffix}, {date.year}", f"{month} {day}{suffix} {date.year}"]
+        for month in local:
+            forms += [f"{day}. {month} {date.year}", f"{day} {month} {date.year}", f"{day} de {month} de {date.year}"]
     return forms
 
 

@@ -72,3 +72,48 @@ def test_a_dump_file_without_its_own_date_line_reads_no_relative_date(tmp_path: 
     assert read_article("shed.txt", tmp_path).published is None
     path.write_text(dump("By Ann Example · 2 days ago") + "\nRetrieved 10 March 2025\n", encoding="utf-8")
     assert read_article("shed.txt", tmp_path).published == dt.date(2025, 3, 8)
+
+
+@pytest.mark.parametrize(("line", "date"), [
+    ("Von Ann Example, 28. Januar 2022", dt.date(2022, 1, 28)),
+    ("Donnerstag, 4. November 2021", dt.date(2021, 11, 4)),
+    ("am 5. Okt. 2020 von Ann Example", dt.date(2020, 10, 5)),
+    ("Publié le 1er mars 2021", dt.date(2021, 3, 1)),
+    ("3 décembre 2020", dt.date(2020, 12, 3)),
+    ("Publicado el 3 de marzo de 2021", dt.date(2021, 3, 3)),
+    ("12 abr. 2021", dt.date(2021, 4, 12)),
+    ("4 maggio 2019", dt.date(2019, 5, 4)),
+])
+def test_a_date_with_its_month_named_in_another_language_is_read(line: str, date: dt.date) -> None:
+    assert split_dump(dump(line)).published == date
+
+
+def test_a_month_name_in_a_sentence_is_no_date() -> None:
+    assert split_dump(dump("By Ann Example", "Ein Mai voller Blumen, 2021 Sorten")).published is None
+
+
+def test_a_paragraph_opening_with_a_date_dates_the_article_and_stays_in_it() -> None:
+    opening = "29.11.2022 – " + PARAGRAPHS[0]
+    text = "\n".join(["Plot Notes", HEADLINE, opening, *PARAGRAPHS[1:]]) + "\n"
+    parts = split_dump(text)
+    assert parts.published == dt.date(2022, 11, 29)
+    assert parts.blocks[0].text == opening
+
+
+def test_a_date_just_under_the_text_dates_it_but_not_one_under_the_comments() -> None:
+    assert split_dump(dump(tail=("Posted 11 April 2018 by Ann Example",))).published == dt.date(2018, 4, 11)
+    assert split_dump(dump(tail=("3 Comments", "Bob, 11 April 2018"))).published is None
+
+
+def test_a_page_that_gives_only_its_revision_date_is_dated_by_it() -> None:
+    parts = split_dump(dump(tail=("Aktualisiert am 17.01.2021.",)))
+    assert (parts.published, parts.updated) == (dt.date(2021, 1, 17), None)
+    parts = split_dump(dump("4 March 2025", tail=("Last updated on 17 March 2025",)))
+    assert (parts.published, parts.updated) == (dt.date(2025, 3, 4), dt.date(2025, 3, 17))
+
+
+def test_a_menus_latest_over_the_headline_does_not_hide_the_articles_own_header() -> None:
+    text = "\n".join(["Skip to content", "Latest Newsletter Podcast", "example.org", HEADLINE,
+                      "by Ann Example on January 20, 2020", *PARAGRAPHS]) + "\n"
+    parts = split_dump(text)
+    assert (parts.title, parts.published) == (HEADLINE, dt.date(2020, 1, 20))

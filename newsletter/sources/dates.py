@@ -10,23 +10,48 @@ from dateutil.relativedelta import relativedelta
 
 from newsletter.sources.shortlines import ShortLinePattern
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# Month names as pages in the languages of the evaluation sets write them, full and cut short ("Dezember",
+# "déc.", "marzo", "Okt."), each with its number. dateutil reads English only.
+MONTH_NAMES: dict[str, int] = {}
+for _number, _names in enumerate((
+        "january jan januar jänner janvier janv enero ene gennaio gen janeiro januari",
+        "february feb februar feber février févr fevrier febrero febbraio fevereiro fev februari",
+        "march mar märz maerz mrz mars marzo março marco maart mrt",
+        "april apr avril avr abril abr aprile",
+        "may mai mayo maggio mag maio mei",
+        "june jun juni juin junio giugno giu junho",
+        "july jul juli juillet juil julio luglio lug julho",
+        "august aug août aout agosto ago augustus",
+        "september sep sept septembre septiembre set settembre setembro",
+        "october oct oktober okt octobre octubre ottobre ott outubro out",
+        "november nov novembre noviembre novembro",
+        "december dec dezember dez décembre decembre diciembre dic dicembre dezembro",
+), start=1):
+    MONTH_NAMES.update(dict.fromkeys(_names.split(), _number))
+# Longest first, so that "januar" is not read as "jan" and a word ending after it; a whole word only.
+_MONTH = "(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")(?![^\W\d_])\.?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th|er|º|°|\.)?"  # "3rd", "1er", "31." as German writes it
 # A line longer than this carries no date these readers look for (a dateline, a byline, "Retrieved …").
 MAX_DATE_LINE = 1000
 DATE_PATTERN = ShortLinePattern(re.compile(
     r"(?:\d{4}-\d{1,2}-\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
     r"|(?<![\d.])\d{2}([-/.])\d{2}\1\d{2}(?![\d.:-])"  # "11.03.17", "10/15/15": two-digit parts only
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    rf"|{_DAY}\s*+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"  # "3 November 2026", "3. März 2021", "3 de marzo de 2021"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 ), MAX_DATE_LINE)
+# The parts of a date whose month is a name, in either order.
+_NAMED_DATE = re.compile(rf"^(?:(?P<day>\d{{1,2}})\D*?(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>\d{{1,2}}))"
+                         r"\D*?(?P<year>\d{4})$", re.IGNORECASE)
 _UPDATED_PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|revised)(?:\s+on)?\s*:?\s*", re.IGNORECASE)
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
 
 
 def parse_date(text: str, day_first: bool = True) -> dt.date | None:
     """Parse one date string; None when it is not a real date."""
+    if named := _NAMED_DATE.match(text.strip()):
+        return _named_date(named)
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
         day_first = False
     try:
@@ -35,9 +60,27 @@ def parse_date(text: str, day_first: bool = True) -> dt.date | None:
         return None
 
 
+def _named_date(match: re.Match) -> dt.date | None:
+    month = MONTH_NAMES[(match["month"] or match["month2"]).lower().rstrip(".")]
+    try:
+        return dt.date(int(match["year"]), month, int(match["day"] or match["day2"]))
+    except ValueError:
+        return None
+
+
 def _whole_line_date(text: str, day_first: bool) -> dt.date | None:
     text = _WEEKDAY.sub("", text.strip().rstrip("."))
     match = DATE_PATTERN.fullmatch(text)
+    return parse_date(match.group(0), day_first) if match else None
+
+
+LEADING_DATE_CHARS = 40  # a date that opens a paragraph ("Mon, 3 May 2024 – ...") stands within its first words
+
+
+def leading_date(line: str, day_first: bool = True) -> dt.date | None:
+    """The date a paragraph opens with, as a news agency's dateline does ("29.11.2022 – The industry ...")."""
+    opening = _WEEKDAY.sub("", line[:LEADING_DATE_CHARS].strip())
+    match = DATE_PATTERN.match(opening)
     return parse_date(match.group(0), day_first) if match else None
 
 

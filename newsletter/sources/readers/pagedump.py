@@ -32,6 +32,7 @@ from newsletter.sources.dates import (
     MAX_DATELINE_WORDS,
     captured_date,
     dateline,
+    leading_date,
     relative_date,
     updated_date,
 )
@@ -179,6 +180,7 @@ WRAPPED_MIN_LINES = 10
 BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 CAPTURE_LINES = 5  # a print header or footer saying when the dump was made is this near its top or foot
+FOOTER_LINES = 4  # how far under the body a page without a dateline above it may date it
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
 RELATED_MAX_LINES = 8
@@ -294,8 +296,9 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
     return DumpParts(
         title=header.title or fallback_title(blocks),
         byline=header.byline,
-        published=header.published,
-        updated=updated if updated and (not header.published or updated >= header.published) else None,
+        # A page that says only when it was last revised ("Aktualisiert am 17.01.2021") is dated by that.
+        published=header.published or updated,
+        updated=updated if updated and header.published and updated >= header.published else None,
         description=first_prose,
         blocks=blocks,
     )
@@ -870,12 +873,16 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     zone = range(max(0, min(start, first_paragraph) - HEADER_LINES), first_paragraph)
     header = Header(body_start=start)
     title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
-    related = _related_rows(lines, title_zone)
+    related, into_text = _related_rows(lines, title_zone)
     under = _under_standfirst(lines, first_paragraph, end)
     datelines = {i: dateline(lines[i].text, day_first) for i in [*zone, *under] if i not in related}
-    if seen and not any(published for published, _ in datelines.values()):  # "3 days ago" as a last resort
+    if not any(published for published, _ in datelines.values()):
+        datelines |= {i: dateline(lines[i].text, day_first) for i in into_text}
+    if seen and not any(published for published, _ in datelines.values()):  # "3 days ago"
         datelines = {i: dates if any(dates) else _relative_dateline(lines[i].text, seen)
                      for i, dates in datelines.items()}
+    if not any(published for published, _ in datelines.values()):
+        datelines |= _dates_around_text(lines, first_paragraph, end, day_first)
     dates = [i for i, (published, _) in datelines.items() if published]
     # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
     meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
@@ -893,13 +900,35 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
     title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
                            (first_paragraph, end), related, marked, candidates)
+    if title_row is None and into_text:
+        title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
+                               (first_paragraph, end), related - into_text, marked)
     if title_row is not None:
         header.title = _without_count(lines[title_row].text, {line.text for line in lines})
-    rows = set(dates + bylines + ([title_row] if title_row is not None else []))
+    rows = set(dates + bylines + ([title_row] if title_row is not None else [])) - {first_paragraph}  # it dates, and stays
     header.rows = frozenset(rows)
     above = [row for row in rows if row < first_paragraph]
     header.body_start = max(start, max(above) + 1) if above else start
     return header
+
+
+def _dates_around_text(lines: list[Line], first: int, end: int,
+                       day_first: bool) -> dict[int, tuple[dt.date | None, dt.date | None]]:
+    """Where a page without a dateline over its text dates it: at the head of the first paragraph ("29.11.2022 –
+    The industry ..."), or on a line of its own just under the text ("Posted 3 May 2024 by Jane Doe"), before
+    any comment thread or page section starts there."""
+    found = {}
+    if first < len(lines) and (date := leading_date(lines[first].text, day_first)):
+        found[first] = (date, None)
+    for index in range(end, min(len(lines), end + FOOTER_LINES)):
+        if lines[index].kind in ("section", "comments", "prose"):
+            break
+        if captured_date([lines[index].text]):
+            continue  # "Retrieved 20 June 2024": when the dump was made
+        if any(dates := dateline(lines[index].text, day_first)):
+            found[index] = dates
+            break
+    return found
 
 
 def _relative_dateline(text: str, seen: dt.datetime) -> tuple[dt.date | None, dt.date | None]:
@@ -919,22 +948,31 @@ def _under_standfirst(lines: list[Line], first: int, end: int) -> range:
     return range(first + 1, stop)
 
 
-def _related_rows(lines: list[Line], zone: range) -> frozenset[int]:
+def _related_rows(lines: list[Line], zone: range) -> tuple[frozenset[int], frozenset[int]]:
     """The rows of "Related", "Most read" and comment sections above the body: their headline links, bylines
     and dates belong to other articles. Such a run lasts from its heading to the next paragraph or menu, and a
-    few lines at most ("Contact us" in a menu is no such heading)."""
+    few lines at most ("Contact us" in a menu is no such heading). Second, the rows of the runs that go on
+    into the text itself: a related box right above the article, or a menu's "Latest" or "Contact" over the
+    article's own headline and date, which are read there when nowhere else."""
     rows: set[int] = set()
+    run: list[int] = []
     left = 0  # rows the current run may still take
     for index in zone:
         kind = lines[index].kind
         if kind in ("section", "comments"):
-            left = RELATED_MAX_LINES
+            rows.update(run)
+            run, left = [], RELATED_MAX_LINES
         elif kind in ("prose", "boilerplate", "navigation"):
-            left = 0  # the article's text, or the menu the heading stood in
+            if kind != "prose" or not ends_sentence(lines[index].text):
+                rows.update(run)
+            run, left = [], 0  # the article's text, or the menu the heading stood in
         if left:
-            rows.add(index)
+            run.append(index)
             left -= 1
-    return frozenset(rows)
+    if left == 0:
+        rows.update(run)
+        run = []
+    return frozenset(rows | set(run)), frozenset(run)
 
 
 def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
