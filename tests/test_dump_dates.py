@@ -117,3 +117,11 @@ def test_a_menus_latest_over_the_headline_does_not_hide_the_articles_own_header(
                       "by Ann Example on January 20, 2020", *PARAGRAPHS]) + "\n"
     parts = split_dump(text)
     assert (parts.title, parts.published) == (HEADLINE, dt.date(2020, 1, 20))
+
+
+def test_a_date_far_above_the_text_dates_it_when_none_stands_nearer() -> None:
+    gallery = [f"Photo {number} of the new shed" for number in range(1, 25)]
+    text = "\n".join(["Plot Notes", HEADLINE, "Ann Example, 02.01.2023, 11:08", *gallery, *PARAGRAPHS]) + "\n"
+    assert split_dump(text).published == dt.date(2023, 1, 2)
+    near = "\n".join(["Plot Notes", "Ann Example, 02.01.2023", HEADLINE, "4 March 2025", *gallery, *PARAGRAPHS])
+    assert split_dump(near + "\n").published == dt.date(2025, 3, 4)

@@ -180,7 +180,7 @@ WRAPPED_MIN_LINES = 10
 BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 CAPTURE_LINES = 5  # a print header or footer saying when the dump was made is this near its top or foot
-FOOTER_LINES = 4  # how far under the body a page without a dateline above it may date it
+FOOTER_LINES = 8  # how far under the body a page without a dateline above it may date it
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
 RELATED_MAX_LINES = 8
@@ -883,6 +883,9 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
                      for i, dates in datelines.items()}
     if not any(published for published, _ in datelines.values()):
         datelines |= _dates_around_text(lines, first_paragraph, end, day_first)
+    if not any(any(dates) for dates in datelines.values()):
+        far = [i for i in title_zone if i < zone.start and i not in related]
+        datelines |= {i: dates for i in far if any(dates := dateline(lines[i].text, day_first))}
     dates = [i for i, (published, _) in datelines.items() if published]
     # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
     meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
@@ -915,20 +918,19 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
 def _dates_around_text(lines: list[Line], first: int, end: int,
                        day_first: bool) -> dict[int, tuple[dt.date | None, dt.date | None]]:
     """Where a page without a dateline over its text dates it: at the head of the first paragraph ("29.11.2022 –
-    The industry ..."), or on a line of its own just under the text ("Posted 3 May 2024 by Jane Doe"), before
-    any comment thread or page section starts there."""
-    found = {}
+    The industry ..."), on a short line of its own within the text ("Veröffentlicht am 23. Februar 2020"), or
+    just under it ("Posted 3 May 2024 by Jane Doe"), before any comment thread or page section starts there."""
     if first < len(lines) and (date := leading_date(lines[first].text, day_first)):
-        found[first] = (date, None)
-    for index in range(end, min(len(lines), end + FOOTER_LINES)):
-        if lines[index].kind in ("section", "comments", "prose"):
+        return {first: (date, None)}
+    for index in range(first, min(len(lines), end + FOOTER_LINES)):
+        kind = lines[index].kind
+        if index >= end and kind in ("section", "comments", "prose"):
             break
-        if captured_date([lines[index].text]):
-            continue  # "Retrieved 20 June 2024": when the dump was made
+        if kind == "prose" or captured_date([lines[index].text]):
+            continue  # a sentence's date is what it tells of; "Retrieved 20 June 2024" is when the dump was made
         if any(dates := dateline(lines[index].text, day_first)):
-            found[index] = dates
-            break
-    return found
+            return {index: dates}
+    return {}
 
 
 def _relative_dateline(text: str, seen: dt.datetime) -> tuple[dt.date | None, dt.date | None]:
