@@ -405,3 +405,19 @@ def test_a_caption_run_into_its_pictures_alt_text_is_said_once() -> None:
                       f"{caption} {caption} - Jane Example/Plot Notes", *PARAGRAPHS[1:], *MORE_PARAGRAPHS]) + "\n"
     body = "\n".join(block.text for block in split_dump(dump).blocks)
     assert body.count("Members carry spades") == 1 and MORE_PARAGRAPHS[-1] in body
+
+
+def test_a_short_article_is_not_outweighed_by_the_comment_thread_under_its_share_bar() -> None:
+    comments = []
+    for number in range(3):
+        comments += [f"Reader{number} says:", f"{number + 3} May 2024 at 10:0{number}",
+                     f"Comment {number}: I have kept an allotment on the other side of town for twenty years, and the "
+                     "thing I would ask the committee about is whether the shed will be locked at night and who keeps "
+                     "the key, because ours was broken into twice last winter and the mowers were taken.", "Reply"]
+    dump = "\n".join(["Home | Events | Recipes", "Shared tool shed for the allotment society", "By Ann Example",
+                      *PARAGRAPHS, "Share on Facebook", "Share on X", "Share on LinkedIn", "Print", "E-mail",
+                      "Subscribe to our newsletter", "Tags: shed", "Follow us on Instagram", *comments]) + "\n"
+    parts = split_dump(dump)
+    body = "\n".join(block.text for block in parts.blocks)
+    assert body.startswith(PARAGRAPHS[0]) and PARAGRAPHS[-1] in body
+    assert "Comment 0" not in body and parts.title == "Shared tool shed for the allotment society"

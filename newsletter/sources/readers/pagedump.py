@@ -169,6 +169,7 @@ SLIDE = re.compile(r"^(?:[-*•+]\s+)?(\d{1,3})\s*/\s*(\d{1,3})(?!\S)")
 MIN_SLIDES = 3
 SECTION_MIN_BEFORE = 50  # prose words before a section heading for it to end the article ...
 SECTION_AFTER_SHARE = 0.5  # ... unless at least this share of that much prose follows it
+EARLIER_SHARE = 0.5  # a run of prose above the heaviest one and apart from it, this heavy as it, is the article
 CORE_SHARE = 0.8  # an article's own stretch is nearly all prose ...
 TAIL_SHARE = 0.6  # ... and a tail whose weight is this little prose is not part of it
 REJOIN_WEIGHT = 80  # a run of prose this heavy above the body, split from it by a widget, ...
@@ -754,12 +755,22 @@ def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
 # --- where the body is ---
 
 def body_span(lines: list[Line]) -> tuple[int, int]:
-    """The run of lines with the largest total weight, ended where a comment thread or a page section starts."""
+    """The run of lines with the largest total weight, ended where a comment thread or a page section starts.
+    An article comes first: a run of prose above it that is not its start is the article when it weighs at least
+    half as much (the heaviest run was a comment thread, a contact box or a footer)."""
     best, best_start, best_end = _best_run(lines, 0, len(lines))
     if not best:
         return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
-    end = _thin_tail_cut(lines, best_start, _section_cut(lines, best_start, best_end))
-    return _rejoined_head(lines, _thin_head_cut(lines, best_start, end), end), end
+    start, end = _cut_run(lines, best_start, best_end)
+    weight, first, stop = _best_run(lines, 0, best_start)
+    if start >= best_start and weight >= EARLIER_SHARE * best:
+        return _cut_run(lines, first, stop)
+    return start, end
+
+
+def _cut_run(lines: list[Line], start: int, end: int) -> tuple[int, int]:
+    end = _thin_tail_cut(lines, start, _section_cut(lines, start, end))
+    return _rejoined_head(lines, _thin_head_cut(lines, start, end), end), end
 
 
 def _best_run(lines: list[Line], low: int, high: int) -> tuple[float, int, int]:
