@@ -595,14 +595,14 @@ def classify(texts: list[str]) -> list[Line]:
     stopwords = language_stopwords(Counter(token for line in tokens for token in line))
     counts = Counter(texts)
     template = _template_counts(counts, tokens, texts, stopwords)
-    kinds = [line_kind(text, words, template[text], stopwords) for text, words in zip(texts, tokens)]
+    stops = [sum(word in stopwords for word in words) for words in tokens]
+    kinds = [line_kind(text, words, template[text], stopwords, stop) for text, words, stop in zip(texts, tokens, stops)]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
     return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
-                                                  and not w.isdigit()), counts[text] > 1,
-                 sum(w in stopwords for w in words))
-            for text, words, kind in zip(texts, tokens, kinds)]
+                                                  and not w.isdigit()), counts[text] > 1, stop)
+            for text, words, kind, stop in zip(texts, tokens, kinds, stops)]
 
 
 def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[str],
@@ -620,16 +620,19 @@ def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[
     return counts
 
 
-def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str]) -> str:
+def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str], stops: int | None = None) -> str:
     words = len(tokens)
-    stop_share = sum(token in stopwords for token in tokens) / words if words else 0.0
-    symbols = len(CODE_SYMBOL.findall(text))
+    if stops is None:
+        stops = sum(token in stopwords for token in tokens)
+    stop_share = stops / words if words else 0.0
     if words <= 10 and COMMENTS.match(text):
         return "comments"
     if words <= 8 and SECTION.match(text):
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
+    symbols = len(CODE_SYMBOL.findall(text)) if words < PROSE_WORDS or count > 1 or stop_share < PROSE_STOP_SHARE \
+        else None  # counted only where it can change the kind: a long line of prose has no need
     numbered = NUMBERED.match(text) is not None  # "1. Finland": a ranking's item, not a figure
     if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not numbered
                         and any(ch.isdigit() for ch in text)):
@@ -638,7 +641,7 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "picture"  # "• Screenshot" atop each item of a feature list: a terminal browser prints its picture's alt text
     if count > 1 and (words >= 4 and stop_share >= 0.2 or count > 2 and not symbols):
         return "boilerplate"  # a block the page repeats is its template ("About us"), not the article
-    if len(NAVIGATION_SEPARATOR.findall(text)) >= 2 or NAVIGATION_SEPARATOR.search(text) and words <= 12:
+    if (separators := len(NAVIGATION_SEPARATOR.findall(text))) >= 2 or separators and words <= 12:
         return "navigation"
     if len(BOILERPLATE_WORDS.findall(text)) >= max(2, words / 12) or LEGAL.search(text):
         return "boilerplate"
@@ -652,6 +655,8 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "prose"
     if BULLET.match(text):
         return "item"
+    if symbols is None:
+        symbols = len(CODE_SYMBOL.findall(text))
     if symbols >= 3 or symbols >= 2 and symbols * 40 >= len(text) or symbols and words <= 3 and not text[0].isupper():
         return "code"
     if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
