@@ -21,8 +21,8 @@ import importlib.util
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from itertools import accumulate
 from pathlib import Path
 
@@ -227,9 +227,15 @@ class Line:
     text: str
     words: int
     kind: str
-    topic: frozenset[str] = frozenset()  # its words that carry meaning: not function words, not numbers
+    tokens: tuple[str, ...] = field(default=(), repr=False)
+    stopwords: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     repeated: bool = False
     stops: int = 0  # how many of its words are the language's function words
+
+    @cached_property
+    def topic(self) -> frozenset[str]:
+        """Its words that carry meaning: not function words, not numbers. Only lines near the body need them."""
+        return frozenset(w for w in self.tokens if len(w) > 2 and w not in self.stopwords and not w.isdigit())
 
     @property
     def weight(self) -> float:
@@ -594,25 +600,24 @@ def classify(texts: list[str]) -> list[Line]:
     tokens = [WORD.findall(text.lower()) for text in texts]
     stopwords = language_stopwords(Counter(token for line in tokens for token in line))
     counts = Counter(texts)
-    template = _template_counts(counts, tokens, texts, stopwords)
     stops = [sum(word in stopwords for word in words) for words in tokens]
+    template = _template_counts(counts, tokens, texts, stops)
     kinds = [line_kind(text, words, template[text], stopwords, stop) for text, words, stop in zip(texts, tokens, stops)]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
-    return [Line(text, len(words), kind, frozenset(w for w in words if len(w) > 2 and w not in stopwords
-                                                  and not w.isdigit()), counts[text] > 1, stop)
+    return [Line(text, len(words), kind, tuple(words), stopwords, counts[text] > 1, stop)
             for text, words, kind, stop in zip(texts, tokens, kinds, stops)]
 
 
 def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[str],
-                     stopwords: frozenset[str]) -> Counter[str]:
+                     stops: list[int]) -> Counter[str]:
     """How often each line repeats, as evidence that it is the page's template. A template repeats a blurb or
     two ("About us") around its own article; when the paragraphs a page repeats hold most of its prose, the
     repetition is the article itself (a short text said twice, a page of sample paragraphs), not its template,
     and says nothing."""
-    prose = {text: len(words) for text, words in zip(texts, tokens)
-             if len(words) >= PROSE_WORDS and sum(w in stopwords for w in words) >= PROSE_STOP_SHARE * len(words)}
+    prose = {text: len(words) for text, words, stop in zip(texts, tokens, stops)
+             if len(words) >= PROSE_WORDS and stop >= PROSE_STOP_SHARE * len(words)}
     total = sum(prose.values())
     repeated = sum(words for text, words in prose.items() if counts[text] > 1)
     if total and repeated > total / 2:
