@@ -94,9 +94,10 @@ QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "
 
 
 def normalise_text(text: str | None) -> str:
-    """Compare titles and names the way a reader would: spacing and quote styles do not matter."""
+    """Compare titles and names the way a reader would: spacing, quote styles and letter case do not matter (a
+    stylesheet shows "Europas Topathleten" as "EUROPAS TOPATHLETEN" in one place and not in another)."""
     text = unicodedata.normalize("NFKC", text or "").translate(QUOTES)
-    return " ".join(text.split())
+    return " ".join(text.casefold().split())
 
 
 # --- pages rendered to plain text, as a browser's select-all and copy gives them ---
