@@ -50,7 +50,7 @@ def test_reads_the_example_header(issue_path):
     assert spec.preheader == "Plus our December work day: tools, soup and a new hedge"
     assert type(spec.date) is dt.date and spec.date == dt.date(2026, 11, 27)
     assert spec.audience == "audience.csv"
-    assert spec.budget == Budget(sentences=3, words=80)
+    assert spec.budget == Budget(sentences=3, words=60)
     assert spec.slug == EXAMPLE_ISSUE
 
 
@@ -126,7 +126,7 @@ def test_new_issue_fails_to_build_only_for_lack_of_articles(workspace, cli):
     (path.parent / "articles" / "compost.txt").write_bytes(article.read_bytes())
     add_articles(path, ["articles/compost.txt"])
     spec = read_issue(path)
-    assert (spec.subject, spec.date, spec.budget) == ("2026 12", TODAY, Budget(3, 80))
+    assert (spec.subject, spec.date, spec.budget) == ("2026 12", TODAY, Budget(3, 60))
     assert cli("build", "2026-12").code == 0
 
 

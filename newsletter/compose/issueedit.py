@@ -27,7 +27,7 @@ subject: "{title}"
 preheader: "{preheader}"
 date: {date}
 {audience}# Summary length for every article (override per article with sentences:/words:).
-summary: {{sentences: 3, words: 80}}
+summary: {{sentences: 3, words: 60}}
 sections:
   - title: Featured
     articles: []
