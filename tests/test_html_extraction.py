@@ -3,11 +3,14 @@ bylines and dates."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import lxml.html
 import pytest
 import trafilatura
 
 from newsletter.sources.readers.html import extraction_options
+from newsletter.sources.readers.htmlmeta import page_meta
 from newsletter.sources.readers.htmltree import body_blocks, parse_html, strip_furniture
 from tests.conftest import PROJECT
 
@@ -54,3 +57,20 @@ def test_every_element_of_the_parsed_page_is_an_lxml_html_element() -> None:
     tree = parse_html(CLUTTERED)
     assert all(isinstance(element, lxml.html.HtmlElement) for element in tree.iter("*"))
     assert "Cold air slides downhill" in tree.find(".//article").text_content()
+
+
+@pytest.mark.parametrize("attribute", ['class="entry-byline"', 'class="post-author"', 'id="ArticleAuthor"',
+                                       'rel="author"', 'itemprop="author"'])
+def test_a_byline_is_found_by_any_attribute_that_names_an_author(attribute: str) -> None:
+    html = (f"<html><head><title>Frost pockets</title></head><body><span {attribute}>Jane Doe</span>"
+            f"<h1>Frost pockets</h1><span {attribute}>Ann Lee</span>{PROSE}</body></html>")
+    assert page_meta(parse_html(html)).byline == "Ann Lee"  # the one after the headline
+
+
+def test_dates_come_from_itemprop_elements_when_the_head_has_none() -> None:
+    html = ("<html><head><title>Frost pockets</title></head><body><h1>Frost pockets</h1>"
+            '<time itemprop="datePublished" datetime="2026-01-05">5 January</time>'
+            '<meta itemprop="dateModified" content="2026-02-01">'
+            '<span itemprop="datePublished">no date attribute here</span>' + PROSE + "</body></html>")
+    meta = page_meta(parse_html(html))
+    assert (meta.published, meta.updated) == (dt.date(2026, 1, 5), dt.date(2026, 2, 1))
