@@ -9,9 +9,11 @@ import lxml.html
 import pytest
 import trafilatura
 
+from newsletter.sources.readers import read_source
 from newsletter.sources.readers.html import extraction_options
 from newsletter.sources.readers.htmlmeta import page_meta
 from newsletter.sources.readers.htmltree import body_blocks, parse_html, strip_furniture
+from newsletter.sources.source import Source
 from tests.conftest import PROJECT
 
 FIXTURE_PAGES = sorted((PROJECT / "tests" / "fixtures" / "html").glob("*.html"))
@@ -74,3 +76,26 @@ def test_dates_come_from_itemprop_elements_when_the_head_has_none() -> None:
             '<span itemprop="datePublished">no date attribute here</span>' + PROSE + "</body></html>")
     meta = page_meta(parse_html(html))
     assert (meta.published, meta.updated) == (dt.date(2026, 1, 5), dt.date(2026, 2, 1))
+
+
+def read_page(html: str):
+    return read_source(Source("page.html", None, html.encode("utf-8")))
+
+
+@pytest.mark.parametrize("clue", [
+    '<link rel="canonical" href="https://plot17.example/2024/03/05/frost-pockets">',  # a dated address
+    '<meta property="og:pubdate" content="2024-03-05">',  # a name only htmldate knows
+])
+def test_a_date_the_page_metadata_misses_comes_from_htmldate(clue: str) -> None:
+    html = f"<html><head><title>Frost pockets</title>{clue}</head><body><h1>Frost pockets</h1>{PROSE}</body></html>"
+    assert read_page(html).published == dt.date(2024, 3, 5)
+
+
+def test_the_page_metadata_date_wins_over_htmldate_and_an_earlier_update_is_dropped() -> None:
+    head = ('<link rel="canonical" href="https://plot17.example/2024/03/05/frost-pockets">'
+            '<meta property="article:published_time" content="2024-01-02T08:00:00Z">')
+    html = f"<html><head><title>Frost pockets</title>{head}</head><body><h1>Frost pockets</h1>{PROSE}</body></html>"
+    assert read_page(html).published == dt.date(2024, 1, 2)
+    undated = html.replace('<meta property="article:published_time" content="2024-01-02T08:00:00Z">',
+                           '<meta property="article:modified_time" content="2024-01-02">')
+    assert (read_page(undated).published, read_page(undated).updated) == (dt.date(2024, 3, 5), None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import cache
 
 from newsletter.errors import SourceError
@@ -34,7 +35,7 @@ class HtmlReader:
         # trafilatura (0.2 s to import) and lxml load only when a page is really read
         import trafilatura
 
-        from newsletter.sources.readers.htmlmeta import page_meta
+        from newsletter.sources.readers.htmlmeta import guessed_publication_date, page_meta
         from newsletter.sources.readers.htmltree import body_blocks, mark_listings, parse_html, strip_furniture
 
         tree = parse_html(decode_html(source))
@@ -42,6 +43,8 @@ class HtmlReader:
             raise SourceError(source.location, "not an HTML page (nothing to parse)")
         base_url = source.url or (source.location if "://" in source.location else None)
         meta = page_meta(tree, base_url, source.day_first)
+        if meta.published is None:
+            meta = with_published(meta, guessed_publication_date(tree, base_url))
         strip_furniture(tree)  # the page's metadata is read
         mark_listings(tree)
         extracted = trafilatura.bare_extraction(tree, options=extraction_options(base_url))
@@ -54,6 +57,12 @@ class HtmlReader:
         if not any(block.kind != "heading" for block in blocks):
             raise SourceError(source.location, "no article text found in the page")
         return Article(source=source.location, blocks=tuple(blocks), **(asdict(meta) | {"title": title}))
+
+
+def with_published(meta, published: dt.date | None):
+    """The page's metadata with a publication date found elsewhere; an update is one only if it comes later."""
+    updated = meta.updated if meta.updated and (not published or meta.updated > published) else None
+    return replace(meta, published=published, updated=updated)
 
 
 def extraction_options(url: str | None):
