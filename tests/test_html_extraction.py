@@ -99,3 +99,24 @@ def test_the_page_metadata_date_wins_over_htmldate_and_an_earlier_update_is_drop
     undated = html.replace('<meta property="article:published_time" content="2024-01-02T08:00:00Z">',
                            '<meta property="article:modified_time" content="2024-01-02">')
     assert (read_page(undated).published, read_page(undated).updated) == (dt.date(2024, 3, 5), None)
+
+
+@pytest.mark.parametrize("box", ['<div class="comment">{}</div>', '<div id="sidebar"><p>{}</p></div>'])
+def test_a_short_page_in_a_box_trafilatura_takes_for_furniture_is_still_an_article(box: str) -> None:
+    html = f"<html><head><title>Frost pockets</title></head><body>{box.format(PROSE)}</body></html>"
+    assert read_page(html).prose == [PROSE.removeprefix("<p>").removesuffix("</p>")]
+
+
+def test_when_trafilatura_keeps_a_small_share_of_the_pages_paragraphs_they_are_read_instead() -> None:
+    stray = "<p>Filed under winter.</p>"
+    html = (f"<html><head><title>Frost pockets</title></head><body>{stray}"
+            f'<div class="comment-body">{PROSE}{PROSE.replace("Cold", "Damp")}{PROSE.replace("Cold", "Still")}</div>'
+            "</body></html>")
+    assert [paragraph.split()[0] for paragraph in read_page(html).prose] == ["Filed", "Cold", "Damp", "Still"]
+
+
+def test_the_paragraphs_trafilatura_rightly_leaves_out_stay_out() -> None:
+    comments = '<div class="comments"><p>Great post, thanks for sharing this with all of us here.</p></div>'
+    html = (f"<html><head><title>Frost pockets</title></head><body><article><h1>Frost pockets</h1>{PROSE * 2}"
+            f"</article>{comments}</body></html>")
+    assert "Great post" not in read_page(html).text

@@ -20,6 +20,10 @@ LOOKS_LIKE_HTML = re.compile(rb"^(?:\s|<\?xml[^>]*>|<!--.*?-->)*<(?:!doctype\s+h
                              re.IGNORECASE | re.DOTALL)
 META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+# trafilatura keeps what its rules find article-like; when that is under a quarter of the text in the page's
+# paragraphs (a short page of one or two boxes its rules take for furniture, a listing page), it has missed the
+# article, and its recall-oriented baseline (the page's paragraphs, less what we strip as furniture) reads better.
+MISSED_SHARE = 0.25
 # Browsers read these labels as windows-1252 (the WHATWG encoding standard); so must we, or curly quotes break.
 WINDOWS_1252_LABELS = {"latin_1", "ascii", "cp1252"}
 
@@ -50,6 +54,10 @@ class HtmlReader:
         extracted = trafilatura.bare_extraction(tree, options=extraction_options(base_url))
         body = getattr(extracted, "body", None)
         blocks = body_blocks(body) if body is not None else []
+        if prose_length(blocks) < MISSED_SHARE * len(tree.text_content()):  # else no reading could be that long
+            every_paragraph = body_blocks(trafilatura.baseline(tree)[0])
+            if prose_length(blocks) < MISSED_SHARE * prose_length(every_paragraph):
+                blocks = every_paragraph
         title = meta.title or (blocks[0].text if blocks and blocks[0].kind == "heading" else None)
         if not title:
             raise SourceError(source.location, "no title found in the page (no <title>, og:title or <h1>)")
@@ -142,6 +150,10 @@ def _checked(source: Source, text: str) -> str:
     if not text.strip():
         raise SourceError(source.location, "the page is empty")
     return text
+
+
+def prose_length(blocks: list[Block]) -> int:
+    return sum(len(block.text) for block in blocks if block.kind != "heading")
 
 
 def drop_repeated_title(blocks: list[Block], title: str) -> list[Block]:
