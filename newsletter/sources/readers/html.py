@@ -54,7 +54,7 @@ class HtmlReader:
         extracted = trafilatura.bare_extraction(tree, options=extraction_options(base_url))
         body = getattr(extracted, "body", None)
         blocks = body_blocks(body) if body is not None else []
-        if prose_length(blocks) < MISSED_SHARE * len(tree.text_content()):  # else no reading could be that long
+        if prose_length(blocks) < MISSED_SHARE * text_length(tree):  # else no reading could hold that much more
             every_paragraph = body_blocks(trafilatura.baseline(tree)[0])
             if prose_length(blocks) < MISSED_SHARE * prose_length(every_paragraph):
                 blocks = every_paragraph
@@ -150,6 +150,11 @@ def _checked(source: Source, text: str) -> str:
     if not text.strip():
         raise SourceError(source.location, "the page is empty")
     return text
+
+
+def text_length(tree) -> int:
+    """The page's text in characters, runs of white space (most of a page's, its indentation) as one."""
+    return len(" ".join(tree.text_content().split()))
 
 
 def prose_length(blocks: list[Block]) -> int:
