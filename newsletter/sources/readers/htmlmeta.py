@@ -229,7 +229,7 @@ def first(*values: str | None) -> str | None:
 def guessed_publication_date(tree: etree._Element, url: str | None) -> dt.date | None:
     """htmldate's reading of a page that does not state its date where ``page_meta`` looks: more markup, the
     address, then a timestamp in the text. Its quick search only: the thorough one (dateparser over every text
-    segment) dates a few pages more at twenty times the cost, and seconds to load dateparser's languages."""
+    segment) dates a few pages more at over ten times the cost, and seconds to load dateparser's languages."""
     from htmldate import find_date
 
     found = find_date(tree, url=url, original_date=True, extensive_search=False)
