@@ -26,9 +26,12 @@ TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·•»:]{1,2}\s+")
 BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door|af|av)\b\s*:?\s*", re.IGNORECASE)
 # What follows a name in a byline element: "Jane Doe • 8h", "Jane Doe | Staff", "Jane Doe @jd".
 BYLINE_TAIL = re.compile(r"\s+[•|·—–-]\s+|\s+(?:Follow\s+)?@")
+# Walking the attributes that say "author" or "byline" and taking their elements is two to three times faster than
+# testing every element's class and id: most elements have neither.
 AUTHOR_OR_HEADLINE = etree.XPath(
-    './/h1 | .//*[@rel="author" or @itemprop="author" or contains(@class, "byline") or contains(@class, "author")'
-    ' or contains(@class, "Author") or contains(@id, "byline") or contains(@id, "author")]')
+    './/h1 | .//@rel[.="author"]/.. | .//@itemprop[.="author"]/..'
+    ' | .//@class[contains(., "byline") or contains(., "uthor")]/.. | .//@id[contains(., "byline") or contains(., "uthor")]/..')
+DATE_ITEMPROP = etree.XPath('.//@itemprop[.="datePublished" or .="dateModified"]/parent::*[@datetime or @content]')
 NAME_ONLY = re.compile(r"^[^\W\d_][^\d@|•]*$")
 NOT_A_BYLINE = re.compile(r"bio|about|avatar|image|img|photo|picture|tweet|follow|social|share|comment")
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -194,8 +197,9 @@ def page_byline(tree: etree._Element) -> str | None:
     """An author named in the layout (``rel=author``, ``itemprop=author``, a "byline" or "author" class), the
     first one after the headline: bylines above it are usually other articles' in a menu or a sidebar."""
     first = None
-    after_headline = not tree.xpath("boolean(.//h1)")
-    for element in AUTHOR_OR_HEADLINE(tree):
+    candidates = AUTHOR_OR_HEADLINE(tree)
+    after_headline = not any(element.tag == "h1" for element in candidates)
+    for element in candidates:
         if element.tag == "h1":
             after_headline = True
             continue
@@ -213,13 +217,23 @@ def page_byline(tree: etree._Element) -> str | None:
 def itemprop_dates(tree: etree._Element) -> dict[str, str]:
     """``<time itemprop="datePublished" datetime=...>`` and the like, by itemprop."""
     dates: dict[str, str] = {}
-    for element in tree.xpath('.//*[@itemprop="datePublished" or @itemprop="dateModified"][@datetime or @content]'):
+    for element in DATE_ITEMPROP(tree):
         dates.setdefault(element.get("itemprop"), element.get("datetime") or element.get("content"))
     return dates
 
 
 def first(*values: str | None) -> str | None:
     return next((value for value in values if value), None)
+
+
+def guessed_publication_date(tree: etree._Element, url: str | None) -> dt.date | None:
+    """htmldate's reading of a page that does not state its date where ``page_meta`` looks: more markup, the
+    address, then a timestamp in the text. Its quick search only: the thorough one (dateparser over every text
+    segment) dates a few pages more at over ten times the cost, and seconds to load dateparser's languages."""
+    from htmldate import find_date
+
+    found = find_date(tree, url=url, original_date=True, extensive_search=False)
+    return dt.date.fromisoformat(found) if found else None
 
 
 def page_meta(tree: etree._Element, base_url: str | None = None, day_first: bool = True) -> PageMeta:

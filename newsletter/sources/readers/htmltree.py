@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import lxml.html
 from lxml import etree
 
@@ -13,16 +15,44 @@ NEVER_ARTICLE_TEXT = ("head", "script", "style", "noscript", "template", "svg", 
                       "nav", "footer", "aside", "menu", "dialog", "link", "meta")
 
 
+@cache
+def html_parser() -> etree.HTMLParser:
+    """trafilatura's parser settings, every element an ``HtmlElement`` chosen in C: lxml.html's own parser asks a
+    Python function for each element's class, a million calls for a few hundred pages the extractor walks."""
+    parser = etree.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                              remove_pis=True)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity))
+    return parser
+
+
 def parse_html(html: str) -> etree._Element | None:
     """The page's tree; trafilatura's loader, slower but with repairs for libxml2's quirks, when lxml balks."""
     import trafilatura
-    from trafilatura.utils import HTML_PARSER
 
     try:
-        tree = lxml.html.document_fromstring(html, parser=HTML_PARSER)
+        tree = lxml.html.document_fromstring(html, parser=html_parser())
     except (ValueError, etree.ParserError):  # an XML declaration in a str, or nothing to parse
         tree = None
     return tree if tree is not None and tree.find("body") is not None else trafilatura.load_html(html)
+
+
+# trafilatura's own cleaning treats these specially: forms and figures may hold the article, formulas are kept.
+CLEANED_WITH_CARE = {"form", "figure", "math"}
+
+
+def strip_furniture(tree: etree._Element) -> None:
+    """Delete what trafilatura deletes anyway, and keep only the text of the tags it unwraps: it does so after
+    running its XPath rules over the whole page and copying it twice, so doing it first saves a third of its
+    time and changes nothing it extracts."""
+    from trafilatura.settings import CUT_EMPTY_ELEMS, MANUALLY_CLEANED, MANUALLY_STRIPPED
+
+    etree.strip_elements(tree, etree.Comment, *NEVER_ARTICLE_TEXT, *(set(MANUALLY_CLEANED) - CLEANED_WITH_CARE),
+                         with_tail=False)
+    etree.strip_tags(tree, *MANUALLY_STRIPPED)
+    for empty in [e for e in tree.iter(*CUT_EMPTY_ELEMS) if e.text is None and len(e) == 0]:
+        empty.drop_tree()
 
 
 # trafilatura's output elements and the kind of block each one is.
