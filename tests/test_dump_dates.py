@@ -125,3 +125,12 @@ def test_a_date_far_above_the_text_dates_it_when_none_stands_nearer() -> None:
     assert split_dump(text).published == dt.date(2023, 1, 2)
     near = "\n".join(["Plot Notes", "Ann Example, 02.01.2023", HEADLINE, "4 March 2025", *gallery, *PARAGRAPHS])
     assert split_dump(near + "\n").published == dt.date(2025, 3, 4)
+
+
+def test_a_sentence_mentioning_a_date_or_a_quoted_posts_signature_does_not_date_the_article() -> None:
+    standfirst = "Ann Example takes over the shed with effect from 1.9.2015, the committee says"
+    text = "\n".join(["Plot Notes", HEADLINE, "Written by Cooper on 25.08.2015", standfirst, *PARAGRAPHS]) + "\n"
+    assert split_dump(text).published == dt.date(2015, 8, 25)
+    quoted = "— Ann Example (@annexample) November 3, 2023"
+    text = "\n".join(["Plot Notes", HEADLINE, "Jane Doe | 06.11.23", quoted, *PARAGRAPHS]) + "\n"
+    assert split_dump(text).published == dt.date(2023, 11, 6)

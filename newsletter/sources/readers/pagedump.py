@@ -207,6 +207,7 @@ TICKER_ENTRY = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+(?!(?:[ap]\.?m\
                           re.IGNORECASE)
 TICKER_ENTRIES = 3  # this many entries ...
 TICKER_WINDOW = 12  # ... within this many lines make a ticker
+EMBEDDED_POST = re.compile(r"\(@\w{1,30}\)")  # "— Jane Doe (@jane) November 3, 2023": a quoted tweet's signature
 CLOCK_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 
 
@@ -907,7 +908,10 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     if not any(any(dates) for dates in datelines.values()):
         far = [i for i in title_zone if i < zone.start and i not in related]
         datelines |= {i: dates for i in far if any(dates := dateline(lines[i].text, day_first))}
-    dates = [i for i, (published, _) in datelines.items() if published]
+    # A sentence that mentions a date ("… appointed with effect from 1.9.2015") dates the article only when no
+    # line of its own does; an embedded post's signature ("— Jane Doe (@jane) November 3, 2023") never does.
+    dates = [i for i, (published, _) in datelines.items() if published and not EMBEDDED_POST.search(lines[i].text)]
+    dates = [i for i in dates if lines[i].kind != "prose"] or dates
     # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
     meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
     revised = [i for i, (published, updated) in datelines.items() if updated and not published]
