@@ -421,3 +421,12 @@ def test_a_short_article_is_not_outweighed_by_the_comment_thread_under_its_share
     body = "\n".join(block.text for block in parts.blocks)
     assert body.startswith(PARAGRAPHS[0]) and PARAGRAPHS[-1] in body
     assert "Comment 0" not in body and parts.title == "Shared tool shed for the allotment society"
+
+
+def test_a_by_or_von_inside_a_headline_does_not_make_it_a_byline() -> None:
+    headline = "Bushido antwortet auf einen Seitenhieb von Azad und erklärt den Streit"
+    dump = "\n".join(["Home | Events | Recipes", headline, "Von Ann Example | 3. Mai 2024", *PARAGRAPHS]) + "\n"
+    parts = split_dump(dump)
+    assert (parts.title, parts.byline) == (headline, "Ann Example")
+    dump = "\n".join(["Home | Events | Recipes", "Lessons from a summer spent by the sea", *PARAGRAPHS]) + "\n"
+    assert split_dump(dump).title == "Lessons from a summer spent by the sea"

@@ -137,6 +137,8 @@ SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
 
 BY_LINE = re.compile(r"(?:by|par|von|por|door)\b\W", re.IGNORECASE)  # "by: Jane Doe" under a headline
 BY = re.compile(r"(?:^|[\s/|•·,(-])(?:by|par|von|por|door)\s+(?P<name>.+)$", re.IGNORECASE)
+SIGN_SEPARATORS = "/|•·,(-"
+SIGNED_WORDS_BEFORE = 3  # "Words and pictures by Jane Doe"
 NAME_PARTICLES = {"van", "von", "de", "da", "del", "der", "den", "du", "bin", "al", "le", "la", "di"}
 NAME_JOINERS = {"and", "&", "und", "et", "y", "e"}
 MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "january",
@@ -922,7 +924,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     if revised and not header.updated:
         header.updated = datelines[revised[-1]][1]  # "Updated 3 hours ago" on a line of its own
     if bylines:
-        signed = [i for i in bylines if BY.search(lines[i].text)]  # "By Jane Doe" beats a bare name
+        signed = [i for i in bylines if _signed(lines[i].text)]  # "By Jane Doe" beats a bare name
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
     topic = _body_topic(lines, first_paragraph, end)
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
@@ -1007,7 +1009,7 @@ def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
     text = lines[row].text
     if not byline_name(text):
         return False
-    return bool(BY.search(text)) or bool(date_rows & {row - 1, row, row + 1})
+    return bool(_signed(text)) or bool(date_rows & {row - 1, row, row + 1})
 
 
 def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
@@ -1105,7 +1107,7 @@ def _could_be_title(line: Line) -> bool:
         return False  # an address, a time stamp, a caption's credit, a form field, a tag or section label
     if len(BOILERPLATE_WORDS.findall(line.text)) and line.words <= 8:
         return False  # "Please accept our privacy terms", "Login using your account"
-    if byline_name(line.text) and (BY.search(line.text) or line.words <= 4):
+    if byline_name(line.text) and (_signed(line.text) or line.words <= 4):
         return False
     return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
 
@@ -1138,7 +1140,7 @@ def byline_name(line: str) -> str | None:
     """The author's name when the line is a byline: "By Jane Doe, Staff", "Dr Jane Doe", "J. Doe - 3 May 2024"."""
     if len(line.split()) > MAX_DATELINE_WORDS:
         return None
-    match = BY.search(line)
+    match = _signed(line)
     if match and not NOT_AUTHOR.search(line[:match.start() + 1]):
         return _name_at_start(match.group("name"))
     if NAME.match(line) and not SENTENCE_END.search(line):
@@ -1147,6 +1149,18 @@ def byline_name(line: str) -> str | None:
         name = _name_at_start(line)
         return name if name and len(name.split()) >= 2 else None
     return None
+
+
+def _signed(line: str) -> re.Match[str] | None:
+    """ "By Jane Doe", "Story by Jane Doe", "3 May 2024 | von Jane Doe": the "by" of a byline, at its start or after a
+    separator or a date; mid-sentence it is a headline's ("Eine Hommage an Vicco von Bülow", "Lessons by the sea")."""
+    match = BY.search(line)
+    if match is None:
+        return None
+    before = line[:match.start() + 1]
+    signed = (before[-1:] in SIGN_SEPARATORS or len(before.split()) <= SIGNED_WORDS_BEFORE
+              or DATE_PATTERN.search(before) or CLOCK_TIME.search(before))  # "Tuesday 15 October 2026 by Jane Doe"
+    return match if signed else None
 
 
 def _name_at_start(text: str) -> str | None:
