@@ -430,3 +430,25 @@ def test_a_by_or_von_inside_a_headline_does_not_make_it_a_byline() -> None:
     assert (parts.title, parts.byline) == (headline, "Ann Example")
     dump = "\n".join(["Home | Events | Recipes", "Lessons from a summer spent by the sea", *PARAGRAPHS]) + "\n"
     assert split_dump(dump).title == "Lessons from a summer spent by the sea"
+
+
+CHINESE_AFTERWORD = "这个消息在春季会议上宣布以后，很多成员都表示非常高兴，因为他们终于可以把工具留在花园里，不必再辛苦地搬来搬去。"
+CHINESE_PARAGRAPHS = [sentence + CHINESE_AFTERWORD for sentence in (
+    "社区花园的成员们终于决定在大门旁边建一个共用的工具棚，这样大家就不用每个星期都带着铁锹和水壶坐公交车来回跑了。",
+    "工具棚将用锯木厂捐赠的木板建造，委员会希望在第一场霜冻之前完成墙壁和屋顶，让工具可以在冬天存放在那里。",
+    "想要钥匙的成员可以在星期六上午到协会办公室登记，押金是五十元，在季节结束时归还钥匙后退还。",
+    "委员会感谢所有愿意帮忙建造的成员，并请大家在摊位上留下名字和电话，以便安排每个周末的工作。",
+)]
+
+
+def test_a_chinese_article_without_spaces_is_read_by_its_sentences() -> None:
+    """A browser's copy: a paragraph to a line, each longer than a terminal's line (no stoplist knows these
+    words, so the paragraphs read as prose by their sentences)."""
+    menu = ["首页", "新闻", "活动", "联系我们", "关于我们"]
+    related = ["相关新闻", "种子交换会吸引了创纪录的人数", "春季会议的时间已经确定"]
+    dump = "\n".join([*menu, "社区花园将在大门旁建共用工具棚", "2024年5月3日", *CHINESE_PARAGRAPHS, *related]) + "\n"
+    parts = split_dump(dump)
+    body = "\n".join(block.text for block in parts.blocks)
+    assert body.startswith(CHINESE_PARAGRAPHS[0]) and CHINESE_PARAGRAPHS[-1] in body
+    assert "首页" not in body and "种子交换会" not in body
+    assert (parts.title, parts.published) == ("社区花园将在大门旁建共用工具棚", dt.date(2024, 5, 3))

@@ -38,9 +38,11 @@ DATE_PATTERN = ShortLinePattern(re.compile(
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
     r"|(?<![\d.])\d{2}([-/.])\d{2}\1\d{2}(?![\d.:-])"  # "11.03.17", "10/15/15": two-digit parts only
     rf"|{_DAY}\s*+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"  # "3 November 2026", "3. März 2021", "3 de marzo de 2021"
-    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{4}年\d{1,2}月\d{1,2}日)",  # Chinese and Japanese: "2024年5月3日"
     re.IGNORECASE,
 ), MAX_DATE_LINE)
+_CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 # The parts of a date whose month is a name, in either order.
 _NAMED_DATE = re.compile(rf"^(?:(?P<day>\d{{1,2}})\D*?(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>\d{{1,2}}))"
                          r"\D*?(?P<year>\d{4})$", re.IGNORECASE)
@@ -50,6 +52,8 @@ _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNOREC
 
 def parse_date(text: str, day_first: bool = True) -> dt.date | None:
     """Parse one date string; None when it is not a real date."""
+    if cjk := _CJK_DATE.fullmatch(text.strip()):
+        return _date(int(cjk[1]), int(cjk[2]), int(cjk[3]))
     if named := _NAMED_DATE.match(text.strip()):
         return _named_date(named)
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
@@ -62,8 +66,12 @@ def parse_date(text: str, day_first: bool = True) -> dt.date | None:
 
 def _named_date(match: re.Match) -> dt.date | None:
     month = MONTH_NAMES[(match["month"] or match["month2"]).lower().rstrip(".")]
+    return _date(int(match["year"]), month, int(match["day"] or match["day2"]))
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
     try:
-        return dt.date(int(match["year"]), month, int(match["day"] or match["day2"]))
+        return dt.date(year, month, day)
     except ValueError:
         return None
 

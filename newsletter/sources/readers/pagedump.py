@@ -39,6 +39,8 @@ from newsletter.sources.dates import (
 from newsletter.sources.shortlines import ShortLinePattern
 
 WORD = re.compile(r"\w+")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")  # kana and the common ideographs
+CJK_PAIR = re.compile(r"\w{1,2}")
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 CODE_LIKE = re.compile(r"\w\(|[_;={}<>]")  # "AVG(entries)", "mean_entries"
 
@@ -133,7 +135,7 @@ CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
-SENTENCE_END = re.compile(r"[.!?…:]['\"’”)]?$")
+SENTENCE_END = re.compile(r"[.!?…:।。！？]['\"’”)]?$")  # Hindi and Bengali end one with "।", Chinese with "。"
 
 BY_LINE = re.compile(r"(?:by|par|von|por|door)\b\W", re.IGNORECASE)  # "by: Jane Doe" under a headline
 BY = re.compile(r"(?:^|[\s/|•·,(-])(?:by|par|von|por|door)\s+(?P<name>.+)$", re.IGNORECASE)
@@ -156,6 +158,7 @@ NAME = re.compile(rf"^(?:{HONORIFIC}\s+)?[A-Z][\w'’.-]*"
 
 PROSE_WORDS = 10  # a line this long, in sentences, is prose
 PROSE_STOP_SHARE = 0.25  # ... when at least this share of its words are the language's function words
+UNKNOWN_LANGUAGE_SHARE = 0.15  # a page whose words are this seldom any stoplist's is in a language none knows
 PROSE_OFFSET = 8  # a prose line counts for its words less this, so a one-line teaser barely counts
 WEIGHTS = {"line": -3, "short": -4, "data": -1, "picture": -1, "gallery": 0, "code": 0, "navigation": -6, "boilerplate": -10,
            "section": -30, "comments": -30}
@@ -600,10 +603,14 @@ def _join_broken_sentences(lines: list[str]) -> list[str]:
 
 
 def classify(texts: list[str]) -> list[Line]:
-    tokens = [WORD.findall(text.lower()) for text in texts]
+    tokens = [words_of(text.lower()) for text in texts]
     stopwords = language_stopwords(Counter(token for line in tokens for token in line))
     counts = Counter(texts)
     stops = [sum(word in stopwords for word in words) for words in tokens]
+    if sum(stops) < UNKNOWN_LANGUAGE_SHARE * sum(map(len, tokens)):
+        # No stoplist knows the page's words (Chinese, or a language jusText has none for): its sentences are
+        # what reads as prose.
+        stops = [len(words) if SENTENCE_END.search(text) else 0 for text, words in zip(texts, tokens)]
     template = _template_counts(counts, tokens, texts, stops)
     kinds = [line_kind(text, words, template[text], stopwords, stop) for text, words, stop in zip(texts, tokens, stops)]
     _merge_code_listings(kinds, texts)
@@ -611,6 +618,15 @@ def classify(texts: list[str]) -> list[Line]:
     _mark_galleries(kinds, texts)
     return [Line(text, len(words), kind, tuple(words), stopwords, counts[text] > 1, stop)
             for text, words, kind, stop in zip(texts, tokens, kinds, stops)]
+
+
+def words_of(text: str) -> list[str]:
+    """The line's words. Chinese and Japanese set no spaces between theirs: a run of their script counts a word
+    for every two characters, so that a sentence there weighs about as much as one of as many words elsewhere."""
+    tokens = WORD.findall(text)
+    if not CJK.search(text):
+        return tokens
+    return [piece for token in tokens for piece in (CJK_PAIR.findall(token) if CJK.search(token) else (token,))]
 
 
 def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[str],
