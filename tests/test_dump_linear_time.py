@@ -49,7 +49,8 @@ def test_the_two_quadratic_cases_now_take_well_under_a_second() -> None:
 def test_every_pattern_of_the_dump_readers_is_linear_on_a_5_mb_adversarial_line() -> None:
     """Each pattern of the dump, clip and mail readers and of the date finder, as the readers use it, on a 5 MB
     line of each family: under a second, or (a plain scan of 5 MB can take over a second on this busy 2-core
-    machine) no more than linear: at most 15 times its time on a tenth of the line. A quadratic pattern takes
+    machine) no more than linear: at most 25 times its time on a tenth of the line (linear is 10; on a loaded
+    machine BOILERPLATE_WORDS has measured 17 on "1 1 1 …"). A quadratic pattern takes
     100 times as long. The long alternations (dates, headline exclusions, page furniture) are for short lines
     (``ShortLinePattern``): a line past their bound is not what they look for, and costs nothing."""
     out = _run(f"""
@@ -75,7 +76,7 @@ def test_every_pattern_of_the_dump_readers_is_linear_on_a_5_mb_adversarial_line(
                     print(f"{{name}} {{family!r}} {{seconds:.1f}} s past its bound")
                 if seconds >= 1.0:  # measured again, best of three, so a slow spell of the machine is not taken for it
                     seconds = min([seconds] + [timed(pattern, line) for _ in range(2)])
-                    if seconds >= 1.0 and seconds > 15 * max(min(timed(pattern, tenth) for _ in range(3)), 0.01):
+                    if seconds >= 1.0 and seconds > 25 * max(min(timed(pattern, tenth) for _ in range(3)), 0.01):
                         print(f"{{name}} {{family!r}} {{seconds:.1f}} s")
     """, timeout=1800)
     assert not out.strip(), out
