@@ -122,3 +122,12 @@ def test_a_pasted_forward_without_a_date_is_undated() -> None:
     article = _read("pasted.txt", pasted)
     assert article.published is None and article.title == HEADLINE
     assert PARAGRAPHS[3] in article.text and "Sam" not in article.text.split(PARAGRAPHS[3])[-1]
+
+
+def test_a_bullets_trailing_spaces_are_a_hard_break_and_html_goes_after_code_spans() -> None:
+    from newsletter.sources.readers.markdown import inline_text, plain_lines
+
+    # markdownify's empty bullet over its wrapped link: two spaces end a markdown line, whatever the marker.
+    assert plain_lines(["  *   ", '[DBSCAN](/wiki/DBSCAN "DBSCAN")', "", "  * [OPTICS](/wiki/OPTICS)"])[0] == [
+        "-", "DBSCAN", "", "- OPTICS"]
+    assert inline_text("Use `<div>` here") == "Use  here"  # a tag once its backticks are gone, as ever

@@ -41,8 +41,7 @@ HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
 PAIRED_MARKS = re.compile(r"\*\*|__(?!\w)|(?<!\w)__")  # emphasis that a wrapped line split in two
 ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 BULLET = re.compile(r"^(\s*)(?:[*+-]\s+)+")  # "  - * News": a nested list's markers, one kept
-BLOCK_MARKS = set("`~[*-_|:=#>+")  # what a line that is more than text starts with ("" too: a blank line)
-BLOCK_MARKS.add("")
+BLOCK_MARKS = frozenset("`~[*-_|:=#>+") | {""}  # what a line that is more than text starts with, or a blank line
 # Links and images that a clipper wrapped over lines (html2text wraps at 78 columns, inside a link too).
 WRAPPED_IMAGE = re.compile(r"!\[[^\[\]]{0,500}\]\([^()\[\]]{0,2000}\)")
 WRAPPED_LINK = re.compile(r"\[([^\[\]]{0,500})\]\([^()\[\]]{0,2000}\)")
@@ -70,9 +69,11 @@ def inline_text(text: str) -> str:
         for _ in range(2):  # a linked image inside a link: the image went first, the link now
             text = LINK.sub(lambda m: m.group(1), text)
     if "<" in text:
-        text = HTML_TAG.sub("", AUTOLINK.sub(r"\1", text))
+        text = AUTOLINK.sub(r"\1", text)
     if "`" in text:
         text = CODE_SPAN.sub(r"\1", text)
+    if "<" in text:  # after the code spans, as before: "`<div>`" is a tag once its backticks are gone
+        text = HTML_TAG.sub("", text)
     if "*" in text or "_" in text:
         text = EMPHASIS.sub(r"\2", text)
         text = EMPHASIS.sub(r"\2", text)  # "***bold italic***" and nested emphasis
@@ -88,6 +89,8 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
         if not line.strip():
             joinable = False
         starts_block = False
+        # Before a bullet's spaces are normalised ("*   " is a hard break); a quote's marks end no line.
+        hard_break = line.endswith(("  ", "\\"))
         if fenced or line.lstrip()[:1] in BLOCK_MARKS:  # most lines are plain text, and skip these patterns
             if FENCE.match(line):
                 fenced = not fenced
@@ -119,7 +122,6 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
                 out.append("\t".join(cell for cell in cells if cell))
                 joinable = False
                 continue
-        hard_break = line.endswith(("  ", "\\"))
         text = inline_text(line).rstrip("\\").strip()
         if text and joinable and not starts_block and out and out[-1]:
             out[-1] += " " + text  # a soft line break: the paragraph goes on (clippers wrap at 78 columns)
