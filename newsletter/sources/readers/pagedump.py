@@ -612,7 +612,7 @@ def classify(texts: list[str]) -> list[Line]:
         # what reads as prose.
         stops = [len(words) if SENTENCE_END.search(text) else 0 for text, words in zip(texts, tokens)]
     template = _template_counts(counts, tokens, texts, stops)
-    kinds = [line_kind(text, words, template[text], stopwords, stop) for text, words, stop in zip(texts, tokens, stops)]
+    kinds = [line_kind(text, words, template[text], stop) for text, words, stop in zip(texts, tokens, stops)]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
@@ -644,19 +644,18 @@ def _template_counts(counts: Counter[str], tokens: list[list[str]], texts: list[
     return counts
 
 
-def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str], stops: int | None = None) -> str:
+def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
+    """What the line is, from its words, how often the page repeats it and how many of its words are function
+    words (or, in a language no stoplist knows, words of a sentence)."""
     words = len(tokens)
-    if stops is None:
-        stops = sum(token in stopwords for token in tokens)
     stop_share = stops / words if words else 0.0
+    symbols = len(CODE_SYMBOL.findall(text))
     if words <= 10 and COMMENTS.match(text):
         return "comments"
     if words <= 8 and SECTION.match(text):
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
-    symbols = len(CODE_SYMBOL.findall(text)) if words < PROSE_WORDS or count > 1 or stop_share < PROSE_STOP_SHARE \
-        else None  # counted only where it can change the kind: a long line of prose has no need
     numbered = NUMBERED.match(text) is not None  # "1. Finland": a ranking's item, not a figure
     if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not numbered
                         and any(ch.isdigit() for ch in text)):
@@ -679,8 +678,6 @@ def line_kind(text: str, tokens: list[str], count: int, stopwords: frozenset[str
         return "prose"
     if BULLET.match(text):
         return "item"
-    if symbols is None:
-        symbols = len(CODE_SYMBOL.findall(text))
     if symbols >= 3 or symbols >= 2 and symbols * 40 >= len(text) or symbols and words <= 3 and not text[0].isupper():
         return "code"
     if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
