@@ -912,13 +912,14 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
     related, into_text = _related_rows(lines, title_zone)
     under = _under_standfirst(lines, first_paragraph, end)
+    # Where the page's date is looked for, nearest evidence first, each place only when the ones before gave none.
     datelines = {i: dateline(lines[i].text, day_first) for i in [*zone, *under] if i not in related}
-    if not any(published for published, _ in datelines.values()):
+    if not _dates_published(datelines):
         datelines |= {i: dateline(lines[i].text, day_first) for i in into_text}
-    if seen and not any(published for published, _ in datelines.values()):  # "3 days ago"
+    if seen and not _dates_published(datelines):  # "3 days ago"
         datelines = {i: dates if any(dates) else _relative_dateline(lines[i].text, seen)
                      for i, dates in datelines.items()}
-    if not any(published for published, _ in datelines.values()):
+    if not _dates_published(datelines):
         datelines |= _dates_around_text(lines, first_paragraph, end, day_first)
     if not any(any(dates) for dates in datelines.values()):
         far = [i for i in title_zone if i < zone.start and i not in related]
@@ -941,11 +942,10 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
     topic = _body_topic(lines, first_paragraph, end)
     # A chart, a gallery or a spec table may stand between headline and text: look further up.
-    title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
-                           (first_paragraph, end), related, marked, candidates)
+    anchors = dates[-1:] + bylines[-1:] + revised[-1:]
+    title_row = _title_row(lines, title_zone, anchors, topic, (first_paragraph, end), related, marked, candidates)
     if title_row is None and into_text:
-        title_row = _title_row(lines, title_zone, dates[-1:] + bylines[-1:] + revised[-1:], topic,
-                               (first_paragraph, end), related - into_text, marked)
+        title_row = _title_row(lines, title_zone, anchors, topic, (first_paragraph, end), related - into_text, marked)
     if title_row is not None:
         header.title = _without_count(lines[title_row].text, {line.text for line in lines})
     rows = set(dates + bylines + ([title_row] if title_row is not None else [])) - {first_paragraph}  # it dates, and stays
@@ -953,6 +953,10 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     above = [row for row in rows if row < first_paragraph]
     header.body_start = max(start, max(above) + 1) if above else start
     return header
+
+
+def _dates_published(datelines: dict[int, tuple[dt.date | None, dt.date | None]]) -> bool:
+    return any(published for published, _ in datelines.values())
 
 
 def _dates_around_text(lines: list[Line], first: int, end: int,
@@ -993,9 +997,11 @@ def _under_standfirst(lines: list[Line], first: int, end: int) -> range:
 def _related_rows(lines: list[Line], zone: range) -> tuple[frozenset[int], frozenset[int]]:
     """The rows of "Related", "Most read" and comment sections above the body: their headline links, bylines
     and dates belong to other articles. Such a run lasts from its heading to the next paragraph or menu, and a
-    few lines at most ("Contact us" in a menu is no such heading). Second, the rows of the runs that go on
-    into the text itself: a related box right above the article, or a menu's "Latest" or "Contact" over the
-    article's own headline and date, which are read there when nowhere else."""
+    few lines at most ("Contact us" in a menu is no such heading). A run that goes on into a paragraph (one
+    that ends like a sentence) was that text's header, not such a section, and is not counted. Second, the
+    rows of the run that goes on into the article's text at the zone's end: a related box right above the
+    article, or a menu's "Latest" or "Contact" over the article's own headline and date, which are read there
+    when nowhere else."""
     rows: set[int] = set()
     run: list[int] = []
     left = 0  # rows the current run may still take
