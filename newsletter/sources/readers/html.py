@@ -5,12 +5,17 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
+from copy import copy
 from dataclasses import asdict, replace
 from functools import cache
+from typing import TYPE_CHECKING
 
 from newsletter.errors import SourceError
 from newsletter.sources.article import Article, Block
 from newsletter.sources.source import BINARY_SNIFF, Source
+
+if TYPE_CHECKING:
+    from newsletter.sources.readers.htmlmeta import PageMeta
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
 HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
@@ -67,7 +72,7 @@ class HtmlReader:
         return Article(source=source.location, blocks=tuple(blocks), **(asdict(meta) | {"title": title}))
 
 
-def with_published(meta, published: dt.date | None):
+def with_published(meta: PageMeta, published: dt.date | None) -> PageMeta:
     """The page's metadata with a publication date found elsewhere; an update is one only if it comes later."""
     updated = meta.updated if meta.updated and (not published or meta.updated > published) else None
     return replace(meta, published=published, updated=updated)
@@ -76,8 +81,6 @@ def with_published(meta, published: dt.date | None):
 def extraction_options(url: str | None):
     """trafilatura's settings for one page: a copy of one set read once (its configuration file takes a third of a
     millisecond a page), with the page's address."""
-    from copy import copy
-
     options = copy(_extraction_options())
     options.url = options.source = url
     return options
