@@ -83,6 +83,8 @@ def test_a_dump_file_without_its_own_date_line_reads_no_relative_date(tmp_path: 
     ("Publicado el 3 de marzo de 2021", dt.date(2021, 3, 3)),
     ("12 abr. 2021", dt.date(2021, 4, 12)),
     ("4 maggio 2019", dt.date(2019, 5, 4)),
+    ("15 августа 2016, 13:43", dt.date(2016, 8, 15)),
+    ("18. 05. 2014 22:38", dt.date(2014, 5, 18)),
 ])
 def test_a_date_with_its_month_named_in_another_language_is_read(line: str, date: dt.date) -> None:
     assert split_dump(dump(line)).published == date
@@ -134,3 +136,45 @@ def test_a_sentence_mentioning_a_date_or_a_quoted_posts_signature_does_not_date_
     quoted = "— Ann Example (@annexample) November 3, 2023"
     text = "\n".join(["Plot Notes", HEADLINE, "Jane Doe | 06.11.23", quoted, *PARAGRAPHS]) + "\n"
     assert split_dump(text).published == dt.date(2023, 11, 6)
+
+
+@pytest.mark.parametrize("lead_in", ["29.11.2022 – ", "(29. November 2022) ", "Red. / 29.11.2022 ",
+                                     "Pressemitteilung vom 29. November 2022 | Berlin – "])
+def test_one_of_the_first_paragraphs_opening_with_a_date_dates_the_article_and_stays_in_it(lead_in: str) -> None:
+    opening = lead_in + PARAGRAPHS[1]
+    text = "\n".join(["Plot Notes", HEADLINE, PARAGRAPHS[0], opening, PARAGRAPHS[2]]) + "\n"
+    parts = split_dump(text)
+    assert parts.published == dt.date(2022, 11, 29)
+    assert [block.text for block in parts.blocks] == [PARAGRAPHS[0], opening, PARAGRAPHS[2]]
+
+
+def test_a_date_deep_inside_a_later_paragraph_does_not_date_the_article() -> None:
+    later = "The society first asked for a shed on 29.11.2022 and was told to wait. " + PARAGRAPHS[2]
+    text = "\n".join(["Plot Notes", HEADLINE, *PARAGRAPHS[:2], later]) + "\n"
+    assert split_dump(text).published is None
+
+
+@pytest.mark.parametrize("line", [
+    "PUBLISHED: November 8, 2023 at 4:56 p.m. | UPDATED: November 9, 2023 at 12:21 a.m.",
+    "Pubblicato il 8 Novembre 2023 Ultima modifica 9 Novembre 2023 12:02",
+    "von Ann Example am 8. November 2023, 14:14 Uhr",
+    "Dieser Beitrag wurde am Mittwoch, den 8. November 2023 um 15:21 Uhr von Ann Example veröffentlicht und wurde "
+    "unter Allgemein, Garten und Vereinsleben abgelegt.",
+])
+def test_a_line_that_labels_its_date_as_the_publication_dates_the_article_however_long(line: str) -> None:
+    assert split_dump(dump(tail=(line,))).published == dt.date(2023, 11, 8)
+    menus = [f"Plot {number} | Map | Rules | Contact" for number in range(1, 20)]
+    assert split_dump(dump(tail=(*menus, line))).published == dt.date(2023, 11, 8)  # well under the text
+    header = "\n".join(["Plot Notes", "Thursday, November 9th 2023", "Home | Events", HEADLINE, line, *PARAGRAPHS])
+    assert split_dump(header + "\n").published == dt.date(2023, 11, 8)  # not the site's date of today
+
+
+def test_the_labelled_date_wins_over_a_nearer_bare_one() -> None:
+    assert split_dump(dump("Veröffentlicht: 05.01.2020 | Autor: Ann Example", "12.01.2020 um 12:49")).published \
+        == dt.date(2020, 1, 5)
+    assert split_dump(dump("05.01.2020 | Autor: Ann Example", "12.01.2020 um 12:49")).published == dt.date(2020, 1, 12)
+
+
+def test_a_deadline_is_no_publication_date() -> None:
+    assert split_dump(dump("Video verfügbar bis 28.02.2021")).published is None
+    assert split_dump(dump("Offer valid until 3 May 2024", "Ann Example, 2 May 2024")).published == dt.date(2024, 5, 2)

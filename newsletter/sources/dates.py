@@ -28,6 +28,10 @@ for _number, _names in enumerate((
         "december dec dezember dez décembre decembre diciembre dic dicembre dezembro",
 ), start=1):
     MONTH_NAMES.update(dict.fromkeys(_names.split(), _number))
+# Russian writes a date's month in the genitive ("15 августа 2016").
+for _number, _name in enumerate("января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
+                                .split(), start=1):
+    MONTH_NAMES[_name] = _number
 # Longest first, so that "januar" is not read as "jan" and a word ending after it; a whole word only.
 _MONTH = "(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")(?![^\W\d_])\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er|º|°|\.)?"  # "3rd", "1er", "31." as German writes it
@@ -36,6 +40,7 @@ MAX_DATE_LINE = 1000
 DATE_PATTERN = ShortLinePattern(re.compile(
     r"(?:\d{4}-\d{1,2}-\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
+    r"|\d{1,2}\.\s\d{1,2}\.\s\d{4}"  # "18. 05. 2014"
     r"|(?<![\d.])\d{2}([-/.])\d{2}\1\d{2}(?![\d.:-])"  # "11.03.17", "10/15/15": two-digit parts only
     rf"|{_DAY}\s*+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"  # "3 November 2026", "3. März 2021", "3 de marzo de 2021"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
@@ -85,10 +90,15 @@ def _whole_line_date(text: str, day_first: bool) -> dt.date | None:
 LEADING_DATE_CHARS = 40  # a date that opens a paragraph ("Mon, 3 May 2024 – ...") stands within its first words
 
 
+# What may stand before it: "(", a place or a desk ("Berlin –", "Red. /"), "Pressemitteilung vom".
+_LEAD_IN = re.compile(r"[(\[]?(?:[^\W\d_]+\.?,?\s*(?:[/|–—-]\s*)?){0,2}")
+
+
 def leading_date(line: str, day_first: bool = True) -> dt.date | None:
-    """The date a paragraph opens with, as a news agency's dateline does ("29.11.2022 – The industry ...")."""
+    """The date a paragraph opens with, as a news agency's dateline does ("29.11.2022 – The industry ...",
+    "(21. November 2022) Consumers ...", "Red. / 31.10.2023 The former colony ...")."""
     opening = _WEEKDAY.sub("", line[:LEADING_DATE_CHARS].strip())
-    match = DATE_PATTERN.match(opening)
+    match = DATE_PATTERN.match(opening, _LEAD_IN.match(opening).end()) or DATE_PATTERN.match(opening)
     return parse_date(match.group(0), day_first) if match else None
 
 
@@ -98,26 +108,54 @@ def updated_date(line: str, day_first: bool = True) -> dt.date | None:
     return _whole_line_date(line.strip()[match.end():], day_first) if match else None
 
 
+# "Video verfügbar bis 28.02.2021", "Offer valid until 3 May": a deadline, not when the page was written.
+_UNTIL = re.compile(r"\b(?:bis|until|till|through|expires?|ablauf|jusqu'au|hasta|fino\s+al)\W*(?:zum|am|on|le|el)?\W*$",
+                    re.IGNORECASE)
+# "Published: 3 May 2024", "Veröffentlicht am 23. Februar 2020", "Pubblicato il 19 Febbraio 2020": the line says
+# which of the page's dates is the article's.
+_PUBLISHED_LABEL = re.compile(
+    r"(?:(?:^|[|•·–—-]\s*)(?:published|posted|post\s+date|publication\s+date|date|datum|veröffentlicht|erschienen"
+    r"|erstellt|gepostet|publié|publicado|publicada|pubblicato)(?:\s+(?:on|am|le|el|il|em|op))?"
+    r"|^\W*(?:by|von|par|por|door)\s+\D{1,30}?\s(?:on|am|le|el|em|op)"  # "von Jane Doe am 29. Mai 2017"
+    r"|\b(?:beitrag|artikel)\s+wurde\s+am)"  # "Dieser Beitrag wurde am ... veröffentlicht"
+    r"\s*:?\s*(?:[^\W\d_]+,\s+(?:den\s+)?)?$",  # "Posted on Wednesday, 27 November 2019"
+    re.IGNORECASE)
+LABEL_CHARS = 40  # how far before a date its label stands
+
+
+def labelled_date(line: str, day_first: bool = True) -> dt.date | None:
+    """The date a line labels as the publication's ("Published: 3 May 2024 | Updated: 4 May 2024" gives 3 May),
+    however long the line: the label says what the date is."""
+    for match in DATE_PATTERN.finditer(line):
+        if _PUBLISHED_LABEL.search(line[max(0, match.start() - LABEL_CHARS):match.start()]):
+            return parse_date(match.group(0), day_first)
+    return None
+
+
 _REVISED = re.compile(r"(?:updated|modified|revised|mis\s+à\s+jour|aktualisiert|actualizado|atualizado)\W*"
                       r"(?:on|le|am)?\W*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\W*)?$", re.IGNORECASE)
 MAX_DATELINE_WORDS = 16
 
 
 def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date | None]:
-    """(published, updated) from a short line that carries dates among other words.
+    """(published, updated) from a short line that carries dates among other words, or a line of any length that
+    labels its publication date.
 
     "April 28, 2019 at 6:01 am Updated April 29, 2019" gives both; "by Jane Doe, 3 May 2024" the first.
     A date right after "updated" (or "modified", "mis à jour", ...) is the revision.
     """
     if len(line.split()) > MAX_DATELINE_WORDS:
-        return None, None
+        return labelled_date(line, day_first), None
     published = updated = None
     for match in DATE_PATTERN.finditer(line):
         date = parse_date(match.group(0), day_first)
-        if date is None:
+        before = line[max(0, match.start() - LABEL_CHARS):match.start()]
+        if date is None or _UNTIL.search(before):
             continue
-        if _REVISED.search(line[max(0, match.start() - 30):match.start()]):
+        if _REVISED.search(before):
             updated = updated or date
+        elif _PUBLISHED_LABEL.search(before):
+            published = date
         else:
             published = published or date
     return published, updated

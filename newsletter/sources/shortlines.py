@@ -19,8 +19,8 @@ class ShortLinePattern:
     def search(self, text: str) -> re.Match[str] | None:
         return self.regex.search(text) if len(text) <= self.max_chars else None
 
-    def match(self, text: str) -> re.Match[str] | None:
-        return self.regex.match(text) if len(text) <= self.max_chars else None
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.regex.match(text, pos) if len(text) <= self.max_chars else None
 
     def fullmatch(self, text: str) -> re.Match[str] | None:
         return self.regex.fullmatch(text) if len(text) <= self.max_chars else None

@@ -32,6 +32,7 @@ from newsletter.sources.dates import (
     MAX_DATELINE_WORDS,
     captured_date,
     dateline,
+    labelled_date,
     leading_date,
     relative_date,
     updated_date,
@@ -187,6 +188,8 @@ BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in th
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 CAPTURE_LINES = 5  # a print header or footer saying when the dump was made is this near its top or foot
 FOOTER_LINES = 8  # how far under the body a page without a dateline above it may date it
+LABELLED_LINES = 40  # ... and how far, when the line says "Published"
+LEADING_DATE_PARAGRAPHS = 3  # a date opening one of the first paragraphs dates the page ("29.11.2022 – ...")
 HEADER_LINES = 20  # how far above the body to look for the byline and date ...
 TITLE_LINES = 60  # ... and for the title
 RELATED_MAX_LINES = 8
@@ -906,7 +909,8 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
                 marked: set[str] | frozenset[str] = frozenset(), candidates: list | None = None) -> Header:
     """Metadata from the lines above the first paragraph; the body starts after the last of it."""
     first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
-                            and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)), start)
+                            and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)
+                            and not labelled_date(lines[i].text, day_first)), start)  # "Published: ... p.m."
     zone = range(max(0, min(start, first_paragraph) - HEADER_LINES), first_paragraph)
     header = Header(body_start=start)
     title_zone = range(max(0, zone.stop - TITLE_LINES), zone.stop)
@@ -927,7 +931,8 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     # A sentence that mentions a date ("… appointed with effect from 1.9.2015") dates the article only when no
     # line of its own does; an embedded post's signature ("— Jane Doe (@jane) November 3, 2023") never does.
     dates = [i for i, (published, _) in datelines.items() if published and not EMBEDDED_POST.search(lines[i].text)]
-    dates = [i for i in dates if lines[i].kind != "prose"] or dates
+    labelled = [i for i in dates if labelled_date(lines[i].text, day_first)]  # "Published: 3 May 2024"
+    dates = labelled or [i for i in dates if lines[i].kind != "prose"] or dates
     # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
     meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
     revised = [i for i, (published, updated) in datelines.items() if updated and not published]
@@ -948,7 +953,9 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
         title_row = _title_row(lines, title_zone, anchors, topic, (first_paragraph, end), related - into_text, marked)
     if title_row is not None:
         header.title = _without_count(lines[title_row].text, {line.text for line in lines})
-    rows = set(dates + bylines + ([title_row] if title_row is not None else [])) - {first_paragraph}  # it dates, and stays
+    # A paragraph that opens with the date dates the page, and stays in the text.
+    paragraphs = {i for i in dates if lines[i].kind == "prose" and lines[i].words > MAX_DATELINE_WORDS}
+    rows = set(dates + bylines + ([title_row] if title_row is not None else [])) - paragraphs - {first_paragraph}
     header.rows = frozenset(rows)
     above = [row for row in rows if row < first_paragraph]
     header.body_start = max(start, max(above) + 1) if above else start
@@ -961,19 +968,28 @@ def _dates_published(datelines: dict[int, tuple[dt.date | None, dt.date | None]]
 
 def _dates_around_text(lines: list[Line], first: int, end: int,
                        day_first: bool) -> dict[int, tuple[dt.date | None, dt.date | None]]:
-    """Where a page without a dateline over its text dates it: at the head of the first paragraph ("29.11.2022 –
-    The industry ..."), on a short line of its own within the text ("Veröffentlicht am 23. Februar 2020"), or
-    just under it ("Posted 3 May 2024 by Jane Doe"), before any comment thread or page section starts there."""
-    if first < len(lines) and (date := leading_date(lines[first].text, day_first)):
-        return {first: (date, None)}
+    """Where a page without a dateline over its text dates it: at the head of one of its first paragraphs
+    ("29.11.2022 – The industry ..."), on a short line of its own within the text ("Veröffentlicht am 23. Februar
+    2020") or just under it ("Posted 3 May 2024 by Jane Doe"), before any comment thread or page section starts
+    there; or on a line further under the text that says it is the publication date ("Published: 3 May 2024")."""
+    paragraphs = 0
     for index in range(first, min(len(lines), end + FOOTER_LINES)):
-        kind = lines[index].kind
-        if index >= end and kind in ("section", "comments", "prose"):
+        line = lines[index]
+        if index >= end and line.kind in ("section", "comments", "prose"):
             break
-        if kind == "prose" or captured_date([lines[index].text]):
-            continue  # a sentence's date is what it tells of; "Retrieved 20 June 2024" is when the dump was made
-        if any(dates := dateline(lines[index].text, day_first)):
-            return {index: dates}
+        if line.kind == "prose":  # a sentence's date is what it tells of, unless the sentence opens with it
+            paragraphs += 1
+            date = (paragraphs <= LEADING_DATE_PARAGRAPHS and leading_date(line.text, day_first)
+                    or labelled_date(line.text, day_first))
+            if date:
+                return {index: (date, None)}
+        elif not captured_date([line.text]) and any(dates := dateline(line.text, day_first)):
+            return {index: dates}  # "Retrieved 20 June 2024" is when the dump was made
+    for index in range(end, min(len(lines), end + LABELLED_LINES)):
+        if lines[index].kind == "comments":
+            break
+        if date := labelled_date(lines[index].text, day_first):
+            return {index: (date, None)}
     return {}
 
 
