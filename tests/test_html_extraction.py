@@ -101,6 +101,28 @@ def test_the_page_metadata_date_wins_over_htmldate_and_an_earlier_update_is_drop
     assert (read_page(undated).published, read_page(undated).updated) == (dt.date(2024, 3, 5), None)
 
 
+def dated_page(stated: str | None, *shown: str) -> str:
+    head = f'<meta property="article:published_time" content="{stated}">' if stated else ""
+    lines = "".join(f"<div>{line}</div>" for line in shown)
+    return (f"<html><head><title>Frost pockets</title>{head}</head><body><nav>Home | Garden | Weather</nav>"
+            f"<h1>Frost pockets</h1>{lines}{PROSE * 3}<footer>Comments</footer></body></html>")
+
+
+def test_the_dateline_readers_see_dates_a_page_whose_metadata_states_a_later_date_it_does_not_show() -> None:
+    assert read_page(dated_page("2024-05-20T09:00:00Z", "By Ann Example | 3 May 2024")).published \
+        == dt.date(2024, 5, 3)  # the stated date is when the page was rebuilt
+    assert read_page(dated_page(None, "Veröffentlicht am 3. Mai 2024")).published == dt.date(2024, 5, 3)
+
+
+@pytest.mark.parametrize("shown", [
+    ("By Ann Example | 20 May 2024", "Updated 21 May 2024"),  # the page shows the stated date
+    ("By Ann Example | 22 May 2024",),  # a later dateline (a comment's, today's in the masthead)
+    ("By Ann Example | 05/20/2024",),  # the stated date, written month first
+])
+def test_the_stated_date_stands_when_the_page_shows_it_or_only_later_ones(shown: tuple[str, ...]) -> None:
+    assert read_page(dated_page("2024-05-20T09:00:00Z", *shown)).published == dt.date(2024, 5, 20)
+
+
 @pytest.mark.parametrize("box", ['<div class="comment">{}</div>', '<div id="sidebar"><p>{}</p></div>'])
 def test_a_short_page_in_a_box_trafilatura_takes_for_furniture_is_still_an_article(box: str) -> None:
     html = f"<html><head><title>Frost pockets</title></head><body>{box.format(PROSE)}</body></html>"

@@ -44,7 +44,12 @@ class HtmlReader:
         # trafilatura (0.2 s to import) and lxml load only when a page is really read
         import trafilatura
 
-        from newsletter.sources.readers.htmlmeta import guessed_publication_date, page_meta
+        from newsletter.sources.readers.htmlmeta import (
+            guessed_publication_date,
+            page_meta,
+            shown_publication_date,
+            visible_text,
+        )
         from newsletter.sources.readers.htmltree import body_blocks, mark_listings, parse_html, strip_furniture
 
         tree = parse_html(decode_html(source))
@@ -52,8 +57,8 @@ class HtmlReader:
             raise SourceError(source.location, "not an HTML page (nothing to parse)")
         base_url = source.url or (source.location if "://" in source.location else None)
         meta = page_meta(tree, base_url, source.day_first)
-        if meta.published is None:
-            meta = with_published(meta, guessed_publication_date(tree, base_url))
+        published = shown_publication_date(visible_text(tree), meta.published, source.day_first)
+        meta = with_published(meta, published or guessed_publication_date(tree, base_url))
         strip_furniture(tree)  # the page's metadata is read
         mark_listings(tree)
         extracted = trafilatura.bare_extraction(tree, options=extraction_options(base_url))

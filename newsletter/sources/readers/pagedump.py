@@ -305,19 +305,31 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
     from newsletter.sources.readers.linemodel import body_rows
 
     analysis = analyse(text, day_first, seen, headings)
-    header, updated = analysis.header, analysis.updated
+    header = analysis.header
+    published, updated = _dates_of(analysis)
     blocks = _short_page_text(tuple(to_block(analysis.lines[index].text)
                                     for index in body_rows(analysis, body_features)), header.title)
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
     return DumpParts(
         title=header.title or fallback_title(blocks),
         byline=header.byline,
-        # A page that says only when it was last revised ("Aktualisiert am 17.01.2021") is dated by that.
-        published=header.published or updated,
-        updated=updated if updated and header.published and updated >= header.published else None,
+        published=published,
+        updated=updated,
         description=first_prose,
         blocks=blocks,
     )
+
+
+def shown_dates(text: str, day_first: bool = True) -> tuple[dt.date | None, dt.date | None]:
+    """(published, updated) as a dump's reader finds them: for a page's visible text, what its reader sees."""
+    return _dates_of(analyse(text, day_first))
+
+
+def _dates_of(analysis: Analysis) -> tuple[dt.date | None, dt.date | None]:
+    published, updated = analysis.header.published, analysis.updated
+    if not published:  # a page that says only when it was last revised ("Aktualisiert am 17.01.2021") is dated by it
+        return updated, None
+    return published, updated if updated and updated >= published else None
 
 
 def _short_page_text(blocks: tuple[Block, ...], title: str | None) -> tuple[Block, ...]:
