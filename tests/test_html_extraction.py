@@ -123,6 +123,19 @@ def test_the_stated_date_stands_when_the_page_shows_it_or_only_later_ones(shown:
     assert read_page(dated_page("2024-05-20T09:00:00Z", *shown)).published == dt.date(2024, 5, 20)
 
 
+@pytest.mark.parametrize(("stated", "title"), [
+    ("Frost pockets - Plot17.de", "Frost pockets"),
+    ("Garden notes: Frost pockets", "Frost pockets"),
+    ("Frost pockets / Weather / Plot 17", "Frost pockets"),
+    ("Frost pockets and how to beat them", "Frost pockets and how to beat them"),  # a longer headline, not a site
+    ("Frost pocketsmith - Plot17.de", "Frost pocketsmith - Plot17.de"),  # the heading is no whole part of it
+])
+def test_a_stated_title_that_adds_a_site_or_section_name_to_the_headline_is_the_headline(stated: str, title: str) -> None:
+    html = (f'<html><head><title>x</title><meta property="og:title" content="{stated}"></head>'
+            f"<body><h1>Frost pockets</h1>{PROSE * 2}</body></html>")
+    assert read_page(html).title == title
+
+
 @pytest.mark.parametrize("box", ['<div class="comment">{}</div>', '<div id="sidebar"><p>{}</p></div>'])
 def test_a_short_page_in_a_box_trafilatura_takes_for_furniture_is_still_an_article(box: str) -> None:
     html = f"<html><head><title>Frost pockets</title></head><body>{box.format(PROSE)}</body></html>"

@@ -23,6 +23,9 @@ from newsletter.sources.readers.pagedump import byline_name, shown_dates
 # schema.org types whose headline is an article's title.
 ARTICLE_TYPE = re.compile(r"Article|Posting|Report|BlogPost|Review$")
 TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·•»:]{1,2}\s+")
+# What parts a headline from a site or section name in a page's title: "Headline - Site", "Section: Headline".
+AFTER_HEADLINE = re.compile(r":\s+|\s+[|\-–—·•»:/]{1,2}\s+")
+BEFORE_HEADLINE = re.compile(r"(?::|\s+[|\-–—·•»/]{1,2})\s+$")
 BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door|af|av)\b\s*:?\s*", re.IGNORECASE)
 # What follows a name in a byline element: "Jane Doe • 8h", "Jane Doe | Staff", "Jane Doe @jd".
 BYLINE_TAIL = re.compile(r"\s+[•|·—–-]\s+|\s+(?:Follow\s+)?@")
@@ -168,6 +171,22 @@ def title_without_site(title: str) -> str:
     return head if len(head.split()) >= 2 else title
 
 
+def shown_headline(title: str | None, tree: etree._Element) -> str | None:
+    """The page's ``<h1>`` when the stated title is it plus a site or section name ("Headline - Site.de",
+    "Section: Headline", "Headline | Site | Section"): the headline as readers see it."""
+    if not title:
+        return title
+    headings = (clean(h.text_content()) for h in tree.iter("h1"))
+    return next((heading for heading in headings if heading and _headline_of(title, heading)), title)
+
+
+def _headline_of(title: str, heading: str) -> bool:
+    """Whether ``title`` is ``heading`` with a name before or after it, past a separator."""
+    if title.startswith(heading):
+        return AFTER_HEADLINE.match(title, len(heading)) is not None
+    return title.endswith(heading) and BEFORE_HEADLINE.search(title[:-len(heading)]) is not None
+
+
 def lone_heading(tree: etree._Element) -> str | None:
     headings = [clean(h.text_content()) for h in tree.iter("h1")]
     headings = [h for h in headings if h]
@@ -291,8 +310,9 @@ def page_meta(tree: etree._Element, base_url: str | None = None, day_first: bool
                      tags.get("content-language"), (tags.get("og:locale") or "").replace("_", "-") or None,
                      clean(article.get("inLanguage")))
     return PageMeta(
-        title=first(ld_headline(article, page_title), tags.get("og:title"), tags.get("twitter:title"),
-                    tags.get("dc.title"), title_without_site(page_title) if page_title else None, lone_heading(tree)),
+        title=shown_headline(first(ld_headline(article, page_title), tags.get("og:title"), tags.get("twitter:title"),
+                                   tags.get("dc.title"), title_without_site(page_title) if page_title else None,
+                                   lone_heading(tree)), tree),
         byline=byline_from(authors) or page_byline(tree),
         published=published,
         updated=updated if updated and (not published or updated > published) else None,
