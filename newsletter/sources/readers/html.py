@@ -48,7 +48,6 @@ class HtmlReader:
             guessed_publication_date,
             page_meta,
             shown_publication_date,
-            visible_text,
         )
         from newsletter.sources.readers.htmltree import body_blocks, mark_listings, parse_html, strip_furniture
 
@@ -57,7 +56,7 @@ class HtmlReader:
             raise SourceError(source.location, "not an HTML page (nothing to parse)")
         base_url = source.url or (source.location if "://" in source.location else None)
         meta = page_meta(tree, base_url, source.day_first)
-        published = shown_publication_date(visible_text(tree), meta.published, source.day_first)
+        published = shown_publication_date(tree, meta.published, source.day_first)
         meta = with_published(meta, published or guessed_publication_date(tree, base_url))
         strip_furniture(tree)  # the page's metadata is read
         mark_listings(tree)
