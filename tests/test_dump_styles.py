@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.sources.readers import read_article
-from newsletter.sources.readers.pagedump import split_dump
+from newsletter.sources.readers.pagedump import classify, split_dump
 from tests.conftest import benchmark_module
 
 make_dumps = benchmark_module("make_dumps")
@@ -107,15 +107,26 @@ def test_a_live_ticker_and_a_closing_pitch_are_not_the_article() -> None:
         assert furniture not in body
 
 
-def test_a_long_cookie_notice_is_not_the_article() -> None:
-    notice = ("We use cookies and similar technologies to improve your browsing experience, to personalise the "
-              "content and offers you see, to measure how our pages are used and to understand where our readers "
-              "come from, and by continuing to use this site you consent to the use of all of these cookies by us "
-              "and by the partners who help us run the site and show you relevant offers.")
+@pytest.mark.parametrize("notice", [
+    "We use cookies and similar technologies to improve your browsing experience, to personalise the content and "
+    "offers you see, to measure how our pages are used and to understand where our readers come from, and by "
+    "continuing to use this site you consent to the use of all of these cookies by us and by the partners who help "
+    "us run the site and show you relevant offers.",
+    "Wir verwenden Technologien wie Cookies, um Geräteinformationen zu speichern und/oder darauf zuzugreifen. Wenn "
+    "Sie diesen Technologien zustimmen, können wir Daten wie das Surfverhalten oder eindeutige IDs auf dieser "
+    "Website verarbeiten. Wenn Sie Ihre Zustimmung nicht erteilen oder zurückziehen, können bestimmte Merkmale und "
+    "Funktionen beeinträchtigt werden.",
+    "Nous utilisons des cookies pour mesurer l'audience de nos pages, vous proposer des contenus adaptés à vos "
+    "centres d'intérêt et vous permettre de les partager sur les réseaux sociaux; en poursuivant votre navigation "
+    "sur ce site, vous acceptez leur utilisation par nous et par nos partenaires.",
+])
+def test_a_long_cookie_notice_is_not_the_article(notice: str) -> None:
+    # the whole article, so that the page's language is the article's, whatever the notice's
     parts = split_dump("\n".join(["Accept and continue", notice, "Manage settings", "Plot Notes", "Not a member yet?",
-                                  "Shared tool shed for the allotment society", PARAGRAPHS[0]]) + "\n")
+                                  "Shared tool shed for the allotment society", *PARAGRAPHS]) + "\n")
     assert notice not in [block.text for block in parts.blocks]
     assert parts.title == "Shared tool shed for the allotment society"
+    assert [line.kind for line in classify([notice, *PARAGRAPHS])] == ["boilerplate", "prose", "prose", "prose"]
 
 
 def test_a_comment_count_after_the_headline_is_not_part_of_it() -> None:

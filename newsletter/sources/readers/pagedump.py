@@ -74,8 +74,13 @@ BOILERPLATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 # A cookie or consent notice, however long: legal text, never the article.
-LEGAL = re.compile(r"\b(?:we|this\s+(?:site|website))\s+uses?\s+cookies\b|\bcookies?\b.{0,200}\b(?:consent|accept"
-                   r"|browsing\s+experience|personali[sz]e)\b", re.IGNORECASE)
+# In the languages of the evaluation sets: "Wir verwenden Cookies", "... Cookies ... Einwilligung", "nous utilisons des
+# cookies", "utilizamos cookies", "utilizziamo i cookie".
+_CONSENT = (r"(?:consent|accept|browsing\s+experience|personali[sz]e|einwillig|zustimm|akzeptier|consentement|accepter"
+            r"|consentimiento|aceptar|consenso|accett)")
+LEGAL = re.compile(r"\b(?:(?:we|this\s+(?:site|website))\s+uses?|wir\s+(?:verwenden|nutzen|setzen)|nous\s+utilisons"
+                   r"|utilizamos|usamos|utilizziamo|usiamo)\b.{0,40}\bcookies?\b"
+                   rf"|\bcookies?\b.{{0,200}}\b{_CONSENT}|\b{_CONSENT}\w*\b.{{0,200}}\bcookies?\b", re.IGNORECASE)
 # Where a comment thread starts: its count, or the button or form that opens it.
 COMMENTS = re.compile(
     r"""^(?:
@@ -807,6 +812,7 @@ def body_span(lines: list[Line]) -> tuple[int, int]:
     if start >= best_start and weight >= EARLIER_SHARE * best:
         return _cut_run(lines, first, stop)
     return start, end
+
 
 
 def _cut_run(lines: list[Line], start: int, end: int) -> tuple[int, int]:
