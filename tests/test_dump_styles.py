@@ -463,3 +463,35 @@ def test_a_chinese_article_without_spaces_is_read_by_its_sentences() -> None:
     assert body.startswith(CHINESE_PARAGRAPHS[0]) and CHINESE_PARAGRAPHS[-1] in body
     assert "首页" not in body and "种子交换会" not in body
     assert (parts.title, parts.published) == ("社区花园将在大门旁建共用工具棚", dt.date(2024, 5, 3))
+
+
+# A site map's menus: they part the article from what stands over it.
+SITE_MAP = ["Home | About us | Contact", "Events | Calendar | Work days", "Recipes | Preserves | Soups",
+            "Plots | Waiting list | Rules", "Seeds | Swap | Catalogue", "Tools | Loans | Repairs", "News | Archive | Press",
+            "Shop | Basket | Checkout", "Help | FAQ | Accessibility", "Imprint | Privacy | Terms",
+            "Facebook | Instagram | Mastodon", "Map | Parking | Bus times", "Members | Login | Register",
+            "Donate | Volunteer | Sponsors", "Weather | Frost | Rain"]
+
+
+def test_a_list_of_the_sites_other_headlines_above_the_article_is_not_it() -> None:
+    teasers = ["Frost warning for the lower plots this weekend as the cold air settles in the valley again",
+               "Seed swap at the village hall draws a record crowd of gardeners from all over the county",
+               "Council agrees to repair the allotment fence after the storms of last winter damaged it badly",
+               "New members can now apply for a plot online instead of queuing at the stall on Saturdays",
+               "Beekeepers on the north side of the site ask members to keep their sprays away from the hives",
+               "The society's annual show returns to the big marquee with a new class for giant vegetables"]
+    text = "\n".join(["Plot Notes", *teasers, *SITE_MAP, "Shared tool shed for the allotment society", *PARAGRAPHS])
+    assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS
+
+
+def test_an_article_comes_before_a_heavier_run_of_prose_under_it() -> None:
+    about = ["Our magazine is written by volunteers from the county's historical, musical and theatrical societies, "
+             "who meet every month in the library to choose stories, photographs and puzzles for the next edition.",
+             "Readers who would like to contribute poems, recipes, memories of village life or letters to the editor "
+             "are warmly invited to send them by post, since the editors prefer handwritten pages to printed ones.",
+             "Advertising space for local businesses, clubs and charities can be booked at the post office counter, "
+             "where prices for the coming year are displayed next to the timetable of the county's buses.",
+             "Back issues from the last twenty years are kept in the reading room and may be borrowed for a week by "
+             "anyone with a library card, though the oldest volumes must be read on the premises under supervision."]
+    text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", *PARAGRAPHS, *SITE_MAP, *about])
+    assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS

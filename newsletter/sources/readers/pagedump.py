@@ -809,10 +809,15 @@ def body_span(lines: list[Line]) -> tuple[int, int]:
         return 0, len(lines)  # no prose anywhere (a short notice): all but the furniture is the body
     start, end = _cut_run(lines, best_start, best_end)
     weight, first, stop = _best_run(lines, 0, best_start)
-    if start >= best_start and weight >= EARLIER_SHARE * best:
+    if start >= best_start and weight >= EARLIER_SHARE * best and _in_sentences(lines[first:stop]):
         return _cut_run(lines, first, stop)
     return start, end
 
+
+def _in_sentences(run: list[Line]) -> bool:
+    """Whether most of a run's prose ends like sentences: an article, not a list of its site's other headlines."""
+    prose = [line for line in run if line.kind == "prose"]
+    return sum(line.words for line in prose if ends_sentence(line.text)) * 2 >= sum(line.words for line in prose)
 
 
 def _cut_run(lines: list[Line], start: int, end: int) -> tuple[int, int]:
