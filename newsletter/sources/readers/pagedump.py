@@ -207,7 +207,8 @@ ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gai
 NOT_TITLE = ShortLinePattern(re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
       | ^(?:media\s+)?caption\b | \b(?:photo|foto|image|picture|illustration|source|credit|fuente|quelle)s?\s*:\s*\S
-      | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$
+      | \b(?:getty\s+images|ap\s+photo|reuters|afp|shutterstock|supplied)\W*$ | © | \(c\)\s*\w
+      | \b(?:dpa|apa|epa|afp|imago|keystone|picture[-\s]alliance)\b\s*/
       | ^\# | __ | \*$ | \[\s*\] | ^[□■▪►▶◦‣|›»] | ^\[[^\]]*\]$ | \.(?:png|jpe?g|gif|svg|webp)\b | ^go\s+to\b | \(\d{3}\)\s*\d{3}-\d{4}
       | \((?:left|right|cent(?:er|re)|ao\s+centro|à\s+(?:gauche|droite)|links|rechts)\)""",
     re.IGNORECASE | re.VERBOSE), MAX_TITLE_CHARS)
