@@ -262,9 +262,9 @@ def visible_text(tree: etree._Element) -> str:
     return html_text.extract_text(tree, guess_layout=True)
 
 
-# The page's text pieces outside scripts, styles and the head: where a date a reader sees stands.
-SHOWN_TEXT = etree.XPath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-                         " or ancestor::template)]")
+# The page's text pieces outside scripts, styles and the head: where a date a reader sees stands. (Those elements
+# hold text only, so a piece's parent tells; looking up every ancestor took twice as long.)
+SHOWN_TEXT = etree.XPath("//body//text()[not(parent::script or parent::style or parent::noscript or parent::template)]")
 
 
 def shown_publication_date(tree: etree._Element, stated: dt.date | None, day_first: bool) -> dt.date | None:
@@ -276,10 +276,9 @@ def shown_publication_date(tree: etree._Element, stated: dt.date | None, day_fir
     On the development pages (benchmarks/eval_styles.py), this dates trafilatura's 514 dated pages right 87 %
     of the time, against 81 % for the stated date alone, and keeps all 28 of readability's, whose gold date
     is the metadata's."""
-    if stated:
-        shown = dates_in(SHOWN_TEXT(tree))
-        if stated in shown or not any(date < stated for date in shown):
-            return stated  # the dump reader's reading is not needed (it costs more than the rest of the page)
+    shown = dates_in(SHOWN_TEXT(tree))
+    if not shown or stated and (stated in shown or not any(date < stated for date in shown)):
+        return stated  # the dump reader's reading is not needed (it costs more than the rest of the page)
     found = shown_dates(visible_text(tree), day_first)[0]
     return found if not stated or (found and found < stated) else stated
 
