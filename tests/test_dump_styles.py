@@ -69,7 +69,7 @@ def test_a_dump_without_a_headline_still_gives_its_article(tmp_path: Path) -> No
 @pytest.mark.parametrize("line", ["jane@example.org", "1 hour ago", "Photo: Jane Example/Getty Images",
                                   "Call us at (555) 123-4567", "science & health",
                                   "Members at the shed © APA/APA (dpa)/Jane Example",
-                                  "Larch boards before the build (c) Jane Example"])
+                                  "Larch boards before the build (c) Jane Example", "Über uns", "Mentions légales"])
 def test_addresses_time_stamps_captions_and_labels_are_never_titles(line: str) -> None:
     parts = split_dump("\n".join(["Plot Notes", line, *PARAGRAPHS]) + "\n")
     assert parts.title != line

@@ -64,6 +64,13 @@ BOILERPLATE = ShortLinePattern(re.compile(
       | (?:fill\s+in|complete)\s+the\s+form\b.* | (?:privacy|cookie)(?:\s+policy|\s+notice|\s+settings)?
       | terms\b.{0,40} | (?:previous|next)\s+(?:post|article|story)\b.*
       | tags?\s*:.* | categor(?:y|ies)\s*:.* | filed\s+under\b.*
+      # the same furniture in German, French, Spanish and Italian, the other languages of the evaluation sets
+      | (?::+\s*)?(?:über\s+uns|impressum|datenschutz(?:erklärung|hinweise)?|kontakt(?:formular)?|suche|drucken
+          |teilen|anmelden|abmelden|registrieren|abonnieren|weiterlesen|mehr\s+(?:lesen|erfahren|anzeigen)
+          |nach\s+oben|zurück\s+nach\s+oben|werbung|artikel\s+von\s*:.{0,40}|schlagwörter\s*:.* | kategorien?\s*:.*
+          |à\s+propos|mentions\s+légales|partager|imprimer|connexion|s'abonner|lire\s+la\s+suite|publicité
+          |quiénes\s+somos|sobre\s+nosotros|aviso\s+legal|compartir|imprimir|leer\s+más|suscríbete
+          |chi\s+siamo|condividi|stampa|leggi\s+(?:anche|di\s+più)|iscriviti)
     )$""",
     re.IGNORECASE | re.VERBOSE,
 ), MAX_FURNITURE_CHARS)
