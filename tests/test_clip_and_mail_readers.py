@@ -131,3 +131,15 @@ def test_a_bullets_trailing_spaces_are_a_hard_break_and_html_goes_after_code_spa
     assert plain_lines(["  *   ", '[DBSCAN](/wiki/DBSCAN "DBSCAN")', "", "  * [OPTICS](/wiki/OPTICS)"])[0] == [
         "-", "DBSCAN", "", "- OPTICS"]
     assert inline_text("Use `<div>` here") == "Use  here"  # a tag once its backticks are gone, as ever
+
+
+def test_a_list_items_heading_marks_are_dropped_so_a_gallerys_slides_read_as_one() -> None:
+    from newsletter.sources.readers.markdown import plain_lines
+
+    assert plain_lines(["- ## 1/50 United goin down", "  * ### 2/50 Star Wars boosts economy"])[0] == [
+        "- 1/50 United goin down", "- 2/50 Star Wars boosts economy"]
+    slides = "\n".join(f"- ## {n}/6 Slide {n} of the wall's rebuilding\n\nA caption of the slide, telling what "
+                       f"the volunteers did on day {n} of the rebuilding of the old wall in the lane."
+                       for n in range(1, 7))
+    clip = CLIP.replace(f"{PARAGRAPHS[3]}\n", f"{slides}\n\n{PARAGRAPHS[3]}\n")
+    assert "Slide" not in _read("wall.md", clip).text

@@ -41,6 +41,7 @@ HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
 PAIRED_MARKS = re.compile(r"\*\*|__(?!\w)|(?<!\w)__")  # emphasis that a wrapped line split in two
 ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 BULLET = re.compile(r"^(\s*)(?:[*+-]\s+)+")  # "  - * News": a nested list's markers, one kept
+ITEM_HEADING = re.compile(r"^(\s*- )#{1,6}\s+")  # "- ## 1/50 Headline": a list item's heading (a gallery's slide)
 BLOCK_MARKS = frozenset("`~[*-_|:=#>+") | {""}  # what a line that is more than text starts with, or a blank line
 # Links and images that a clipper wrapped over lines (html2text wraps at 78 columns, inside a link too).
 WRAPPED_IMAGE = re.compile(r"!\[[^\[\]]{0,500}\]\([^()\[\]]{0,2000}\)")
@@ -116,7 +117,7 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
                 joinable = False
                 continue
             starts_block = bool(BULLET.match(line))
-            line = BULLET.sub(r"\1- ", line)
+            line = ITEM_HEADING.sub(r"\1", BULLET.sub(r"\1- ", line))
             if line.lstrip().startswith("|") and line.rstrip().endswith("|"):
                 cells = [inline_text(cell).strip() for cell in line.strip().strip("|").split("|")]
                 out.append("\t".join(cell for cell in cells if cell))
