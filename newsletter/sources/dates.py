@@ -64,7 +64,7 @@ DATE_PATTERN = ShortLinePattern(re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     r"|\d{4}年\d{1,2}月\d{1,2}日)",  # Chinese and Japanese: "2024年5月3日"
     re.IGNORECASE,
-), MAX_DATE_LINE, needs=re.compile(r"\d"))  # every form has digits: most lines have none, and are passed over
+), MAX_DATE_LINE, needs=re.compile(r"\d").search)  # every form has digits: most lines have none, and are passed over
 _CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 # The parts of a date whose month is a name, in either order.
 _NAMED_DATE = re.compile(rf"^(?:(?P<day>\d{{1,2}})\D*?(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>\d{{1,2}}))"

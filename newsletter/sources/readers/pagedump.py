@@ -36,7 +36,7 @@ from newsletter.sources.dates import (
     relative_date,
     updated_date,
 )
-from newsletter.sources.shortlines import ShortLinePattern
+from newsletter.sources.shortlines import GuardedPattern, ShortLinePattern, holds_any
 
 WORD = re.compile(r"\w+")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")  # kana and the common ideographs
@@ -66,12 +66,13 @@ BOILERPLATE = ShortLinePattern(re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 ), MAX_FURNITURE_CHARS)
-# Words that fill cookie banners, sign-up forms and footers, whatever their length.
-BOILERPLATE_WORDS = re.compile(
+# Words that fill cookie banners, sign-up forms and footers, whatever their length. Few lines hold any of them.
+BOILERPLATE_WORDS = GuardedPattern(re.compile(
     r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
     r"|sign\s+(?:in|up)|log\s+in|account|register\w*|advertis\w+|sponsored|unsubscribe|inbox)\b",
     re.IGNORECASE,
-)
+), needs=holds_any(("cookie", "privacy", "policy", "terms", "rights", "copyright", "trademark", "subscri", "newsletter",
+                    "sign", "log", "account", "register", "advertis", "sponsored", "inbox")))
 # A cookie or consent notice, however long: legal text, never the article.
 LEGAL = re.compile(r"\b(?:we|this\s+(?:site|website))\s+uses?\s+cookies\b|\bcookies?\b.{0,200}\b(?:consent|accept"
                    r"|browsing\s+experience|personali[sz]e)\b", re.IGNORECASE)
@@ -100,8 +101,11 @@ SECTION = re.compile(
     )\s*:?$""",
     re.IGNORECASE | re.VERBOSE,
 )
-# Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
-NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+# Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World". Most lines have
+# neither a separator's mark nor a gap of two spaces, and are passed over.
+SEPARATOR_MARK = re.compile(r"[|▪•·›»/]")
+NAVIGATION_SEPARATOR = GuardedPattern(re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$"),
+                                      needs=lambda text: "  " in text or SEPARATOR_MARK.search(text))
 TEX_COMMAND = re.compile(r"\\\s*(?:begin|end)\s*\{[^}]*\}|\\\s*[A-Za-z]+")  # "\\begin{bmatrix}": no letters shown
 NON_SPACE = re.compile(r"\S+")
 ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
@@ -131,7 +135,8 @@ PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])")
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
 MATH_OPEN, MATH_CLOSE = "[MATH:", ":MATH]"  # found with str.find: a lazy regex over them was quadratic
 TEX_OPEN, TEX_CLOSE = 'x-tex">', "</annotation>"  # the TeX annotation within a MATH mark
-CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
+CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]")
+LINE_COMMENT = re.compile(r"\s*(?:--|//)")  # a listing's comment line ("-- totals", "// set up")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
@@ -649,7 +654,7 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
     words (or, in a language no stoplist knows, words of a sentence)."""
     words = len(tokens)
     stop_share = stops / words if words else 0.0
-    symbols = len(CODE_SYMBOL.findall(text))
+    symbols = code_symbols(text)
     if words <= 10 and COMMENTS.match(text):
         return "comments"
     if words <= 8 and SECTION.match(text):
@@ -683,6 +688,12 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
     if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
         return "data"
     return "short" if words < 4 else "line"
+
+
+def code_symbols(text: str) -> int:
+    """How many of the line's characters are code's brackets and operators, a comment mark opening it counting as
+    one. Two plain scans: one pattern of both took twice as long."""
+    return len(CODE_SYMBOL.findall(text)) + (LINE_COMMENT.match(text) is not None)
 
 
 def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
