@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from itertools import accumulate
+from itertools import accumulate, chain
 from pathlib import Path
 
 from newsletter.sources.article import Block
@@ -430,9 +430,18 @@ def _without_alt_text(texts: list[str]) -> list[str]:
     the very same words) (a terminal browser shows both; the alt text is often cut
     short: "... so-called ‘metadat"). A bulleted link over its picture's alt text is a teaser, left to be
     weighed as one; two paragraphs alike are the article's."""
-    return [_without_glued_alt(text, after) for text, after in zip(texts, texts[1:] + [""])
+    lines = texts + [""]
+    words: dict[int, set[str] | None] = {}
+
+    def words_of_line(index: int) -> set[str] | None:  # read once, though a line is weighed against both neighbours
+        if index not in words:
+            words[index] = _restatable_words(lines[index])
+        return words[index]
+
+    return [_without_glued_alt(text, after) for index, (text, after) in enumerate(zip(texts, lines[1:]))
             if not (len(text.split()) >= ALT_MIN_WORDS and after != text
-                    and (after.startswith(text) or not BULLET.match(text) and _restates(text, after)
+                    and (after.startswith(text) or not BULLET.match(text)
+                         and _restates(words_of_line(index), words_of_line(index + 1))
                          and (BULLET.match(after) or not ends_sentence(text) or _same_words(text, after))))]
 
 
@@ -451,12 +460,17 @@ def _same_words(text: str, other: str) -> bool:
     return LETTER_WORD.findall(text.lower()) == LETTER_WORD.findall(other.lower())
 
 
-def _restates(text: str, other: str) -> bool:
-    """Whether two lines say nearly the same in words (a table's rows share their figures, not words; a
-    listing's lines their identifiers)."""
-    if CODE_LIKE.search(text) or CODE_LIKE.search(other):
+def _restatable_words(text: str) -> set[str] | None:
+    """The line's words, lower-cased, for telling whether another line says the same; None for a line of code,
+    whose identifiers say nothing of that."""
+    return None if CODE_LIKE.search(text) else set(LETTER_WORD.findall(text.lower()))
+
+
+def _restates(words: set[str] | None, others: set[str] | None) -> bool:
+    """Whether two lines (their ``_restatable_words``) say nearly the same in words (a table's rows share their
+    figures, not words; a listing's lines their identifiers)."""
+    if words is None or others is None:
         return False
-    words, others = set(LETTER_WORD.findall(text.lower())), set(LETTER_WORD.findall(other.lower()))
     return (TEASER_MIN_WORDS <= min(len(words), len(others)) and max(len(words), len(others)) <= ALT_MAX_WORDS
             and len(words & others) >= TEASER_OVERLAP * len(words | others))
 
@@ -609,7 +623,7 @@ def _join_broken_sentences(lines: list[str]) -> list[str]:
 
 def classify(texts: list[str]) -> list[Line]:
     tokens = [words_of(text.lower()) for text in texts]
-    stopwords = language_stopwords(Counter(token for line in tokens for token in line))
+    stopwords = language_stopwords(Counter(chain.from_iterable(tokens)))
     counts = Counter(texts)
     stops = [sum(word in stopwords for word in words) for words in tokens]
     if sum(stops) < UNKNOWN_LANGUAGE_SHARE * sum(map(len, tokens)):
@@ -661,9 +675,8 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
-    numbered = NUMBERED.match(text) is not None  # "1. Finland": a ranking's item, not a figure
-    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not numbered
-                        and any(ch.isdigit() for ch in text)):
+    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not NUMBERED.match(text)
+                        and any(ch.isdigit() for ch in text)):  # "1. Finland" is a ranking's item, not a figure
         return "data"  # a chart's figures and tick labels ("’18", "$900", "6.6%")
     if count > 2 and words == 1 and BULLET.match(text):
         return "picture"  # "• Screenshot" atop each item of a feature list: a terminal browser prints its picture's alt text
