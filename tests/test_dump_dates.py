@@ -90,6 +90,19 @@ def test_a_date_with_its_month_named_in_another_language_is_read(line: str, date
     assert split_dump(dump(line)).published == date
 
 
+def test_the_month_pattern_is_exactly_the_month_names() -> None:
+    """The names as a tree of shared beginnings: each name is found whole, and nothing more (a name cut short or
+    run on into a word)."""
+    import re
+
+    from newsletter.sources.dates import MONTH_NAMES, _word_alternation
+
+    pattern = re.compile(_word_alternation(list(MONTH_NAMES)))
+    near_misses = {name[:cut] for name in MONTH_NAMES for cut in range(len(name))} | {name + "x" for name in MONTH_NAMES}
+    assert all(pattern.fullmatch(name) for name in MONTH_NAMES)
+    assert not [text for text in near_misses - set(MONTH_NAMES) if pattern.fullmatch(text)]
+
+
 def test_a_month_name_in_a_sentence_is_no_date() -> None:
     assert split_dump(dump("By Ann Example", "Ein Mai voller Blumen, 2021 Sorten")).published is None
 

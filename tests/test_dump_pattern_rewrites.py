@@ -67,3 +67,42 @@ def test_a_5_mb_line_of_basket_words_is_checked_in_well_under_a_second() -> None
     assert run.returncode == 0, run.stderr[-2000:]
     seconds = [float(row) for row in run.stdout.split()]
     assert len(seconds) == 3 and max(seconds) < 1.0, seconds
+
+
+def test_the_case_free_guard_knows_every_other_form_of_an_ascii_letter() -> None:
+    """``holds_any`` looks for a word in the line's ``str.lower()``: that finds every match of a case-insensitive
+    pattern only if each character that ``re`` takes for an ASCII letter lowers to it, or is one that the guard
+    lets through whatever the line says."""
+    from newsletter.sources.shortlines import OTHER_FORMS_OF_ASCII_LETTERS
+
+    every_character = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        taken = set(re.findall(letter, every_character, re.IGNORECASE))
+        assert {char for char in taken if char.lower() != letter} <= set(OTHER_FORMS_OF_ASCII_LETTERS), letter
+
+
+def test_the_guarded_patterns_find_what_their_patterns_find(shared_dir: Path) -> None:
+    """A guard only passes over lines that cannot match: on every line of the readability development pages (and
+    lines made to test each guard) the guarded patterns give what their regexes alone give."""
+    from newsletter.sources.dates import DATE_PATTERN
+    from newsletter.sources.readers.pagedump import (
+        BOILERPLATE_WORDS,
+        CODE_SYMBOL,
+        LINE_COMMENT,
+        NAVIGATION_SEPARATOR,
+        code_symbols,
+    )
+
+    data = shared_dir / "eval" / "readability"
+    pages = evaluation.load_pages(data, evaluation.split_pages(data, "development"))
+    lines = [line for page in pages for line in evaluation.page_text(page.html).splitlines() if line.strip()]
+    lines += ["News  Sport", "» World", "Home |", "a / b", "3 May 2024", "ſubscribe now", "KOOKIES", "SİGN İN",
+              "  -- totals", "// set up", "(x) -- y", "Cookie policy", "Log in"]
+    both_symbols = re.compile(f"{CODE_SYMBOL.pattern}|^{LINE_COMMENT.pattern}")
+    for line in lines:
+        assert NAVIGATION_SEPARATOR.findall(line) == NAVIGATION_SEPARATOR.regex.findall(line), line
+        assert BOILERPLATE_WORDS.findall(line) == BOILERPLATE_WORDS.regex.findall(line), line
+        if len(line) <= DATE_PATTERN.max_chars:
+            assert [m.span() for m in DATE_PATTERN.finditer(line)] == [m.span() for m in DATE_PATTERN.regex.finditer(line)]
+        assert code_symbols(line) == len(both_symbols.findall(line)), line
+    assert BOILERPLATE_WORDS.findall("ſubscribe now") and BOILERPLATE_WORDS.findall("SİGN İN")

@@ -32,8 +32,31 @@ for _number, _names in enumerate((
 for _number, _name in enumerate("января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
                                 .split(), start=1):
     MONTH_NAMES[_name] = _number
-# Longest first, so that "januar" is not read as "jan" and a word ending after it; a whole word only.
-_MONTH = "(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")(?![^\W\d_])\.?"
+
+
+def _word_alternation(words: list[str]) -> str:
+    """A pattern for exactly these words, shaped as a tree of their shared beginnings ("jan(?:uar(?:i|y)?|v)?"): at
+    each position the search tries a few letters instead of every word, which made finding a date the costliest
+    step of reading a dump. Which word is tried first does not matter where a whole word is wanted: of two
+    names that fit at one place, the shorter is followed by a letter."""
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+    return _tree_pattern(tree)
+
+
+def _tree_pattern(node: dict[str, dict]) -> str:
+    branches = [re.escape(char) + _tree_pattern(child) for char, child in node.items() if char]
+    if "" in node:
+        return f"(?:{'|'.join(branches)})?" if branches else ""
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+
+# A whole word only, so that "januar" is not read as "jan" and a word ending after it.
+_MONTH = "(?:" + _word_alternation(list(MONTH_NAMES)) + r")(?![^\W\d_])\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er|º|°|\.)?"  # "3rd", "1er", "31." as German writes it
 # A line longer than this carries no date these readers look for (a dateline, a byline, "Retrieved …").
 MAX_DATE_LINE = 1000
@@ -46,7 +69,8 @@ DATE_PATTERN = ShortLinePattern(re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     r"|\d{4}年\d{1,2}月\d{1,2}日)",  # Chinese and Japanese: "2024年5月3日"
     re.IGNORECASE,
-), MAX_DATE_LINE, needs=re.compile(r"\d\d"))  # every form above has a year or a day's two digits in a row
+), MAX_DATE_LINE, needs=re.compile(r"\d\d").search)  # every form has a year's or a day's two digits in a row:
+# most lines have none, and are passed over
 _CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 # The parts of a date whose month is a name, in either order.
 _NAMED_DATE = re.compile(rf"^(?:(?P<day>\d{{1,2}})\D*?(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>\d{{1,2}}))"

@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from itertools import accumulate
+from itertools import accumulate, chain
 from pathlib import Path
 
 from newsletter.sources.article import Block
@@ -37,7 +37,7 @@ from newsletter.sources.dates import (
     relative_date,
     updated_date,
 )
-from newsletter.sources.shortlines import ShortLinePattern
+from newsletter.sources.shortlines import GuardedPattern, ShortLinePattern, holds_any
 
 WORD = re.compile(r"\w+")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")  # kana and the common ideographs
@@ -74,12 +74,13 @@ BOILERPLATE = ShortLinePattern(re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 ), MAX_FURNITURE_CHARS)
-# Words that fill cookie banners, sign-up forms and footers, whatever their length.
-BOILERPLATE_WORDS = re.compile(
+# Words that fill cookie banners, sign-up forms and footers, whatever their length. Few lines hold any of them.
+BOILERPLATE_WORDS = GuardedPattern(re.compile(
     r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
     r"|sign\s+(?:in|up)|log\s+in|account|register\w*|advertis\w+|sponsored|unsubscribe|inbox)\b",
     re.IGNORECASE,
-)
+), needs=holds_any(("cookie", "privacy", "policy", "terms", "rights", "copyright", "trademark", "subscri", "newsletter",
+                    "sign", "log", "account", "register", "advertis", "sponsored", "inbox")))
 # A cookie or consent notice, however long: legal text, never the article.
 # In the languages of the evaluation sets: "Wir verwenden Cookies", "... Cookies ... Einwilligung", "nous utilisons des
 # cookies", "utilizamos cookies", "utilizziamo i cookie".
@@ -113,8 +114,11 @@ SECTION = re.compile(
     )\s*:?$""",
     re.IGNORECASE | re.VERBOSE,
 )
-# Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World".
-NAVIGATION_SEPARATOR = re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$")
+# Menus pasted onto one line keep their separators: "News | Sport | Weather", "Home › World". Most lines have
+# neither a separator's mark nor a gap of two spaces, and are passed over.
+SEPARATOR_MARK = re.compile(r"[|▪•·›»/]")
+NAVIGATION_SEPARATOR = GuardedPattern(re.compile(r"\S(?: {2,}|\s[|▪•·›»/]\s)\S|^[›»]\s|\s[|›»]$"),
+                                      needs=lambda text: "  " in text or SEPARATOR_MARK.search(text))
 TEX_COMMAND = re.compile(r"\\\s*(?:begin|end)\s*\{[^}]*\}|\\\s*[A-Za-z]+")  # "\\begin{bmatrix}": no letters shown
 NON_SPACE = re.compile(r"\S+")
 ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
@@ -144,7 +148,8 @@ PLAIN_WORD = re.compile(r"(?:^|\s)[^\W\d_]+[,.:]?(?=\s|\])")
 TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
 MATH_OPEN, MATH_CLOSE = "[MATH:", ":MATH]"  # found with str.find: a lazy regex over them was quadratic
 TEX_OPEN, TEX_CLOSE = 'x-tex">', "</annotation>"  # the TeX annotation within a MATH mark
-CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]|^\s*(?:--|//)")
+CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]")
+LINE_COMMENT = re.compile(r"\s*(?:--|//)")  # a listing's comment line ("-- totals", "// set up")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
@@ -453,9 +458,18 @@ def _without_alt_text(texts: list[str]) -> list[str]:
     the very same words) (a terminal browser shows both; the alt text is often cut
     short: "... so-called ‘metadat"). A bulleted link over its picture's alt text is a teaser, left to be
     weighed as one; two paragraphs alike are the article's."""
-    return [_without_glued_alt(text, after) for text, after in zip(texts, texts[1:] + [""])
+    lines = texts + [""]
+    words: dict[int, set[str] | None] = {}
+
+    def words_of_line(index: int) -> set[str] | None:  # read once, though a line is weighed against both neighbours
+        if index not in words:
+            words[index] = _restatable_words(lines[index])
+        return words[index]
+
+    return [_without_glued_alt(text, after) for index, (text, after) in enumerate(zip(texts, lines[1:]))
             if not (len(text.split()) >= ALT_MIN_WORDS and after != text
-                    and (after.startswith(text) or not BULLET.match(text) and _restates(text, after)
+                    and (after.startswith(text) or not BULLET.match(text)
+                         and _restates(words_of_line(index), words_of_line(index + 1))
                          and (BULLET.match(after) or not ends_sentence(text) or _same_words(text, after))))]
 
 
@@ -474,12 +488,17 @@ def _same_words(text: str, other: str) -> bool:
     return LETTER_WORD.findall(text.lower()) == LETTER_WORD.findall(other.lower())
 
 
-def _restates(text: str, other: str) -> bool:
-    """Whether two lines say nearly the same in words (a table's rows share their figures, not words; a
-    listing's lines their identifiers)."""
-    if CODE_LIKE.search(text) or CODE_LIKE.search(other):
+def _restatable_words(text: str) -> set[str] | None:
+    """The line's words, lower-cased, for telling whether another line says the same; None for a line of code,
+    whose identifiers say nothing of that."""
+    return None if CODE_LIKE.search(text) else set(LETTER_WORD.findall(text.lower()))
+
+
+def _restates(words: set[str] | None, others: set[str] | None) -> bool:
+    """Whether two lines (their ``_restatable_words``) say nearly the same in words (a table's rows share their
+    figures, not words; a listing's lines their identifiers)."""
+    if words is None or others is None:
         return False
-    words, others = set(LETTER_WORD.findall(text.lower())), set(LETTER_WORD.findall(other.lower()))
     return (TEASER_MIN_WORDS <= min(len(words), len(others)) and max(len(words), len(others)) <= ALT_MAX_WORDS
             and len(words & others) >= TEASER_OVERLAP * len(words | others))
 
@@ -632,7 +651,7 @@ def _join_broken_sentences(lines: list[str]) -> list[str]:
 
 def classify(texts: list[str]) -> list[Line]:
     tokens = [words_of(text.lower()) for text in texts]
-    stopwords = language_stopwords(Counter(token for line in tokens for token in line))
+    stopwords = language_stopwords(Counter(chain.from_iterable(tokens)))
     counts = Counter(texts)
     stops = [sum(word in stopwords for word in words) for words in tokens]
     if sum(stops) < UNKNOWN_LANGUAGE_SHARE * sum(map(len, tokens)):
@@ -677,16 +696,15 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
     words (or, in a language no stoplist knows, words of a sentence)."""
     words = len(tokens)
     stop_share = stops / words if words else 0.0
-    symbols = len(CODE_SYMBOL.findall(text))
+    symbols = code_symbols(text)
     if words <= 10 and COMMENTS.match(text):
         return "comments"
     if words <= 8 and SECTION.match(text):
         return "section"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
-    numbered = NUMBERED.match(text) is not None  # "1. Finland": a ranking's item, not a figure
-    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not numbered
-                        and any(ch.isdigit() for ch in text)):
+    if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not NUMBERED.match(text)
+                        and any(ch.isdigit() for ch in text)):  # "1. Finland" is a ranking's item, not a figure
         return "data"  # a chart's figures and tick labels ("’18", "$900", "6.6%")
     if count > 2 and words == 1 and BULLET.match(text):
         return "picture"  # "• Screenshot" atop each item of a feature list: a terminal browser prints its picture's alt text
@@ -711,6 +729,12 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
     if not any(ch.isalpha() for ch in text) or words <= 2 and any(ch.isdigit() for ch in text):
         return "data"
     return "short" if words < 4 else "line"
+
+
+def code_symbols(text: str) -> int:
+    """How many of the line's characters are code's brackets and operators, a comment mark opening it counting as
+    one. Two plain scans: one pattern of both took twice as long."""
+    return len(CODE_SYMBOL.findall(text)) + (LINE_COMMENT.match(text) is not None)
 
 
 def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
