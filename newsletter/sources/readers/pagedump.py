@@ -149,7 +149,8 @@ TERMINAL_MARKS = re.compile(r"\[(?:INS|DEL):|:(?:INS|DEL)\]|\(BUTTON\)")
 MATH_OPEN, MATH_CLOSE = "[MATH:", ":MATH]"  # found with str.find: a lazy regex over them was quadratic
 TEX_OPEN, TEX_CLOSE = 'x-tex">', "</annotation>"  # the TeX annotation within a MATH mark
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]")
-LINE_COMMENT = re.compile(r"\s*(?:--|//)")  # a listing's comment line ("-- totals", "// set up")
+# A listing's comment line ("-- totals", "// set up"); anchored, so that even a search is linear on a run of spaces.
+LINE_COMMENT = re.compile(r"^\s*+(?:--|//)")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
