@@ -191,3 +191,30 @@ def test_the_labelled_date_wins_over_a_nearer_bare_one() -> None:
 def test_a_deadline_is_no_publication_date() -> None:
     assert split_dump(dump("Video verfügbar bis 28.02.2021")).published is None
     assert split_dump(dump("Offer valid until 3 May 2024", "Ann Example, 2 May 2024")).published == dt.date(2024, 5, 2)
+
+
+@pytest.mark.parametrize("line", ["Termin: 21.02.2020, 19 Uhr", "Event date: 21 February 2020",
+                                  "(Unverändert gültig seit: 21.02.2020)"])
+def test_an_events_date_or_a_validity_is_no_publication_date(line: str) -> None:
+    assert split_dump(dump(line)).published is None
+    assert split_dump(dump("Ann Example, 2 May 2019", line)).published == dt.date(2019, 5, 2)
+
+
+def test_a_paragraph_opening_with_an_update_note_does_not_date_the_article() -> None:
+    update = "Update vom 3. Mai 2020, 16:05 Uhr: " + PARAGRAPHS[0]
+    text = "\n".join(["Plot Notes", HEADLINE, update, *PARAGRAPHS[1:]]) + "\n"
+    assert split_dump(text).published is None
+    assert split_dump(dump("Ann Example | 2. Mai 2020", tail=())).published == dt.date(2020, 5, 2)
+
+
+@pytest.mark.parametrize("line", ["Veröffentlicht: 05.01.2020 | Autor: Ann Example | Abgelegt unter: Garten",
+                                  "von Ann Example | 5. Januar 2020 | Garten | 0 Kommentare",
+                                  "Verfasst von: Ann Example | 5. Januar 2020"])
+def test_a_labelled_date_far_above_the_text_dates_it_when_the_page_labels_no_other(line: str) -> None:
+    menu = [f"{crop} {topic}" for crop in ("Beans", "Peas", "Leeks", "Kale", "Chard", "Onions", "Garlic", "Carrots")
+            for topic in ("sowing", "harvest", "pests", "storage", "recipes", "varieties", "prices", "seeds")]
+    text = "\n".join(["Plot Notes", line, *menu, HEADLINE, *PARAGRAPHS]) + "\n"
+    assert split_dump(text).published == dt.date(2020, 1, 5)
+    other = "von Bob Example | 9. Januar 2020 | Garten"  # a list of posts: which one is this page's?
+    listing = "\n".join(["Plot Notes", line, other, *menu, HEADLINE, *PARAGRAPHS]) + "\n"
+    assert split_dump(listing).published is None

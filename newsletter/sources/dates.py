@@ -123,7 +123,9 @@ def leading_date(line: str, day_first: bool = True) -> dt.date | None:
     "(21. November 2022) Consumers ...", "Red. / 31.10.2023 The former colony ...")."""
     opening = _WEEKDAY.sub("", line[:LEADING_DATE_CHARS].strip())
     match = DATE_PATTERN.match(opening, _LEAD_IN.match(opening).end()) or DATE_PATTERN.match(opening)
-    return parse_date(match.group(0), day_first) if match else None
+    if not match or _REVISED.search(opening[:match.start()]):  # "Update vom 3. Mai 2020: ..." is a later note
+        return None
+    return parse_date(match.group(0), day_first)
 
 
 def updated_date(line: str, day_first: bool = True) -> dt.date | None:
@@ -132,15 +134,18 @@ def updated_date(line: str, day_first: bool = True) -> dt.date | None:
     return _whole_line_date(line.strip()[match.end():], day_first) if match else None
 
 
-# "Video verfügbar bis 28.02.2021", "Offer valid until 3 May": a deadline, not when the page was written.
-_UNTIL = re.compile(r"\b(?:bis|until|till|through|expires?|ablauf|jusqu'au|hasta|fino\s+al)\W*(?:zum|am|on|le|el)?\W*$",
-                    re.IGNORECASE)
+# "Video verfügbar bis 28.02.2021", "Offer valid until 3 May", "Termin: 21.02.2020": a deadline, an event, a
+# validity, not when the page was written.
+_NOT_WRITTEN_ON = re.compile(r"\b(?:bis|until|till|through|expires?|ablauf|jusqu'au|hasta|fino\s+al|termin|event\s+date"
+                    r"|(?:gültig|valid)\s+(?:seit|from))\W*(?:zum|am|on|le|el)?\W*$", re.IGNORECASE)
 # "Published: 3 May 2024", "Veröffentlicht am 23. Februar 2020", "Pubblicato il 19 Febbraio 2020": the line says
 # which of the page's dates is the article's.
+_BY = r"^\W*(?:(?:verfasst|geschrieben|written|posted)\s+)?(?:by|von|par|por|door)\s*:?\s+"
 _PUBLISHED_LABEL = re.compile(
     r"(?:(?:^|[|•·–—-]\s*)(?:published|posted|post\s+date|publication\s+date|date|datum|veröffentlicht|erschienen"
     r"|erstellt|gepostet|publié|publicado|publicada|pubblicato)(?:\s+(?:on|am|le|el|il|em|op))?"
-    r"|^\W*(?:by|von|par|por|door)\s+\D{1,30}?\s(?:on|am|le|el|em|op)"  # "von Jane Doe am 29. Mai 2017"
+    rf"|{_BY}\D{{1,30}}?\s(?:on|am|le|el|em|op)"  # "von Jane Doe am 29. Mai 2017", "Geschrieben von Jane Doe am"
+    rf"|{_BY}[^\d|•·–—]{{1,30}}?\s[|•·–—]"  # "Verfasst von: Jane Doe | 29. Mai 2017"
     r"|\b(?:beitrag|artikel)\s+wurde\s+am)"  # "Dieser Beitrag wurde am ... veröffentlicht"
     r"\s*:?\s*(?:[^\W\d_]+,\s+(?:den\s+)?)?$",  # "Posted on Wednesday, 27 November 2019"
     re.IGNORECASE)
@@ -156,8 +161,8 @@ def labelled_date(line: str, day_first: bool = True) -> dt.date | None:
     return None
 
 
-_REVISED = re.compile(r"(?:updated|modified|revised|mis\s+à\s+jour|aktualisiert|actualizado|atualizado)\W*"
-                      r"(?:on|le|am)?\W*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\W*)?$", re.IGNORECASE)
+_REVISED = re.compile(r"(?:updated?|modified|revised|mis\s+à\s+jour|aktualisiert|actualizado|atualizado)\W*"
+                      r"(?:on|le|am|vom)?\W*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\W*)?$", re.IGNORECASE)
 MAX_DATELINE_WORDS = 16
 
 
@@ -174,7 +179,7 @@ def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date
     for match in DATE_PATTERN.finditer(line):
         date = parse_date(match.group(0), day_first)
         before = line[max(0, match.start() - LABEL_CHARS):match.start()]
-        if date is None or _UNTIL.search(before):
+        if date is None or _NOT_WRITTEN_ON.search(before):
             continue
         if _REVISED.search(before):
             updated = updated or date

@@ -984,6 +984,8 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     if not any(any(dates) for dates in datelines.values()):
         far = [i for i in title_zone if i < zone.start and i not in related]
         datelines |= {i: dates for i in far if any(dates := dateline(lines[i].text, day_first))}
+    if not any(any(dates) for dates in datelines.values()):
+        datelines |= _labelled_anywhere(lines, day_first)
     # A sentence that mentions a date ("… appointed with effect from 1.9.2015") dates the article only when no
     # line of its own does; an embedded post's signature ("— Jane Doe (@jane) November 3, 2023") never does.
     dates = [i for i, (published, _) in datelines.items() if published and not EMBEDDED_POST.search(lines[i].text)]
@@ -1047,6 +1049,17 @@ def _dates_around_text(lines: list[Line], first: int, end: int,
         if date := labelled_date(lines[index].text, day_first):
             return {index: (date, None)}
     return {}
+
+
+def _labelled_anywhere(lines: list[Line], day_first: bool) -> dict[int, tuple[dt.date | None, dt.date | None]]:
+    """A page whose text was not found near its dateline ("Published: 3 May 2024" above a long menu) is still
+    dated by it, when every line of the page that labels a publication date labels the same one (a list of
+    posts labels many)."""
+    labelled = {i: date for i, line in enumerate(lines) if (date := labelled_date(line.text, day_first))}
+    if len(set(labelled.values())) != 1:
+        return {}
+    first = min(labelled)
+    return {first: (labelled[first], None)}
 
 
 def _relative_dateline(text: str, seen: dt.datetime) -> tuple[dt.date | None, dt.date | None]:
