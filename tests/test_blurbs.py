@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.summarize import split_sentences, summarize
 from newsletter.sources.article import Article, Block
@@ -51,6 +53,28 @@ def test_a_sentence_never_leans_on_one_left_out() -> None:
     assert split_sentences(summarize(story, Budget(sentences=2, words=80))) == [vote, means]
     alone = split_sentences(summarize(story, Budget(sentences=1, words=80)))
     assert alone and means not in alone
+
+
+@pytest.mark.parametrize("leaning", [
+    "Diese Zisternen bewässern den Gemeinschaftsgarten den ganzen Sommer, so dass der Gemeinschaftsgarten kein "
+    "Leitungswasser mehr braucht und sich die Zisternen in drei Sommern bezahlt machen.",
+    "Im Sommer bewässern die Zisternen den Gemeinschaftsgarten aber allein, so dass der Gemeinschaftsgarten kein "
+    "Leitungswasser mehr braucht und sich die Zisternen in drei Sommern bezahlt machen.",
+    "Le jardin communautaire, cependant, est arrosé tout l'été par les citernes, et les citernes du jardin "
+    "communautaire sont remboursées en trois étés.",
+])
+def test_a_sentence_in_another_language_never_leans_on_one_left_out(leaning: str) -> None:
+    before = "Nach langer Debatte über das Geld haben wir mit neun zu zwei Stimmen zugestimmt."
+    story = article(
+        "Zisternen für den Gemeinschaftsgarten",
+        "Der Vorstand traf sich am Donnerstagabend im Gemeindesaal, um das kommende Jahr zu planen.",
+        before,
+        leaning,
+        "Freiwillige treffen sich am ersten Samstag im April am Schuppen, um die Arbeit zu erledigen.",
+    )
+    assert split_sentences(summarize(story, Budget(sentences=2, words=80))) == [before, leaning]
+    alone = split_sentences(summarize(story, Budget(sentences=1, words=80)))
+    assert alone and leaning not in alone
 
 
 def test_list_labels_are_split_from_their_items() -> None:

@@ -45,8 +45,19 @@ DANGLING_START = re.compile(
     r"|otherwise|likewise|similarly|consequently|the\s+(?:same|latter|former)|as\s+a\s+result|in\s+addition"
     r"|for\s+(?:example|instance)|on\s+the\s+other\s+hand|even\s+so|despite\s+(?:this|that)"
     r"|the\s+(?:next|following|previous|same)\s+(?:day|week|month|year|season|morning|night|time)"
-    r"|later|afterwards?|after\s+that|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then)\b",
+    r"|later|afterwards?|after\s+that|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then"
+    # German, French and Spanish: the articles most of the pages readers clip are written in
+    r"|dies(?:e[mnrs]?)?|jedoch|allerdings|deshalb|daher|darum|dadurch|trotzdem|dennoch|außerdem|zudem|ebenso"
+    r"|somit|folglich|demnach|deswegen|stattdessen|dafür|dabei|dazu|darüber\s+hinaus|zum\s+beispiel|danach|anschließend|später"
+    r"|(?:am|im)\s+(?:nächsten|folgenden)\s+(?:tag|morgen|abend|jahr|monat)"
+    r"|cependant|toutefois|pourtant|donc|ainsi|par\s+ailleurs|en\s+outre|de\s+plus|par\s+exemple|cette|ces"
+    r"|sin\s+embargo|por\s+lo\s+tanto|por\s+eso|además|por\s+ejemplo|est[ea]s?)\b",
     re.IGNORECASE)
+# A contrast set inside the sentence's first clause leans back just as much: "The council, however, said ...",
+# "Je nach Situation muss die Finanzierung aber anders geschehen." (a comma before "aber" joins two clauses of
+# the sentence itself: "klein, aber fein").
+CONTRAST_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
+                             r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
                            r"|instead|another)\b", re.IGNORECASE)
 # An agency dateline or a byline opening a story: "LOS ANGELES (AP) — ", "SEOUL, South Korea — ", "By Jane Doe - ".
@@ -267,7 +278,7 @@ def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget, o
 
 
 def _leans_back(sentence: Sentence, chosen: list[Sentence]) -> bool:
-    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text))
+    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text) or CONTRAST_INSIDE.match(sentence.text))
             and sentence.position - 1 not in {s.position for s in chosen})
 
 
