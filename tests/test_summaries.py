@@ -75,6 +75,12 @@ def test_a_sentence_repeating_one_already_chosen_is_passed_over() -> None:
     "Read more about the river trust and its willow whips at www.example.org/willows.",
     "Why do willow whips hold an eroded river bank so much better than grass?",
     "Willow whips are amazing and the eroded river bank will love them so much!",
+    "Entdecken Sie unseren Online-Shop für Weidenzäune, Rankgitter und vieles mehr für Ihren Garten.",
+    "Jetzt kostenlos anmelden und jede Woche alles über das Flussufer und seine Weidenruten erfahren.",
+    "Abonnieren Sie unseren Newsletter, um mehr über das Flussufer und seine Weidenruten zu erfahren.",
+    "Dieser Artikel enthält Partnerlinks zu Händlern, die Weidenruten für das Flussufer verkaufen.",
+    "Découvrez notre boutique en ligne de clôtures en osier et de treillis pour le jardin au bord de l'eau.",
+    "Suscríbete a nuestro boletín para saber más sobre la orilla del río y sus varas de sauce.",
 ])
 def test_calls_to_action_questions_and_exclamations_are_never_chosen(furniture: str) -> None:
     source = article([PARAGRAPHS[0], furniture, *PARAGRAPHS[1:]])

@@ -77,6 +77,11 @@ CALL_TO_ACTION = re.compile(
     r"^(?:please\s+)?(?:discover|explore|visit|contact|call|email|subscribe|sign\s+up|register|book|buy|shop|order|download"
     r"|follow|join|click|tap|browse|check\s+out|find\s+out|learn|read|get\s+in\s+touch)"
     r"\s+(?:(?:to|with|at|on|for)\s+)?(?:our|us|now|today|here|more|online|up)\b"
+    # "Entdecken Sie unser …", "Jetzt anmelden", "Découvrez nos …", "Descubre nuestra …"
+    r"|^(?:jetzt\s+)?(?:entdecken|besuchen|kontaktieren|bestellen|kaufen|abonnieren|registrieren|folgen|klicken"
+    r"|erfahren|sichern|testen|melden)\s+sie\b|^jetzt\s+(?:\w+\s+)?(?:anmelden|abonnieren|bestellen|kaufen|sichern)\b"
+    r"|^(?:découvrez|visitez|contactez|abonnez|inscrivez|commandez|suivez|cliquez)\b"
+    r"|^(?:descubre|visita|contacta|suscríbete|regístrate|compra|síguenos|haz\s+clic)\b"
     r"|https?://|www\.|\S@\S",
     re.IGNORECASE,
 )
@@ -85,7 +90,11 @@ CALL_TO_ACTION = re.compile(
 PROMOTIONAL = re.compile(
     r"\b(?:sign\s+up|subscribe|newsletter|sponsored\s+by|in\s+partnership\s+with|produced\s+(?:weekly|daily|monthly|by)"
     r"|follow\s+us|download\s+(?:our|the)\s+app|all\s+rights\s+reserved|click\s+here|support\s+our\s+journalism"
-    r"|this\s+(?:article|story|post)\s+(?:was|is|first|originally|contains)|affiliate\s+links?)\b", re.IGNORECASE)
+    r"|this\s+(?:article|story|post)\s+(?:was|is|first|originally|contains)|affiliate\s+links?"
+    r"|abonnieren|abonniere|gesponsert|in\s+zusammenarbeit\s+mit|folgen\s+sie\s+uns|folge\s+uns"
+    r"|alle\s+rechte\s+vorbehalten|klicken\s+sie\s+hier|dieser\s+(?:artikel|beitrag)\s+(?:wurde|ist|enthält|erschien)"
+    r"|(?:partner|provisions|affiliate)-?links?|s'abonner|abonnez-vous|inscrivez-vous|tous\s+droits\s+réservés"
+    r"|suscríbete|todos\s+los\s+derechos\s+reservados)\b", re.IGNORECASE)
 # A photo's caption or credit among the sentences: "(Photo: Jane Doe)", "Photograph: Getty Images".
 CAPTION = re.compile(r"\b(?:photo(?:graph)?|image|picture|illustration|credit)s?\s*(?:by\s|:)|getty\s+images|"
                      r"\bAP\s+Photo\b|shutterstock|reuters/|\((?:left|right|center|centre|pictured|file)\)", re.IGNORECASE)
