@@ -49,6 +49,23 @@ def test_a_line_break_after_a_full_stop_ends_the_sentence() -> None:
     assert split_sentences("A sentence wrapped\nacross two lines stays whole.") == ["A sentence wrapped\nacross two lines stays whole."]
 
 
+@pytest.mark.parametrize("text", [
+    "Die Stadt schließt die Impfzentren am 28. Februar in allen drei Einkaufszentren.",
+    "Anlässlich des 400. Jahrestages der Ankunft erscheint das Buch nun auch auf Deutsch.",
+    "Ab 22. November bleiben Gottesdienste unter strengen Auflagen möglich.",
+    "Im 17. und 18. Jahrhundert wurden die Märkte der Welt erschlossen.",
+])
+def test_a_german_ordinal_does_not_end_the_sentence(text: str) -> None:
+    assert split_sentences(f"{text} Davon betroffen sind viele.") == [text, "Davon betroffen sind viele."]
+
+
+def test_a_sentence_ending_in_a_number_or_a_year_still_ends() -> None:
+    assert split_sentences("The final score was 3. Then we went home.") == ["The final score was 3.",
+                                                                            "Then we went home."]
+    assert split_sentences("Er wurde 1956 geboren. Danach zog er nach Berlin.") == ["Er wurde 1956 geboren.",
+                                                                                    "Danach zog er nach Berlin."]
+
+
 @pytest.mark.parametrize("budget", [Budget(1, 0), Budget(2, 0), Budget(0, 40), Budget(3, 35)])
 def test_blurb_is_whole_sentences_within_the_budget(budget: Budget) -> None:
     source = article()
@@ -81,6 +98,7 @@ def test_a_sentence_repeating_one_already_chosen_is_passed_over() -> None:
     "Dieser Artikel enthält Partnerlinks zu Händlern, die Weidenruten für das Flussufer verkaufen.",
     "Découvrez notre boutique en ligne de clôtures en osier et de treillis pour le jardin au bord de l'eau.",
     "Suscríbete a nuestro boletín para saber más sobre la orilla del río y sus varas de sauce.",
+    "Copyright © 2018 by the river trust, which planted the willow whips along the eroded river bank.",
 ])
 def test_calls_to_action_questions_and_exclamations_are_never_chosen(furniture: str) -> None:
     source = article([PARAGRAPHS[0], furniture, *PARAGRAPHS[1:]])

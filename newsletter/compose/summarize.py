@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from newsletter.compose.issuefile import Budget
 from newsletter.sources.article import Article
+from newsletter.sources.dates import MONTH_NAMES
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being
@@ -59,7 +60,8 @@ DANGLING_START = re.compile(
 CONTRAST_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
                              r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
-                           r"|instead|another)\b", re.IGNORECASE)
+                           r"|instead|another|und|aber|doch|denn|er|es|sein|seine|jetzt|nun|et|mais|pero|y)\b",
+                           re.IGNORECASE)
 # An agency dateline or a byline opening a story: "LOS ANGELES (AP) — ", "SEOUL, South Korea — ", "By Jane Doe - ".
 DATELINE = re.compile(
     r"^(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3}(?:,\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2})?"
@@ -94,7 +96,8 @@ PROMOTIONAL = re.compile(
     r"|abonnieren|abonniere|gesponsert|in\s+zusammenarbeit\s+mit|folgen\s+sie\s+uns|folge\s+uns"
     r"|alle\s+rechte\s+vorbehalten|klicken\s+sie\s+hier|dieser\s+(?:artikel|beitrag)\s+(?:wurde|ist|enthält|erschien)"
     r"|(?:partner|provisions|affiliate)-?links?|s'abonner|abonnez-vous|inscrivez-vous|tous\s+droits\s+réservés"
-    r"|suscríbete|todos\s+los\s+derechos\s+reservados)\b", re.IGNORECASE)
+    r"|suscríbete|todos\s+los\s+derechos\s+reservados|related\s+posts|copyright\s+©)\b|©\s*\d{4}",
+    re.IGNORECASE)
 # A photo's caption or credit among the sentences: "(Photo: Jane Doe)", "Photograph: Getty Images".
 CAPTION = re.compile(r"\b(?:photo(?:graph)?|image|picture|illustration|credit)s?\s*(?:by\s|:)|getty\s+images|"
                      r"\bAP\s+Photo\b|shutterstock|reuters/|\((?:left|right|center|centre|pictured|file)\)", re.IGNORECASE)
@@ -130,12 +133,40 @@ class Sentence:
 def split_sentences(paragraph: str) -> list[str]:
     import syntok.segmenter as segmenter  # loaded only when an article is not in the cache yet
 
-    return [
+    return _with_ordinals_joined([
         "".join(token.spacing + token.value for token in sentence).strip()
         for piece in BREAK_AFTER_SENTENCE_END.split(paragraph)
         for section in segmenter.analyze(piece)
         for sentence in section
-    ]
+    ])
+
+
+# A German ordinal ends in a full stop: "am 28. Februar", "des 400. Jahrestages", "im 17. und 18. Jahrhundert".
+# The segmenter ends a sentence there; a blurb would quote half of one.
+ORDINAL_END = re.compile(r"(?:^|\s)(?P<before>\S+)\s+\d{1,3}\.$")
+ORDINAL_BEFORE = frozenset("am im vom zum zur beim ab bis seit des der dem den die das und ihr ihrem ihrer sein seinem "
+                           "seiner jedem jeder".split())
+
+
+def _with_ordinals_joined(sentences: list[str]) -> list[str]:
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and _ends_in_ordinal(joined[-1], sentence):
+            joined[-1] += " " + sentence
+        else:
+            joined.append(sentence)
+    return joined
+
+
+def _ends_in_ordinal(sentence: str, following: str) -> bool:
+    match = ORDINAL_END.search(sentence)
+    if not match:
+        return False
+    next_word = following.split(maxsplit=1)[0].strip(".,").lower() if following.strip() else ""
+    return match["before"].lower() in ORDINAL_BEFORE or next_word in MONTH_NAMES and next_word not in ENGLISH_WORDS
+
+
+ENGLISH_WORDS = frozenset("may mar set out gen ago mag".split())  # month names that also open English sentences
 
 
 def terms(text: str) -> Counter:
