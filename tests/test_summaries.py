@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.compose.issuefile import Budget
 from newsletter.compose.settings import SummarySettings
-from newsletter.compose.summarize import split_sentences, summarize
+from newsletter.compose.summarize import STOPWORDS, article_stopwords, split_sentences, summarize, terms
 from newsletter.compose.summarize_llm import ChatSummarizer, summarizer_for
 from newsletter.sources.article import Article, Block
 from tests.conftest import EXAMPLE_ISSUE, benchmark_module
@@ -99,6 +99,7 @@ def test_a_sentence_repeating_one_already_chosen_is_passed_over() -> None:
     "Découvrez notre boutique en ligne de clôtures en osier et de treillis pour le jardin au bord de l'eau.",
     "Suscríbete a nuestro boletín para saber más sobre la orilla del río y sus varas de sauce.",
     "Copyright © 2018 by the river trust, which planted the willow whips along the eroded river bank.",
+    "The river trust planting willow whips along the eroded river bank last winter (Foto: Anna Beispiel).",
 ])
 def test_calls_to_action_questions_and_exclamations_are_never_chosen(furniture: str) -> None:
     source = article([PARAGRAPHS[0], furniture, *PARAGRAPHS[1:]])
@@ -269,3 +270,13 @@ def test_build_uses_the_model_configured_in_newsletter_toml(workspace: Path, cha
     assert sorted(e["summary_by"] for e in entries) == ["editor", "model", "model", "model"]
     assert len(chat.requests) == 3  # the fourth article has the editor's own blurb, which wins
     assert "sk-test-secret" not in result.out + result.err
+
+
+def test_an_articles_own_function_words_say_nothing_of_what_a_sentence_is_about() -> None:
+    german = Article(source="a.txt", title="Das größte Kraftwerk", blocks=(Block("paragraph", (
+        "Das größte Kraftwerk der Welt steht in der Wüste und liefert nun den Strom für die Stadt. "
+        "Die Anlage ist seit dem Winter in Betrieb, und sie wird noch weiter ausgebaut werden.")),))
+    words = terms("Das Kraftwerk und die Wüste für den Strom", article_stopwords(german))
+    assert set(words) == {"kraftwerk", "wüste", "strom"}
+    english = article([PARAGRAPHS[0]])
+    assert article_stopwords(english) is STOPWORDS  # the list tuned on the BBC set

@@ -33,7 +33,7 @@ themselves then there these they this those through to too under until up very w
 when where which while who whom why will with would you your yours yourself yourselves let lets
 s t don it's that's we're they're you're can't won't isn't aren't
 """.split())
-WORD = re.compile(r"[a-z][a-z'’-]*")
+WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")  # letters of any alphabet: "größte" is one word, not "gr", "te"
 # A line break right after a sentence's final punctuation ends that sentence, whatever
 # the segmenter makes of the token before it (it reads "$42.09bn." as an abbreviation).
 BREAK_AFTER_SENTENCE_END = re.compile(r"(?<=[.!?])\s*\n\s*|(?<=[.!?][\"'’”)])\s*\n\s*")
@@ -99,7 +99,8 @@ PROMOTIONAL = re.compile(
     r"|suscríbete|todos\s+los\s+derechos\s+reservados|related\s+posts|copyright\s+©)\b|©\s*\d{4}",
     re.IGNORECASE)
 # A photo's caption or credit among the sentences: "(Photo: Jane Doe)", "Photograph: Getty Images".
-CAPTION = re.compile(r"\b(?:photo(?:graph)?|image|picture|illustration|credit)s?\s*(?:by\s|:)|getty\s+images|"
+CAPTION = re.compile(r"\b(?:photo(?:graph)?|foto(?:grafie)?|image|picture|bild|illustration|credit)s?\s*(?:by\s|:)"
+                     r"|getty\s+images|"
                      r"\bAP\s+Photo\b|shutterstock|reuters/|\((?:left|right|center|centre|pictured|file)\)", re.IGNORECASE)
 CAPTION_REPEAT = 0.7  # a sentence whose terms the next one mostly repeats is its picture's caption
 QUOTABLE_END = ".’”\"'"
@@ -169,8 +170,17 @@ def _ends_in_ordinal(sentence: str, following: str) -> bool:
 ENGLISH_WORDS = frozenset("may mar set out gen ago mag".split())  # month names that also open English sentences
 
 
-def terms(text: str) -> Counter:
-    return Counter(word.strip("'’-") for word in WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 2)
+def terms(text: str, stopwords: frozenset[str] = STOPWORDS) -> Counter:
+    return Counter(word.strip("'’-") for word in WORD.findall(text.lower()) if word not in stopwords and len(word) > 2)
+
+
+def article_stopwords(article: Article) -> frozenset[str]:
+    """The function words of the article's language, which say nothing of what a sentence is about: German's
+    "der", "und", "nicht" weigh as much as "Kraftwerk" otherwise. English keeps the list tuned on the BBC set."""
+    from newsletter.sources.readers.pagedump import english_stopwords, language_stopwords  # jusText's, as data
+
+    found = language_stopwords(Counter(WORD.findall(article.text.lower())))
+    return found if found and found is not english_stopwords() else STOPWORDS
 
 
 def limits(budget: Budget) -> tuple[float, float]:
@@ -178,7 +188,8 @@ def limits(budget: Budget) -> tuple[float, float]:
     return budget.sentences or math.inf, budget.words or math.inf
 
 
-def article_sentences(article: Article, blocks: list[str] | None = None) -> list[Sentence]:
+def article_sentences(article: Article, blocks: list[str] | None = None,
+                      stopwords: frozenset[str] | None = None) -> list[Sentence]:
     """Every sentence of the article's paragraphs and list items (or of ``blocks``), numbered in reading order.
 
     A block's first sentence loses an agency dateline, a byline or a list label in front of it: the rest is
@@ -186,7 +197,8 @@ def article_sentences(article: Article, blocks: list[str] | None = None) -> list
     texts = (_without_lead_in(text) if index == 0 else text
              for block in (article.prose if blocks is None else blocks)
              for index, text in enumerate(s for s in split_sentences(block) if s))
-    return [Sentence(text, position, terms(text)) for position, text in enumerate(texts)]
+    stopwords = article_stopwords(article) if stopwords is None else stopwords
+    return [Sentence(text, position, terms(text, stopwords)) for position, text in enumerate(texts)]
 
 
 def _without_lead_in(sentence: str) -> str:
@@ -228,22 +240,23 @@ def quotable(sentence: Sentence) -> bool:
 
 def summarize(article: Article, budget: Budget) -> str:
     """The blurb: the best whole sentences within the budget, or "" when not one fits."""
-    sentences = _without_captions(article_sentences(article))
+    stopwords = article_stopwords(article)
+    sentences = _without_captions(article_sentences(article, stopwords=stopwords))
     entries = list_entries(article)
     if entries:  # a deals list or a roundup: its introduction and close say what it is, item by item does not
-        framing = article_sentences(article, [t for i, t in enumerate(article.prose) if i not in entries])
+        framing = article_sentences(article, [t for i, t in enumerate(article.prose) if i not in entries], stopwords)
         if any(quotable(s) for s in framing):
             sentences = framing
     description = (article.description or "").strip()
-    on_topic = bool(description) and _covered_by_body(description, article.text)
-    opening = _standfirst(description, budget) if on_topic else []
+    on_topic = bool(description) and _covered_by_body(description, article.text, stopwords)
+    opening = _standfirst(description, budget, stopwords) if on_topic else []
     quoted = {s.text for s in opening}
     candidates = [s for s in sentences if quotable(s) and s.text not in quoted]
     if not opening and not candidates:  # only short or odd sentences: any complete one beats no blurb
         candidates = [s for s in sentences if s.text[-1] in ".?!" + QUOTABLE_END and not CALL_TO_ACTION.search(s.text)
                       and not CUT_SHORT.search(s.text) and not PROMOTIONAL.search(s.text)]
-    topic = terms(article.title) + (terms(description) if on_topic else Counter())
-    scores = _scores(candidates, terms(article.text), topic, len(sentences))
+    topic = terms(article.title, stopwords) + (terms(description, stopwords) if on_topic else Counter())
+    scores = _scores(candidates, terms(article.text, stopwords), topic, len(sentences))
     chosen = _pick(candidates, scores, budget, opening)
     return " ".join(s.text for s in opening + sorted(chosen, key=lambda s: s.position))
 
@@ -261,16 +274,16 @@ def _without_captions(sentences: list[Sentence]) -> list[Sentence]:
     return kept
 
 
-def _covered_by_body(description: str, body: str) -> bool:
+def _covered_by_body(description: str, body: str, stopwords: frozenset[str]) -> bool:
     """Most of the standfirst's content words recur in the rest of the article."""
-    own = set(terms(description))
-    rest = set(terms(body.replace(description, " ", 1)))
+    own = set(terms(description, stopwords))
+    rest = set(terms(body.replace(description, " ", 1), stopwords))
     return len(own) >= STANDFIRST_MIN_TERMS and len(own & rest) >= STANDFIRST_COVERAGE * len(own)
 
 
-def _standfirst(description: str, budget: Budget) -> list[Sentence]:
+def _standfirst(description: str, budget: Budget, stopwords: frozenset[str]) -> list[Sentence]:
     """The standfirst's sentences when all are quotable and together fit the budget, else none."""
-    sentences = [Sentence(text, -1, terms(text)) for text in split_sentences(description)]
+    sentences = [Sentence(text, -1, terms(text, stopwords)) for text in split_sentences(description)]
     max_sentences, max_words = limits(budget)
     fits = len(sentences) <= max_sentences and sum(s.words for s in sentences) <= max_words
     return sentences if sentences and fits and all(quotable(s) for s in sentences) else []

@@ -792,7 +792,7 @@ ENGLISH_SHARE = 0.3  # share of a text's words in English's stoplist that settle
 
 
 @cache
-def _english() -> frozenset[str]:
+def english_stopwords() -> frozenset[str]:
     return _stoplist(_stoplist_folder() / "English.txt")
 
 
@@ -815,7 +815,7 @@ def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
 
     Plainly English text skips loading the hundred other stoplists (0.4 s at start-up)."""
     words = {token: count for token, count in token_counts.items() if token.isalpha()}
-    english = _english()
+    english = english_stopwords()
     total = sum(words.values())
     if total and sum(count for token, count in words.items() if token in english) >= ENGLISH_SHARE * total:
         return english
