@@ -64,9 +64,9 @@ def test_a_changed_front_matter_or_sender_is_read_and_checked_again(workspace: P
 def test_stoplists_read_as_files_are_the_ones_justext_gives() -> None:
     import justext
 
-    from newsletter.sources.readers.pagedump import _stoplists
+    from newsletter.sources.stoplists import all_stoplists
 
-    ours, _ = _stoplists()
+    ours, _ = all_stoplists()
     assert len(ours) == len(justext.get_stoplists()) > 50
     assert all(ours[language] == justext.get_stoplist(language) for language in justext.get_stoplists())
 

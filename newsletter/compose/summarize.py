@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from newsletter.compose.issuefile import Budget
 from newsletter.sources.article import Article
-from newsletter.sources.dates import MONTH_NAMES
+from newsletter.sources.monthnames import MONTH_NAMES
+from newsletter.sources.stoplists import english_stopwords, language_stopwords
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being
@@ -177,8 +178,6 @@ def terms(text: str, stopwords: frozenset[str] = STOPWORDS) -> Counter:
 def article_stopwords(article: Article) -> frozenset[str]:
     """The function words of the article's language, which say nothing of what a sentence is about: German's
     "der", "und", "nicht" weigh as much as "Kraftwerk" otherwise. English keeps the list tuned on the BBC set."""
-    from newsletter.sources.readers.pagedump import english_stopwords, language_stopwords  # jusText's, as data
-
     found = language_stopwords(Counter(WORD.findall(article.text.lower())))
     return found if found and found is not english_stopwords() else STOPWORDS
 
