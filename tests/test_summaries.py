@@ -280,3 +280,25 @@ def test_an_articles_own_function_words_say_nothing_of_what_a_sentence_is_about(
     assert set(words) == {"kraftwerk", "wüste", "strom"}
     english = article([PARAGRAPHS[0]])
     assert article_stopwords(english) is STOPWORDS  # the list tuned on the BBC set
+
+
+@pytest.mark.parametrize("half", [
+    "Most of them have rooted already and will be checked again in May,” the warden said on Monday.",
+    "The warden said on Monday: \"Most of them have rooted already and will be checked again in May.",
+    "Die meisten haben schon Wurzeln geschlagen und werden im Mai geprüft“, sagte der Vorsitzende am Montag.",
+])
+def test_half_of_a_quotation_is_never_chosen(half: str) -> None:
+    source = article([PARAGRAPHS[0], half, *PARAGRAPHS[1:]])
+    summary = summarize(source, Budget(0, 0))
+    assert half not in summary
+    assert len(in_article(summary, source)) == len(PARAGRAPHS)
+
+
+@pytest.mark.parametrize("whole", [
+    "The warden said \"most of them have rooted already\" and will check them again in May.",
+    "Der Vorsitzende sagte, „die meisten haben schon Wurzeln geschlagen“ und würden im Mai geprüft.",
+    "The warden said “most of them have rooted already” and will check them again in May.",
+])
+def test_a_whole_quotation_may_be_chosen(whole: str) -> None:
+    source = article([PARAGRAPHS[0], whole, *PARAGRAPHS[1:]])
+    assert whole in summarize(source, Budget(0, 0))

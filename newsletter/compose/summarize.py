@@ -61,7 +61,7 @@ DANGLING_START = re.compile(
 CONTRAST_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
                              r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
-                           r"|instead|another|und|aber|doch|denn|er|es|sein|seine|jetzt|nun|et|mais|pero|y)\b",
+                           r"|instead|another|und|aber|doch|denn|auch|dann|er|es|sein|seine|jetzt|nun|et|mais|pero|y)\b",
                            re.IGNORECASE)
 # An agency dateline or a byline opening a story: "LOS ANGELES (AP) — ", "SEOUL, South Korea — ", "By Jane Doe - ".
 DATELINE = re.compile(
@@ -234,7 +234,18 @@ def quotable(sentence: Sentence) -> bool:
         and not CALL_TO_ACTION.search(sentence.text)
         and not PROMOTIONAL.search(sentence.text)
         and not CAPTION.search(sentence.text)
+        and quotes_balanced(sentence.text)
     )
+
+
+def quotes_balanced(text: str) -> bool:
+    """Every quotation the sentence opens it closes, and the other way round: a sentence that ends a quotation
+    begun in the one before ("… können“, sagte der Minister.") is half of what someone said."""
+    if text.count('"') % 2:
+        return False
+    if "„" in text or "“" in text and "”" not in text:  # German: „…“
+        return text.count("„") == text.count("“")
+    return text.count("“") == text.count("”")  # English: “…”
 
 
 def summarize(article: Article, budget: Budget) -> str:
