@@ -497,3 +497,17 @@ def test_an_article_comes_before_a_heavier_run_of_prose_under_it() -> None:
              "anyone with a library card, though the oldest volumes must be read on the premises under supervision."]
     text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", *PARAGRAPHS, *SITE_MAP, *about])
     assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS
+
+
+SHED_HEADLINE = "A shed for the allotment society"
+SHED_DECK = "Three years of carrying spades and forks on the bus are over"  # shares more of the text's words
+
+
+@pytest.mark.parametrize("above, below", [
+    ([f"Home » News » {SHED_HEADLINE}"], []),  # a breadcrumb's last step
+    ([], [f"2 thoughts on “{SHED_HEADLINE}”", "Jane says:", "Lovely news, well done everyone!"]),
+])
+def test_the_headline_another_line_ends_with_beats_its_deck(above: list[str], below: list[str]) -> None:
+    dump = "\n".join([*above, "Home | Events | Recipes", SHED_HEADLINE, SHED_DECK, "By Ann Example", *PARAGRAPHS,
+                      *below]) + "\n"
+    assert split_dump(dump).title == SHED_HEADLINE
