@@ -511,3 +511,10 @@ def test_the_headline_another_line_ends_with_beats_its_deck(above: list[str], be
     dump = "\n".join([*above, "Home | Events | Recipes", SHED_HEADLINE, SHED_DECK, "By Ann Example", *PARAGRAPHS,
                       *below]) + "\n"
     assert split_dump(dump).title == SHED_HEADLINE
+
+
+def test_a_headline_beats_the_deck_under_it_that_shares_more_of_the_texts_words() -> None:
+    headline = "The society builds a tool shed"
+    deck = "Members of the allotment society will build a shared tool shed beside the main gate"
+    dump = "\n".join(["Home | Events | Recipes", headline, deck, *PARAGRAPHS]) + "\n"
+    assert split_dump(dump).title == headline

@@ -1129,11 +1129,12 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     rows = [index for index in zone if index not in related and _could_be_title(lines[index])]
     echoed = _echoed(lines, rows, outside)
+    decks = _decks(lines, rows, topic)
     scores = {}
     for index in rows:
         line = lines[index]
         features = (*_title_features(lines, index, zone, anchors, topic, outside), line.text in marked,
-                    min(line.words, 30) / 30, index == zone.stop - 1, index in echoed)
+                    min(line.words, 30) / 30, index == zone.stop - 1, index in echoed, index in decks)
         if candidates is not None:
             candidates.append((index, features))
         scores[index] = title_score(features)
@@ -1171,6 +1172,15 @@ def _title_features(lines: list[Line], index: int, zone: range, anchors: list[in
 
 def _topic_share(line: Line, topic: frozenset[str]) -> float:
     return len(line.topic & topic) / (len(line.topic) + 1)
+
+
+def _decks(lines: list[Line], rows: list[int], topic: frozenset[str]) -> set[int]:
+    """The rows right under a headline that are on its topic too: its deck, a subtitle that often shares more of
+    the text's words than the headline does ("Trauern digital am Ewigkeitssonntag" / "In der Chatandacht auf
+    trauernetz.de der Verstorbenen gedenken")."""
+    on_topic = {index for index in rows if _topic_share(lines[index], topic) >= ON_TOPIC}
+    return {index for index in on_topic
+            if index - 1 in on_topic and HEADLINE_WORDS[0] <= lines[index - 1].words <= HEADLINE_WORDS[1]}
 
 
 def _echoed(lines: list[Line], rows: list[int], outside: Counter) -> set[int]:
