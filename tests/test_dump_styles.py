@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -518,3 +519,16 @@ def test_a_headline_beats_the_deck_under_it_that_shares_more_of_the_texts_words(
     deck = "Members of the allotment society will build a shared tool shed beside the main gate"
     dump = "\n".join(["Home | Events | Recipes", headline, deck, *PARAGRAPHS]) + "\n"
     assert split_dump(dump).title == headline
+
+
+def test_a_word_a_mail_client_wrapped_at_its_hyphen_is_whole_again() -> None:
+    """Python's textwrap, as many mail clients, breaks "car-park" after its hyphen; "pre- and post-season" stays
+    as it was."""
+    headline = "Allotment society agrees to build a shared tool shed beside the car-park gate"
+    work_days = ("Two volunteers from the allotment society are needed for both the pre- and post-season work days, "
+                 "when the paths are weeded and the water tanks are cleaned out.")
+    lines = ["Home | Events | Recipes", "", *textwrap.wrap(headline, 70), ""]
+    for paragraph in [*PARAGRAPHS, work_days]:
+        lines += [*textwrap.wrap(paragraph, 70), ""]
+    parts = split_dump("\n".join(lines) + "\n")
+    assert (parts.title, parts.blocks[-1].text) == (headline, work_days)

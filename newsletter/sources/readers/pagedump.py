@@ -202,6 +202,8 @@ WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 10
+HYPHEN_END = re.compile(r"[^\W\d_]-$")  # a word broken at its hyphen ...
+HYPHEN_JOINERS = NAME_JOINERS | {"oder", "or", "bis", "sowie", "ou", "o", "to"}  # ... or cut short before "and"
 BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 CAPTURE_LINES = 5  # a print header or footer saying when the dump was made is this near its top or foot
@@ -628,13 +630,19 @@ def unwrap(raw: list[str]) -> list[str]:
         wrapped = previous and len(text.split()[0] if text else "") > room_left and continues
         if text and not bullet and any(ch.isalnum() for ch in text) and (
                 wrapped or hang == len(line) - len(line.lstrip()) and not text[0].isupper()):
-            joined[-1] += " " + text
+            joined[-1] += ("" if _split_at_hyphen(joined[-1], text) else " ") + text
         elif text:
             joined.append(text)
             hang = len(line) - len(line.lstrip()) + bullet.end() if bullet else None
         hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
     return joined
+
+
+def _split_at_hyphen(line: str, text: str) -> bool:
+    """Whether a wrap broke a word at its hyphen ("Floating-Offshore-" / "Windfarmen"): mail clients and terminals
+    wrap there. "Nord- und Südseite" is two words, the first cut short."""
+    return bool(HYPHEN_END.search(line)) and text[:1].isalpha() and text.split()[0].lower() not in HYPHEN_JOINERS
 
 
 def _join_broken_sentences(lines: list[str]) -> list[str]:
