@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -497,3 +498,37 @@ def test_an_article_comes_before_a_heavier_run_of_prose_under_it() -> None:
              "anyone with a library card, though the oldest volumes must be read on the premises under supervision."]
     text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", *PARAGRAPHS, *SITE_MAP, *about])
     assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS
+
+
+SHED_HEADLINE = "A shed for the allotment society"
+SHED_DECK = "Three years of carrying spades and forks on the bus are over"  # shares more of the text's words
+
+
+@pytest.mark.parametrize("above, below", [
+    ([f"Home » News » {SHED_HEADLINE}"], []),  # a breadcrumb's last step
+    ([], [f"2 thoughts on “{SHED_HEADLINE}”", "Jane says:", "Lovely news, well done everyone!"]),
+])
+def test_the_headline_another_line_ends_with_beats_its_deck(above: list[str], below: list[str]) -> None:
+    dump = "\n".join([*above, "Home | Events | Recipes", SHED_HEADLINE, SHED_DECK, "By Ann Example", *PARAGRAPHS,
+                      *below]) + "\n"
+    assert split_dump(dump).title == SHED_HEADLINE
+
+
+def test_a_headline_beats_the_deck_under_it_that_shares_more_of_the_texts_words() -> None:
+    headline = "The society builds a tool shed"
+    deck = "Members of the allotment society will build a shared tool shed beside the main gate"
+    dump = "\n".join(["Home | Events | Recipes", headline, deck, *PARAGRAPHS]) + "\n"
+    assert split_dump(dump).title == headline
+
+
+def test_a_word_a_mail_client_wrapped_at_its_hyphen_is_whole_again() -> None:
+    """Python's textwrap, as many mail clients, breaks "car-park" after its hyphen; "pre- and post-season" stays
+    as it was."""
+    headline = "Allotment society agrees to build a shared tool shed beside the car-park gate"
+    work_days = ("Two volunteers from the allotment society are needed for both the pre- and post-season work days, "
+                 "when the paths are weeded and the water tanks are cleaned out.")
+    lines = ["Home | Events | Recipes", "", *textwrap.wrap(headline, 70), ""]
+    for paragraph in [*PARAGRAPHS, work_days]:
+        lines += [*textwrap.wrap(paragraph, 70), ""]
+    parts = split_dump("\n".join(lines) + "\n")
+    assert (parts.title, parts.blocks[-1].text) == (headline, work_days)

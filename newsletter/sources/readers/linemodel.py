@@ -32,13 +32,15 @@ WINDOW = 3  # lines either side whose findings a line's score takes in
 # A headline candidate's features, in the order pagedump._title_row gives them (and a learned model's weights).
 TITLE_FEATURES = ("topic share", "beside the byline or date", "repeated elsewhere", "headline length", "a label",
                   "a standfirst", "lower case", "near the text", "closeness to the text", "heads a group",
-                  "marked as a heading", "length", "right above the text")
+                  "marked as a heading", "length", "right above the text", "another line ends with it",
+                  "under a headline")
 # The hand-set headline weights, by feature (used when no learned title model ships): a learned regression did
 # not beat them (docs/extraction.md). Length and "right above the text" are for the learned model only.
 RULE_TITLE_WEIGHTS = {
     "topic share": 1.0, "beside the byline or date": 0.3, "repeated elsewhere": 0.3, "headline length": 0.15,
     "a label": -0.15, "a standfirst": -0.3, "lower case": -0.3, "near the text": 0.1, "closeness to the text": 0.3,
     "heads a group": 0.3, "marked as a heading": 1.0, "length": 0.0, "right above the text": 0.0,
+    "another line ends with it": 0.5, "under a headline": -0.2,
 }
 RULE_TITLE_THRESHOLD = 0.25
 

@@ -201,6 +201,8 @@ WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 10
+HYPHEN_END = re.compile(r"[^\W\d_]-$")  # a word broken at its hyphen ...
+HYPHEN_JOINERS = NAME_JOINERS | {"oder", "or", "bis", "sowie", "ou", "o", "to"}  # ... or cut short before "and"
 BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
 BLANK_SHARE = 0.2  # a dump with this many blank lines per line of text parts its paragraphs with them
 CAPTURE_LINES = 5  # a print header or footer saying when the dump was made is this near its top or foot
@@ -215,6 +217,9 @@ STANDFIRST_GAP = 4  # ... in the few lines before the text goes on
 MAX_TITLE_WORDS = 30
 MAX_TITLE_CHARS = 500  # thirty long words: a longer line is no headline
 TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
+HEADLINE_WORDS = (4, 20)  # a headline's length, fewest and most words
+ECHO_MIN_WORDS = 3  # a headline this long that another line ends with is said again there, not by chance
+ECHO_TRAILING = "”\"'»«“.!?) "  # what may close a line after the headline it repeats ("thoughts on “Headline”")
 ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gain from where it stands
 NOT_TITLE = ShortLinePattern(re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
@@ -624,13 +629,19 @@ def unwrap(raw: list[str]) -> list[str]:
         wrapped = previous and len(text.split()[0] if text else "") > room_left and continues
         if text and not bullet and any(ch.isalnum() for ch in text) and (
                 wrapped or hang == len(line) - len(line.lstrip()) and not text[0].isupper()):
-            joined[-1] += " " + text
+            joined[-1] += ("" if _split_at_hyphen(joined[-1], text) else " ") + text
         elif text:
             joined.append(text)
             hang = len(line) - len(line.lstrip()) + bullet.end() if bullet else None
         hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
     return joined
+
+
+def _split_at_hyphen(line: str, text: str) -> bool:
+    """Whether a wrap broke a word at its hyphen ("Floating-Offshore-" / "Windfarmen"): mail clients and terminals
+    wrap there. "Nord- und Südseite" is two words, the first cut short."""
+    return bool(HYPHEN_END.search(line)) and text[:1].isalpha() and text.split()[0].lower() not in HYPHEN_JOINERS
 
 
 def _join_broken_sentences(lines: list[str]) -> list[str]:
@@ -1078,19 +1089,20 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
                body: tuple[int, int], related: frozenset[int] = frozenset(), marked: set[str] | frozenset[str] = frozenset(),
                candidates: list | None = None) -> int | None:
     """The headline: a line above the body that shares its topic, repeats outside the body (breadcrumb,
-    sticky bar, share text), and stands next to the byline, the date or the first paragraph; a short
-    label ("Science & Health") is a poor one, and so is a line far above the text. How much each counts is
-    learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
+    sticky bar, share text) or ends another line there, and stands next to the byline, the date or the first
+    paragraph; a short label ("Science & Health") is a poor one, and so is a line far above the text. How much
+    each counts is learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
     from newsletter.sources.readers.linemodel import learned_titles, title_score
 
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
+    rows = [index for index in zone if index not in related and _could_be_title(lines[index])]
+    echoed = _echoed(lines, rows, outside)
+    decks = _decks(lines, rows, topic)
     scores = {}
-    for index in zone:
+    for index in rows:
         line = lines[index]
-        if index in related or not _could_be_title(line):
-            continue
         features = (*_title_features(lines, index, zone, anchors, topic, outside), line.text in marked,
-                    min(line.words, 30) / 30, index == zone.stop - 1)
+                    min(line.words, 30) / 30, index == zone.stop - 1, index in echoed, index in decks)
         if candidates is not None:
             candidates.append((index, features))
         scores[index] = title_score(features)
@@ -1106,24 +1118,63 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
                  and lines[best].text.startswith(lines[index].text + " ")), best)
 
 
-# The weights of these features (and of three more) are in linemodel.py: learned when that beats them.
+# The weights of these features (and of those _title_row adds) are in linemodel.py: learned when that beats them.
 
 
 def _title_features(lines: list[Line], index: int, zone: range, anchors: list[int], topic: frozenset[str],
                     outside: Counter) -> tuple[float, ...]:
     line = lines[index]
-    shared = len(line.topic & topic) / (len(line.topic) + 1)
+    shared = _topic_share(line, topic)
     on_topic = shared >= ON_TOPIC  # a menu item repeats and sits next to the date too: only a headline on topic gains
     return (shared,
             on_topic and bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1),
             on_topic and outside[line.text] > 1,
-            4 <= line.words <= 20,
+            HEADLINE_WORDS[0] <= line.words <= HEADLINE_WORDS[1],
             line.words <= 3,
             line.words > 20,
             line.text[0].islower(),
             on_topic and index >= zone.stop - 2,
             (index - zone.start + 1) / len(zone),
             on_topic and _heads_group(lines, index, topic))
+
+
+def _topic_share(line: Line, topic: frozenset[str]) -> float:
+    return len(line.topic & topic) / (len(line.topic) + 1)
+
+
+def _decks(lines: list[Line], rows: list[int], topic: frozenset[str]) -> set[int]:
+    """The rows right under a headline that are on its topic too: its deck, a subtitle that often shares more of
+    the text's words than the headline does ("Trauern digital am Ewigkeitssonntag" / "In der Chatandacht auf
+    trauernetz.de der Verstorbenen gedenken")."""
+    on_topic = {index for index in rows if _topic_share(lines[index], topic) >= ON_TOPIC}
+    return {index for index in on_topic
+            if index - 1 in on_topic and HEADLINE_WORDS[0] <= lines[index - 1].words <= HEADLINE_WORDS[1]}
+
+
+def _echoed(lines: list[Line], rows: list[int], outside: Counter) -> set[int]:
+    """The rows whose text another line outside the body ends with: a breadcrumb's last step ("Home » News »
+    Headline"), the headline after the site's name, a comment thread's "4 thoughts on “Headline”". A menu item
+    is seldom the end of a longer line, and a headline of a few words seldom ends one by chance."""
+    wanted = {index: _bare_end(lines[index].text) for index in rows if lines[index].words >= ECHO_MIN_WORDS}
+    if not wanted:
+        return set()
+    # The lines outside the body as one text, each line's end at a line break: no pair of lines is compared.
+    text = "\n".join(_bare_end(line) for line in outside) + "\n"
+    return {index for index, end in wanted.items() if _ends_another_line(text, end + "\n")}
+
+
+def _bare_end(text: str) -> str:
+    return text.casefold().rstrip(ECHO_TRAILING)
+
+
+def _ends_another_line(text: str, end: str) -> bool:
+    """Whether a line of ``text`` ends with ``end`` after a word of its own (the line itself is not another)."""
+    at = text.find(end)
+    while at != -1:
+        if at > 0 and text[at - 1] != "\n" and not text[at - 1].isalnum():
+            return True
+        at = text.find(end, at + 1)
+    return False
 
 
 def _without_count(title: str, texts: set[str]) -> str:
@@ -1136,7 +1187,7 @@ def _heads_group(lines: list[Line], index: int, topic: frozenset[str]) -> bool:
     """A headline over its standfirst: the next line or the one after is on topic too, the line above is not."""
     def on_topic(row: int) -> bool:
         line = lines[row] if 0 <= row < len(lines) else None
-        return line is not None and _could_be_title(line) and len(line.topic & topic) / (len(line.topic) + 1) >= ON_TOPIC
+        return line is not None and _could_be_title(line) and _topic_share(line, topic) >= ON_TOPIC
     return not on_topic(index - 1) and (on_topic(index + 1) or on_topic(index + 2))
 
 
