@@ -787,8 +787,6 @@ def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
                     kinds[index] = listing
 
 
-
-
 # --- where the body is ---
 
 def body_span(lines: list[Line]) -> tuple[int, int]:
