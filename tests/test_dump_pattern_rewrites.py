@@ -105,4 +105,7 @@ def test_the_guarded_patterns_find_what_their_patterns_find(shared_dir: Path) ->
         if len(line) <= DATE_PATTERN.max_chars:
             assert [m.span() for m in DATE_PATTERN.finditer(line)] == [m.span() for m in DATE_PATTERN.regex.finditer(line)]
         assert code_symbols(line) == len(both_symbols.findall(line)), line
+    for piece in ("\n".join(lines[row:row + 5]) for row in range(0, len(lines), 5)):  # a page's text pieces
+        held = any(DATE_PATTERN.regex.search(line) for line in piece.splitlines() if len(line) <= DATE_PATTERN.max_chars)
+        assert not held or list(DATE_PATTERN.may_hold([piece])) == [piece], piece
     assert BOILERPLATE_WORDS.findall("ſubscribe now") and BOILERPLATE_WORDS.findall("SİGN İN")
