@@ -83,12 +83,14 @@ BOILERPLATE_WORDS = GuardedPattern(re.compile(
                     "sign", "log", "account", "register", "advertis", "sponsored", "inbox")))
 # A cookie or consent notice, however long: legal text, never the article.
 # In the languages of the evaluation sets: "Wir verwenden Cookies", "... Cookies ... Einwilligung", "nous utilisons des
-# cookies", "utilizamos cookies", "utilizziamo i cookie".
+# cookies", "utilizamos cookies", "utilizziamo i cookie". Every form names cookies: most lines do not, and are passed over.
 _CONSENT = (r"(?:consent|accept|browsing\s+experience|personali[sz]e|einwillig|zustimm|akzeptier|consentement|accepter"
             r"|consentimiento|aceptar|consenso|accett)")
-LEGAL = re.compile(r"\b(?:(?:we|this\s+(?:site|website))\s+uses?|wir\s+(?:verwenden|nutzen|setzen)|nous\s+utilisons"
-                   r"|utilizamos|usamos|utilizziamo|usiamo)\b.{0,40}\bcookies?\b"
-                   rf"|\bcookies?\b.{{0,200}}\b{_CONSENT}|\b{_CONSENT}\w*\b.{{0,200}}\bcookies?\b", re.IGNORECASE)
+LEGAL = GuardedPattern(re.compile(
+    r"\b(?:(?:we|this\s+(?:site|website))\s+uses?|wir\s+(?:verwenden|nutzen|setzen)|nous\s+utilisons"
+    r"|utilizamos|usamos|utilizziamo|usiamo)\b.{0,40}\bcookies?\b"
+    rf"|\bcookies?\b.{{0,200}}\b{_CONSENT}|\b{_CONSENT}\w*\b.{{0,200}}\bcookies?\b", re.IGNORECASE),
+    needs=holds_any(("cookie",)))
 # Where a comment thread starts: its count, or the button or form that opens it.
 COMMENTS = re.compile(
     r"""^(?:
