@@ -495,6 +495,8 @@ def _without_alt_text(texts: list[str]) -> list[str]:
 def _without_glued_alt(text: str, caption: str) -> str:
     """A paragraph less the photo's alt text that a terminal browser printed at its end, run into its last
     sentence's line ("... of eastern Northland. Hori Parata at his farm." over "• Hori Parata at his farm")."""
+    if ". " not in text:  # most lines: no sentence ends inside them (checked first, as it costs least)
+        return text
     words = BULLET.sub("", caption).split()
     if len(words) < ALT_MIN_WORDS:
         return text
@@ -598,7 +600,7 @@ def split_columns(raw: list[str]) -> list[str]:
 
     The columns part where many lines have their only wide gap, before the same character; a table's rows
     have several gaps or rules, and stay as they are."""
-    starts = Counter(gaps[0] for line in raw if not TABLE_MARKS.search(line)
+    starts = Counter(gaps[0] for line in raw if "   " in line and not TABLE_MARKS.search(line)  # no gap without it
                      and len(gaps := [m.end(1) for m in COLUMN_GAP.finditer(line)]) == 1)
     column, count = starts.most_common(1)[0] if starts else (0, 0)
     if count < COLUMN_MIN_LINES:
@@ -672,13 +674,17 @@ def classify(texts: list[str]) -> list[Line]:
     tokens = [words_of(text.lower()) for text in texts]
     stopwords = language_stopwords(Counter(chain.from_iterable(tokens)))
     counts = Counter(texts)
-    stops = [sum(word in stopwords for word in words) for words in tokens]
+    stops = [sum(map(stopwords.__contains__, words)) for words in tokens]
     if sum(stops) < UNKNOWN_LANGUAGE_SHARE * sum(map(len, tokens)):
         # No stoplist knows the page's words (Chinese, or a language jusText has none for): its sentences are
         # what reads as prose.
         stops = [len(words) if SENTENCE_END.search(text) else 0 for text, words in zip(texts, tokens)]
     template = _template_counts(counts, tokens, texts, stops)
-    kinds = [line_kind(text, words, template[text], stop) for text, words, stop in zip(texts, tokens, stops)]
+    kind_of: dict[str, str] = {}  # a line the page repeats is the same kind each time: judged once
+    for text, words, stop in zip(texts, tokens, stops):
+        if text not in kind_of:
+            kind_of[text] = line_kind(text, words, template[text], stop)
+    kinds = [kind_of[text] for text in texts]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
@@ -760,9 +766,10 @@ def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
     """A headline printed twice running ("• Star -- Headline" / "Star Headline"), as a link and as its
     picture's alt text, is a teaser for another article, however much it reads like prose."""
     for index in range(1, len(kinds)):
+        if kinds[index - 1] not in ("prose", "item") or kinds[index] not in ("prose", "item"):
+            continue  # before the word sets: most pairs of lines are not two prose lines or items
         now, before = set(tokens[index]), set(tokens[index - 1])
-        if (kinds[index - 1] in ("prose", "item") and kinds[index] in ("prose", "item")
-                and TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= TEASER_MAX_WORDS
+        if (TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= TEASER_MAX_WORDS
                 and len(now & before) >= TEASER_OVERLAP * len(now | before)):
             kinds[index - 1] = kinds[index] = "line"
 
