@@ -218,3 +218,49 @@ def test_a_labelled_date_far_above_the_text_dates_it_when_the_page_labels_no_oth
     other = "von Bob Example | 9. Januar 2020 | Garten"  # a list of posts: which one is this page's?
     listing = "\n".join(["Plot Notes", line, other, *menu, HEADLINE, *PARAGRAPHS]) + "\n"
     assert split_dump(listing).published is None
+
+
+def _analysed_dates(text: str, day_first: bool) -> tuple[dt.date | None, dt.date | None]:
+    parts = split_dump(text, day_first)
+    return parts.published, parts.updated
+
+
+def _count_agreeing_dated(texts: list[str]) -> int:
+    """Asserts that ``shown_dates`` (which skips the headline, byline and body: the HTML reader asks a page's
+    visible text for its date alone) gives the whole reading's dates, day first and month first; how many of
+    those readings found a date."""
+    from newsletter.sources.readers.pagedump import shown_dates
+
+    dated = 0
+    for text in texts:
+        for day_first in (True, False):
+            dates = shown_dates(text, day_first)
+            assert dates == _analysed_dates(text, day_first), text[:200]
+            dated += any(dates)
+    return dated
+
+
+def test_the_dates_only_reading_finds_the_dates_the_whole_reading_does() -> None:
+    """Dumps dated every way the header is read: above the text, relative to a printed capture date, revised
+    under the headline or the text, labelled in a page section under the text, revised only."""
+    texts = [dump("By Ann Example", "04/03/2025", "Updated 3 hours ago", tail=("Retrieved 20 June 2024",)),
+             dump("By Ann Example · 2 days ago", tail=("Retrieved 20 June 2024", "Last updated on 21 June 2024")),
+             dump("Ann Example", tail=("Comments", "Published: 3 May 2024 | Updated: 4 May 2024")),
+             dump("Aktualisiert am 17.01.2021"), dump("By Ann Example")]
+    assert _count_agreeing_dated(texts) == 2 * (len(texts) - 1)
+
+
+@pytest.mark.slow
+def test_the_dates_only_reading_of_real_pages_finds_the_dates_the_whole_reading_does(shared_dir: Path) -> None:
+    """The visible text of every readability development page, as the HTML reader reads it."""
+    from newsletter.sources.readers.html import decode_html
+    from newsletter.sources.readers.htmlmeta import visible_text
+    from newsletter.sources.readers.htmltree import parse_html
+    from newsletter.sources.source import Source
+    from tests.conftest import benchmark_module
+
+    evaluation = benchmark_module("evaluation")
+    data = shared_dir / "eval" / "readability"
+    pages = evaluation.load_pages(data, evaluation.split_pages(data, "development"))
+    texts = [visible_text(parse_html(decode_html(Source(page.page_id, None, page.html)))) for page in pages]
+    assert _count_agreeing_dated(texts) > len(texts)  # most are dated: not two readings that find nothing

@@ -88,6 +88,7 @@ def test_the_guarded_patterns_find_what_their_patterns_find(shared_dir: Path) ->
     from newsletter.sources.readers.pagedump import (
         BOILERPLATE_WORDS,
         CODE_SYMBOL,
+        LEGAL,
         LINE_COMMENT,
         NAVIGATION_SEPARATOR,
         code_symbols,
@@ -97,12 +98,18 @@ def test_the_guarded_patterns_find_what_their_patterns_find(shared_dir: Path) ->
     pages = evaluation.load_pages(data, evaluation.split_pages(data, "development"))
     lines = [line for page in pages for line in evaluation.page_text(page.html).splitlines() if line.strip()]
     lines += ["News  Sport", "» World", "Home |", "a / b", "3 May 2024", "ſubscribe now", "KOOKIES", "SİGN İN",
-              "  -- totals", "// set up", "(x) -- y", "Cookie policy", "Log in"]
+              "  -- totals", "// set up", "(x) -- y", "Cookie policy", "Log in",
+              "We use COOKİES to", "Wir verwenden Coo\u212aies", "accept all cookies"]
     both_symbols = re.compile(f"{CODE_SYMBOL.pattern}|^{LINE_COMMENT.pattern}")
     for line in lines:
         assert NAVIGATION_SEPARATOR.findall(line) == NAVIGATION_SEPARATOR.regex.findall(line), line
         assert BOILERPLATE_WORDS.findall(line) == BOILERPLATE_WORDS.regex.findall(line), line
+        assert bool(LEGAL.search(line)) == bool(LEGAL.regex.search(line)), line
         if len(line) <= DATE_PATTERN.max_chars:
             assert [m.span() for m in DATE_PATTERN.finditer(line)] == [m.span() for m in DATE_PATTERN.regex.finditer(line)]
         assert code_symbols(line) == len(both_symbols.findall(line)), line
+    for piece in ("\n".join(lines[row:row + 5]) for row in range(0, len(lines), 5)):  # a page's text pieces
+        held = any(DATE_PATTERN.regex.search(line) for line in piece.splitlines() if len(line) <= DATE_PATTERN.max_chars)
+        assert not held or list(DATE_PATTERN.may_hold([piece])) == [piece], piece
     assert BOILERPLATE_WORDS.findall("ſubscribe now") and BOILERPLATE_WORDS.findall("SİGN İN")
+    assert LEGAL.search("We use COOKİES to") and LEGAL.search("Wir verwenden Coo\u212aies")

@@ -82,12 +82,14 @@ BOILERPLATE_WORDS = GuardedPattern(re.compile(
                     "sign", "log", "account", "register", "advertis", "sponsored", "inbox")))
 # A cookie or consent notice, however long: legal text, never the article.
 # In the languages of the evaluation sets: "Wir verwenden Cookies", "... Cookies ... Einwilligung", "nous utilisons des
-# cookies", "utilizamos cookies", "utilizziamo i cookie".
+# cookies", "utilizamos cookies", "utilizziamo i cookie". Every form names cookies: most lines do not, and are passed over.
 _CONSENT = (r"(?:consent|accept|browsing\s+experience|personali[sz]e|einwillig|zustimm|akzeptier|consentement|accepter"
             r"|consentimiento|aceptar|consenso|accett)")
-LEGAL = re.compile(r"\b(?:(?:we|this\s+(?:site|website))\s+uses?|wir\s+(?:verwenden|nutzen|setzen)|nous\s+utilisons"
-                   r"|utilizamos|usamos|utilizziamo|usiamo)\b.{0,40}\bcookies?\b"
-                   rf"|\bcookies?\b.{{0,200}}\b{_CONSENT}|\b{_CONSENT}\w*\b.{{0,200}}\bcookies?\b", re.IGNORECASE)
+LEGAL = GuardedPattern(re.compile(
+    r"\b(?:(?:we|this\s+(?:site|website))\s+uses?|wir\s+(?:verwenden|nutzen|setzen)|nous\s+utilisons"
+    r"|utilizamos|usamos|utilizziamo|usiamo)\b.{0,40}\bcookies?\b"
+    rf"|\bcookies?\b.{{0,200}}\b{_CONSENT}|\b{_CONSENT}\w*\b.{{0,200}}\bcookies?\b", re.IGNORECASE),
+    needs=holds_any(("cookie",)))
 # Where a comment thread starts: its count, or the button or form that opens it.
 COMMENTS = re.compile(
     r"""^(?:
@@ -300,6 +302,20 @@ def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
             headings: list[str] | None = None, title_candidates: list | None = None) -> Analysis:
     """The dump's lines, what each is, and the rules' body and header. ``title_candidates``, when given, collects
     each headline candidate's row and features (for training the model)."""
+    lines, start, end, seen = _classified(text, day_first, seen)
+    header = read_header(lines, start, end, day_first, seen, set(headings or ()), title_candidates)
+    end = promo_tail_cut(lines, header.body_start, end)
+    revisions = _revisions(lines, day_first)
+    updated = _last_update(header, revisions)
+    header.rows = header.rows.union(revisions)
+    rule_rows = [index for index in range(header.body_start, end)
+                 if lines[index].kind not in FURNITURE and index not in header.rows]
+    return Analysis(lines, start, end, header, rule_rows, updated)
+
+
+def _classified(text: str, day_first: bool,
+                seen: dt.datetime | None) -> tuple[list[Line], int, int, dt.datetime | None]:
+    """The dump's lines, what each is, the rules' densest run of prose, and when the page was seen."""
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
     marked = TERMINAL_MARKS.sub("", _math_as_tex(text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
@@ -307,17 +323,17 @@ def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
                                         if line.strip() and not placeholder(line)]))
     start, end = body_span(lines)
     ends = [line for line in text.splitlines() if line.strip()]
-    seen = captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
-    header = read_header(lines, start, end, day_first, seen, set(headings or ()), title_candidates)
-    end = promo_tail_cut(lines, header.body_start, end)
-    # "Last updated on ..." dates this page wherever it stands, often under the body or above the title.
-    revised_rows = {index for index, line in enumerate(lines) if updated_date(line.text, day_first)}
-    revisions = [updated_date(lines[index].text, day_first) for index in sorted(revised_rows)]
-    updated = max(revisions + [header.updated] if header.updated else revisions, default=None)
-    header.rows = header.rows | revised_rows
-    rule_rows = [index for index in range(header.body_start, end)
-                 if lines[index].kind not in FURNITURE and index not in header.rows]
-    return Analysis(lines, start, end, header, rule_rows, updated)
+    return lines, start, end, captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
+
+
+def _revisions(lines: list[Line], day_first: bool) -> dict[int, dt.date]:
+    """ "Last updated on ..." dates this page wherever it stands, often under the body or above the title: the
+    date of each row that says so."""
+    return {index: date for index, line in enumerate(lines) if (date := updated_date(line.text, day_first))}
+
+
+def _last_update(header: Header, revisions: dict[int, dt.date]) -> dt.date | None:
+    return max(filter(None, (header.updated, *revisions.values())), default=None)
 
 
 def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = None,
@@ -329,7 +345,7 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 
     analysis = analyse(text, day_first, seen, headings)
     header = analysis.header
-    published, updated = _dates_of(analysis)
+    published, updated = _dates_of(header.published, analysis.updated)
     blocks = _short_page_text(tuple(to_block(analysis.lines[index].text)
                                     for index in body_rows(analysis, body_features)), header.title)
     first_prose = next((b.text for b in blocks if b.kind == "paragraph"), None)
@@ -344,12 +360,14 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 
 
 def shown_dates(text: str, day_first: bool = True) -> tuple[dt.date | None, dt.date | None]:
-    """(published, updated) as a dump's reader finds them: for a page's visible text, what its reader sees."""
-    return _dates_of(analyse(text, day_first))
+    """(published, updated) as a dump's reader finds them: for a page's visible text, what its reader sees. Only
+    the dates are read: no headline, byline or body is looked for."""
+    lines, start, end, seen = _classified(text, day_first, None)
+    header = read_header(lines, start, end, day_first, seen, dates_only=True)
+    return _dates_of(header.published, _last_update(header, _revisions(lines, day_first)))
 
 
-def _dates_of(analysis: Analysis) -> tuple[dt.date | None, dt.date | None]:
-    published, updated = analysis.header.published, analysis.updated
+def _dates_of(published: dt.date | None, updated: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
     if not published:  # a page that says only when it was last revised ("Aktualisiert am 17.01.2021") is dated by it
         return updated, None
     return published, updated if updated and updated >= published else None
@@ -481,6 +499,8 @@ def _without_alt_text(texts: list[str]) -> list[str]:
 def _without_glued_alt(text: str, caption: str) -> str:
     """A paragraph less the photo's alt text that a terminal browser printed at its end, run into its last
     sentence's line ("... of eastern Northland. Hori Parata at his farm." over "• Hori Parata at his farm")."""
+    if ". " not in text:  # most lines: no sentence ends inside them (checked first, as it costs least)
+        return text
     words = BULLET.sub("", caption).split()
     if len(words) < ALT_MIN_WORDS:
         return text
@@ -584,7 +604,7 @@ def split_columns(raw: list[str]) -> list[str]:
 
     The columns part where many lines have their only wide gap, before the same character; a table's rows
     have several gaps or rules, and stay as they are."""
-    starts = Counter(gaps[0] for line in raw if not TABLE_MARKS.search(line)
+    starts = Counter(gaps[0] for line in raw if "   " in line and not TABLE_MARKS.search(line)  # no gap without it
                      and len(gaps := [m.end(1) for m in COLUMN_GAP.finditer(line)]) == 1)
     column, count = starts.most_common(1)[0] if starts else (0, 0)
     if count < COLUMN_MIN_LINES:
@@ -664,13 +684,17 @@ def classify(texts: list[str]) -> list[Line]:
     tokens = [words_of(text.lower()) for text in texts]
     stopwords = language_stopwords(Counter(chain.from_iterable(tokens)))
     counts = Counter(texts)
-    stops = [sum(word in stopwords for word in words) for words in tokens]
+    stops = [sum(map(stopwords.__contains__, words)) for words in tokens]
     if sum(stops) < UNKNOWN_LANGUAGE_SHARE * sum(map(len, tokens)):
         # No stoplist knows the page's words (Chinese, or a language jusText has none for): its sentences are
         # what reads as prose.
         stops = [len(words) if SENTENCE_END.search(text) else 0 for text, words in zip(texts, tokens)]
     template = _template_counts(counts, tokens, texts, stops)
-    kinds = [line_kind(text, words, template[text], stop) for text, words, stop in zip(texts, tokens, stops)]
+    kind_of: dict[str, str] = {}  # a line the page repeats is the same kind each time: judged once
+    for text, words, stop in zip(texts, tokens, stops):
+        if text not in kind_of:
+            kind_of[text] = line_kind(text, words, template[text], stop)
+    kinds = [kind_of[text] for text in texts]
     _merge_code_listings(kinds, texts)
     _mark_teasers(kinds, tokens)
     _mark_galleries(kinds, texts)
@@ -752,9 +776,10 @@ def _mark_teasers(kinds: list[str], tokens: list[list[str]]) -> None:
     """A headline printed twice running ("• Star -- Headline" / "Star Headline"), as a link and as its
     picture's alt text, is a teaser for another article, however much it reads like prose."""
     for index in range(1, len(kinds)):
+        if kinds[index - 1] not in ("prose", "item") or kinds[index] not in ("prose", "item"):
+            continue  # before the word sets: most pairs of lines are not two prose lines or items
         now, before = set(tokens[index]), set(tokens[index - 1])
-        if (kinds[index - 1] in ("prose", "item") and kinds[index] in ("prose", "item")
-                and TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= TEASER_MAX_WORDS
+        if (TEASER_MIN_WORDS <= min(len(now), len(before)) and max(len(now), len(before)) <= TEASER_MAX_WORDS
                 and len(now & before) >= TEASER_OVERLAP * len(now | before)):
             kinds[index - 1] = kinds[index] = "line"
 
@@ -918,8 +943,10 @@ class Header:
 
 
 def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: dt.datetime | None = None,
-                marked: set[str] | frozenset[str] = frozenset(), candidates: list | None = None) -> Header:
-    """Metadata from the lines above the first paragraph; the body starts after the last of it."""
+                marked: set[str] | frozenset[str] = frozenset(), candidates: list | None = None,
+                dates_only: bool = False) -> Header:
+    """Metadata from the lines above the first paragraph; the body starts after the last of it. ``dates_only``:
+    the dates and nothing else (no byline, title or rows)."""
     first_paragraph = next((i for i in range(start, end) if lines[i].kind == "prose"
                             and (ends_sentence(lines[i].text) or lines[i].words > MAX_TITLE_WORDS)
                             and not labelled_date(lines[i].text, day_first)), start)  # "Published: ... p.m."
@@ -947,15 +974,17 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     dates = [i for i, (published, _) in datelines.items() if published and not EMBEDDED_POST.search(lines[i].text)]
     labelled = [i for i in dates if labelled_date(lines[i].text, day_first)]  # "Published: 3 May 2024"
     dates = labelled or [i for i in dates if lines[i].kind != "prose"] or dates
-    # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
-    meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
     revised = [i for i, (published, updated) in datelines.items() if updated and not published]
-    # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
-    bylines = [i for i in meta_rows if i not in related and _byline_row(lines, i, set(dates))]
     if dates:
         header.published, header.updated = datelines[dates[-1]]
     if revised and not header.updated:
         header.updated = datelines[revised[-1]][1]  # "Updated 3 hours ago" on a line of its own
+    if dates_only:
+        return header
+    # Under a standfirst, a byline counts only beside the date ("by Teads" there is an advert's).
+    meta_rows = [*zone, *under] if set(dates) & set(under) else list(zone)
+    # "By Jane Doe | Staff" looks like a menu, so only section headings are ruled out as bylines
+    bylines = [i for i in meta_rows if i not in related and _byline_row(lines, i, set(dates))]
     if bylines:
         signed = [i for i in bylines if _signed(lines[i].text)]  # "By Jane Doe" beats a bare name
         header.byline = byline_name(lines[(signed or bylines)[-1]].text)
