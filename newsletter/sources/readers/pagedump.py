@@ -639,29 +639,30 @@ def unwrap(raw: list[str]) -> list[str]:
     # continues the sentence ("... easy to use" / "JavaScript code coverage"); without them it may start
     # anew, unless the full line stopped mid-sentence.
     spaced = len(lines) - len(texts) >= BLANK_SHARE * len(texts)
-    joined: list[str] = []
+    joined: list[list[str]] = []  # each paragraph's pieces, joined once at the end: a long one grows in linear time
     previous = 0  # the raw length of the line before, 0 after a blank line
     hang = None  # where the text of the list item above starts: its wrapped lines are indented to it
     for line, text in zip(raw, lines):
         room_left = width - previous - 1
-        continues = spaced or not text[:1].isupper() or not SENTENCE_END.search(joined[-1] if joined else ".")
+        continues = spaced or not text[:1].isupper() or not SENTENCE_END.search(joined[-1][-1] if joined else ".")
         bullet = BULLET.match(text)
-        wrapped = previous and len(text.split()[0] if text else "") > room_left and continues
+        wrapped = previous and len(text.split(maxsplit=1)[0] if text else "") > room_left and continues
         if text and not bullet and any(ch.isalnum() for ch in text) and (
                 wrapped or hang == len(line) - len(line.lstrip()) and not text[0].isupper()):
-            joined[-1] += ("" if _split_at_hyphen(joined[-1], text) else " ") + text
+            joined[-1] += ["" if _split_at_hyphen(joined[-1][-1], text) else " ", text]
         elif text:
-            joined.append(text)
+            joined.append([text])
             hang = len(line) - len(line.lstrip()) + bullet.end() if bullet else None
         hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
-    return joined
+    return ["".join(pieces) for pieces in joined]
 
 
 def _split_at_hyphen(line: str, text: str) -> bool:
     """Whether a wrap broke a word at its hyphen ("Floating-Offshore-" / "Windfarmen"): mail clients and terminals
     wrap there. "Nord- und Südseite" is two words, the first cut short."""
-    return bool(HYPHEN_END.search(line)) and text[:1].isalpha() and text.split()[0].lower() not in HYPHEN_JOINERS
+    return (bool(HYPHEN_END.search(line[-2:])) and text[:1].isalpha()  # the end only: the paragraph grows as it joins
+            and text.split(maxsplit=1)[0].lower() not in HYPHEN_JOINERS)
 
 
 def _join_broken_sentences(lines: list[str]) -> list[str]:
