@@ -115,7 +115,7 @@ def updated_date(line: str, day_first: bool = True) -> dt.date | None:
 # "Video verfügbar bis 28.02.2021", "Offer valid until 3 May", "Termin: 21.02.2020": a deadline, an event, a
 # validity, not when the page was written.
 _NOT_WRITTEN_ON = re.compile(r"\b(?:bis|until|till|through|expires?|ablauf|jusqu'au|hasta|fino\s+al|termin|event\s+date"
-                    r"|(?:gültig|valid)\s+(?:seit|from))\W*(?:zum|am|on|le|el)?\W*$", re.IGNORECASE)
+                             r"|(?:gültig|valid)\s+(?:seit|from))\W*(?:zum|am|on|le|el)?\W*$", re.IGNORECASE)
 # "Published: 3 May 2024", "Veröffentlicht am 23. Februar 2020", "Pubblicato il 19 Febbraio 2020": the line says
 # which of the page's dates is the article's.
 _BY = r"^\W*(?:(?:verfasst|geschrieben|written|posted)\s+)?(?:by|von|par|por|door)\s*:?\s+"

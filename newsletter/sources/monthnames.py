@@ -1,5 +1,6 @@
 """Month names in the languages of the pages readers clip: dates are read by them, and a German ordinal before
-one ("am 28. Februar") ends no sentence. Apart from the date patterns, which take tens of ms to compile."""
+one ("am 28. Februar") ends no sentence. Kept apart from dates.py, whose patterns take tens of ms to compile, so
+that the summariser can use them without that cost."""
 
 from __future__ import annotations
 

@@ -965,10 +965,10 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
                      for i, dates in datelines.items()}
     if not _dates_published(datelines):
         datelines |= _dates_around_text(lines, first_paragraph, end, day_first)
-    if not any(any(dates) for dates in datelines.values()):
+    if not _dated(datelines):
         far = [i for i in title_zone if i < zone.start and i not in related]
         datelines |= {i: dates for i in far if any(dates := dateline(lines[i].text, day_first))}
-    if not any(any(dates) for dates in datelines.values()):
+    if not _dated(datelines):
         datelines |= _labelled_anywhere(lines, day_first)
     # A sentence that mentions a date ("… appointed with effect from 1.9.2015") dates the article only when no
     # line of its own does; an embedded post's signature ("— Jane Doe (@jane) November 3, 2023") never does.
@@ -1008,6 +1008,11 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
 
 def _dates_published(datelines: dict[int, tuple[dt.date | None, dt.date | None]]) -> bool:
     return any(published for published, _ in datelines.values())
+
+
+def _dated(datelines: dict[int, tuple[dt.date | None, dt.date | None]]) -> bool:
+    """Whether any line gave a date, published or revised."""
+    return any(any(dates) for dates in datelines.values())
 
 
 def _dates_around_text(lines: list[Line], first: int, end: int,
