@@ -4,7 +4,9 @@ category stats), whose calls take the same injected faults (e.g. 429 with X-Rate
 
 It also creates batch ids (``/v3/mail/batch``) and cancels scheduled batches
 (``/v3/user/scheduled_sends``); mail sent under a cancelled batch id is never delivered. As
-SendGrid, it refuses a cancel closer than 10 minutes to the batch's ``send_at``. Its clock
+SendGrid, it refuses a cancel closer than 10 minutes to the batch's ``send_at``, and a second
+cancel or pause of a batch id that already has one (GET ``/v3/user/scheduled_sends/{id}`` tells
+which it has). Its clock
 (``clock``, Unix seconds) can be set to the one a test gives the product.
 
 It checks each request body the way the API does (limits, required fields, content order,
@@ -284,6 +286,7 @@ class FakeSendGrid(LoopbackStandIn):
         self.deliveries: list[tuple[str | None, list[str]]] = []
         self.batch_ids: list[str] = []  # created with POST /v3/mail/batch
         self.cancelled: set[str] = set()  # batch ids cancelled with POST /v3/user/scheduled_sends
+        self.statuses: dict[str, str] = {}  # batch id -> "cancel" or "pause", as GET /v3/user/scheduled_sends/{id} says
         self.problems: list[tuple[str, str]] = []
         self.faults: dict[int, Fault] = {}  # by request number, from 1
         self.every_request: Fault | None = None
@@ -319,6 +322,11 @@ class FakeSendGrid(LoopbackStandIn):
             if int(group.group(1)) not in self.groups:
                 return 404, {"errors": [{"field": None, "message": "Unsubscribe group not found"}]}
             return 200, self.groups[int(group.group(1))]
+        scheduled = re.fullmatch(r"/v3/user/scheduled_sends/([\w-]+)", url.path)
+        if scheduled:
+            if scheduled.group(1) not in self.statuses:
+                return 404, {"errors": [{"field": None, "message": "batch id has no cancel or pause status"}]}
+            return 200, [{"batch_id": scheduled.group(1), "status": self.statuses[scheduled.group(1)]}]
         if url.path == "/v3/categories/stats":
             if "categories" not in query or "start_date" not in query:
                 return 400, {"errors": [{"field": "start_date", "message": "categories and start_date are required"}]}
@@ -347,6 +355,10 @@ class FakeSendGrid(LoopbackStandIn):
             if due is not None and due - self.clock() < CANCEL_DEADLINE_SECONDS:
                 return 400, {"errors": [{"field": "batch_id", "message": "cannot cancel or pause a batch within "
                                          "10 minutes of its send_at"}]}
+            if batch_id in self.statuses:  # POST sets a status once; changing it is a PATCH
+                return 400, {"errors": [{"field": "batch_id", "message": "batch id already has a cancel or pause "
+                                         "status"}]}
+            self.statuses[batch_id] = status
             if status == "cancel":
                 self.cancelled.add(batch_id)
             return 201, {"batch_id": batch_id, "status": status}

@@ -38,6 +38,59 @@ def test_a_held_send_cancels_and_resends_a_try_of_unknown_fate(cli, sendgrid, se
     assert status["complete"] and status["unknown_recipients"] == 0
 
 
+@pytest.mark.parametrize("lost", ["after SendGrid took it", "before SendGrid took it"])
+def test_a_cancel_whose_answer_is_lost_is_tried_again_until_sendgrid_confirms_it(
+        cli, sendgrid, sendgrid_workspace: Path, lost: str) -> None:
+    set_send_settings(sendgrid_workspace, batch_size=3, concurrency=1, timeout=0.5, max_backoff=0.1,
+                      sendgrid={"hold": "11m"})
+    audience = write_audience(issue_folder(sendgrid_workspace) / "audience.csv", 6)
+    # Batch 2's send is answered too late; then the cancel of its batch id loses its answer.
+    cut_off = Fault(answer=False) if lost == "after SendGrid took it" else Fault(deliver=False, answer=False)
+    sendgrid.faults = {4: Fault(delay=1.0), 5: cut_off}
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 0, result.err
+    time.sleep(1.0)  # the stand-in finishes taking the send the client gave up on
+    assert len(sendgrid.cancelled) == 1 and copies(sendgrid.delivered) == {address: 1 for address in audience}
+    asked = [path for path in sendgrid.reads if path.startswith("/v3/user/scheduled_sends/")]
+    # Taken: the second cancel is refused (the batch already has one) and the kept status settles it.
+    assert asked == ([f"/v3/user/scheduled_sends/{sendgrid.batch_ids[1]}"] if lost == "after SendGrid took it"
+                     else [])
+    assert json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)["complete"]
+
+
+def test_a_run_killed_while_its_cancel_was_out_is_settled_by_the_next(sendgrid, sendgrid_workspace: Path) -> None:
+    from tests.send_helpers import FAKE_KEY
+    from tests.test_send_crash import kill, start_process
+
+    set_send_settings(sendgrid_workspace, batch_size=3, concurrency=1, timeout=0.5, sendgrid={"hold": "11m"})
+    audience = write_audience(issue_folder(sendgrid_workspace) / "audience.csv", 6)
+    first = start_process(sendgrid_workspace, {"SENDGRID_API_KEY": FAKE_KEY})
+    # Batch 2's send is answered too late; SendGrid takes the cancel, and the run dies before its answer.
+    sendgrid.faults = {4: Fault(delay=1.0), 5: Fault(before=lambda: kill(first), answer=False)}
+    first.communicate(timeout=60)
+    assert first.returncode == -9 and len(sendgrid.cancelled) == 1
+    sendgrid.faults = {}
+    second = start_process(sendgrid_workspace, {"SENDGRID_API_KEY": FAKE_KEY})
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert "fate was unknown; cancelled its scheduled batch, sending it again" in err
+    assert copies(sendgrid.delivered) == {address: 1 for address in audience}
+
+
+def test_a_refused_cancel_is_not_taken_for_done(cli, sendgrid, sendgrid_workspace: Path) -> None:
+    set_send_settings(sendgrid_workspace, batch_size=3, concurrency=1, timeout=0.5, max_backoff=0.1,
+                      sendgrid={"hold": "11m"})
+    write_audience(issue_folder(sendgrid_workspace) / "audience.csv", 6)
+    # The cancel is lost before SendGrid takes it, and its second try is refused (SendGrid's limit).
+    sendgrid.faults = {4: Fault(delay=1.0), 5: Fault(deliver=False, answer=False),
+                       6: Fault(status=400, message="You cannot have more than 10 batches cancelled at a time")}
+    result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")
+    assert result.code == 1 and "--resend-unknown" in result.err
+    assert sendgrid.cancelled == set() and any(p.startswith("/v3/user/scheduled_sends/") for p in sendgrid.reads)
+    status = json.loads(cli("status", EXAMPLE_ISSUE, "--json").out)
+    assert not status["complete"] and status["unknown_recipients"] == 3
+
+
 def test_a_hold_sendgrid_cannot_cancel_in_time_is_refused(cli, sendgrid, sendgrid_workspace: Path) -> None:
     set_send_settings(sendgrid_workspace, sendgrid={"hold": "5m"})
     result = cli("send", EXAMPLE_ISSUE, "--send", "--yes")

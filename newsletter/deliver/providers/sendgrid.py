@@ -273,8 +273,10 @@ class SendGridProvider(Provider):
     dkim_selectors = ("s1", "s2")  # the CNAMEs of its automated security (domain authentication)
 
     def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 30.0, sandbox: bool = False,
-                 unsubscribe_group: int = 0, hold: dt.timedelta = dt.timedelta(0)) -> None:
+                 unsubscribe_group: int = 0, hold: dt.timedelta = dt.timedelta(0),
+                 policy: RetryPolicy = RetryPolicy()) -> None:
         self.api_key = api_key
+        self.policy = policy
         self.unsubscribe_group = unsubscribe_group
         self.hold = hold
         self.delivers_at: dt.datetime | None = None  # a held send's delivery time, once open
@@ -288,8 +290,9 @@ class SendGridProvider(Provider):
     def from_workspace(cls, workspace: Workspace, sandbox: bool = False) -> SendGridProvider:
         own = workspace.provider_settings(cls.name, SendGridSettings)
         host = os.environ.get("SENDGRID_API_HOST") or own.host or DEFAULT_HOST
-        return cls(secret(API_KEY, "the sendgrid provider"), host, workspace.table(SendSettings).timeout, sandbox,
-                   own.unsubscribe_group, hold_time(own.hold, workspace))
+        send = workspace.table(SendSettings)
+        return cls(secret(API_KEY, "the sendgrid provider"), host, send.timeout, sandbox, own.unsubscribe_group,
+                   hold_time(own.hold, workspace), RetryPolicy.from_settings(send))
 
     @classmethod
     def hosted_unsubscribe(cls, workspace: Workspace) -> HostedUnsubscribe | None:
@@ -326,7 +329,7 @@ class SendGridProvider(Provider):
     def open(self, campaign: Campaign) -> Iterator[SendGridSession]:
         body = SendGridBody(campaign, sandbox=self.sandbox, unsubscribe_group=self.unsubscribe_group, hold=self.hold)
         self.delivers_at = body.held_until
-        yield SendGridSession(self.client, body, self.host)
+        yield SendGridSession(self.client, body, self.host, self.policy)
 
     def pull_suppressions(self, since: dt.datetime | None, policy: RetryPolicy,
                           progress: Callable[[str], None] = lambda _: None) -> list[Suppression]:
@@ -358,7 +361,7 @@ class SendGridProvider(Provider):
 
     def cancel_scheduled(self, reference: str) -> None:
         """Cancel a scheduled batch: whatever was sent under its id is never delivered."""
-        cancel_batch(self.client(), reference)
+        cancel_batch(self.client(), reference, self.policy)
 
 
 def _unredirected(http_client):
@@ -390,8 +393,10 @@ class SendGridSession(Session):
     """Shared by the send's worker threads. Each thread gets its own client: the library keeps
     per-request state (headers, the URL it builds) on the client object."""
 
-    def __init__(self, new_client: Callable[[], SendGridAPIClient], body: SendGridBody, host: str = "") -> None:
+    def __init__(self, new_client: Callable[[], SendGridAPIClient], body: SendGridBody, host: str = "",
+                 policy: RetryPolicy = RetryPolicy()) -> None:
         self.new_client = new_client
+        self.policy = policy  # for cancels, which are safe to try again
         self.host = host
         self.body = body
         self.requests = 0
@@ -424,7 +429,7 @@ class SendGridSession(Session):
         return reserved
 
     def cancel(self, sendgrid_batch: str) -> None:
-        cancel_batch(self.client, sendgrid_batch)
+        cancel_batch(self.client, sendgrid_batch, self.policy)
 
     def send(self, batch: Batch) -> str:
         from python_http_client.exceptions import HTTPError
@@ -535,11 +540,32 @@ def new_batch_id(client: SendGridAPIClient) -> str:
         raise TemporaryFailure(f"SendGrid answered {response.status_code} without a batch_id") from None
 
 
-def cancel_batch(client: SendGridAPIClient, sendgrid_batch: str) -> None:
-    """POST /v3/user/scheduled_sends with status cancel."""
-    _call(lambda: client.client.user.scheduled_sends.post(request_body={"batch_id": sendgrid_batch,
-                                                                        "status": "cancel"}),
-          f"cancelling batch {sendgrid_batch}")
+def cancel_batch(client: SendGridAPIClient, sendgrid_batch: str, policy: RetryPolicy) -> None:
+    """POST /v3/user/scheduled_sends with status cancel, tried again while SendGrid does not answer
+    or answers 429/5xx. A cancel is safe to repeat, but SendGrid refuses a second status for a
+    batch id, and an earlier try (this run's, or a killed run's) may have been taken: a refusal is
+    checked against the status SendGrid keeps (GET /v3/user/scheduled_sends/{batch_id})."""
+    def attempt() -> None:
+        try:
+            _call(lambda: client.client.user.scheduled_sends.post(request_body={"batch_id": sendgrid_batch,
+                                                                                "status": "cancel"}),
+                  f"cancelling batch {sendgrid_batch}")
+        except BatchFailed:
+            if _batch_status(client, sendgrid_batch, policy) != "cancel":
+                raise
+
+    with_retries(attempt, policy)
+
+
+def _batch_status(client: SendGridAPIClient, sendgrid_batch: str, policy: RetryPolicy) -> str:
+    """"cancel", "pause", or "" when SendGrid keeps no status for the batch id."""
+    try:
+        found = _Reader(client, policy).get(("user", "scheduled_sends", sendgrid_batch))
+    except SendError:  # 404: no status
+        return ""
+    entries = found if isinstance(found, list) else [found]
+    return next((str(e.get("status", "")) for e in entries if isinstance(e, dict)
+                 and e.get("batch_id") == sendgrid_batch), "")
 
 
 def _call(request, what: str):
