@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   install, then build the example issue and dry-run send it (no account, no key)
 #   make test   install the test dependencies, then lint and run the whole test suite
-#   make check  lint + the fast tests (no slow, no browser tests): under a minute
+#   make check  lint + the fast tests (no slow, no browser tests): about a minute
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -88,9 +88,10 @@ test: lint $(CHROMIUM) $(DUMPERS) $(SPAMASSASSIN) $(FAKETIME_CMD)
 	done
 	NEWSLETTER_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
-# One test process per core: the fast tests are independent (own temp folders, free ports).
+# Two test processes per core: the fast tests are independent (own temp folders, free ports), and
+# many wait on a socket or a timeout rather than compute (1.5 min with one per core, 1.1 with two).
 check: lint
-	$(BIN)/python -m pytest -q -m "$(FAST)" -n auto
+	$(BIN)/python -m pytest -q -m "$(FAST)" -n $$(( $$(nproc) * 2 ))
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

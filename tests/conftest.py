@@ -56,7 +56,13 @@ def shared_dir() -> Path:
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the project's example workspace; the working directory is set to it."""
-    root = tmp_path / "ws"
+    root = example_workspace(tmp_path / "ws")
+    monkeypatch.chdir(root)
+    return root
+
+
+def example_workspace(root: Path) -> Path:
+    """A copy of the project's example workspace at ``root`` (a new folder)."""
     root.mkdir()
     settings = (PROJECT / "newsletter.toml").read_text(encoding="utf-8")
     # The tests' web servers live on 127.0.0.1, which fetches may reach only when a setting names it.
@@ -66,7 +72,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # As a sender's own copy has it (`cp .env.example .env`): a first real send keeps its new
     # send-log key there. A runner's fresh clone has none (tests of that remove it).
     (root / ".env").write_text("# Secrets only; never committed.\n", encoding="utf-8")
-    monkeypatch.chdir(root)
     return root
 
 

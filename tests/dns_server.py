@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from dnslib.server import DNSLogger, DNSServer
 from dnslib.zoneresolver import ZoneResolver
 
@@ -14,7 +16,10 @@ class Zone:
         quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", logf=lambda _: None)
         self.udp = DNSServer(resolver, address="127.0.0.1", port=0, logger=quiet)
         self.port = self.udp.server.server_address[1]
-        self.udp.start_thread()
+        # dnslib's start_thread polls for a stop every half second; each test would wait that long.
+        self.thread = threading.Thread(target=self.udp.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
 
     @property
     def address(self) -> str:

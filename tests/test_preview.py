@@ -41,6 +41,18 @@ def server(workspace: Path) -> PreviewServer:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def unchanged_server(tmp_path_factory: pytest.TempPathFactory) -> PreviewServer:
+    """One server for the tests that only read from it (a build takes 0.4 s)."""
+    from tests.conftest import example_workspace
+
+    server = PreviewServer(find_workspace(example_workspace(tmp_path_factory.mktemp("preview") / "ws")),
+                           EXAMPLE_ISSUE, port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
 def open_preview(browser: Browser, server: PreviewServer, width: int = 1400) -> Page:
     page = browser.new_page(viewport={"width": width, "height": 1000})
     page.goto(server.url)
@@ -125,8 +137,8 @@ def test_build_error_shows_in_the_page_and_the_server_stays_up(browser: Browser,
 @pytest.mark.parametrize("path", ["/../newsletter.toml", "/%2e%2e/newsletter.toml", "/..%2fnewsletter.toml",
                                   "/images/../../newsletter.toml", "/images/%2e%2e%2fissue.md", "//etc/passwd",
                                   "/issues/2026-11-garden-notes/issue.md"])
-def test_only_the_build_is_served(server: PreviewServer, path: str) -> None:
-    host, port = server.httpd.server_address[:2]
+def test_only_the_build_is_served(unchanged_server: PreviewServer, path: str) -> None:
+    host, port = unchanged_server.httpd.server_address[:2]
     assert host == "127.0.0.1"
     connection = http.client.HTTPConnection(host, port, timeout=5)
     connection.request("GET", path)
@@ -161,9 +173,9 @@ def test_a_save_is_pushed_to_the_page_as_a_server_sent_event(server: PreviewServ
 @pytest.mark.parametrize("host, status", [("127.0.0.1:{port}", 200), ("localhost:{port}", 200),
                                           ("attacker.example:{port}", 403), ("127.0.0.1", 403),
                                           ("localhost:1", 403), ("", 403)])
-def test_only_a_local_host_header_is_answered(server: PreviewServer, host: str, status: int) -> None:
+def test_only_a_local_host_header_is_answered(unchanged_server: PreviewServer, host: str, status: int) -> None:
     """DNS rebinding: a page whose name now points at 127.0.0.1 must not read the subscriber data."""
-    address, port = server.httpd.server_address[:2]
+    address, port = unchanged_server.httpd.server_address[:2]
     connection = http.client.HTTPConnection(address, port, timeout=5)
     connection.putrequest("GET", "/message.eml", skip_host=True)
     if host:
