@@ -197,6 +197,10 @@ class _Handler(JsonHandler):
             number = fake.counter
             fake.reads.append(self.path)
             fault = fake.faults.get(number)
+        if fault and fault.before:
+            fault.before()  # a kill armed for this request number lands on a read too
+        if fault and not (fault.deliver and fault.answer):
+            return  # the connection drops: no answer
         if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
             self._reply(401, {"errors": [{"message": "authorization required", "field": None}]})
         elif fault and fault.status:
