@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from newsletter.preview.server import PreviewServer, dark_mode
 from newsletter.workspace import find_workspace
-from tests.conftest import EXAMPLE_ISSUE, PROJECT
+from tests.conftest import EXAMPLE_ISSUE, PROJECT, example_workspace
 
 CHROMIUM = os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium")
 # Without the networking flags chromium stalls on a closed network.
@@ -44,8 +44,6 @@ def server(workspace: Path) -> PreviewServer:
 @pytest.fixture(scope="module")
 def unchanged_server(tmp_path_factory: pytest.TempPathFactory) -> PreviewServer:
     """One server for the tests that only read from it (a build takes 0.4 s)."""
-    from tests.conftest import example_workspace
-
     server = PreviewServer(find_workspace(example_workspace(tmp_path_factory.mktemp("preview") / "ws")),
                            EXAMPLE_ISSUE, port=0)
     server.start()

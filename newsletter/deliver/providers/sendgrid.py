@@ -561,7 +561,7 @@ def _batch_status(client: SendGridAPIClient, sendgrid_batch: str, policy: RetryP
     """"cancel", "pause", or "" when SendGrid keeps no status for the batch id."""
     try:
         found = _Reader(client, policy).get(("user", "scheduled_sends", sendgrid_batch))
-    except SendError:  # 404: no status
+    except SendError:  # 404 (no status kept), or no answer after the retries: the refusal stands
         return ""
     entries = found if isinstance(found, list) else [found]
     return next((str(e.get("status", "")) for e in entries if isinstance(e, dict)
