@@ -85,6 +85,8 @@ def test_a_dump_file_without_its_own_date_line_reads_no_relative_date(tmp_path: 
     ("4 maggio 2019", dt.date(2019, 5, 4)),
     ("15 августа 2016, 13:43", dt.date(2016, 8, 15)),
     ("18. 05. 2014 22:38", dt.date(2014, 5, 18)),
+    ("29 / Dezember / 2022", dt.date(2022, 12, 29)),  # set apart as a magazine's masthead does
+    ("26 | 01 | 2022 Schweiz | Praxis", dt.date(2022, 1, 26)),
 ])
 def test_a_date_with_its_month_named_in_another_language_is_read(line: str, date: dt.date) -> None:
     assert split_dump(dump(line)).published == date
@@ -118,6 +120,15 @@ def test_a_paragraph_opening_with_a_date_dates_the_article_and_stays_in_it() -> 
 def test_a_date_just_under_the_text_dates_it_but_not_one_under_the_comments() -> None:
     assert split_dump(dump(tail=("Posted 11 April 2018 by Ann Example",))).published == dt.date(2018, 4, 11)
     assert split_dump(dump(tail=("3 Comments", "Bob, 11 April 2018"))).published is None
+
+
+def test_a_date_far_under_the_text_dates_it_when_the_page_shows_no_other() -> None:
+    gallery = [f"[IMG] Plot {number}" for number in range(12)]
+    assert split_dump(dump(tail=(*gallery, "23.09.22"))).published == dt.date(2022, 9, 23)
+    listing = (*gallery, "23.09.22", "More from the society", "Seed swap draws a record crowd", "14.08.22")
+    assert split_dump(dump(tail=listing)).published is None  # which of the posts is this page?
+    thread = (*gallery, "3 Comments", "Bob Example", "23.09.22")
+    assert split_dump(dump(tail=thread)).published is None  # when a reader wrote, not the article
 
 
 def test_a_page_that_gives_only_its_revision_date_is_dated_by_it() -> None:

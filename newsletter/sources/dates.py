@@ -43,7 +43,9 @@ DATE_PATTERN = ShortLinePattern(re.compile(
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
     r"|\d{1,2}\.\s\d{1,2}\.\s\d{4}"  # "18. 05. 2014"
     r"|(?<![\d.])\d{2}([-/.])\d{2}\1\d{2}(?![\d.:-])"  # "11.03.17", "10/15/15": two-digit parts only
-    rf"|{_DAY}\s*+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"  # "3 November 2026", "3. März 2021", "3 de marzo de 2021"
+    r"|\d{1,2}\s+([/|])\s+\d{1,2}\s+\2\s+\d{4}"  # "26 | 01 | 2022", set apart as a magazine's masthead does
+    rf"|{_DAY}\s*+(?:de\s+|[/|]\s+)?{_MONTH},?\s+(?:de\s+|[/|]\s+)?\d{{4}}"  # "3 November 2026", "3. März 2021",
+    # "3 de marzo de 2021", "29 / Dezember / 2022"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     r"|\d{4}年\d{1,2}月\d{1,2}日)",  # Chinese and Japanese: "2024年5月3日"
     re.IGNORECASE,
@@ -54,6 +56,7 @@ _CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _NAMED_DATE = re.compile(rf"^(?:(?P<day>\d{{1,2}})\D*?(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>\d{{1,2}}))"
                          r"\D*?(?P<year>\d{4})$", re.IGNORECASE)
 _UPDATED_PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|revised)(?:\s+on)?\s*:?\s*", re.IGNORECASE)
+_SPACED_BAR = re.compile(r"\s+\|\s+")
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
 
 
@@ -65,6 +68,7 @@ def parse_date(text: str, day_first: bool = True) -> dt.date | None:
         return _named_date(named)
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
         day_first = False
+    text = _SPACED_BAR.sub("/", text)  # "26 | 01 | 2022"
     try:
         return date_parser.parse(text, dayfirst=day_first, fuzzy=False).date()
     except (ValueError, OverflowError):

@@ -969,7 +969,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
         far = [i for i in title_zone if i < zone.start and i not in related]
         datelines |= {i: dates for i in far if any(dates := dateline(lines[i].text, day_first))}
     if not _dated(datelines):
-        datelines |= _labelled_anywhere(lines, day_first)
+        datelines |= _labelled_anywhere(lines, day_first) or _one_date_anywhere(lines, end, day_first)
     # A sentence that mentions a date ("… appointed with effect from 1.9.2015") dates the article only when no
     # line of its own does; an embedded post's signature ("— Jane Doe (@jane) November 3, 2023") never does.
     dates = [i for i, (published, _) in datelines.items() if published and not EMBEDDED_POST.search(lines[i].text)]
@@ -1051,6 +1051,21 @@ def _labelled_anywhere(lines: list[Line], day_first: bool) -> dict[int, tuple[dt
         return {}
     first = min(labelled)
     return {first: (labelled[first], None)}
+
+
+def _one_date_anywhere(lines: list[Line], end: int,
+                       day_first: bool) -> dict[int, tuple[dt.date | None, dt.date | None]]:
+    """A page whose text was not found near its dateline, and that shows no other date on a line of its own
+    ("23.09.22" under a gallery, "22. Januar 2020 @ 18:13 // Autor: ..." below a long text), is dated by it. A
+    list of posts shows many; a comment under the text is dated when it was written, not the article."""
+    thread = next((i for i in range(end, len(lines)) if lines[i].kind == "comments"), len(lines))
+    found = {i: dates for i, line in enumerate(lines[:thread])
+             if line.kind != "prose" and line.words <= MAX_DATELINE_WORDS
+             for dates in [dateline(line.text, day_first)] if dates[0]}
+    if len({published for published, _ in found.values()}) != 1:
+        return {}
+    first = min(found)
+    return {first: found[first]}
 
 
 def _relative_dateline(text: str, seen: dt.datetime) -> tuple[dt.date | None, dt.date | None]:
