@@ -33,14 +33,21 @@ WINDOW = 3  # lines either side whose findings a line's score takes in
 TITLE_FEATURES = ("topic share", "beside the byline or date", "repeated elsewhere", "headline length", "a label",
                   "a standfirst", "lower case", "near the text", "closeness to the text", "heads a group",
                   "marked as a heading", "length", "right above the text", "another line ends with it",
-                  "under a headline")
+                  "under a headline", "prose", "boilerplate", "short line", "ends a sentence", "nearness rank",
+                  "nearest on topic", "separated parts", "capitalised share", "repeated anywhere", "above the byline or date",
+                  "characters", "most on topic", "under a menu", "under prose", "over prose", "over a menu",
+                  "inside another line", "whole-text topic share")
 # The hand-set headline weights, by feature (used when no learned title model ships): a learned regression did
 # not beat them (docs/extraction.md). Length and "right above the text" are for the learned model only.
 RULE_TITLE_WEIGHTS = {
     "topic share": 1.0, "beside the byline or date": 0.3, "repeated elsewhere": 0.3, "headline length": 0.15,
     "a label": -0.15, "a standfirst": -0.3, "lower case": -0.3, "near the text": 0.1, "closeness to the text": 0.3,
     "heads a group": 0.3, "marked as a heading": 1.0, "length": 0.0, "right above the text": 0.0,
-    "another line ends with it": 0.5, "under a headline": -0.2,
+    "another line ends with it": 0.5, "under a headline": -0.2, "prose": 0.0, "boilerplate": 0.0,
+    "short line": 0.0, "ends a sentence": 0.0, "nearness rank": 0.0, "nearest on topic": 0.0,
+    "separated parts": 0.0, "capitalised share": 0.0, "repeated anywhere": 0.0, "above the byline or date": 0.0,
+    "characters": 0.0, "most on topic": 0.0, "under a menu": 0.0, "under prose": 0.0, "over prose": 0.0,
+    "over a menu": 0.0, "inside another line": 0.0, "whole-text topic share": 0.0,
 }
 RULE_TITLE_THRESHOLD = 0.25
 
@@ -60,11 +67,6 @@ def model() -> dict | None:
         return json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-
-
-def learned_titles() -> bool:
-    """Whether a learned headline model ships (else the hand-set weights score headlines)."""
-    return bool((model() or {}).get("title"))
 
 
 def title_score(features: tuple | None) -> float:

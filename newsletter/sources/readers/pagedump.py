@@ -1122,14 +1122,14 @@ def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
     return bool(_signed(text)) or bool(date_rows & {row - 1, row, row + 1})
 
 
-def _body_topic(lines: list[Line], first: int, end: int) -> frozenset[str]:
-    """The meaningful words of the body's opening paragraphs, which its headline shares."""
+def _body_topic(lines: list[Line], first: int, end: int, budget: int | None = TOPIC_WORDS) -> frozenset[str]:
+    """The meaningful words of the body's opening paragraphs (its ``budget`` of words; None: all of them), which
+    its headline shares."""
     words: set[str] = set()
-    budget = TOPIC_WORDS
     for line in lines[first:end]:
-        if line.kind == "prose" and budget > 0:
+        if line.kind == "prose" and (budget is None or budget > 0):
             words |= line.topic
-            budget -= line.words
+            budget = None if budget is None else budget - line.words
     return frozenset(words)
 
 
@@ -1140,17 +1140,25 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     sticky bar, share text) or ends another line there, and stands next to the byline, the date or the first
     paragraph; a short label ("Science & Health") is a poor one, and so is a line far above the text. How much
     each counts is learned (linemodel.py); a line a format layer marks as a level-one heading counts too."""
-    from newsletter.sources.readers.linemodel import learned_titles, title_score
+    from newsletter.sources.readers.linemodel import title_score
 
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     rows = [index for index in zone if index not in related and _could_be_title(lines[index])]
     echoed = _echoed(lines, rows, outside)
     decks = _decks(lines, rows, topic)
     scores = {}
-    for index in rows:
+    shares = {index: _topic_share(lines[index], topic) for index in rows}
+    on_topic = [index for index in rows if shares[index] >= ON_TOPIC]
+    top_share = max(shares.values(), default=0.0)
+    outside_text = "\n".join(outside)  # each distinct line once
+    whole = _body_topic(lines, body[0], body[1], budget=None)
+    for number, index in enumerate(rows):
         line = lines[index]
         features = (*_title_features(lines, index, zone, anchors, topic, outside), line.text in marked,
-                    min(line.words, 30) / 30, index == zone.stop - 1, index in echoed, index in decks)
+                    min(line.words, 30) / 30, index == zone.stop - 1, index in echoed, index in decks,
+                    *_candidate_features(lines, index, len(rows) - number - 1, on_topic, anchors, outside),
+                    shares[index] == top_share > 0, *_neighbour_features(lines, index),
+                    outside_text.count(line.text) > (line.text in outside), _topic_share(line, whole))
         if candidates is not None:
             candidates.append((index, features))
         scores[index] = title_score(features)
@@ -1158,8 +1166,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     if best is None or scores[best] < title_score(None):
         # Nothing reads as the headline by its topic or neighbours (a short text whose words it does not share):
         # the line right above the text, if it could be one, is still a better guess than a heading inside it.
-        # A learned model's threshold was fitted to say when no line is the headline, so it is left to decide.
-        return zone.stop - 1 if zone.stop - 1 in scores and not learned_titles() else None
+        return zone.stop - 1 if zone.stop - 1 in scores else None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
     return next((index for index in scores if index != best and lines[index].words >= ALT_MIN_WORDS
@@ -1184,6 +1191,27 @@ def _title_features(lines: list[Line], index: int, zone: range, anchors: list[in
             on_topic and index >= zone.stop - 2,
             (index - zone.start + 1) / len(zone),
             on_topic and _heads_group(lines, index, topic))
+
+
+def _candidate_features(lines: list[Line], index: int, below: int, on_topic: list[int], anchors: list[int],
+                        outside: Counter) -> tuple[float, ...]:
+    """How a candidate stands among the others and what it looks like, for a learned headline model."""
+    line, text = lines[index], lines[index].text
+    words = text.split()
+    return (line.kind == "prose", line.kind == "boilerplate", line.kind == "short",
+            ends_sentence(text), 1 / (1 + below), bool(on_topic) and index == on_topic[-1],
+            bool(SEPARATED.search(text)), sum(word[:1].isupper() for word in words) / len(words),
+            outside[text] > 1, bool(anchors) and index < min(anchors), min(len(text), 150) / 100)
+
+
+def _neighbour_features(lines: list[Line], index: int) -> tuple[float, ...]:
+    above = lines[index - 1].kind if index else "navigation"
+    below = lines[index + 1].kind if index + 1 < len(lines) else "navigation"
+    return (above in ("navigation", "section", "boilerplate", "item"), above == "prose", below == "prose",
+            below in ("navigation", "item", "boilerplate"))
+
+
+SEPARATED = re.compile(r"\S: |\s[-–—|]\s")  # "Kicker: Headline", "Headline – Site"
 
 
 def _topic_share(line: Line, topic: frozenset[str]) -> float:
