@@ -100,3 +100,21 @@ def test_every_headline_feature_has_a_named_rule_weight_and_the_rules_score_by_n
     monkeypatch.setattr(linemodel, "RULE_TITLE_WEIGHTS", only_topic)
     for _, features in candidates:
         assert linemodel.title_score(features) == pytest.approx(float(features[0]))
+
+
+def test_a_headline_that_reads_as_a_name_heads_a_page_about_that_person() -> None:
+    """A short line that reads as a name was never a candidate (it could be the byline); the shipped headline
+    model weighs it instead, and a page about the person is headed by the name."""
+    from tests.test_dump_styles import PARAGRAPHS
+
+    profile = "\n".join([
+        "Plot Notes", "Home | Team | Events | Contact", "Margaret Holloway",
+        "Margaret Holloway has chaired the allotment society since 2019, and before that she ran the seed swap "
+        "for a decade.",
+        "Holloway grew up on the plots her grandfather dug after the war, and she still keeps his old spade in the "
+        "shed by the gate.", *PARAGRAPHS[1:], "© 2025 Plot Notes"]) + "\n"
+    assert split_dump(profile).title == "Margaret Holloway"
+    signed = "\n".join(["Plot Notes", "Home | Team | Events | Contact", "Shared tool shed for the allotment society",
+                        "By Ann Example", *PARAGRAPHS]) + "\n"
+    parts = split_dump(signed)
+    assert (parts.title, parts.byline) == ("Shared tool shed for the allotment society", "Ann Example")

@@ -35,8 +35,9 @@ TITLE_FEATURES = ("topic share", "beside the byline or date", "repeated elsewher
                   "marked as a heading", "length", "right above the text", "another line ends with it",
                   "under a headline", "prose", "boilerplate", "short line", "ends a sentence", "nearness rank",
                   "nearest on topic", "separated parts", "capitalised share", "repeated anywhere", "above the byline or date",
-                  "characters", "most on topic", "under a menu", "under prose", "over prose", "over a menu",
-                  "inside another line", "whole-text topic share")
+                  "most on topic", "under a menu", "under prose", "over prose", "over a menu",
+                  "inside another line", "whole-text topic share",
+                  "one word", "reads as a name")
 # The hand-set headline weights, by feature (used when no learned title model ships): a learned regression did
 # not beat them (docs/extraction.md). Length and "right above the text" are for the learned model only.
 RULE_TITLE_WEIGHTS = {
@@ -46,8 +47,9 @@ RULE_TITLE_WEIGHTS = {
     "another line ends with it": 0.5, "under a headline": -0.2, "prose": 0.0, "boilerplate": 0.0,
     "short line": 0.0, "ends a sentence": 0.0, "nearness rank": 0.0, "nearest on topic": 0.0,
     "separated parts": 0.0, "capitalised share": 0.0, "repeated anywhere": 0.0, "above the byline or date": 0.0,
-    "characters": 0.0, "most on topic": 0.0, "under a menu": 0.0, "under prose": 0.0, "over prose": 0.0,
+    "most on topic": 0.0, "under a menu": 0.0, "under prose": 0.0, "over prose": 0.0,
     "over a menu": 0.0, "inside another line": 0.0, "whole-text topic share": 0.0,
+    "one word": -9.0, "reads as a name": -9.0,
 }
 RULE_TITLE_THRESHOLD = 0.25
 

@@ -222,6 +222,7 @@ TOPIC_WORDS = 400  # the opening of the body whose words a headline shares
 HEADLINE_WORDS = (4, 20)  # a headline's length, fewest and most words
 ECHO_MIN_WORDS = 3  # a headline this long that another line ends with is said again there, not by chance
 ECHO_TRAILING = "”\"'»«“.!?) "  # what may close a line after the headline it repeats ("thoughts on “Headline”")
+DECK_GAP = 2  # how many lines a deck may stand under its headline (a photo's credit between them)
 ON_TOPIC = 0.25  # share of its words in the body's opening that lets a line gain from where it stands
 NOT_TITLE = ShortLinePattern(re.compile(
     r"""\S@\S | https?:// | www\. | \b\d+\s+(?:sec|second|min|minute|hour|day|week|month|year)s?\s+ago\b
@@ -1143,7 +1144,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     from newsletter.sources.readers.linemodel import title_score
 
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
-    rows = [index for index in zone if index not in related and _could_be_title(lines[index])]
+    rows = [index for index in zone if index not in related and _could_be_title(lines[index], relaxed=True)]
     echoed = _echoed(lines, rows, outside)
     decks = _decks(lines, rows, topic)
     scores = {}
@@ -1158,7 +1159,8 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
                     min(line.words, 30) / 30, index == zone.stop - 1, index in echoed, index in decks,
                     *_candidate_features(lines, index, len(rows) - number - 1, on_topic, anchors, outside),
                     shares[index] == top_share > 0, *_neighbour_features(lines, index),
-                    outside_text.count(line.text) > (line.text in outside), _topic_share(line, whole))
+                    outside_text.count(line.text) > (line.text in outside), _topic_share(line, whole),
+                    line.words == 1, bool(byline_name(line.text)))
         if candidates is not None:
             candidates.append((index, features))
         scores[index] = title_score(features)
@@ -1166,7 +1168,7 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     if best is None or scores[best] < title_score(None):
         # Nothing reads as the headline by its topic or neighbours (a short text whose words it does not share):
         # the line right above the text, if it could be one, is still a better guess than a heading inside it.
-        return zone.stop - 1 if zone.stop - 1 in scores else None
+        return zone.stop - 1 if zone.stop - 1 in scores and _could_be_title(lines[zone.stop - 1]) else None
     # "Headline Kevin Smith / Getty": a photo's alt text (the headline again) run into its credit, when the
     # page shows the bare headline too.
     return next((index for index in scores if index != best and lines[index].words >= ALT_MIN_WORDS
@@ -1201,7 +1203,7 @@ def _candidate_features(lines: list[Line], index: int, below: int, on_topic: lis
     return (line.kind == "prose", line.kind == "boilerplate", line.kind == "short",
             ends_sentence(text), 1 / (1 + below), bool(on_topic) and index == on_topic[-1],
             bool(SEPARATED.search(text)), sum(word[:1].isupper() for word in words) / len(words),
-            outside[text] > 1, bool(anchors) and index < min(anchors), min(len(text), 150) / 100)
+            outside[text] > 1, bool(anchors) and index < min(anchors))
 
 
 def _neighbour_features(lines: list[Line], index: int) -> tuple[float, ...]:
@@ -1219,12 +1221,17 @@ def _topic_share(line: Line, topic: frozenset[str]) -> float:
 
 
 def _decks(lines: list[Line], rows: list[int], topic: frozenset[str]) -> set[int]:
-    """The rows right under a headline that are on its topic too: its deck, a subtitle that often shares more of
+    """The rows under a headline that are on its topic too: its deck, a subtitle that often shares more of
     the text's words than the headline does ("Trauern digital am Ewigkeitssonntag" / "In der Chatandacht auf
-    trauernetz.de der Verstorbenen gedenken")."""
+    trauernetz.de der Verstorbenen gedenken"). A photo's credit may stand between them."""
     on_topic = {index for index in rows if _topic_share(lines[index], topic) >= ON_TOPIC}
-    return {index for index in on_topic
-            if index - 1 in on_topic and HEADLINE_WORDS[0] <= lines[index - 1].words <= HEADLINE_WORDS[1]}
+    candidates = set(rows)
+
+    def headline_over(index: int) -> bool:
+        above = next((j for j in range(index - 1, max(-1, index - 1 - DECK_GAP), -1) if j in candidates), None)
+        return above in on_topic and HEADLINE_WORDS[0] <= lines[above].words <= HEADLINE_WORDS[1]
+
+    return {index for index in on_topic if headline_over(index)}
 
 
 def _echoed(lines: list[Line], rows: list[int], outside: Counter) -> set[int]:
@@ -1267,8 +1274,12 @@ def _heads_group(lines: list[Line], index: int, topic: frozenset[str]) -> bool:
     return not on_topic(index - 1) and (on_topic(index + 1) or on_topic(index + 2))
 
 
-def _could_be_title(line: Line) -> bool:
-    if line.kind in ("navigation", "section", "comments", "data", "item") or not 2 <= line.words <= MAX_TITLE_WORDS:
+def _could_be_title(line: Line, relaxed: bool = False) -> bool:
+    """Whether a line may be a headline at all. ``relaxed``: a single word or a short line that reads as a name
+    may too (the learned model weighs them by features of their own)."""
+    if line.kind in ("navigation", "section", "comments", "data", "item"):
+        return False
+    if not (1 if relaxed else 2) <= line.words <= MAX_TITLE_WORDS:
         return False
     if len(line.text) > MAX_TITLE_CHARS:
         return False
@@ -1285,7 +1296,7 @@ def _could_be_title(line: Line) -> bool:
         return False  # an address, a time stamp, a caption's credit, a form field, a tag or section label
     if len(BOILERPLATE_WORDS.findall(line.text)) and line.words <= 8:
         return False  # "Please accept our privacy terms", "Login using your account"
-    if byline_name(line.text) and (_signed(line.text) or line.words <= 4):
+    if byline_name(line.text) and (_signed(line.text) or line.words <= 4 and not relaxed):
         return False
     return not (ends_sentence(line.text) and line.text[-1] in ".…" and line.words > 3)  # a caption, a standfirst
 
