@@ -56,7 +56,6 @@ _CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _NAMED_DATE = re.compile(rf"^(?:(?P<day>\d{{1,2}})\D*?(?P<month>{_MONTH})|(?P<month2>{_MONTH})\s+(?P<day2>\d{{1,2}}))"
                          r"\D*?(?P<year>\d{4})$", re.IGNORECASE)
 _UPDATED_PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|revised)(?:\s+on)?\s*:?\s*", re.IGNORECASE)
-_SPACED_BAR = re.compile(r"\s+\|\s+")
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
 
 
@@ -68,7 +67,7 @@ def parse_date(text: str, day_first: bool = True) -> dt.date | None:
         return _named_date(named)
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
         day_first = False
-    text = _SPACED_BAR.sub("/", text)  # "26 | 01 | 2022"
+    text = text.replace("|", "/")  # "26 | 01 | 2022"
     try:
         return date_parser.parse(text, dayfirst=day_first, fuzzy=False).date()
     except (ValueError, OverflowError):
