@@ -1123,14 +1123,14 @@ def _byline_row(lines: list[Line], row: int, date_rows: set[int]) -> bool:
     return bool(_signed(text)) or bool(date_rows & {row - 1, row, row + 1})
 
 
-def _body_topic(lines: list[Line], first: int, end: int, budget: int | None = TOPIC_WORDS) -> frozenset[str]:
-    """The meaningful words of the body's opening paragraphs (its ``budget`` of words; None: all of them), which
-    its headline shares."""
+def _body_topic(lines: list[Line], first: int, end: int, budget: float = TOPIC_WORDS) -> frozenset[str]:
+    """The meaningful words of the body's opening paragraphs (its ``budget`` of words), which its headline
+    shares."""
     words: set[str] = set()
     for line in lines[first:end]:
-        if line.kind == "prose" and (budget is None or budget > 0):
+        if line.kind == "prose" and budget > 0:
             words |= line.topic
-            budget = None if budget is None else budget - line.words
+            budget -= line.words
     return frozenset(words)
 
 
@@ -1146,16 +1146,16 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     rows = [index for index in zone if index not in related and _could_be_title(lines[index], relaxed=True)]
     echoed = _echoed(lines, rows, outside)
-    decks = _decks(lines, rows, topic)
-    scores = {}
     shares = {index: _topic_share(lines[index], topic) for index in rows}
     on_topic = [index for index in rows if shares[index] >= ON_TOPIC]
+    decks = _decks(lines, rows, set(on_topic))
+    scores = {}
     top_share = max(shares.values(), default=0.0)
     outside_text = "\n".join(outside)  # each distinct line once
-    whole = _body_topic(lines, body[0], body[1], budget=None)
+    whole = _body_topic(lines, body[0], body[1], budget=math.inf)
     for number, index in enumerate(rows):
         line = lines[index]
-        features = (*_title_features(lines, index, zone, anchors, topic, outside), line.text in marked,
+        features = (*_title_features(lines, index, zone, anchors, topic, shares[index], outside), line.text in marked,
                     min(line.words, 30) / 30, index == zone.stop - 1, index in echoed, index in decks,
                     *_candidate_features(lines, index, len(rows) - number - 1, on_topic, anchors, outside),
                     shares[index] == top_share > 0, *_neighbour_features(lines, index),
@@ -1179,9 +1179,9 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
 
 
 def _title_features(lines: list[Line], index: int, zone: range, anchors: list[int], topic: frozenset[str],
-                    outside: Counter) -> tuple[float, ...]:
+                    shared: float, outside: Counter) -> tuple[float, ...]:
+    """``shared``: the candidate's share of the topic's words."""
     line = lines[index]
-    shared = _topic_share(line, topic)
     on_topic = shared >= ON_TOPIC  # a menu item repeats and sits next to the date too: only a headline on topic gains
     return (shared,
             on_topic and bool(anchors) and (index == min(anchors) - 1 or index == max(anchors) + 1),
@@ -1220,11 +1220,11 @@ def _topic_share(line: Line, topic: frozenset[str]) -> float:
     return len(line.topic & topic) / (len(line.topic) + 1)
 
 
-def _decks(lines: list[Line], rows: list[int], topic: frozenset[str]) -> set[int]:
+def _decks(lines: list[Line], rows: list[int], on_topic: set[int]) -> set[int]:
     """The rows under a headline that are on its topic too: its deck, a subtitle that often shares more of
     the text's words than the headline does ("Trauern digital am Ewigkeitssonntag" / "In der Chatandacht auf
-    trauernetz.de der Verstorbenen gedenken"). A photo's credit may stand between them."""
-    on_topic = {index for index in rows if _topic_share(lines[index], topic) >= ON_TOPIC}
+    trauernetz.de der Verstorbenen gedenken"). A photo's credit may stand between them. ``on_topic``: the rows
+    on the text's topic."""
     candidates = set(rows)
 
     def headline_over(index: int) -> bool:
