@@ -1047,11 +1047,8 @@ def _labelled_anywhere(lines: list[Line], day_first: bool) -> dict[int, tuple[dt
     """A page whose text was not found near its dateline ("Published: 3 May 2024" above a long menu) is still
     dated by it, when every line of the page that labels a publication date labels the same one (a list of
     posts labels many)."""
-    labelled = {i: date for i, line in enumerate(lines) if (date := labelled_date(line.text, day_first))}
-    if len(set(labelled.values())) != 1:
-        return {}
-    first = min(labelled)
-    return {first: (labelled[first], None)}
+    return _first_of_one_date({i: (date, None) for i, line in enumerate(lines)
+                               if (date := labelled_date(line.text, day_first))})
 
 
 def _one_date_anywhere(lines: list[Line], end: int,
@@ -1060,9 +1057,14 @@ def _one_date_anywhere(lines: list[Line], end: int,
     ("23.09.22" under a gallery, "22. Januar 2020 @ 18:13 // Autor: ..." below a long text), is dated by it. A
     list of posts shows many; a comment under the text is dated when it was written, not the article."""
     thread = next((i for i in range(end, len(lines)) if lines[i].kind == "comments"), len(lines))
-    found = {i: dates for i, line in enumerate(lines[:thread])
-             if line.kind != "prose" and line.words <= MAX_DATELINE_WORDS
-             for dates in [dateline(line.text, day_first)] if dates[0]}
+    return _first_of_one_date({i: dates for i, line in enumerate(lines[:thread])
+                               if line.kind != "prose" and line.words <= MAX_DATELINE_WORDS
+                               for dates in [dateline(line.text, day_first)] if dates[0]})
+
+
+def _first_of_one_date(found: dict[int, tuple[dt.date | None, dt.date | None]]
+                       ) -> dict[int, tuple[dt.date | None, dt.date | None]]:
+    """The first of these rows, when all of them give the same publication date; nothing when they disagree."""
     if len({published for published, _ in found.values()}) != 1:
         return {}
     first = min(found)
