@@ -6,10 +6,11 @@ preparation (a markdown clip's layer off, a forward's quoted part) and rules (pa
 is labelled by aligning it with the page's gold body: the expected text where the set has one
 (readability), else the HTML reader's article (trafilatura's pages, whose snippets it must and must not
 hold then overrule it). Each headline candidate is labelled by whether it is the page's title (less a
-site suffix) or one of its ``<h1>`` headings. Two logistic regressions (scikit-learn, training only) are
-fitted, the body's threshold chosen by cross-validation grouped by site, and the weights written as a
-candidate model (by default beside the dump cache, never over the shipped one), which the reader evaluates in
-pure Python.
+site suffix) or one of its ``<h1>`` headings. The headline weights are fitted as a choice among each dump's
+candidates (a conditional logit, scipy), the body as a logistic regression or boosted trees (scikit-learn),
+both for training only; the body's threshold is chosen by cross-validation grouped by site, and the weights
+written as a candidate model (by default beside the dump cache, never over the shipped one), which the reader
+evaluates in pure Python.
 
 Cross-validation pools both sets, so it can favour a model the readability pages and the behaviour tests
 reject (the body regression of 7 December 2026: +0.009 word F1 pooled, -0.02 to -0.03 body F1 on readability's
@@ -184,7 +185,7 @@ def fit_title(titles) -> dict:
         learned += _right([groups[i] for i in test], weights)
     rules = _right(groups, np.array([RULE_TITLE_WEIGHTS[name] for name in TITLE_FEATURES]))
     weights = _conditional_logit(groups)
-    right_tops = [max(x @ weights) for _, x, y in groups if y[np.argmax(x @ weights)]]
+    right_tops = [scores.max() for _, x, y in groups if y[(scores := x @ weights).argmax()]]
     print(f"title: {len(titles)} dumps; best candidate right: learned {learned / len(titles):.1%} "
           f"(cross-validated), the rules' weights {rules / len(titles):.1%}")
     return {"features": list(TITLE_FEATURES), "weights": [float(w) for w in weights], "bias": 0.0,

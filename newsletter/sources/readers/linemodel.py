@@ -38,8 +38,9 @@ TITLE_FEATURES = ("topic share", "beside the byline or date", "repeated elsewher
                   "most on topic", "under a menu", "under prose", "over prose", "over a menu",
                   "inside another line", "whole-text topic share",
                   "one word", "reads as a name")
-# The hand-set headline weights, by feature (used when no learned title model ships): a learned regression did
-# not beat them (docs/extraction.md). Length and "right above the text" are for the learned model only.
+# The hand-set headline weights, by feature, used when no learned title model ships (one does since the seventh
+# round: docs/extraction.md). The features weighted 0 are for the learned model only; -9 keeps a single word or a
+# name-like line from heading a dump, as the rules barred them before the learned model weighed them.
 RULE_TITLE_WEIGHTS = {
     "topic share": 1.0, "beside the byline or date": 0.3, "repeated elsewhere": 0.3, "headline length": 0.15,
     "a label": -0.15, "a standfirst": -0.3, "lower case": -0.3, "near the text": 0.1, "closeness to the text": 0.3,
@@ -72,7 +73,8 @@ def model() -> dict | None:
 
 
 def title_score(features: tuple | None) -> float:
-    """A headline candidate's score (its log-odds); with no features, the score a headline must reach."""
+    """A headline candidate's score (the higher, the likelier among its dump's candidates); with no features, the
+    score a headline must reach."""
     learned = (model() or {}).get("title")
     if features is None:
         return learned["threshold"] if learned else RULE_TITLE_THRESHOLD
