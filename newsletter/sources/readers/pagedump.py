@@ -1147,6 +1147,8 @@ def _title_row(lines: list[Line], zone: range, anchors: list[int], topic: frozen
 
     outside = Counter(line.text for index, line in enumerate(lines) if not body[0] <= index < body[1])
     rows = [index for index in zone if index not in related and _could_be_title(lines[index], relaxed=True)]
+    if not rows:
+        return None
     echoed = _echoed(lines, rows, outside)
     shares = {index: _topic_share(lines[index], topic) for index in rows}
     on_topic = [index for index in rows if shares[index] >= ON_TOPIC]
