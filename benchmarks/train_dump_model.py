@@ -6,7 +6,8 @@ preparation (a markdown clip's layer off, a forward's quoted part) and rules (pa
 is labelled by aligning it with the page's gold body: the expected text where the set has one
 (readability), else the HTML reader's article (trafilatura's pages, whose snippets it must and must not
 hold then overrule it). Each headline candidate is labelled by whether it is the page's title (less a
-site suffix) or one of its ``<h1>`` headings. The headline weights are fitted as a choice among each dump's
+site suffix) or one of its ``<h1>`` headings, and each candidate run of lines by how well the body it gives
+agrees with the labelled lines. The headline and run weights are fitted as a choice among each dump's
 candidates (a conditional logit, scipy), the body as a logistic regression or boosted trees (scikit-learn),
 both for training only; the body's threshold is chosen by cross-validation grouped by site, and the weights
 written as a candidate model (by default beside the dump cache, never over the shipped one), which the reader
@@ -42,7 +43,7 @@ from newsletter.sources.readers import linemodel
 from newsletter.sources.readers.linemodel import BODY_FEATURES
 from newsletter.sources.readers.mail import forwarded_part, looks_like_mail
 from newsletter.sources.readers.markdown import clip_text
-from newsletter.sources.readers.pagedump import analyse, body_features
+from newsletter.sources.readers.pagedump import FURNITURE, analyse, body_features, candidate_runs, run_features
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval"
@@ -127,7 +128,7 @@ def _one_page(job):
     linemodel.model = lambda: None  # features as the rules alone find them
     root = SHARED / ("trafilatura" if with_ or without else "readability")
     wanted = headlines(page) if page.title else set()
-    titles, features, labels, words = [], [], [], []
+    titles, runs, features, labels, words = [], [], [], [], []
     for style in styles:
         dump = cached_dump(style, root, page.page_id)
         if not dump or not dump.strip():
@@ -139,10 +140,26 @@ def _one_page(job):
             titles.append((site, [(tuple(float(f) for f in row), int(normalise_text(analysis.lines[index].text) in wanted))
                                   for index, row in candidates]))
         features += body_features(analysis)
-        labels += line_labels([line.text for line in analysis.lines], gold, with_, without)
+        own = line_labels([line.text for line in analysis.lines], gold, with_, without)
+        runs.append((site, *_run_choice(analysis.lines, (analysis.start, analysis.end), own)))
+        labels += own
         words += [line.words for line in analysis.lines]
-    return (titles, np.array(features, dtype=np.float32).reshape(-1, len(BODY_FEATURES)),
+    return (titles, [run for run in runs if len(run[1]) > 1 and max(run[2]) > 0], np.array(features, dtype=np.float32).reshape(-1, len(BODY_FEATURES)),
             np.array(labels, dtype=np.int8), np.array(words, dtype=np.float32), site)
+
+
+def _run_choice(lines, ruled: tuple[int, int], labels: list[int]) -> tuple[list, list[float]]:
+    """Each candidate run's features, and how well the body it gives (its lines less the furniture) agrees
+    with the labelled body, word for word."""
+    runs = candidate_runs(lines, ruled)
+    body = sum(line.words for line, label in zip(lines, labels) if label)
+    agreement = []
+    for start, end in runs:
+        kept = [(line.words, label) for line, label in zip(lines[start:end], labels[start:end])
+                if line.kind not in FURNITURE]
+        right, chosen = sum(w for w, label in kept if label), sum(w for w, _ in kept)
+        agreement.append(2 * right / (chosen + body) if right else 0.0)
+    return run_features(lines, runs, ruled), agreement
 
 
 def collect(pages, styles: list[str], processes: int):
@@ -151,18 +168,20 @@ def collect(pages, styles: list[str], processes: int):
 
     import numpy as np
 
-    titles, xs, ys, ws, groups = [], [], [], [], []
+    titles, runs, xs, ys, ws, groups = [], [], [], [], [], []
     with Pool(processes) as pool:
         jobs = [(*page, styles) for page in pages]
-        for number, (page_titles, x, y, w, site) in enumerate(pool.imap_unordered(_one_page, jobs, chunksize=4)):
+        for number, (page_titles, page_runs, x, y, w, site) in enumerate(pool.imap_unordered(_one_page, jobs,
+                                                                                            chunksize=4)):
             titles += page_titles
+            runs += page_runs
             xs.append(x)
             ys.append(y)
             ws.append(w)
             groups += [site] * len(y)
             if number % 100 == 0:
                 print(f"  {number}/{len(pages)} pages", file=sys.stderr, flush=True)
-    return titles, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), groups)
+    return titles, runs, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), groups)
 
 
 def fit_title(titles) -> dict:
@@ -193,6 +212,52 @@ def fit_title(titles) -> dict:
             "cv": learned / len(titles), "rules": rules / len(titles)}
 
 
+def fit_run(runs) -> dict:
+    """The article-run weights: a conditional logit over each dump's candidate runs, whose right ones are those
+    within RUN_TIE of the best agreement with the labelled body. Scored, cross-validated by site, as the mean
+    agreement of the chosen run (and the share of dumps it leaves a usable body) against the rules' run."""
+    import numpy as np
+    from sklearn.model_selection import GroupKFold
+
+    from newsletter.sources.readers.linemodel import RUN_FEATURES
+
+    groups = [(site, np.array(x, dtype=float), np.array(f1s)) for site, x, f1s in runs]
+    for site, x, f1s in groups:
+        assert x.shape[1] == len(RUN_FEATURES), x.shape
+    mean, scale = _standardised(groups)
+    chosen = np.zeros(len(groups))
+    for train, test in GroupKFold(n_splits=5).split(np.zeros(len(groups)), groups=[site for site, *_ in groups]):
+        weights = _conditional_logit([_run_group(groups[i], mean, scale) for i in train], RUN_PENALTY)
+        for i in test:
+            chosen[i] = groups[i][2][(((groups[i][1] - mean) / scale) @ weights).argmax()]
+    rules = np.array([f1s[0] for _, _, f1s in groups])
+    best = np.array([f1s.max() for _, _, f1s in groups])
+    print(f"run: {len(groups)} dumps with a choice; mean agreement learned {chosen.mean():.4f} (cross-validated), "
+          f"rules {rules.mean():.4f}, best candidate {best.mean():.4f}; usable (>= 0.5) learned "
+          f"{(chosen >= 0.5).sum()}, rules {(rules >= 0.5).sum()}, best {(best >= 0.5).sum()}")
+    weights = _conditional_logit([_run_group(group, mean, scale) for group in groups], RUN_PENALTY) / scale
+    return {"features": list(RUN_FEATURES), "weights": [float(w) for w in weights],
+            "cv": float(chosen.mean()), "rules": float(rules.mean())}
+
+
+RUN_PENALTY = 1.0  # the L2 penalty over standardised run features (0.3 to 3 cross-validate within 0.002)
+RUN_TIE = 0.1  # candidates this close to the best agreement are as right as it
+
+
+def _standardised(groups):
+    import numpy as np
+
+    rows = np.concatenate([x for _, x, _ in groups])
+    scale = rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    return rows.mean(axis=0), scale
+
+
+def _run_group(group, mean, scale):
+    site, x, f1s = group
+    return site, (x - mean) / scale, (f1s >= f1s.max() - RUN_TIE).astype(float)
+
+
 TITLE_PENALTY = 0.1  # the L2 penalty of the headline weights (0.1 and 1 cross-validate within 0.4 points)
 TITLE_KEPT_PERCENTILE = 1  # below the score of all but 1 % of the right best candidates, a dump has no headline
 
@@ -202,14 +267,15 @@ def _right(groups, weights) -> int:
     return int(sum(labels[(features @ weights).argmax()] for _, features, labels in groups))
 
 
-def _conditional_logit(groups):
+def _conditional_logit(groups, penalty: float | None = None):
     import numpy as np
     from scipy.optimize import minimize
 
+    penalty = TITLE_PENALTY if penalty is None else penalty
     answered = [(features, labels / labels.sum()) for _, features, labels in groups if labels.any()]
 
     def loss_and_gradient(weights):
-        loss, gradient = TITLE_PENALTY * weights @ weights, 2 * TITLE_PENALTY * weights
+        loss, gradient = penalty * weights @ weights, 2 * penalty * weights
         for features, wanted in answered:
             scores = features @ weights
             chances = np.exp(scores - scores.max())
@@ -298,21 +364,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--trees", type=int, default=0, help="boosted trees for the body instead of a regression")
     parser.add_argument("--reuse", action="store_true", help="the features of the last run (same styles and pages)")
-    parser.add_argument("--models", nargs="*", choices=("title", "body"), default=["title", "body"],
+    parser.add_argument("--models", nargs="*", choices=("title", "run", "body"),
+                        default=["title", "run", "body"],
                         help="which models to fit and write")
     args = parser.parse_args(argv)
     started = time.time()
     features = DEFAULT_CACHE / "_training.pickle"
     if args.reuse and features.is_file():
-        titles, rows = pickle.loads(features.read_bytes())
+        titles, runs, rows = pickle.loads(features.read_bytes())
     else:
         pages = gold_pages()
         print(f"{len(pages)} development pages, styles {', '.join(args.styles)}")
-        titles, rows = collect(pages, args.styles, args.processes)
-        features.write_bytes(pickle.dumps((titles, rows)))
+        titles, runs, rows = collect(pages, args.styles, args.processes)
+        features.write_bytes(pickle.dumps((titles, runs, rows)))
     fitted = {}
     if "title" in args.models:
         fitted["title"] = fit_title(titles)
+    if "run" in args.models:
+        fitted["run"] = fit_run(runs)
     if "body" in args.models:
         fitted["body"] = fit_trees(rows, args.trees) if args.trees else fit_body(rows)
     shipped = {"about": "benchmarks/train_dump_model.py; docs/extraction.md. A model is left out when it does not "

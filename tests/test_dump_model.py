@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from newsletter.sources.readers import linemodel
+from newsletter.sources.readers import linemodel, pagedump
 from newsletter.sources.readers.linemodel import BODY_FEATURES, KINDS, TITLE_FEATURES
 from newsletter.sources.readers.pagedump import analyse, body_features, split_dump
 from tests.conftest import PROJECT
@@ -30,6 +30,7 @@ def test_the_shipped_model_is_json_and_reading_a_dump_loads_no_numerical_library
     # A model ships only when it beats the rules in cross-validation on the development pages.
     assert "title" not in model or model["title"]["features"] == list(TITLE_FEATURES)
     assert "body" not in model or model["body"]["features"] == list(BODY_FEATURES)
+    assert "run" not in model or model["run"]["features"] == list(linemodel.RUN_FEATURES)
     script = ("import sys\nfrom newsletter.sources.readers.pagedump import split_dump\n"
               "from newsletter.sources.readers.linemodel import model\n"
               f"parts = split_dump({ARTICLE!r})\n"
@@ -118,3 +119,66 @@ def test_a_headline_that_reads_as_a_name_heads_a_page_about_that_person() -> Non
                         "By Ann Example", *PARAGRAPHS]) + "\n"
     parts = split_dump(signed)
     assert (parts.title, parts.byline) == ("Shared tool shed for the allotment society", "Ann Example")
+
+
+# An article that a "Don't miss" box splits in two: the rules' cut keeps only the part under the box.
+SPLIT_OPENING = [
+    "The old stone wall along the orchard at Hill Lane had been falling down for years, and last weekend twenty "
+    "volunteers spent two days putting it back together stone by stone.",
+    "They were guided by a retired mason who lives in the village and who showed them how to set each stone so "
+    "that the wall leans slightly inwards and sheds the rain."]
+SPLIT_REST = [
+    "By Sunday evening the volunteers had rebuilt forty metres of the orchard wall, and the mason said the stones "
+    "they set should stand for another century if the ivy is kept off them.",
+    "The village society now hopes to rebuild the rest of the orchard wall next spring, and asks anyone with a "
+    "spare weekend to leave their name with the mason at the village shop.",
+    "The orchard itself will open to visitors again in May, when the society plans a picnic beside the rebuilt "
+    "wall for everyone who carried a stone."]
+SPLIT = "\n".join(["Home | News | Events | Contact", "Volunteers rebuild the orchard wall at Hill Lane", "By Ann Example",
+                   *SPLIT_OPENING, "Don't miss", "Council approves new cycle path to the station",
+                   "Advertisement", "Share this article", "Read more", *SPLIT_REST,
+                   "© 2025 Hill Lane Village Society"]) + "\n"
+
+
+def _run_model(feature: str) -> dict:
+    weights = [0.0] * len(linemodel.RUN_FEATURES)
+    weights[linemodel.RUN_FEATURES.index(feature)] = 1.0
+    return {"run": {"features": list(linemodel.RUN_FEATURES), "weights": weights}}
+
+
+def test_the_article_is_the_candidate_run_the_run_model_scores_highest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(linemodel, "model", lambda: None)
+    assert [block.text for block in split_dump(SPLIT).blocks] == SPLIT_REST  # the rules alone
+    monkeypatch.setattr(linemodel, "model", lambda: _run_model("log prose words"))
+    parts = split_dump(SPLIT)
+    texts = [block.text for block in parts.blocks]
+    assert texts[:2] == SPLIT_OPENING and texts[-3:] == SPLIT_REST
+    # The header is still read above the rules' run: the headline and byline stay out of the body.
+    assert parts.title == "Volunteers rebuild the orchard wall at Hill Lane" and parts.byline == "Ann Example"
+    monkeypatch.setattr(linemodel, "model", lambda: _run_model("the rules' run"))
+    assert [block.text for block in split_dump(SPLIT).blocks] == SPLIT_REST
+
+
+def test_the_run_model_never_carries_an_article_on_into_its_comment_thread() -> None:
+    """However a run model weighs them, a run carried on over a "Reply" or "Jane says:" line is no candidate."""
+    comment = ("I walked past on Sunday and the orchard wall looks wonderful now, so thank you to the volunteers and "
+               "to the mason for giving up their weekend to put it back together.")
+    furniture = ["Share this article", "Advertisement", "Read more", "Newsletter"] * 2  # the run ends above them
+    dump = SPLIT.replace("© 2025", "\n".join([*furniture, "Jane Example says:", comment, "Reply", "© 2025"]))
+    lines = pagedump._classified(dump, True, None)[0]
+    ruled = pagedump.rule_span(lines)
+    comment_row = next(index for index, line in enumerate(lines) if line.text == comment)
+    candidates = pagedump.candidate_runs(lines, ruled)
+    assert ruled[1] < comment_row and any(start <= comment_row < end for start, end in candidates)  # on its own
+    assert not any(start <= ruled[0] and comment_row < end for start, end in candidates)
+    # Without the signature and the button, the run carried on to the comment is a candidate.
+    unsigned = dump.replace("Jane Example says:\n", "").replace("Reply\n", "")
+    lines = pagedump._classified(unsigned, True, None)[0]
+    comment_row = next(index for index, line in enumerate(lines) if line.text == comment)
+    ruled = pagedump.rule_span(lines)
+    assert any(start <= ruled[0] and comment_row < end for start, end in pagedump.candidate_runs(lines, ruled))
+
+
+def test_the_shipped_run_model_reads_an_article_across_a_dont_miss_box() -> None:
+    assert [block.text for block in split_dump(SPLIT).blocks] == SPLIT_OPENING + [
+        "Don't miss", "Council approves new cycle path to the station"] + SPLIT_REST

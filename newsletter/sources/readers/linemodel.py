@@ -3,9 +3,10 @@
 The rules of pagedump.py say what each line looks like (prose, a list item, a menu, boilerplate, a section
 heading...) and where the densest run of prose is. Small models trained on dumps of every style made from
 the development pages (benchmarks/train_dump_model.py, docs/extraction.md) weigh
-those findings: one scores the headline candidates above the body, the other (shipped only when it beats
-the rules in cross-validation, which it does not today) each line as body or not from its own features
-and its neighbours'. The weights ship as JSON beside this module and are evaluated in pure Python: nothing
+those findings: one scores the headline candidates above the body, one the candidate runs of lines that may be
+the article (the rules' run, the other heavy runs, the rules' run carried on over a box), and one (shipped only
+when it beats the rules in cross-validation, which it does not today) each line as body or not from its own
+features and its neighbours'. The weights ship as JSON beside this module and are evaluated in pure Python: nothing
 heavier than ``json`` and ``math`` is imported at run time.
 
 Without the JSON file (or its body part) the rules decide alone, as they did before the model.
@@ -64,6 +65,15 @@ BODY_FEATURES = (
 )
 
 
+# A candidate run's features, in the order pagedump.run_features gives them.
+RUN_FEATURES = ("the rules' run", "log weight", "weight share", "log prose words", "sentence share", "position",
+                "log lines", "carried on below", "carried on above", "log lines added", "furniture share",
+                "weight against", "walls inside", "under a comment thread", "clock times per paragraph",
+                "boilerplate words per line", "on the rules' topic", "under a headline", "log paragraph words",
+                "item share", "heaviest", "thread marks per paragraph", "log gap lines", "gap weight against",
+                "added prose share", "added sentence share", "below the rules' run", "above the rules' run")
+
+
 @cache
 def model() -> dict | None:
     try:
@@ -81,6 +91,16 @@ def title_score(features: tuple | None) -> float:
     if not learned:
         return sum(RULE_TITLE_WEIGHTS[name] * float(f) for name, f in zip(TITLE_FEATURES, features, strict=True))
     return learned["bias"] + sum(w * float(f) for w, f in zip(learned["weights"], features))
+
+
+def has_run_model() -> bool:
+    return "run" in (model() or {})
+
+
+def run_score(features: list[float]) -> float:
+    """A candidate run's score: the highest of a dump's runs is its article."""
+    learned = model()["run"]
+    return sum(w * f for w, f in zip(learned["weights"], features, strict=True))
 
 
 def body_scores(rows: list[list[float]]) -> list[float]:

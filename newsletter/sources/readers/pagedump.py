@@ -303,8 +303,12 @@ def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
             headings: list[str] | None = None, title_candidates: list | None = None) -> Analysis:
     """The dump's lines, what each is, and the rules' body and header. ``title_candidates``, when given, collects
     each headline candidate's row and features (for training the model)."""
-    lines, start, end, seen = _classified(text, day_first, seen)
+    lines, (start, end), run, seen = _classified(text, day_first, seen)
     header = read_header(lines, start, end, day_first, seen, set(headings or ()), title_candidates)
+    if run != (start, end):  # the run model carried the rules' run on: the header stays the one read above it
+        above = [row for row in header.rows if run[0] <= row < start]
+        header.body_start = header.body_start if above else min(run[0], header.body_start)
+        end = run[1]
     end = promo_tail_cut(lines, header.body_start, end)
     revisions = _revisions(lines, day_first)
     updated = _last_update(header, revisions)
@@ -314,17 +318,19 @@ def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
     return Analysis(lines, start, end, header, rule_rows, updated)
 
 
-def _classified(text: str, day_first: bool,
-                seen: dt.datetime | None) -> tuple[list[Line], int, int, dt.datetime | None]:
-    """The dump's lines, what each is, the rules' densest run of prose, and when the page was seen."""
+def _classified(text: str, day_first: bool, seen: dt.datetime | None
+                ) -> tuple[list[Line], tuple[int, int], tuple[int, int], dt.datetime | None]:
+    """The dump's lines, what each is, the run whose header is read (``body_span``'s, or the rules' when the run
+    model only carried theirs on), the article's run, and when the page was seen."""
     # TeX goes after unwrapping: its width on the wrapped line tells where the line ran on.
     marked = TERMINAL_MARKS.sub("", _math_as_tex(text))
     unwrapped = _without_tex("\n".join(unwrap(marked.splitlines()))).splitlines()
     lines = classify(_without_alt_text([_once(" ".join(line.split())) for line in unwrapped
                                         if line.strip() and not placeholder(line)]))
-    start, end = body_span(lines)
+    ruled, run = body_span(lines)
+    anchor = ruled if run[0] <= ruled[0] and run[1] >= ruled[1] else run
     ends = [line for line in text.splitlines() if line.strip()]
-    return lines, start, end, captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
+    return lines, anchor, run, captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
 
 
 def _revisions(lines: list[Line], day_first: bool) -> dict[int, dt.date]:
@@ -363,7 +369,7 @@ def split_dump(text: str, day_first: bool = True, seen: dt.datetime | None = Non
 def shown_dates(text: str, day_first: bool = True) -> tuple[dt.date | None, dt.date | None]:
     """(published, updated) as a dump's reader finds them: for a page's visible text, what its reader sees. Only
     the dates are read: no headline, byline or body is looked for."""
-    lines, start, end, seen = _classified(text, day_first, None)
+    lines, (start, end), _, seen = _classified(text, day_first, None)
     header = read_header(lines, start, end, day_first, seen, dates_only=True)
     return _dates_of(header.published, _last_update(header, _revisions(lines, day_first)))
 
@@ -816,7 +822,22 @@ def _merge_code_listings(kinds: list[str], texts: list[str]) -> None:
 
 # --- where the body is ---
 
-def body_span(lines: list[Line]) -> tuple[int, int]:
+def body_span(lines: list[Line]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rules' run of lines (``rule_span``) and the article's: the rules' too, or, when a run model ships, the
+    best-scoring of the candidate runs (``candidate_runs``), the rules' among them."""
+    from newsletter.sources.readers.linemodel import has_run_model, run_score
+
+    ruled = rule_span(lines)
+    if not has_run_model() or not lines:
+        return ruled, ruled
+    candidates = candidate_runs(lines, ruled)
+    if len(candidates) == 1:
+        return ruled, ruled
+    scores = [run_score(row) for row in run_features(lines, candidates, ruled)]
+    return ruled, candidates[max(range(len(candidates)), key=scores.__getitem__)]
+
+
+def rule_span(lines: list[Line]) -> tuple[int, int]:
     """The run of lines with the largest total weight, ended where a comment thread or a page section starts.
     An article comes first: a run of prose above it that is not its start is the article when it weighs at least
     half as much (the heaviest run was a comment thread, a contact box or a footer)."""
@@ -852,6 +873,139 @@ def _best_run(lines: list[Line], low: int, high: int) -> tuple[float, int, int]:
         if running > best:
             best, best_start, best_end = running, start, index + 1
     return best, best_start, best_end
+
+
+# A comment's furniture: its "Reply" button, or its "Jane says:" signature.
+THREAD_MARK = re.compile(r"^(?:reply|antworten|beantworten|répondre|responder|rispondi|\S.{0,40}\s(?:says|sagt|schreibt"
+                         r"|schrieb|wrote|dit|dice)\s*:?)$", re.IGNORECASE)
+THREAD_MARK_WORDS = 8
+RUN_SEGMENTS = 8  # the heaviest runs of prose that may be the article instead of the rules' run ...
+RUN_SEGMENT_WEIGHT = 10  # ... and how heavy a run must be to extend the rules' run ...
+RUN_EXTENSIONS = 4  # ... up to this many runs above it or below it ...
+CARRIED_TOPIC = 0.1  # ... sharing at least this share of the words of the smaller of the two
+
+
+def _segments(lines: list[Line]) -> list[tuple[float, int, int]]:
+    """(weight, start, end) of the heaviest run inside each stretch of lines whose running weight stays positive."""
+    segments = []
+    running = best = 0.0
+    start = best_start = best_end = 0
+    for index, line in enumerate(lines):
+        if running <= 0:
+            if best > 0:
+                segments.append((best, best_start, best_end))
+            running, start, best = 0.0, index, 0.0
+        running += line.weight
+        if running > best:
+            best, best_start, best_end = running, start, index + 1
+    if best > 0:
+        segments.append((best, best_start, best_end))
+    return segments
+
+
+def candidate_runs(lines: list[Line], ruled: tuple[int, int]) -> list[tuple[int, int]]:
+    """The runs that may be the article, the rules' run first: the heaviest runs elsewhere, cut as the rules cut
+    theirs and uncut (and split at the comment threads and sections inside them), and the rules' run carried on over a
+    widget or a "Related" box to the end of a run below it, or back to the start of one above it."""
+    found = {ruled: None}
+    segments = _segments(lines)
+    for _, start, end in sorted(segments, reverse=True)[:RUN_SEGMENTS]:
+        found.setdefault(_cut_run(lines, start, end))
+        found.setdefault((start, end))  # uncut: a head or tail the cuts took may be the article's
+        walls = [index for index in range(start, end) if lines[index].kind in ("comments", "section")]
+        for low, high in zip([start, *(wall + 1 for wall in walls)], [*walls, end]) if walls else ():
+            weight, first, stop = _best_run(lines, low, high)
+            if weight > 2 * RUN_SEGMENT_WEIGHT:
+                found.setdefault(_cut_run(lines, first, stop))
+    heavy = [(start, end) for weight, start, end in segments if weight > RUN_SEGMENT_WEIGHT]
+    topic = _body_topic(lines, *ruled, budget=math.inf)
+    for _, end in [run for run in heavy if run[0] >= ruled[1]][:RUN_EXTENSIONS]:
+        if not _carries_on(lines[ruled[1]:end], topic):
+            break
+        found.setdefault((ruled[0], end))
+    for start, _ in [run for run in heavy if run[1] <= ruled[0]][-RUN_EXTENSIONS:][::-1]:
+        if not _carries_on(lines[start:ruled[0]], topic):
+            break
+        found.setdefault((start, ruled[1]))
+    return [run for run in found if run[1] > run[0]]
+
+
+def _carries_on(added: list[Line], topic: frozenset[str]) -> bool:
+    """Whether lines added to the article may be more of it: no comment thread, and prose on its topic."""
+    if any(line.kind == "comments" or (line.words <= THREAD_MARK_WORDS and THREAD_MARK.match(line.text))
+           for line in added):
+        return False
+    words = frozenset().union(*(line.topic for line in added if line.kind == "prose"))
+    return len(words & topic) >= CARRIED_TOPIC * min(len(words), len(topic))
+
+
+def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[int, int]) -> list[list[float]]:
+    """Each candidate run's features, in linemodel.RUN_FEATURES order."""
+    count = len(lines)
+    weights = [sum(line.weight for line in lines[start:end]) for start, end in runs]
+    heaviest = max(max(weights), 1.0)
+    ruled_topic = _body_topic(lines, *ruled, budget=math.inf)
+    first_comments = next((index for index, line in enumerate(lines) if line.kind == "comments"), count)
+    rows = []
+    for (start, end), weight in zip(runs, weights):
+        run = lines[start:end]
+        prose = [line for line in run if line.kind == "prose"]
+        prose_words = sum(line.words for line in prose)
+        gained = sum(line.weight for line in run if line.weight > 0)
+        lost = -sum(line.weight for line in run if line.weight < 0)
+        added = [*lines[start:min(end, ruled[0])], *lines[max(start, ruled[1]):end]]
+        added_topic = frozenset().union(*(line.topic for line in added if line.kind == "prose"))
+        own_topic = added_topic if (start, end) != ruled and added else _body_topic(lines, start, end, math.inf)
+        above = lines[max(0, start - 2):start]
+        gap = _gap(lines, (start, end), ruled)
+        added_prose = [line for line in added if line.kind == "prose"]
+        added_words = sum(line.words for line in added_prose)
+        rows.append([
+            1.0 if (start, end) == ruled else 0.0,
+            math.log1p(max(weight, 0.0)),
+            weight / heaviest,
+            math.log1p(prose_words),
+            sum(line.words for line in prose if ends_sentence(line.text)) / (prose_words or 1),
+            start / count,
+            math.log1p(end - start),
+            1.0 if end > ruled[1] and start <= ruled[0] and (start, end) != ruled else 0.0,
+            1.0 if start < ruled[0] and end >= ruled[1] and (start, end) != ruled else 0.0,
+            math.log1p(len(added)),
+            sum(line.kind in FURNITURE for line in run) / len(run),
+            lost / (gained + lost or 1.0),
+            min(sum(line.kind in ("comments", "section") for line in run), 3),
+            1.0 if first_comments < start else 0.0,
+            sum(len(CLOCK_TIME.findall(line.text)) for line in run) / (len(prose) or 1),
+            sum(len(BOILERPLATE_WORDS.findall(line.text[:2000])) for line in run) / len(run),
+            len(own_topic & ruled_topic) / (len(own_topic) or 1) if (start, end) != ruled else 1.0,
+            1.0 if any(_could_be_title(line) for line in above) else 0.0,
+            math.log1p(prose_words / (len(prose) or 1)),
+            sum(line.words for line in run if line.kind == "item") / (sum(line.words for line in run) or 1),
+            1.0 if weight >= heaviest else 0.0,
+            sum(_thread_mark(line) for line in run) / (len(prose) or 1),
+            math.log1p(len(gap)),
+            math.log1p(-sum(line.weight for line in gap if line.weight < 0)),
+            added_words / (prose_words or 1),
+            sum(line.words for line in added_prose if ends_sentence(line.text)) / (added_words or 1),
+            1.0 if start >= ruled[1] else 0.0,
+            1.0 if end <= ruled[0] else 0.0,
+        ])
+    return rows
+
+
+def _thread_mark(line: Line) -> bool:
+    """Whether a line is a comment's signature, its "Reply" button or its date stamp."""
+    return line.words <= THREAD_MARK_WORDS and bool(THREAD_MARK.match(line.text) or DATE_PATTERN.search(line.text))
+
+
+def _gap(lines: list[Line], run: tuple[int, int], ruled: tuple[int, int]) -> list[Line]:
+    """The lines between the rules' run and a candidate's nearest line of weight for it outside that run."""
+    start, end = run
+    if start >= ruled[1] or end <= ruled[0]:  # apart from it
+        return lines[ruled[1]:start] if start >= ruled[1] else lines[end:ruled[0]]
+    below = next((index for index in range(ruled[1], end) if lines[index].weight > 0), ruled[1])
+    above = next((index + 1 for index in range(ruled[0] - 1, start - 1, -1) if lines[index].weight > 0), ruled[0])
+    return [*lines[above:ruled[0]], *lines[ruled[1]:below]]
 
 
 def _rejoined_head(lines: list[Line], start: int, end: int) -> int:
