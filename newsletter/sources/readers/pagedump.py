@@ -272,7 +272,7 @@ class Line:
         """Its words that carry meaning: not function words, not numbers. Only lines near the body need them."""
         return frozenset(w for w in self.tokens if len(w) > 2 and w not in self.stopwords and not w.isdigit())
 
-    @property
+    @cached_property
     def weight(self) -> float:
         if self.kind == "prose":
             return self.words - PROSE_OFFSET
@@ -285,6 +285,14 @@ class Line:
                 return self.words * ITEM_WEIGHT
             return self.words * LINK_ITEM_WEIGHT - 0.75  # a menu's one-word links add up to nothing
         return WEIGHTS[self.kind]
+
+    @cached_property
+    def marks(self) -> tuple[int, int, bool]:
+        """What the run model counts of a line, once however many candidate runs hold it: its clock times, its
+        boilerplate words, and whether it is a comment's signature, "Reply" button or date stamp."""
+        short = self.words <= THREAD_MARK_WORDS
+        return (len(CLOCK_TIME.findall(self.text)), len(BOILERPLATE_WORDS.findall(self.text[:2000])),
+                short and bool(THREAD_MARK.match(self.text) or DATE_PATTERN.search(self.text)))
 
 
 @dataclass(frozen=True)
@@ -329,8 +337,17 @@ def _classified(text: str, day_first: bool, seen: dt.datetime | None
                                         if line.strip() and not placeholder(line)]))
     ruled, run = body_span(lines)
     anchor = ruled if run[0] <= ruled[0] and run[1] >= ruled[1] else run
-    ends = [line for line in text.splitlines() if line.strip()]
-    return lines, anchor, run, captured_date(ends[:CAPTURE_LINES] + ends[-CAPTURE_LINES:], day_first) or seen
+    return lines, anchor, run, captured_date(_end_lines(text), day_first) or seen
+
+
+def _end_lines(text: str) -> list[str]:
+    """The dump's first and last CAPTURE_LINES lines that are not blank (without splitting all of a long dump)."""
+    reach = 10 * CAPTURE_LINES
+    head = [line for line in "\n".join(text.split("\n", reach)[:reach]).splitlines() if line.strip()]
+    tail = [line for line in "\n".join(text.rsplit("\n", reach)[-reach:]).splitlines() if line.strip()]
+    if len(head) < CAPTURE_LINES or len(tail) < CAPTURE_LINES or text.count("\n") < 2 * reach:
+        head = tail = [line for line in text.splitlines() if line.strip()]
+    return head[:CAPTURE_LINES] + tail[-CAPTURE_LINES:]
 
 
 def _revisions(lines: list[Line], day_first: bool) -> dict[int, dt.date]:
@@ -975,14 +992,14 @@ def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[in
             lost / (gained + lost or 1.0),
             min(sum(line.kind in ("comments", "section") for line in run), 3),
             1.0 if first_comments < start else 0.0,
-            sum(len(CLOCK_TIME.findall(line.text)) for line in run) / (len(prose) or 1),
-            sum(len(BOILERPLATE_WORDS.findall(line.text[:2000])) for line in run) / len(run),
+            sum(line.marks[0] for line in run) / (len(prose) or 1),
+            sum(line.marks[1] for line in run) / len(run),
             len(own_topic & ruled_topic) / (len(own_topic) or 1) if (start, end) != ruled else 1.0,
             1.0 if any(_could_be_title(line) for line in above) else 0.0,
             math.log1p(prose_words / (len(prose) or 1)),
             sum(line.words for line in run if line.kind == "item") / (sum(line.words for line in run) or 1),
             1.0 if weight >= heaviest else 0.0,
-            sum(_thread_mark(line) for line in run) / (len(prose) or 1),
+            sum(line.marks[2] for line in run) / (len(prose) or 1),
             math.log1p(len(gap)),
             math.log1p(-sum(line.weight for line in gap if line.weight < 0)),
             added_words / (prose_words or 1),
@@ -991,11 +1008,6 @@ def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[in
             1.0 if end <= ruled[0] else 0.0,
         ])
     return rows
-
-
-def _thread_mark(line: Line) -> bool:
-    """Whether a line is a comment's signature, its "Reply" button or its date stamp."""
-    return line.words <= THREAD_MARK_WORDS and bool(THREAD_MARK.match(line.text) or DATE_PATTERN.search(line.text))
 
 
 def _gap(lines: list[Line], run: tuple[int, int], ruled: tuple[int, int]) -> list[Line]:
@@ -1059,8 +1071,9 @@ def _thin_tail_cut(lines: list[Line], start: int, end: int) -> int:
 
 def _section_cut(lines: list[Line], start: int, end: int) -> int:
     """Where the article ends: at a comment thread, or at a section heading followed by little prose of its own."""
-    prose = [line.words if line.kind == "prose" else 0 for line in lines]
-    entries = [bool(TICKER_ENTRY.match(line.text)) for line in lines]
+    low = max(0, start - TICKER_WINDOW)  # only the run and the ticker window around it are looked at
+    prose = [0] * start + [line.words if line.kind == "prose" else 0 for line in lines[start:end]]
+    entries = [False] * low + [bool(TICKER_ENTRY.match(line.text)) for line in lines[low:end + TICKER_WINDOW]]
     tickers = {i for i in range(start, end) if entries[i] and not any(entries[max(0, i - TICKER_WINDOW):i])
                and sum(entries[i:i + TICKER_WINDOW]) >= TICKER_ENTRIES}
     walls = [i for i in range(start, end) if lines[i].kind in ("comments", "section") or i in tickers]
