@@ -43,7 +43,14 @@ from newsletter.sources.readers import linemodel
 from newsletter.sources.readers.linemodel import BODY_FEATURES
 from newsletter.sources.readers.mail import forwarded_part, looks_like_mail
 from newsletter.sources.readers.markdown import clip_text
-from newsletter.sources.readers.pagedump import FURNITURE, analyse, body_features, candidate_runs, run_features
+from newsletter.sources.readers.pagedump import (
+    FURNITURE,
+    analyse,
+    body_features,
+    candidate_runs,
+    run_features,
+    run_topic,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSLETTER_SHARED", PROJECT.parent / "shared")) / "eval"
@@ -151,7 +158,8 @@ def _one_page(job):
 def _run_choice(lines, ruled: tuple[int, int], labels: list[int]) -> tuple[list, list[float]]:
     """Each candidate run's features, and how well the body it gives (its lines less the furniture) agrees
     with the labelled body, word for word."""
-    runs = candidate_runs(lines, ruled)
+    topic = run_topic(lines, ruled)
+    runs = candidate_runs(lines, ruled, topic)
     body = sum(line.words for line, label in zip(lines, labels) if label)
     agreement = []
     for start, end in runs:
@@ -159,7 +167,7 @@ def _run_choice(lines, ruled: tuple[int, int], labels: list[int]) -> tuple[list,
                 if line.kind not in FURNITURE]
         right, chosen = sum(w for w, label in kept if label), sum(w for w, _ in kept)
         agreement.append(2 * right / (chosen + body) if right else 0.0)
-    return run_features(lines, runs, ruled), agreement
+    return run_features(lines, runs, ruled, topic), agreement
 
 
 def collect(pages, styles: list[str], processes: int):
@@ -200,10 +208,10 @@ def fit_title(titles) -> dict:
               for site, group in titles]
     learned = 0
     for train, test in GroupKFold(n_splits=5).split(np.zeros(len(groups)), groups=[site for site, *_ in groups]):
-        weights = _conditional_logit([groups[i] for i in train])
+        weights = _conditional_logit([groups[i] for i in train], TITLE_PENALTY)
         learned += _right([groups[i] for i in test], weights)
     rules = _right(groups, np.array([RULE_TITLE_WEIGHTS[name] for name in TITLE_FEATURES]))
-    weights = _conditional_logit(groups)
+    weights = _conditional_logit(groups, TITLE_PENALTY)
     right_tops = [scores.max() for _, x, y in groups if y[(scores := x @ weights).argmax()]]
     print(f"title: {len(titles)} dumps; best candidate right: learned {learned / len(titles):.1%} "
           f"(cross-validated), the rules' weights {rules / len(titles):.1%}")
@@ -267,11 +275,10 @@ def _right(groups, weights) -> int:
     return int(sum(labels[(features @ weights).argmax()] for _, features, labels in groups))
 
 
-def _conditional_logit(groups, penalty: float | None = None):
+def _conditional_logit(groups, penalty: float):
     import numpy as np
     from scipy.optimize import minimize
 
-    penalty = TITLE_PENALTY if penalty is None else penalty
     answered = [(features, labels / labels.sum()) for _, features, labels in groups if labels.any()]
 
     def loss_and_gradient(weights):

@@ -168,7 +168,7 @@ def test_the_run_model_never_carries_an_article_on_into_its_comment_thread() -> 
     lines = pagedump._classified(dump, True, None)[0]
     ruled = pagedump.rule_span(lines)
     comment_row = next(index for index, line in enumerate(lines) if line.text == comment)
-    candidates = pagedump.candidate_runs(lines, ruled)
+    candidates = pagedump.candidate_runs(lines, ruled, pagedump.run_topic(lines, ruled))
     assert ruled[1] < comment_row and any(start <= comment_row < end for start, end in candidates)  # on its own
     assert not any(start <= ruled[0] and comment_row < end for start, end in candidates)
     # Without the signature and the button, the run carried on to the comment is a candidate.
@@ -176,7 +176,7 @@ def test_the_run_model_never_carries_an_article_on_into_its_comment_thread() -> 
     lines = pagedump._classified(unsigned, True, None)[0]
     comment_row = next(index for index, line in enumerate(lines) if line.text == comment)
     ruled = pagedump.rule_span(lines)
-    assert any(start <= ruled[0] and comment_row < end for start, end in pagedump.candidate_runs(lines, ruled))
+    assert any(start <= ruled[0] and comment_row < end for start, end in pagedump.candidate_runs(lines, ruled, pagedump.run_topic(lines, ruled)))
 
 
 def test_the_shipped_run_model_reads_an_article_across_a_dont_miss_box() -> None:

@@ -287,12 +287,17 @@ class Line:
         return WEIGHTS[self.kind]
 
     @cached_property
+    def signs_comment(self) -> bool:
+        """Whether it is a comment's "Reply" button or its "Jane says:" signature."""
+        return self.words <= THREAD_MARK_WORDS and bool(THREAD_MARK.match(self.text))
+
+    @cached_property
     def marks(self) -> tuple[int, int, bool]:
         """What the run model counts of a line, once however many candidate runs hold it: its clock times, its
         boilerplate words, and whether it is a comment's signature, "Reply" button or date stamp."""
-        short = self.words <= THREAD_MARK_WORDS
+        stamped = self.words <= THREAD_MARK_WORDS and bool(DATE_PATTERN.search(self.text))
         return (len(CLOCK_TIME.findall(self.text)), len(BOILERPLATE_WORDS.findall(self.text[:2000])),
-                short and bool(THREAD_MARK.match(self.text) or DATE_PATTERN.search(self.text)))
+                self.signs_comment or stamped)
 
 
 @dataclass(frozen=True)
@@ -314,8 +319,8 @@ def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
     lines, (start, end), run, seen = _classified(text, day_first, seen)
     header = read_header(lines, start, end, day_first, seen, set(headings or ()), title_candidates)
     if run != (start, end):  # the run model carried the rules' run on: the header stays the one read above it
-        above = [row for row in header.rows if run[0] <= row < start]
-        header.body_start = header.body_start if above else min(run[0], header.body_start)
+        if not any(run[0] <= row < start for row in header.rows):
+            header.body_start = min(run[0], header.body_start)
         end = run[1]
     end = promo_tail_cut(lines, header.body_start, end)
     revisions = _revisions(lines, day_first)
@@ -847,10 +852,11 @@ def body_span(lines: list[Line]) -> tuple[tuple[int, int], tuple[int, int]]:
     ruled = rule_span(lines)
     if not has_run_model() or not lines:
         return ruled, ruled
-    candidates = candidate_runs(lines, ruled)
+    topic = run_topic(lines, ruled)
+    candidates = candidate_runs(lines, ruled, topic)
     if len(candidates) == 1:
         return ruled, ruled
-    scores = [run_score(row) for row in run_features(lines, candidates, ruled)]
+    scores = [run_score(row) for row in run_features(lines, candidates, ruled, topic)]
     return ruled, candidates[max(range(len(candidates)), key=scores.__getitem__)]
 
 
@@ -920,10 +926,16 @@ def _segments(lines: list[Line]) -> list[tuple[float, int, int]]:
     return segments
 
 
-def candidate_runs(lines: list[Line], ruled: tuple[int, int]) -> list[tuple[int, int]]:
+def run_topic(lines: list[Line], run: tuple[int, int]) -> frozenset[str]:
+    """The meaningful words of all the prose of a run (the rules' run: what its candidates are compared with)."""
+    return _body_topic(lines, *run, budget=math.inf)
+
+
+def candidate_runs(lines: list[Line], ruled: tuple[int, int], topic: frozenset[str]) -> list[tuple[int, int]]:
     """The runs that may be the article, the rules' run first: the heaviest runs elsewhere, cut as the rules cut
     theirs and uncut (and split at the comment threads and sections inside them), and the rules' run carried on over a
-    widget or a "Related" box to the end of a run below it, or back to the start of one above it."""
+    widget or a "Related" box to the end of a run below it, or back to the start of one above it. ``topic`` is the
+    rules' run's (``run_topic``)."""
     found = {ruled: None}
     segments = _segments(lines)
     for _, start, end in sorted(segments, reverse=True)[:RUN_SEGMENTS]:
@@ -935,7 +947,6 @@ def candidate_runs(lines: list[Line], ruled: tuple[int, int]) -> list[tuple[int,
             if weight > 2 * RUN_SEGMENT_WEIGHT:
                 found.setdefault(_cut_run(lines, first, stop))
     heavy = [(start, end) for weight, start, end in segments if weight > RUN_SEGMENT_WEIGHT]
-    topic = _body_topic(lines, *ruled, budget=math.inf)
     for _, end in [run for run in heavy if run[0] >= ruled[1]][:RUN_EXTENSIONS]:
         if not _carries_on(lines[ruled[1]:end], topic):
             break
@@ -949,19 +960,19 @@ def candidate_runs(lines: list[Line], ruled: tuple[int, int]) -> list[tuple[int,
 
 def _carries_on(added: list[Line], topic: frozenset[str]) -> bool:
     """Whether lines added to the article may be more of it: no comment thread, and prose on its topic."""
-    if any(line.kind == "comments" or (line.words <= THREAD_MARK_WORDS and THREAD_MARK.match(line.text))
-           for line in added):
+    if any(line.kind == "comments" or line.signs_comment for line in added):
         return False
     words = frozenset().union(*(line.topic for line in added if line.kind == "prose"))
     return len(words & topic) >= CARRIED_TOPIC * min(len(words), len(topic))
 
 
-def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[int, int]) -> list[list[float]]:
-    """Each candidate run's features, in linemodel.RUN_FEATURES order."""
+def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[int, int],
+                 ruled_topic: frozenset[str]) -> list[list[float]]:
+    """Each candidate run's features, in linemodel.RUN_FEATURES order (``ruled_topic``: ``run_topic`` of the
+    rules' run)."""
     count = len(lines)
     weights = [sum(line.weight for line in lines[start:end]) for start, end in runs]
     heaviest = max(max(weights), 1.0)
-    ruled_topic = _body_topic(lines, *ruled, budget=math.inf)
     first_comments = next((index for index, line in enumerate(lines) if line.kind == "comments"), count)
     rows = []
     for (start, end), weight in zip(runs, weights):
@@ -971,12 +982,10 @@ def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[in
         gained = sum(line.weight for line in run if line.weight > 0)
         lost = -sum(line.weight for line in run if line.weight < 0)
         added = [*lines[start:min(end, ruled[0])], *lines[max(start, ruled[1]):end]]
-        added_topic = frozenset().union(*(line.topic for line in added if line.kind == "prose"))
-        own_topic = added_topic if (start, end) != ruled and added else _body_topic(lines, start, end, math.inf)
-        above = lines[max(0, start - 2):start]
-        gap = _gap(lines, (start, end), ruled)
         added_prose = [line for line in added if line.kind == "prose"]
         added_words = sum(line.words for line in added_prose)
+        above = lines[max(0, start - 2):start]
+        gap = _gap(lines, (start, end), ruled)
         rows.append([
             1.0 if (start, end) == ruled else 0.0,
             math.log1p(max(weight, 0.0)),
@@ -994,7 +1003,8 @@ def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[in
             1.0 if first_comments < start else 0.0,
             sum(line.marks[0] for line in run) / (len(prose) or 1),
             sum(line.marks[1] for line in run) / len(run),
-            len(own_topic & ruled_topic) / (len(own_topic) or 1) if (start, end) != ruled else 1.0,
+            1.0 if (start, end) == ruled else _rules_topic_share(lines, (start, end), added_prose if added else None,
+                                                                 ruled_topic),
             1.0 if any(_could_be_title(line) for line in above) else 0.0,
             math.log1p(prose_words / (len(prose) or 1)),
             sum(line.words for line in run if line.kind == "item") / (sum(line.words for line in run) or 1),
@@ -1008,6 +1018,15 @@ def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[in
             1.0 if end <= ruled[0] else 0.0,
         ])
     return rows
+
+
+def _rules_topic_share(lines: list[Line], run: tuple[int, int], added_prose: list[Line] | None,
+                       ruled_topic: frozenset[str]) -> float:
+    """The share of a candidate's words (of the prose it adds to the rules' run, or else of all its prose) that
+    the rules' run holds too."""
+    own = (frozenset().union(*(line.topic for line in added_prose)) if added_prose is not None
+           else run_topic(lines, run))
+    return len(own & ruled_topic) / (len(own) or 1)
 
 
 def _gap(lines: list[Line], run: tuple[int, int], ruled: tuple[int, int]) -> list[Line]:
