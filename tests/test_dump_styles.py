@@ -532,3 +532,28 @@ def test_a_word_a_mail_client_wrapped_at_its_hyphen_is_whole_again() -> None:
         lines += [*textwrap.wrap(paragraph, 70), ""]
     parts = split_dump("\n".join(lines) + "\n")
     assert (parts.title, parts.blocks[-1].text) == (headline, work_days)
+
+
+
+STANDFIRST = ("The allotment society has agreed to build a shared tool shed by the main gate after years of members "
+              "carrying their spades back and forth on the bus to every work day of the wet season.")
+
+
+@pytest.mark.parametrize("dateline", ["19.03.2025 12.09", "Published on 19 March 2025"])
+def test_a_date_under_a_wrapped_standfirst_stays_its_own_line(dateline: str) -> None:
+    """lynx sets the date straight under a standfirst; it is the page's date, not the standfirst's last words,
+    however little room the standfirst's last line left."""
+    standfirst = wrapped(STANDFIRST)
+    assert len(standfirst[-1]) + 1 + len(dateline.split()[0]) > max(map(len, standfirst))  # no room left for it
+    parts = split_dump(lynx_page("Shared tool shed for the allotment society", "", *standfirst, "   " + dateline))
+    assert parts.published == dt.date(2025, 3, 19)
+    assert not any("2025" in block.text for block in parts.blocks)
+
+
+def test_a_wrapped_sentence_that_goes_on_with_a_date_stays_whole() -> None:
+    lines = ["   The society meets at the shed to agree on a rota: and on the 21.",
+             "   and 22. March 2025 its members weed the paths."]
+    assert len(lines[0]) + 1 + len("and") > max(len(line) for line in lynx_page().splitlines())
+    sentence = " ".join(line.strip() for line in lines)
+    parts = split_dump(lynx_page("Shared tool shed for the allotment society", "", *lines))
+    assert sentence in [block.text for block in parts.blocks]

@@ -109,6 +109,12 @@ def leading_date(line: str, day_first: bool = True) -> dt.date | None:
     return parse_date(match.group(0), day_first)
 
 
+def opening_date(line: str, day_first: bool = True) -> dt.date | None:
+    """The date a line starts with ("19.10.2019 12.09", "Mon, 3 May 2024 | Jane Doe"), with nothing before it."""
+    match = DATE_PATTERN.match(_WEEKDAY.sub("", line.strip()))
+    return parse_date(match.group(0), day_first) if match else None
+
+
 def updated_date(line: str, day_first: bool = True) -> dt.date | None:
     """The date when the line says "Last updated on <date>"."""
     match = _UPDATED_PREFIX.match(line.strip())

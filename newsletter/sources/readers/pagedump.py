@@ -32,6 +32,7 @@ from newsletter.sources.dates import (
     dateline,
     labelled_date,
     leading_date,
+    opening_date,
     relative_date,
     updated_date,
 )
@@ -675,7 +676,8 @@ def unwrap(raw: list[str]) -> list[str]:
         room_left = width - previous - 1
         continues = spaced or not text[:1].isupper() or not SENTENCE_END.search(joined[-1][-1] if joined else ".")
         bullet = BULLET.match(text)
-        wrapped = previous and len(text.split(maxsplit=1)[0] if text else "") > room_left and continues
+        wrapped = (previous and len(text.split(maxsplit=1)[0] if text else "") > room_left and continues
+                   and not _own_dateline(joined[-1][-1], text))
         if text and not bullet and any(ch.isalnum() for ch in text) and (
                 wrapped or hang == len(line) - len(line.lstrip()) and not text[0].isupper()):
             joined[-1] += ["" if _split_at_hyphen(joined[-1][-1], text) else " ", text]
@@ -685,6 +687,16 @@ def unwrap(raw: list[str]) -> list[str]:
         hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
     return ["".join(pieces) for pieces in joined]
+
+
+def _own_dateline(before: str, text: str) -> bool:
+    """Whether a short line is the page's date on a line of its own, however little room the line above left: it
+    labels the date ("Pubblicato il 19 Febbraio 2020 ..."), or opens with one after a finished sentence
+    ("... als Organisatorin." / "19.10.2019 12.09")."""
+    if text[:1].islower() or len(text.split()) > MAX_DATELINE_WORDS:
+        return False
+    finished = SENTENCE_END.search(before) and not before.endswith(":")  # "Published:" labels the date under it
+    return bool(labelled_date(text) or finished and opening_date(text))
 
 
 def _split_at_hyphen(line: str, text: str) -> bool:
