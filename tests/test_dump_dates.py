@@ -275,3 +275,31 @@ def test_the_dates_only_reading_of_real_pages_finds_the_dates_the_whole_reading_
     pages = evaluation.load_pages(data, evaluation.split_pages(data, "development"))
     texts = [visible_text(parse_html(decode_html(Source(page.page_id, None, page.html)))) for page in pages]
     assert _count_agreeing_dated(texts) > len(texts)  # most are dated: not two readings that find nothing
+
+
+@pytest.mark.parametrize("footer", ["This page was last edited on 29 January 2020, at 13:22 (UTC).",
+                                    "* Diese Seite wurde zuletzt am 29. Januar 2020 um 13:22 Uhr geändert."])
+def test_a_wikis_last_edit_footer_dates_a_page_that_shows_no_other_date(footer: str) -> None:
+    assert split_dump(dump(tail=(footer, "Privacy policy | About | Disclaimers"))).published == dt.date(2020, 1, 29)
+    parts = split_dump(dump("4 January 2020", tail=(footer,)))
+    assert (parts.published, parts.updated) == (dt.date(2020, 1, 4), dt.date(2020, 1, 29))
+
+
+def test_a_long_line_of_header_fields_opening_with_the_date_dates_the_article() -> None:
+    fields = ("28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer etwa 4 min. | Text vorlesen Stop Pause Fortsetzen "
+              "| Drucken | Teilen auf Facebook und Twitter")
+    assert len(fields.split()) > 16  # longer than a dateline
+    assert split_dump(dump(fields)).published == dt.date(2021, 4, 28)
+    sentence = ("28.04.2021 – The society met at the shed and agreed a rota for the whole season, so that every "
+                "member waters the plots")
+    assert split_dump(dump(tail=("Menu | Map | Rules", sentence))).published is None  # a sentence under the text
+
+
+def test_a_comment_count_in_the_articles_header_starts_no_related_box_over_its_date() -> None:
+    header = ["* 5 Kommentare", "*", "*", "*", "* Weitere schließen", "04.05.20 14:50", "Garden"]
+    below = ("Seed swap draws a record crowd", "12.01.2020")  # a date just under the text, read when none is above
+    text = "\n".join(["Plot Notes", "Home | Events | Recipes", *header, HEADLINE, *PARAGRAPHS, *below]) + "\n"
+    assert split_dump(text).published == dt.date(2020, 5, 4)
+    thread = ["Comments", *header[1:]]  # a thread's heading: the dates under it are its readers'
+    text = "\n".join(["Plot Notes", "Home | Events | Recipes", *thread, HEADLINE, *PARAGRAPHS, *below]) + "\n"
+    assert split_dump(text).published == dt.date(2020, 1, 12)

@@ -115,10 +115,20 @@ def opening_date(line: str, day_first: bool = True) -> dt.date | None:
     return parse_date(match.group(0), day_first) if match else None
 
 
+# A wiki's footer (MediaWiki's in its languages): "This page was last edited on 29 January 2020, at 13:22."
+_PAGE_EDITED = re.compile(r"^\W*(?:this\s+page\s+was\s+last\s+(?:edited|modified)\s+on|diese\s+seite\s+wurde\s+zuletzt\s+am"
+                          r"|(?:la\s+)?dernière\s+modification\s+de\s+cette\s+page\s+a\s+été\s+faite\s+le"
+                          r"|esta\s+página\s+se\s+editó\s+por\s+última\s+vez\s+el)\s+", re.IGNORECASE)
+
+
 def updated_date(line: str, day_first: bool = True) -> dt.date | None:
-    """The date when the line says "Last updated on <date>"."""
-    match = _UPDATED_PREFIX.match(line.strip())
-    return _whole_line_date(line.strip()[match.end():], day_first) if match else None
+    """The date when the line says "Last updated on <date>", or as a wiki's footer says when it was last edited."""
+    line = line.strip()
+    if match := _UPDATED_PREFIX.match(line):
+        return _whole_line_date(line[match.end():], day_first)
+    if (edited := _PAGE_EDITED.match(line)) and (date := DATE_PATTERN.match(line, edited.end())):
+        return parse_date(date.group(0), day_first)
+    return None
 
 
 # "Video verfügbar bis 28.02.2021", "Offer valid until 3 May", "Termin: 21.02.2020": a deadline, an event, a
@@ -161,7 +171,7 @@ def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date
     A date right after "updated" (or "modified", "mis à jour", ...) is the revision.
     """
     if len(line.split()) > MAX_DATELINE_WORDS:
-        return labelled_date(line, day_first), None
+        return labelled_date(line, day_first) or _date_of_fields(line, day_first), None
     published = updated = None
     for match in DATE_PATTERN.finditer(line):
         date = parse_date(match.group(0), day_first)
@@ -175,6 +185,18 @@ def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date
         else:
             published = published or date
     return published, updated
+
+
+# What parts a header's fields after its date, a time perhaps before it: "28.04.2021 - 07:18 | Quelle: dpa-afx | ...".
+_FIELD_AFTER_DATE = re.compile(r"[\s,–—-]*(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|[ap]\.?m\.?))?)?\s*[|•·]", re.IGNORECASE)
+
+
+def _date_of_fields(line: str, day_first: bool) -> dt.date | None:
+    """The date a long line of header fields opens with ("28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer 4 min.
+    | Text vorlesen ..."): however long the line, the date is its first field."""
+    opening = _WEEKDAY.sub("", line.strip())
+    match = DATE_PATTERN.match(opening)
+    return parse_date(match.group(0), day_first) if match and _FIELD_AFTER_DATE.match(opening, match.end()) else None
 
 
 # "3 days ago", "1 hour ago", "52m ago", "an hour ago": counted back from when the page was seen.

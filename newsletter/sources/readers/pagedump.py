@@ -102,6 +102,9 @@ COMMENTS = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A count of the article's comments, as its header links to them ("* 5 Kommentare"): no section begins there.
+COMMENT_COUNT = re.compile(r"^\W*\d+\s+(?:comments?|responses?|replies|kommentare?|commentaires?|comentarios?"
+                           r"|coment[aá]rios?)\W*$", re.IGNORECASE)
 # Headings of page sections that follow an article but are not part of it.
 SECTION = re.compile(
     r"""^(?:
@@ -1299,7 +1302,7 @@ def _related_rows(lines: list[Line], zone: range) -> tuple[frozenset[int], froze
     left = 0  # rows the current run may still take
     for index in zone:
         kind = lines[index].kind
-        if kind in ("section", "comments"):
+        if kind == "section" or kind == "comments" and not COMMENT_COUNT.match(lines[index].text):
             rows.update(run)
             run, left = [], RELATED_MAX_LINES
         elif kind in ("prose", "boilerplate", "navigation"):
