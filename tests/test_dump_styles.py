@@ -557,3 +557,13 @@ def test_a_wrapped_sentence_that_goes_on_with_a_date_stays_whole() -> None:
     sentence = " ".join(line.strip() for line in lines)
     parts = split_dump(lynx_page("Shared tool shed for the allotment society", "", *lines))
     assert sentence in [block.text for block in parts.blocks]
+
+
+LONG_HEADLINE = "Why the allotment society needed a shared tool shed beside its main gate at last"
+
+
+@pytest.mark.parametrize("line", [f"Sie sind hier: > {LONG_HEADLINE}", f"You are here: Garden » {LONG_HEADLINE}",
+                                  f"1 Comment on “{LONG_HEADLINE}”"])
+def test_a_breadcrumb_or_a_thread_heading_read_as_the_headline_gives_the_headline_alone(line: str) -> None:
+    dump = "\n".join(["Plot Notes", "Home | Events | Recipes", line, *PARAGRAPHS]) + "\n"
+    assert split_dump(dump).title == LONG_HEADLINE

@@ -238,6 +238,11 @@ NOT_TITLE = ShortLinePattern(re.compile(
     re.IGNORECASE | re.VERBOSE), MAX_TITLE_CHARS)
 # From a chain's first letter, possessive: "\b(?:[A-Z]\.){2,}$" took time quadratic in a line's length ("A.A.A. ... x.").
 ABBREVIATION_END = re.compile(r"(?<![\w.])(?:[A-Z]\.){2,}+$")
+YOU_ARE_HERE = re.compile(r"^\W*(?:you\s+are\s+here|sie\s+sind\s+hier|vous\s+êtes\s+ici|usted\s+está\s+aquí|estás\s+aquí"
+                          r"|jesteś\s+tutaj|u\s+bent\s+hier)\s*:\s*", re.IGNORECASE)
+CRUMB_SEPARATOR = re.compile(r"\s[>»›\"/|]\s|^[>»›]\s")
+THREAD_ON = re.compile(r"^(?:\d+|one|a)\s+(?:comments?|thoughts?|responses?|repl(?:y|ies)|kommentare?|gedanken)\s+"
+                       r"(?:on|to|zu|zum|zur|sur|en)\s+", re.IGNORECASE)
 TRAILING_COUNT = re.compile(r"(?<!\s)\s++\d{1,4}$")
 TICKER = re.compile(r"^(?:[-*•+]\s+)?\d{1,2}[:h.]\d{2}\s+\S")
 # A live ticker's entry: a time and a headline ("14:44 Minister resigns"), not a time of day ("6:32 PM ET").
@@ -1198,7 +1203,7 @@ def read_header(lines: list[Line], start: int, end: int, day_first: bool, seen: 
     if title_row is None and into_text:
         title_row = _title_row(lines, title_zone, anchors, topic, (first_paragraph, end), related - into_text, marked)
     if title_row is not None:
-        header.title = _without_count(lines[title_row].text, {line.text for line in lines})
+        header.title = _headline_of(lines[title_row].text, {line.text for line in lines})
     # A paragraph that opens with the date dates the page, and stays in the text.
     paragraphs = {i for i in dates if lines[i].kind == "prose" and lines[i].words > MAX_DATELINE_WORDS}
     rows = set(dates + bylines + ([title_row] if title_row is not None else [])) - paragraphs - {first_paragraph}
@@ -1465,8 +1470,14 @@ def _ends_another_line(text: str, end: str) -> bool:
     return False
 
 
-def _without_count(title: str, texts: set[str]) -> str:
-    """ "Headline 12" is the headline with its comment count when the page shows "Headline" alone too."""
+def _headline_of(title: str, texts: set[str]) -> str:
+    """The headline a line holds. "Headline 12" is the headline with its comment count when the page shows
+    "Headline" alone too; "You are here: Home > Travel > Headline" a breadcrumb whose last step is the page's;
+    "1 comment on “Headline”" a comment thread's heading."""
+    if here := YOU_ARE_HERE.match(title):
+        title = CRUMB_SEPARATOR.split(title[here.end():])[-1].strip() or title
+    elif thread := THREAD_ON.match(title):
+        title = title[thread.end():].strip(ECHO_TRAILING + "“„«»\"'") or title
     bare = TRAILING_COUNT.sub("", title)
     return bare if bare != title and bare in texts else title
 
