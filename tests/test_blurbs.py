@@ -56,6 +56,26 @@ def test_a_sentence_never_leans_on_one_left_out() -> None:
 
 
 @pytest.mark.parametrize("leaning", [
+    "They will water the community garden beds all summer, so the community garden no longer needs mains water, "
+    "and the rainwater tanks pay for themselves within three summers.",
+    "After all, the rainwater tanks water the community garden beds all summer, so the community garden no longer "
+    "needs mains water, and the tanks pay for themselves within three summers.",
+])
+def test_a_sentence_opening_with_a_pronoun_or_after_all_is_quoted_only_after_its_antecedent(leaning: str) -> None:
+    tanks = "After a long debate about money, the members voted for them by nine votes to two."
+    story = article(
+        "Rainwater tanks for the community garden",
+        "Our committee met on Thursday evening in the church hall to plan the coming year.",
+        tanks,
+        leaning,
+        "Volunteers will meet at the shed on the first Saturday of April to do the work.",
+    )
+    assert split_sentences(summarize(story, Budget(sentences=2, words=80))) == [tanks, leaning]
+    alone = split_sentences(summarize(story, Budget(sentences=1, words=80)))
+    assert alone and leaning not in alone
+
+
+@pytest.mark.parametrize("leaning", [
     "Diese Zisternen bewässern den Gemeinschaftsgarten den ganzen Sommer, so dass der Gemeinschaftsgarten kein "
     "Leitungswasser mehr braucht und sich die Zisternen in drei Sommern bezahlt machen.",
     "Im Sommer bewässern die Zisternen den Gemeinschaftsgarten aber allein, so dass der Gemeinschaftsgarten kein "

@@ -38,16 +38,18 @@ WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")  # letters of any alphabet: 
 # A line break right after a sentence's final punctuation ends that sentence, whatever
 # the segmenter makes of the token before it (it reads "$42.09bn." as an abbreviation).
 BREAK_AFTER_SENTENCE_END = re.compile(r"(?<=[.!?])\s*\n\s*|(?<=[.!?][\"'’”)])\s*\n\s*")
-# Openers that point back at a sentence the blurb may not include. A demonstrative or a logical connective
-# ("This means ...", "However, ...") hangs on the sentence before it, so it is quoted only after that one;
-# a pronoun or a plain "But"/"Also" usually leans on the story's subject, named in the title, and is only
-# marked down (BBC editors quote such sentences often).
+# Openers that point back at a sentence the blurb may not include. A demonstrative, a logical connective or a
+# pronoun ("This means ...", "However, ...", "They ...") hangs on the sentence before it, so it is quoted only
+# after that one: a blurb stands alone, under a headline the reader may skip (a blind read of blurbs did not
+# keep "They ..." quoted without the sentence naming them). A pronoun or a plain "But"/"Also" is also marked
+# down (PRONOUN_START): BBC editors, whose extracts benchmarks/eval_summaries.py compares with, quote such
+# sentences after their antecedent often, but less often than the sentences around them.
 DANGLING_START = re.compile(
     r"^(?:this|that|these|those|such|however|thus|therefore|hence|moreover|furthermore|nevertheless|nonetheless"
     r"|otherwise|likewise|similarly|consequently|the\s+(?:same|latter|former)|as\s+a\s+result|in\s+addition"
     r"|for\s+(?:example|instance)|on\s+the\s+other\s+hand|even\s+so|despite\s+(?:this|that)"
     r"|the\s+(?:next|following|previous|same)\s+(?:day|week|month|year|season|morning|night|time)"
-    r"|later|afterwards?|after\s+that|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then"
+    r"|later|afterwards?|after\s+(?:that|all)|in\s+fact|indeed|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then"
     # German, French and Spanish: the articles most of the pages readers clip are written in
     r"|dies(?:e[mnrs]?)?|jedoch|allerdings|deshalb|daher|darum|dadurch|trotzdem|dennoch|außerdem|zudem|ebenso"
     r"|somit|folglich|demnach|deswegen|stattdessen|dafür|dabei|dazu|darüber\s+hinaus|zum\s+beispiel|danach|anschließend|später"
@@ -341,7 +343,8 @@ def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget, o
 
 
 def _leans_back(sentence: Sentence, chosen: list[Sentence]) -> bool:
-    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text) or CONTRAST_INSIDE.match(sentence.text))
+    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text) or CONTRAST_INSIDE.match(sentence.text)
+                                           or PRONOUN_START.match(sentence.text))
             and sentence.position - 1 not in {s.position for s in chosen})
 
 
