@@ -167,3 +167,19 @@ def test_no_promotional_sentence_caption_or_sentence_leaning_on_one_left_out() -
     for unwanted in ("Sign up", "newsletter", "(Photo:", "produced weekly", "sponsored"):
         assert unwanted not in blurb, unwanted
     assert "The next year" not in blurb or "Volunteers set the last stones of the orchard wall at Hill Lane on" in blurb
+
+
+@pytest.mark.parametrize("teaser", [
+    "Find out here which three crops gave the allotment society's tomato growers the best harvest this summer.",
+    "Hier erfahren Sie, welche drei Sorten den Tomatengärtnern des Vereins diesen Sommer die beste Ernte brachten.",
+    "Wir verraten, welche drei Sorten den Tomatengärtnern des Vereins diesen Sommer die beste Ernte brachten.",
+])
+def test_a_teaser_that_holds_the_finding_back_is_never_quoted(teaser: str) -> None:
+    story = article(
+        "The tomato growers' best harvest",
+        teaser,
+        "The allotment society's tomato growers tried twelve kinds of tomato in the greenhouse this summer.",
+        "Gardener's Delight, Sungold and Black Krim gave the most fruit, and the growers will sow them again.",
+    )
+    blurb = summarize(story, BUDGET)
+    assert blurb and teaser not in blurb

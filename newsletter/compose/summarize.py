@@ -90,8 +90,8 @@ CALL_TO_ACTION = re.compile(
     r"|https?://|www\.|\S@\S",
     re.IGNORECASE,
 )
-# A publisher's boilerplate or pitch inside the text: "Sign up for the free daily newsletter.", "This
-# podcast is produced weekly by ...", "Sponsored by ...": an editor never quotes it.
+# A publisher's boilerplate, pitch or teaser inside the text: "Sign up for the free daily newsletter.", "This
+# podcast is produced weekly by ...", "Sponsored by ...", "Find out here which ...": an editor never quotes it.
 PROMOTIONAL = re.compile(
     r"\b(?:sign\s+up|subscribe|newsletter|sponsored\s+by|in\s+partnership\s+with|produced\s+(?:weekly|daily|monthly|by)"
     r"|follow\s+us|download\s+(?:our|the)\s+app|all\s+rights\s+reserved|click\s+here|support\s+our\s+journalism"
@@ -99,7 +99,12 @@ PROMOTIONAL = re.compile(
     r"|abonnieren|abonniere|gesponsert|in\s+zusammenarbeit\s+mit|folgen\s+sie\s+uns|folge\s+uns"
     r"|alle\s+rechte\s+vorbehalten|klicken\s+sie\s+hier|dieser\s+(?:artikel|beitrag)\s+(?:wurde|ist|enthält|erschien)"
     r"|(?:partner|provisions|affiliate)-?links?|s'abonner|abonnez-vous|inscrivez-vous|tous\s+droits\s+réservés"
-    r"|suscríbete|todos\s+los\s+derechos\s+reservados|related\s+posts|copyright\s+©)\b|©\s*\d{4}",
+    r"|suscríbete|todos\s+los\s+derechos\s+reservados|related\s+posts|copyright\s+©)\b|©\s*\d{4}"
+    # A teaser that holds the finding back for the page to tell: "Find out here which ...", "Hier erfahren Sie, ..."
+    r"|\bfind\s+out\s+(?:here|below|now|which|what|how|why|who)\b|\bread\s+on\s+to\b|\bhere['’]s\s+(?:what|how|why)\b"
+    r"|\bhier\s+(?:erfahren|lesen|finden|sehen)\s+sie\b|\b(?:erfahren|lesen)\s+sie\s+(?:hier|jetzt|im\s+folgenden)\b"
+    r"|\bwir\s+(?:verraten|zeigen|erklären)(?:\s+ihnen)?,?\s+(?:welche|was|wie|warum|wer|wo)\b"
+    r"|\bdécouvrez\s+(?:ici|quels?|quelles?|comment|pourquoi)\b|\bdescubre\s+(?:aquí|qué|cómo|cuál)",
     re.IGNORECASE)
 # A photo's caption or credit among the sentences: "(Photo: Jane Doe)", "Photograph: Getty Images".
 CAPTION = re.compile(r"\b(?:photo(?:graph)?|foto(?:grafie)?|image|picture|bild|illustration|credit)s?\s*(?:by\s|:)"
