@@ -60,6 +60,8 @@ def test_a_sentence_never_leans_on_one_left_out() -> None:
     "and the rainwater tanks pay for themselves within three summers.",
     "After all, the rainwater tanks water the community garden beds all summer, so the community garden no longer "
     "needs mains water, and the tanks pay for themselves within three summers.",
+    "We will water the community garden beds all summer, so the community garden no longer needs mains water, "
+    "and the rainwater tanks pay for themselves within three summers.",  # whose "we", the blurb would not say
 ])
 def test_a_sentence_opening_with_a_pronoun_or_after_all_is_quoted_only_after_its_antecedent(leaning: str) -> None:
     tanks = "After a long debate about money, the members voted for them by nine votes to two."

@@ -63,7 +63,10 @@ DANGLING_START = re.compile(
 CONTRAST_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
                              r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
-                           r"|instead|another|und|aber|doch|denn|auch|dann|er|es|sein|seine|jetzt|nun|et|mais|pero|y)\b",
+                           r"|instead|another|und|aber|doch|denn|auch|dann|er|es|sein|seine|jetzt|nun|et|mais|pero|y"
+                           # the first person: a speaker or the page's author the blurb does not name
+                           r"|i|we|our|my|ich|wir|mein(?:e[mnrs]?)?|unser(?:e[mnrs]?)?|je|nous|notre|nos|nosotros"
+                           r"|nuestr[oa]s?)\b",
                            re.IGNORECASE)
 # An agency dateline or a byline opening a story: "LOS ANGELES (AP) — ", "SEOUL, South Korea — ", "By Jane Doe - ".
 DATELINE = re.compile(
