@@ -285,9 +285,12 @@ def test_a_wikis_last_edit_footer_dates_a_page_that_shows_no_other_date(footer: 
     assert (parts.published, parts.updated) == (dt.date(2020, 1, 4), dt.date(2020, 1, 29))
 
 
-def test_a_long_line_of_header_fields_opening_with_the_date_dates_the_article() -> None:
-    fields = ("28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer etwa 4 min. | Text vorlesen Stop Pause Fortsetzen "
-              "| Drucken | Teilen auf Facebook und Twitter")
+@pytest.mark.parametrize("fields", [
+    "28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer etwa 4 min. | Text vorlesen Stop Pause Fortsetzen | Drucken "
+    "| Teilen auf Facebook und Twitter",
+    "⋅ April 28, 2021 ⋅ Email this post Email this post ⋅ Print this page Print this page ⋅ Comment on this post",
+])
+def test_a_long_line_of_header_fields_opening_with_the_date_dates_the_article(fields: str) -> None:
     assert len(fields.split()) > 16  # longer than a dateline
     assert split_dump(dump(fields)).published == dt.date(2021, 4, 28)
     sentence = ("28.04.2021 – The society met at the shed and agreed a rota for the whole season, so that every "

@@ -188,13 +188,15 @@ def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date
 
 
 # What parts a header's fields after its date, a time perhaps before it: "28.04.2021 - 07:18 | Quelle: dpa-afx | ...".
-_FIELD_AFTER_DATE = re.compile(r"[\s,–—-]*(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|[ap]\.?m\.?))?)?\s*[|•·]", re.IGNORECASE)
+FIELD_SEPARATORS = "|•·⋅"
+_FIELD_AFTER_DATE = re.compile(rf"[\s,–—-]*(?:\d{{1,2}}[:.]\d{{2}}(?:\s*(?:uhr|h|[ap]\.?m\.?))?)?\s*[{FIELD_SEPARATORS}]",
+                               re.IGNORECASE)
 
 
 def _date_of_fields(line: str, day_first: bool) -> dt.date | None:
     """The date a long line of header fields opens with ("28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer 4 min.
     | Text vorlesen ..."): however long the line, the date is its first field."""
-    opening = _WEEKDAY.sub("", line.strip())
+    opening = _WEEKDAY.sub("", line.strip().lstrip(FIELD_SEPARATORS + " "))  # "⋅ November 22, 2011 ⋅ Email ..."
     match = DATE_PATTERN.match(opening)
     return parse_date(match.group(0), day_first) if match and _FIELD_AFTER_DATE.match(opening, match.end()) else None
 
