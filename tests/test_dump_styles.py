@@ -567,3 +567,18 @@ LONG_HEADLINE = "Why the allotment society needed a shared tool shed beside its 
 def test_a_breadcrumb_or_a_thread_heading_read_as_the_headline_gives_the_headline_alone(line: str) -> None:
     dump = "\n".join(["Plot Notes", "Home | Events | Recipes", line, *PARAGRAPHS]) + "\n"
     assert split_dump(dump).title == LONG_HEADLINE
+
+
+def test_a_terminal_dump_of_a_page_mostly_menus_is_unwrapped_too() -> None:
+    """Most lines of a news page's lynx dump are one-word menu entries: its few wrapped lines still tell that
+    lynx wrapped it, and its headline, wrapped before a capital, is whole again."""
+    headline = "So the allotment society finally builds a shared tool shed by the Hill Lane Orchard"
+    menus = [f"     * {name} {number}" for number in range(1, 9)
+             for name in ("Home", "Events", "Recipes", "Members", "Plots", "Shop", "Contact", "Map")]
+    lines = ["", *menus, "", *wrapped(headline, indent=""), ""]
+    for paragraph in PARAGRAPHS:
+        lines += [*wrapped(paragraph), ""]
+    assert len(wrapped(headline, indent="")) == 2 and wrapped(headline, indent="")[1][0].isupper()
+    parts = split_dump("\n".join(lines) + "\n")
+    assert parts.title == headline
+    assert [block.text for block in parts.blocks if block.kind == "paragraph"] == PARAGRAPHS

@@ -207,6 +207,7 @@ WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 10
+WRAP_EVIDENCE_WORDS = 4  # a line this long says whether a dump was wrapped; a menu's one-word lines do not
 HYPHEN_END = re.compile(r"[^\W\d_]-$")  # a word broken at its hyphen ...
 HYPHEN_JOINERS = NAME_JOINERS | {"oder", "or", "bis", "sowie", "ou", "o", "to"}  # ... or cut short before "and"
 BROKEN_MIN_WORDS = 4  # a line this long that stops mid-sentence may go on in the next
@@ -671,7 +672,7 @@ def unwrap(raw: list[str]) -> list[str]:
     if len(lengths) < WRAPPED_MIN_LINES:
         return texts
     width = lengths[int(len(lengths) * 0.95)]
-    if width > WRAP_MAX_WIDTH or sum(n >= WRAPPED_SHARE * width for n in lengths) < WRAPPED_MIN_SHARE * len(lengths):
+    if width > WRAP_MAX_WIDTH or not _wrapped_at(width, lengths, raw):
         return _join_broken_sentences(lines)
     # Terminal browsers (lynx, w3m) part paragraphs with blank lines, so a capital after a full line
     # continues the sentence ("... easy to use" / "JavaScript code coverage"); without them it may start
@@ -705,6 +706,18 @@ def _own_dateline(before: str, text: str) -> bool:
         return False
     finished = SENTENCE_END.search(before) and not before.endswith(":")  # "Published:" labels the date under it
     return bool(labelled_date(text) or finished and opening_date(text))
+
+
+def _wrapped_at(width: int, lengths: list[int], raw: list[str]) -> bool:
+    """Whether many lines come close to ``width``: of all lines, or, when no line is any wider than wrapped text
+    can be, of the lines with a few words (a page of menus whose few paragraphs lynx wrapped: the menus' one-word
+    lines say nothing of wrapping). A browser's copy has some line wider than that."""
+    if sum(n >= WRAPPED_SHARE * width for n in lengths) >= WRAPPED_MIN_SHARE * len(lengths):
+        return True
+    if lengths[-1] > WRAP_MAX_WIDTH:
+        return False
+    worded = [len(line) for line in raw if len(line.split()) >= WRAP_EVIDENCE_WORDS]
+    return sum(n >= WRAPPED_SHARE * width for n in worded) >= WRAPPED_MIN_SHARE * len(worded)
 
 
 def _split_at_hyphen(line: str, text: str) -> bool:
