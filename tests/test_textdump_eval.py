@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from newsletter.sources.readers.pagedump import split_dump
+from newsletter.sources.readers.pagedump import split_dump, words_of
+from newsletter.sources.stoplists import all_stoplists, language_stopwords
 from tests.conftest import PROJECT, benchmark_module
 
 evaluation = benchmark_module("evaluation")
@@ -189,3 +191,12 @@ def test_the_line_right_above_a_text_it_shares_no_words_with_is_its_headline_not
     parts = split_dump(dump("Work day report", PARAGRAPH, MORE[0], "Next steps", MORE[1]))
     assert parts.title == "Work day report"
     assert "Next steps" in [block.text for block in parts.blocks]
+
+
+def test_lynx_list_marks_do_not_choose_the_language() -> None:
+    """lynx marks nested list items with "o", a function word of Polish and Spanish: a German page with a long
+    nested menu is still read with German's function words."""
+    german = ("Die Beete im unteren Teil des Gartens stehen jeden Winter unter Wasser, deshalb haben wir sie mit "
+              "Eichenbrettern erhöht und mit Kompost und Lauberde gefüllt.")
+    counts = Counter(words_of(german.lower()) * 2 + ["o"] * 150)
+    assert language_stopwords(counts) == all_stoplists()[0]["German"]

@@ -46,8 +46,10 @@ def _stoplist(path: Path) -> frozenset[str]:
 def language_stopwords(token_counts: Counter[str]) -> frozenset[str]:
     """The function words of a text's language: the stoplist its words hit most often.
 
-    Plainly English text skips loading the hundred other stoplists (0.4 s at start-up)."""
-    words = {token: count for token, count in token_counts.items() if token.isalpha()}
+    Plainly English text skips loading the hundred other stoplists (0.4 s at start-up). Single letters do not
+    vote: lynx marks nested list items with "o" (Polish's and Spanish's "or"), and initials are any language's.
+    """
+    words = {token: count for token, count in token_counts.items() if token.isalpha() and len(token) > 1}
     english = english_stopwords()
     total = sum(words.values())
     if total and sum(count for token, count in words.items() if token in english) >= ENGLISH_SHARE * total:
