@@ -143,3 +143,13 @@ def test_a_list_items_heading_marks_are_dropped_so_a_gallerys_slides_read_as_one
                        for n in range(1, 7))
     clip = CLIP.replace(f"{PARAGRAPHS[3]}\n", f"{slides}\n\n{PARAGRAPHS[3]}\n")
     assert "Slide" not in _read("wall.md", clip).text
+
+
+def test_a_teaser_card_that_is_one_link_keeps_no_heading_marks() -> None:
+    """A clipper wraps a card that is one link over its lines: the link's text goes on one line, and the
+    heading inside it loses its marks."""
+    card = ("[![](https://example.org/card.jpg)\n\n  ##### More from the orchard group\n\n"
+            "  Read how the group chose the six apple varieties for the new row of trees.](https://example.org/more)")
+    article = _read("wall.md", CLIP.replace("## Share this", card + "\n\n## Share this"))
+    assert "#" not in article.text
+    assert [paragraph in article.text for paragraph in PARAGRAPHS] == [True] * 4

@@ -30,6 +30,7 @@ LINK = re.compile(r"\[([^\[\]\n]{0,500})\]"  # [text](url "title"), [text][ref]
 AUTOLINK = re.compile(r"<(https?://[^>\s]{1,2000})>")
 REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]\n]{1,100}\]:\s+\S")
 HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
 SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
 RULE = re.compile(r"^\s{0,3}(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,})$")
 QUOTE = re.compile(r"^\s{0,3}(?:>\s?)+")
@@ -132,10 +133,18 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
     return [PAIRED_MARKS.sub("", line) if "*" in line or "_" in line else line for line in out], headings
 
 
+def _link_on_one_line(link: re.Match) -> str:
+    """A link a clipper wrapped over lines, on one line; a teaser card that is one link keeps no heading marks
+    ("[\n\n##### Online-Rechner\n\nWichtige Informationen ...](/rechner)")."""
+    if "\n" not in link.group(0):
+        return link.group(0)
+    return " ".join(HEADING_MARK.sub("", part) for part in link.group(1).split("\n"))
+
+
 def clip_text(text: str) -> tuple[str, dict[str, str], list[str]]:
     """The clip as a plain page dump, its front matter, and its level-one headings."""
     text = WRAPPED_IMAGE.sub("", text)
-    text = WRAPPED_LINK.sub(lambda m: " ".join(m.group(1).split("\n")) if "\n" in m.group(0) else m.group(0), text)
+    text = WRAPPED_LINK.sub(_link_on_one_line, text)
     fields, lines = front_matter(text.splitlines())
     plain, headings = plain_lines(lines)
     return "\n".join(plain), fields, headings
