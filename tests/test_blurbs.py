@@ -62,8 +62,12 @@ def test_a_sentence_never_leans_on_one_left_out() -> None:
     "needs mains water, and the tanks pay for themselves within three summers.",
     "We will water the community garden beds all summer, so the community garden no longer needs mains water, "
     "and the rainwater tanks pay for themselves within three summers.",  # whose "we", the blurb would not say
+    "With this money the tanks will water the community garden beds all summer, so the community garden no longer "
+    "needs mains water, and the rainwater tanks pay for themselves within three summers.",
+    "The 27-year-old will water the community garden beds all summer, so the community garden no longer needs "
+    "mains water, and the rainwater tanks pay for themselves within three summers.",
 ])
-def test_a_sentence_opening_with_a_pronoun_or_after_all_is_quoted_only_after_its_antecedent(leaning: str) -> None:
+def test_a_sentence_pointing_back_by_pronoun_demonstrative_or_age_is_quoted_only_after_its_antecedent(leaning: str) -> None:
     tanks = "After a long debate about money, the members voted for them by nine votes to two."
     story = article(
         "Rainwater tanks for the community garden",

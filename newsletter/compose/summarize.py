@@ -57,11 +57,16 @@ DANGLING_START = re.compile(
     r"|cependant|toutefois|pourtant|donc|ainsi|par\s+ailleurs|en\s+outre|de\s+plus|par\s+exemple|cette|ces"
     r"|sin\s+embargo|por\s+lo\s+tanto|por\s+eso|además|por\s+ejemplo|est[ea]s?)\b",
     re.IGNORECASE)
-# A contrast set inside the sentence's first clause leans back just as much: "The council, however, said ...",
+# Inside the sentence's first words, a contrast leans back just as much: "The council, however, said ...",
 # "Je nach Situation muss die Finanzierung aber anders geschehen." (a comma before "aber" joins two clauses of
-# the sentence itself: "klein, aber fein").
-CONTRAST_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
-                             r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)", re.IGNORECASE)
+# the sentence itself: "klein, aber fein"); so do a demonstrative ("With this figure, ...", not "this year") and
+# a person named by age ("The 27-year-old said ...").
+LEANS_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
+                             r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)"
+                             # "The 27-year-old said ...", "With this figure, ...": a person or a thing named before
+                             r"|^(?:the|der|die)\s+\d{1,3}-(?:year-old|jährige)"
+                             r"|^(?:\w+\s+){0,3}(?:this|these|those|such)\s+(?!(?:year|week|month|morning|afternoon"
+                             r"|evening|weekend|summer|winter|spring|autumn|season|time|way)\b)[a-z]", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
                            r"|instead|another|und|aber|doch|denn|auch|dann|er|es|sein|seine|jetzt|nun|et|mais|pero|y"
                            # the first person: a speaker or the page's author the blurb does not name
@@ -351,7 +356,7 @@ def _pick(sentences: list[Sentence], scores: dict[int, float], budget: Budget, o
 
 
 def _leans_back(sentence: Sentence, chosen: list[Sentence]) -> bool:
-    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text) or CONTRAST_INSIDE.match(sentence.text)
+    return (sentence.position > 0 and bool(DANGLING_START.match(sentence.text) or LEANS_INSIDE.match(sentence.text)
                                            or PRONOUN_START.match(sentence.text))
             and sentence.position - 1 not in {s.position for s in chosen})
 
