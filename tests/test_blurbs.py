@@ -69,14 +69,15 @@ def test_a_sentence_never_leans_on_one_left_out() -> None:
 ])
 def test_a_sentence_pointing_back_by_pronoun_demonstrative_or_age_is_quoted_only_after_its_antecedent(leaning: str) -> None:
     tanks = "After a long debate about money, the members voted for them by nine votes to two."
-    story = article(
-        "Rainwater tanks for the community garden",
-        "Our committee met on Thursday evening in the church hall to plan the coming year.",
-        tanks,
-        leaning,
-        "Volunteers will meet at the shed on the first Saturday of April to do the work.",
-    )
-    assert split_sentences(summarize(story, Budget(sentences=2, words=80))) == [tanks, leaning]
+    assert_quoted_only_after(tanks, leaning, "Rainwater tanks for the community garden",
+                             "Our committee met on Thursday evening in the church hall to plan the coming year.",
+                             "Volunteers will meet at the shed on the first Saturday of April to do the work.")
+
+
+def assert_quoted_only_after(before: str, leaning: str, title: str, opening: str, closing: str) -> None:
+    """With room for two sentences, the one leaning back comes with the one before it; with room for one, never."""
+    story = article(title, opening, before, leaning, closing)
+    assert split_sentences(summarize(story, Budget(sentences=2, words=80))) == [before, leaning]
     alone = split_sentences(summarize(story, Budget(sentences=1, words=80)))
     assert alone and leaning not in alone
 
@@ -91,16 +92,9 @@ def test_a_sentence_pointing_back_by_pronoun_demonstrative_or_age_is_quoted_only
 ])
 def test_a_sentence_in_another_language_never_leans_on_one_left_out(leaning: str) -> None:
     before = "Nach langer Debatte über das Geld haben wir mit neun zu zwei Stimmen zugestimmt."
-    story = article(
-        "Zisternen für den Gemeinschaftsgarten",
-        "Der Vorstand traf sich am Donnerstagabend im Gemeindesaal, um das kommende Jahr zu planen.",
-        before,
-        leaning,
-        "Freiwillige treffen sich am ersten Samstag im April am Schuppen, um die Arbeit zu erledigen.",
-    )
-    assert split_sentences(summarize(story, Budget(sentences=2, words=80))) == [before, leaning]
-    alone = split_sentences(summarize(story, Budget(sentences=1, words=80)))
-    assert alone and leaning not in alone
+    assert_quoted_only_after(before, leaning, "Zisternen für den Gemeinschaftsgarten",
+                             "Der Vorstand traf sich am Donnerstagabend im Gemeindesaal, um das kommende Jahr zu planen.",
+                             "Freiwillige treffen sich am ersten Samstag im April am Schuppen, um die Arbeit zu erledigen.")
 
 
 def test_list_labels_are_split_from_their_items() -> None:
