@@ -89,6 +89,8 @@ def assert_quoted_only_after(before: str, leaning: str, title: str, opening: str
     "Leitungswasser mehr braucht und sich die Zisternen in drei Sommern bezahlt machen.",
     "Le jardin communautaire, cependant, est arrosé tout l'été par les citernes, et les citernes du jardin "
     "communautaire sont remboursées en trois étés.",
+    "Vor diesem Hintergrund bewässern die Zisternen den Gemeinschaftsgarten den ganzen Sommer, so dass der "
+    "Gemeinschaftsgarten kein Leitungswasser mehr braucht und sich die Zisternen bezahlt machen.",
 ])
 def test_a_sentence_in_another_language_never_leans_on_one_left_out(leaning: str) -> None:
     before = "Nach langer Debatte über das Geld haben wir mit neun zu zwei Stimmen zugestimmt."
@@ -173,6 +175,7 @@ def test_no_promotional_sentence_caption_or_sentence_leaning_on_one_left_out() -
     "Find out here which three crops gave the allotment society's tomato growers the best harvest this summer.",
     "Hier erfahren Sie, welche drei Sorten den Tomatengärtnern des Vereins diesen Sommer die beste Ernte brachten.",
     "Wir verraten, welche drei Sorten den Tomatengärtnern des Vereins diesen Sommer die beste Ernte brachten.",
+    "Welche drei Sorten den Tomatengärtnern des Vereins die beste Ernte brachten, lesen Sie weiter unten im Text.",
 ])
 def test_a_teaser_that_holds_the_finding_back_is_never_quoted(teaser: str) -> None:
     story = article(

@@ -49,7 +49,7 @@ DANGLING_START = re.compile(
     r"|otherwise|likewise|similarly|consequently|the\s+(?:same|latter|former)|as\s+a\s+result|in\s+addition"
     r"|for\s+(?:example|instance)|on\s+the\s+other\s+hand|even\s+so|despite\s+(?:this|that)"
     r"|the\s+(?:next|following|previous|same)\s+(?:day|week|month|year|season|morning|night|time)"
-    r"|later|afterwards?|after\s+(?:that|all)|in\s+fact|indeed|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then"
+    r"|later|afterwards?|after\s+(?:that|all)|in\s+fact|indeed|of\s+course|at\s+the\s+same\s+time|in\s+(?:turn|response)|as\s+such|by\s+then"
     # German, French and Spanish: the articles most of the pages readers clip are written in
     r"|dies(?:e[mnrs]?)?|jedoch|allerdings|deshalb|daher|darum|dadurch|trotzdem|dennoch|außerdem|zudem|ebenso"
     r"|somit|folglich|demnach|deswegen|stattdessen|dafür|dabei|dazu|darüber\s+hinaus|zum\s+beispiel|danach|anschließend|später"
@@ -65,6 +65,7 @@ LEANS_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefo
                              r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)"
                              # "The 27-year-old said ...", "With this figure, ...": a person or a thing named before
                              r"|^(?:the|der|die)\s+\d{1,3}-(?:year-old|jährige)"
+                             r"|^(?:\w+\s+){0,3}(?:diese[mnrs]?|solche[mnrs]?)\s"  # "Vor diesem Hintergrund ..."
                              r"|^(?:\w+\s+){0,3}(?:this|these|those|such)\s+(?!(?:year|week|month|morning|afternoon"
                              r"|evening|weekend|summer|winter|spring|autumn|season|time|way)\b)[a-z]", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
@@ -110,6 +111,8 @@ PROMOTIONAL = re.compile(
     r"|suscríbete|todos\s+los\s+derechos\s+reservados|related\s+posts|copyright\s+©)\b|©\s*\d{4}"
     # A teaser that holds the finding back for the page to tell: "Find out here which ...", "Hier erfahren Sie, ..."
     r"|\bfind\s+out\s+(?:here|below|now|which|what|how|why|who)\b|\bread\s+on\s+to\b|\bhere['’]s\s+(?:what|how|why)\b"
+    r"|\b(?:read|learn)\s+more\b|\bdownload\s+(?:it\s+)?here\b|\blesen\s+sie\s+(?:weiter|mehr)\b|\bweiterlesen\b"
+    r"|\bmehr\s+(?:dazu\s+)?(?:erfahren|lesen)\s+sie\b|\bhier\s+(?:herunterladen|downloaden)\b"
     r"|\bhier\s+(?:erfahren|lesen|finden|sehen)\s+sie\b|\b(?:erfahren|lesen)\s+sie\s+(?:hier|jetzt|im\s+folgenden)\b"
     r"|\bwir\s+(?:verraten|zeigen|erklären)(?:\s+ihnen)?,?\s+(?:welche|was|wie|warum|wer|wo)\b"
     r"|\bdécouvrez\s+(?:ici|quels?|quelles?|comment|pourquoi)\b|\bdescubre\s+(?:aquí|qué|cómo|cuál)",
