@@ -189,8 +189,9 @@ def dateline(line: str, day_first: bool = True) -> tuple[dt.date | None, dt.date
 
 # What parts a header's fields after its date, a time perhaps before it: "28.04.2021 - 07:18 | Quelle: dpa-afx | ...".
 FIELD_SEPARATORS = "|•·⋅"
-_FIELD_AFTER_DATE = re.compile(rf"[\s,–—-]*(?:\d{{1,2}}[:.]\d{{2}}(?:\s*(?:uhr|h|[ap]\.?m\.?))?)?\s*[{FIELD_SEPARATORS}]",
-                               re.IGNORECASE)
+# Bounded repeats: searched along a long line (as tests/test_dump_linear_time.py does), "[\s,-]*...\s*" is quadratic.
+_FIELD_AFTER_DATE = re.compile(rf"[\s,–—-]{{0,5}}(?:\d{{1,2}}[:.]\d{{2}}(?:\s{{0,3}}(?:uhr|h|[ap]\.?m\.?))?)?\s{{0,5}}"
+                               rf"[{FIELD_SEPARATORS}]", re.IGNORECASE)
 
 
 def _date_of_fields(line: str, day_first: bool) -> dt.date | None:
