@@ -62,12 +62,12 @@ DANGLING_START = re.compile(
 # the sentence itself: "klein, aber fein"); so do a demonstrative ("With this figure, ...", not "this year") and
 # a person named by age ("The 27-year-old said ...").
 LEANS_INSIDE = re.compile(r"^[^,;:.!?]{0,80}?(?:,\s+(?:however|cependant|toutefois|sin\s+embargo),"
-                             r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)"
-                             # "The 27-year-old said ...", "With this figure, ...": a person or a thing named before
-                             r"|^(?:the|der|die)\s+\d{1,3}-(?:year-old|jährige)"
-                             r"|^(?:\w+\s+){0,3}(?:diese[mnrs]?|solche[mnrs]?)\s"  # "Vor diesem Hintergrund ..."
-                             r"|^(?:\w+\s+){0,3}(?:this|these|those|such)\s+(?!(?:year|week|month|morning|afternoon"
-                             r"|evening|weekend|summer|winter|spring|autumn|season|time|way)\b)[a-z]", re.IGNORECASE)
+                          r"|\s(?:aber|jedoch|allerdings|dennoch|trotzdem)\s)"
+                          # "The 27-year-old said ...", "With this figure, ...": a person or a thing named before
+                          r"|^(?:the|der|die)\s+\d{1,3}-(?:year-old|jährige)"
+                          r"|^(?:\w+\s+){0,3}(?:diese[mnrs]?|solche[mnrs]?)\s"  # "Vor diesem Hintergrund ..."
+                          r"|^(?:\w+\s+){0,3}(?:this|these|those|such)\s+(?!(?:year|week|month|morning|afternoon"
+                          r"|evening|weekend|summer|winter|spring|autumn|season|time|way)\b)[a-z]", re.IGNORECASE)
 PRONOUN_START = re.compile(r"^(?:it|its|they|their|them|he|his|she|her|but|and|so|yet|also|still|then|meanwhile"
                            r"|instead|another|und|aber|doch|denn|auch|dann|er|es|sein|seine|jetzt|nun|et|mais|pero|y"
                            # the first person: a speaker or the page's author the blurb does not name

@@ -111,8 +111,13 @@ def leading_date(line: str, day_first: bool = True) -> dt.date | None:
 
 def opening_date(line: str, day_first: bool = True) -> dt.date | None:
     """The date a line starts with ("19.10.2019 12.09", "Mon, 3 May 2024 | Jane Doe"), with nothing before it."""
-    match = DATE_PATTERN.match(_WEEKDAY.sub("", line.strip()))
+    match = _opening_match(line.strip())
     return parse_date(match.group(0), day_first) if match else None
+
+
+def _opening_match(text: str) -> re.Match | None:
+    """The date ``text`` opens with, after a weekday's name perhaps; its ``string`` is ``text`` less that name."""
+    return DATE_PATTERN.match(_WEEKDAY.sub("", text))
 
 
 # A wiki's footer (MediaWiki's in its languages): "This page was last edited on 29 January 2020, at 13:22."
@@ -197,9 +202,8 @@ _FIELD_AFTER_DATE = re.compile(rf"[\s,–—-]{{0,5}}(?:\d{{1,2}}[:.]\d{{2}}(?:\
 def _date_of_fields(line: str, day_first: bool) -> dt.date | None:
     """The date a long line of header fields opens with ("28.04.2021 - 07:18 | Quelle: dpa-afx | Lesedauer 4 min.
     | Text vorlesen ..."): however long the line, the date is its first field."""
-    opening = _WEEKDAY.sub("", line.strip().lstrip(FIELD_SEPARATORS + " "))  # "⋅ November 22, 2011 ⋅ Email ..."
-    match = DATE_PATTERN.match(opening)
-    return parse_date(match.group(0), day_first) if match and _FIELD_AFTER_DATE.match(opening, match.end()) else None
+    match = _opening_match(line.strip().lstrip(FIELD_SEPARATORS + " "))  # "⋅ November 22, 2011 ⋅ Email ..."
+    return parse_date(match.group(0), day_first) if match and _FIELD_AFTER_DATE.match(match.string, match.end()) else None
 
 
 # "3 days ago", "1 hour ago", "52m ago", "an hour ago": counted back from when the page was seen.

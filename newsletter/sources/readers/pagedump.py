@@ -92,9 +92,10 @@ LEGAL = GuardedPattern(re.compile(
     rf"|\bcookies?\b.{{0,200}}\b{_CONSENT}|\b{_CONSENT}\w*\b.{{0,200}}\bcookies?\b", re.IGNORECASE),
     needs=holds_any(("cookie",)))
 # Where a comment thread starts: its count, or the button or form that opens it.
+COMMENT_WORDS = r"(?:comments?|responses?|replies|kommentare?|commentaires?|comentarios?|coment[aá]rios?)"  # counted
 COMMENTS = re.compile(
-    r"""^(?:
-        .{0,40}\b\d+\s+(?:comments?|responses?|replies|kommentare?|commentaires?|comentarios?|coment[aá]rios?)\b.*
+    rf"""^(?:
+        .{{0,40}}\b\d+\s+{COMMENT_WORDS}\b.*
       | (?:comments?|kommentare|commentaires|comentarios)\s*\(\d+\)
       | (?:view|show|read|load|see|post|leave|add|write|join)\s+(?:all\s+|the\s+)?(?:a\s+)?(?:comments?|reply
          |response|discussion|conversation)\b.*
@@ -103,8 +104,7 @@ COMMENTS = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # A count of the article's comments, as its header links to them ("* 5 Kommentare"): no section begins there.
-COMMENT_COUNT = re.compile(r"^\W*\d+\s+(?:comments?|responses?|replies|kommentare?|commentaires?|comentarios?"
-                           r"|coment[aá]rios?)\W*$", re.IGNORECASE)
+COMMENT_COUNT = re.compile(rf"^\W*\d+\s+{COMMENT_WORDS}\W*$", re.IGNORECASE)
 # Headings of page sections that follow an article but are not part of it.
 SECTION = re.compile(
     r"""^(?:
@@ -712,12 +712,13 @@ def _wrapped_at(width: int, lengths: list[int], raw: list[str]) -> bool:
     """Whether many lines come close to ``width``: of all lines, or, when no line is any wider than wrapped text
     can be, of the lines with a few words (a page of menus whose few paragraphs lynx wrapped: the menus' one-word
     lines say nothing of wrapping). A browser's copy has some line wider than that."""
-    if sum(n >= WRAPPED_SHARE * width for n in lengths) >= WRAPPED_MIN_SHARE * len(lengths):
+    def many_near(sizes: list[int]) -> bool:
+        return sum(n >= WRAPPED_SHARE * width for n in sizes) >= WRAPPED_MIN_SHARE * len(sizes)
+
+    if many_near(lengths):
         return True
-    if lengths[-1] > WRAP_MAX_WIDTH:
-        return False
-    worded = [len(line) for line in raw if len(line.split()) >= WRAP_EVIDENCE_WORDS]
-    return sum(n >= WRAPPED_SHARE * width for n in worded) >= WRAPPED_MIN_SHARE * len(worded)
+    return lengths[-1] <= WRAP_MAX_WIDTH and many_near(
+        [len(line) for line in raw if len(line.split()) >= WRAP_EVIDENCE_WORDS])
 
 
 def _split_at_hyphen(line: str, text: str) -> bool:
@@ -1490,7 +1491,7 @@ def _headline_of(title: str, texts: set[str]) -> str:
     if here := YOU_ARE_HERE.match(title):
         title = CRUMB_SEPARATOR.split(title[here.end():])[-1].strip() or title
     elif thread := THREAD_ON.match(title):
-        title = title[thread.end():].strip(ECHO_TRAILING + "“„«»\"'") or title
+        title = title[thread.end():].strip(ECHO_TRAILING + "„") or title
     bare = TRAILING_COUNT.sub("", title)
     return bare if bare != title and bare in texts else title
 
