@@ -582,3 +582,15 @@ def test_a_terminal_dump_of_a_page_mostly_menus_is_unwrapped_too() -> None:
     parts = split_dump("\n".join(lines) + "\n")
     assert parts.title == headline
     assert [block.text for block in parts.blocks if block.kind == "paragraph"] == PARAGRAPHS
+
+
+@pytest.mark.parametrize("heading", [
+    "Explore further", "Keep reading", "Das könnte Sie auch interessieren", "Ähnliche Beiträge", "Über den Autor",
+    "Kommentare", "Kommentar verfassen", "Articles liés", "Otras noticias", "Saiba mais",
+    "Articoli correlati", "Lees ook", "Czytaj także",
+])
+def test_a_section_heading_in_any_of_the_sets_languages_ends_the_article(heading: str) -> None:
+    after = ("Kathrin has written about gardens, allotments and the people who keep them for the county paper "
+             "since she retired from teaching, and she still grows her own beans every summer.")
+    text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", *PARAGRAPHS, heading, after])
+    assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS

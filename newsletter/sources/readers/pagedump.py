@@ -100,6 +100,10 @@ COMMENTS = re.compile(
       | (?:view|show|read|load|see|post|leave|add|write|join)\s+(?:all\s+|the\s+)?(?:a\s+)?(?:comments?|reply
          |response|discussion|conversation)\b.*
       | kommentare\s+lesen\b.* | (?:laisser|ajouter)\s+un\s+commentaire | deja\s+un\s+comentario
+      | kommentar\s+(?:verfassen|schreiben|hinterlassen|abgeben)\b.{{0,20}}
+      | (?:hinterlasse|schreibe)\s+(?:einen\s+kommentar|eine\s+antwort)\b.{{0,20}}
+      | (?:laisser|laissez)\s+une\s+réponse | deja\s+una\s+respuesta | deixe\s+(?:um\s+comentário|uma\s+resposta)
+      | lascia\s+un\s+commento | laat\s+een\s+reactie\s+achter
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -108,14 +112,33 @@ COMMENT_COUNT = re.compile(rf"^\W*\d+\s+{COMMENT_WORDS}\W*$", re.IGNORECASE)
 # Headings of page sections that follow an article but are not part of it.
 SECTION = re.compile(
     r"""^(?:
-        comments? | related(?:\s+\w+){0,3} | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested).*
+        comments? | kommentare | commentaires | comentarios | comentários | commenti | reacties
+      | related(?:\s+\w+){0,3} | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested).*
       | (?:more|other)\s+(?:from|on|in|stories|articles|news|posts)\b.{0,40}
       | (?:more\s+)?(?:recommended|popular|trending|similar|latest|top|most\s+\w+)(?:\s+\w+){0,2}
       | read\s+next | what\s+to\s+read\s+next | further\s+reading | recent\s+(?:posts|articles|stories)
       | about\s+the\s+authors? | about\s+(?:us|(?-i:[A-Z])[\w&'.-]*(?:\s+[\w&'.-]+){0,5})
       | contact(?:\s+us)? | get\s+in\s+touch
-      | auch\s+interessant | mehr\s+zum\s+thema | meistgelesen | lesen\s+sie\s+auch | sur\s+le\s+même\s+sujet
-      | à\s+lire\s+aussi | les\s+plus\s+(?:lus|partagés) | lea\s+también | leia\s+também | mais\s+lidas
+      | explore\s+further | keep\s+reading | see\s+also | also\s+read | editor'?s\s+picks?
+      | more\s+like\s+this | author | (?:the\s+)?authors?\s+(?:bio|profile)
+      # the same headings in the other languages of the evaluation sets
+      | auch\s+interessant | (?:das|dies)\s+könnte\s+(?:dich|dir|sie|ihnen|euch)\s+(?:auch\s+)?(?:interessieren|gefallen)\b.{0,40}
+      | (?:diese\s+)?(?:beiträge|artikel)\s+(?:solltest\s+du|sollten\s+sie)\s+nicht\s+verpassen
+      | (?:ähnliche|verwandte|weitere|neueste|aktuelle|beliebte)\s+(?:beiträge|artikel|themen|nachrichten|meldungen
+          |posts|news)\b.{0,40}
+      | mehr\s+(?:zum\s+thema|themen|artikel|beiträge|nachrichten|news)\b.{0,40} | (?:die\s+)?meist(?:gelesen|kommentiert)\w*.{0,40}
+      | lesen\s+sie\s+(?:auch|mehr)\b.{0,40} | zum\s+weiterlesen | weiterführende\s+(?:links|artikel|informationen|literatur)
+      | über\s+(?:den|die)\s+autor\w*.{0,30} | zum\s+autor\w* | autor(?:\*?in|in)?
+      | sur\s+le\s+même\s+(?:sujet|thème) | à\s+lire\s+(?:aussi|également) | les\s+plus\s+(?:lus|partagés)
+      | (?:articles?|contenus?)\s+(?:liés|similaires|associés|recommandés) | vous\s+aimerez\s+(?:aussi|également)\b.{0,40}
+      | (?:nos\s+)?derniers\s+articles | autres\s+articles\b.{0,40} | dans\s+la\s+même\s+rubrique | auteur
+      | (?:lea|mirá|mira|ver|vea)\s+también | (?:también\s+)?te\s+puede\s+interesar\b.{0,40} | lo\s+más\s+(?:leído|visto)
+      | (?:otras|más|últimas)\s+noticias\b.{0,40} | (?:noticias|artículos|notas)\s+relacionad[oa]s | relacionad[oa]s
+      | leia\s+também | veja\s+também | saiba\s+mais | mais\s+(?:lidas|notícias)
+      | (?:notícias|matérias|artigos)\s+relacionad[oa]s
+      | (?:articoli|notizie)\s+correlat[ie] | (?:ti\s+)?potrebbe\s+(?:anche\s+)?interessar(?:ti|e)\b.{0,40}
+      | gerelateerde\s+(?:artikelen|berichten) | lees\s+ook | meer\s+(?:nieuws|artikelen)\b.{0,40}
+      | (?:czytaj|zobacz)\s+(?:też|także|również) | powiązane\s+artykuły | najczęściej\s+czytane
     )\s*:?$""",
     re.IGNORECASE | re.VERBOSE,
 )
