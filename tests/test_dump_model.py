@@ -182,3 +182,15 @@ def test_the_run_model_never_carries_an_article_on_into_its_comment_thread() -> 
 def test_the_shipped_run_model_reads_an_article_across_a_dont_miss_box() -> None:
     assert [block.text for block in split_dump(SPLIT).blocks] == SPLIT_OPENING + [
         "Don't miss", "Council approves new cycle path to the station"] + SPLIT_REST
+
+
+def test_a_comment_count_in_the_header_puts_no_run_under_a_comment_thread() -> None:
+    """The run model's "under a comment thread" means a thread's heading or form above the run, not the count of
+    comments a header links to ("5 Kommentare"), which stands above most articles that have any."""
+    column = linemodel.RUN_FEATURES.index("under a comment thread")
+    for header, under in (("5 Kommentare", 0.0), ("Leave a comment", 1.0)):
+        lines = pagedump.classify(["Home | News | Events | Contact", "Volunteers rebuild the orchard wall", header,
+                                   *SPLIT_OPENING, *SPLIT_REST])
+        run = (3, len(lines))
+        [row] = pagedump.run_features(lines, [run], run, pagedump.run_topic(lines, run))
+        assert row[column] == under, header

@@ -1030,7 +1030,8 @@ def run_features(lines: list[Line], runs: list[tuple[int, int]], ruled: tuple[in
     count = len(lines)
     weights = [sum(line.weight for line in lines[start:end]) for start, end in runs]
     heaviest = max(max(weights), 1.0)
-    first_comments = next((index for index, line in enumerate(lines) if line.kind == "comments"), count)
+    first_comments = next((index for index, line in enumerate(lines)
+                           if line.kind == "comments" and not COMMENT_COUNT.match(line.text)), count)
     rows = []
     for (start, end), weight in zip(runs, weights):
         run = lines[start:end]
