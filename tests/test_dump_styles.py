@@ -594,3 +594,16 @@ def test_a_section_heading_in_any_of_the_sets_languages_ends_the_article(heading
              "since she retired from teaching, and she still grows her own beans every summer.")
     text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", *PARAGRAPHS, heading, after])
     assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS
+
+
+def test_a_german_photo_credit_share_and_newsletter_lines_are_furniture() -> None:
+    paragraphs = ["Der Kleingartenverein hat sich nach drei Jahren endlich auf einen gemeinsamen Geräteschuppen am "
+                  "Haupttor geeinigt, und die Mitglieder müssen ihre Spaten nicht mehr mit dem Bus hin und her tragen.",
+                  "Foto: Anna Beispiel",
+                  "Der Schuppen wird aus Lärchenholz gebaut, das das Sägewerk im Dorf gespendet hat, und das Dach "
+                  "sammelt den Regen in zwei Tonnen, damit die nächsten Beete ohne den langen Weg gegossen werden."]
+    text = "\n".join(["Startseite | Verein | Termine", "Ein Schuppen für den Kleingartenverein", "3. März 2025",
+                      "Bild: Jahr Media", *paragraphs, "Beitrag teilen", "Newsletter abonnieren", "Weiterlesen:"])
+    parts = split_dump(text + "\n")
+    assert [block.text for block in parts.blocks] == [paragraphs[0], paragraphs[2]]
+    assert parts.published == dt.date(2025, 3, 3)

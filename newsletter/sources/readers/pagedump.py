@@ -66,7 +66,9 @@ BOILERPLATE = ShortLinePattern(re.compile(
       | tags?\s*:.* | categor(?:y|ies)\s*:.* | filed\s+under\b.*
       # the same furniture in German, French, Spanish and Italian, the other languages of the evaluation sets
       | (?::+\s*)?(?:über\s+uns|impressum|datenschutz(?:erklärung|hinweise)?|kontakt(?:formular)?|suche|drucken
-          |teilen|anmelden|abmelden|registrieren|abonnieren|weiterlesen|mehr\s+(?:lesen|erfahren|anzeigen)
+          |(?:beitrag\s+|artikel\s+|seite\s+|jetzt\s+)?teilen|anmelden|abmelden|registrieren
+          |(?:newsletter\s+)?(?:abonnieren|bestellen)|zum\s+newsletter\b.{0,40}|weiterlesen\s*:?
+          |mehr\s+(?:lesen|erfahren|anzeigen)
           |nach\s+oben|zurück\s+nach\s+oben|werbung|artikel\s+von\s*:.{0,40}|schlagwörter\s*:.* | kategorien?\s*:.*
           |à\s+propos|mentions\s+légales|partager|imprimer|connexion|s'abonner|lire\s+la\s+suite|publicité
           |quiénes\s+somos|sobre\s+nosotros|aviso\s+legal|compartir|imprimir|leer\s+más|suscríbete
@@ -74,6 +76,10 @@ BOILERPLATE = ShortLinePattern(re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 ), MAX_FURNITURE_CHARS)
+# A picture's credit in German ("Bild: Tesla", "Foto: Jane Doe/Getty Images"): furniture, but light, as it stands
+# between the headline's date and the text and between paragraphs. (English credits were boilerplate before the
+# learned headline model was fitted, and are read so still.)
+CREDIT = re.compile(r"^(?:bild|foto|fotos|titelbild|grafik)\s*:\s.{0,80}$", re.IGNORECASE)
 # Words that fill cookie banners, sign-up forms and footers, whatever their length. Few lines hold any of them.
 BOILERPLATE_WORDS = GuardedPattern(re.compile(
     r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
@@ -823,6 +829,8 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
         return "comments"
     if words <= 8 and SECTION.match(text):
         return "section"
+    if words <= 16 and CREDIT.match(text):
+        return "picture"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
     if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not NUMBERED.match(text)
