@@ -607,3 +607,13 @@ def test_a_german_photo_credit_share_and_newsletter_lines_are_furniture() -> Non
     parts = split_dump(text + "\n")
     assert [block.text for block in parts.blocks] == [paragraphs[0], paragraphs[2]]
     assert parts.published == dt.date(2025, 3, 3)
+
+
+@pytest.mark.parametrize("link", [
+    "Read more: Council approves a new cycle path to the station after years of debate",
+    "Lesen Sie auch: Stadtrat beschließt neuen Radweg zum Bahnhof nach jahrelangem Streit",
+    "Lea también: El concejo aprueba una nueva ciclovía hacia la estación",
+])
+def test_a_labelled_link_to_another_article_inside_the_text_is_left_out(link: str) -> None:
+    text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", PARAGRAPHS[0], link, *PARAGRAPHS[1:]])
+    assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS

@@ -80,6 +80,14 @@ BOILERPLATE = ShortLinePattern(re.compile(
 # between the headline's date and the text and between paragraphs. (English credits were boilerplate before the
 # learned headline model was fitted, and are read so still.)
 CREDIT = re.compile(r"^(?:bild|foto|fotos|titelbild|grafik)\s*:\s.{0,80}$", re.IGNORECASE)
+# A link to another article set in the text under a label: "Read more: Headline", "Lesen Sie auch: Headline",
+# "Lea también: Titular". Never the article's, whatever its length.
+RELATED_LINK = re.compile(
+    r"^(?:read\s+(?:more|also)|also\s+read|related(?:\s+\w+)?|see\s+also|more\s+on\s+this"
+    r"|lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|weiterlesen|siehe\s+auch"
+    r"|(?:à\s+)?lire\s+(?:aussi|également)|voir\s+aussi|lea(?:\s+también)?|lee\s+también|ver\s+también|mira\s+también"
+    r"|leia\s+(?:também|mais)|veja\s+também|leggi\s+anche|lees\s+ook|czytaj\s+(?:też|także|również)|zobacz\s+(?:też|także))"
+    r"\s*:\s*\S", re.IGNORECASE)
 # Words that fill cookie banners, sign-up forms and footers, whatever their length. Few lines hold any of them.
 BOILERPLATE_WORDS = GuardedPattern(re.compile(
     r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
@@ -831,6 +839,8 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
         return "section"
     if words <= 16 and CREDIT.match(text):
         return "picture"
+    if words <= MAX_TITLE_WORDS and RELATED_LINK.match(text):
+        return "boilerplate"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
     if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not NUMBERED.match(text)
