@@ -617,3 +617,11 @@ def test_a_german_photo_credit_share_and_newsletter_lines_are_furniture() -> Non
 def test_a_labelled_link_to_another_article_inside_the_text_is_left_out(link: str) -> None:
     text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", PARAGRAPHS[0], link, *PARAGRAPHS[1:]])
     assert [block.text for block in split_dump(text + "\n").blocks] == PARAGRAPHS
+
+
+def test_a_numbered_steps_number_stays_and_a_bullet_goes() -> None:
+    steps = ["1. Dig the trench for the shed's footings a spade deep.", "2. Lay the larch boards on the footings."]
+    text = "\n".join(["Plot Notes", "Shared tool shed for the allotment society", *PARAGRAPHS, *steps,
+                      "• Ask at the stall on Saturday mornings for a key."])
+    items = [block for block in split_dump(text + "\n").blocks if block.kind == "item"]
+    assert [item.text for item in items] == [*steps, "Ask at the stall on Saturday mornings for a key."]

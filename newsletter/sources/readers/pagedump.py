@@ -194,6 +194,7 @@ CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]")
 # A listing's comment line ("-- totals", "// set up"); anchored, so that even a search is linear on a run of spaces.
 LINE_COMMENT = re.compile(r"^\s*+(?:--|//)")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
+NUMBERED_ITEM = re.compile(r"^\s*\d{1,2}[.)]\s+")
 BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
 SENTENCE_END = re.compile(r"[.!?…:।。！？]['\"’”)]?$")  # Hindi and Bengali end one with "।", Chinese with "。"
@@ -1668,6 +1669,8 @@ def fallback_title(blocks: tuple[Block, ...]) -> str | None:
 
 
 def to_block(line: str) -> Block:
+    if NUMBERED_ITEM.match(line):
+        return Block("item", line.strip())  # "3. Bake for an hour": the number is the step's, and says its order
     if BULLET.match(line):
         return Block("item", BULLET.sub("", line))
     if not SENTENCE_END.search(line) and len(line.split()) <= 14:
