@@ -625,3 +625,17 @@ def test_a_numbered_steps_number_stays_and_a_bullet_goes() -> None:
                       "• Ask at the stall on Saturday mornings for a key."])
     items = [block for block in split_dump(text + "\n").blocks if block.kind == "item"]
     assert [item.text for item in items] == [*steps, "Ask at the stall on Saturday mornings for a key."]
+
+
+def test_a_short_wrapped_dump_is_unwrapped_and_a_headline_its_paragraph_opens_with_stays() -> None:
+    """A page of a headline and two paragraphs, as w3m wraps it: nine lines are enough to see the wrapping, and
+    a headline is no picture's alt text because the paragraph under it opens with the same words."""
+    headline = "Shared tool shed for the allotment society"
+    opening = f"{headline}, agreed at last: {PARAGRAPHS[0]}"
+    lines = ["Home About Blog", "", headline, ""]
+    for paragraph in (opening, PARAGRAPHS[1]):
+        lines += [*wrapped(paragraph, width=80, indent=""), ""]
+    assert len([line for line in lines if line]) < 10
+    parts = split_dump("\n".join(lines) + "\n")
+    assert parts.title == headline
+    assert [block.text for block in parts.blocks] == [opening, PARAGRAPHS[1]]

@@ -182,7 +182,8 @@ TEASER_MAX_WORDS = 20  # ... up to a headline's length (two paragraphs alike are
 TEASER_OVERLAP = 0.6  # ... sharing this much of its words
 CREDIT_WORDS = 6  # "- Jane Doe/Getty Images" after a caption
 ALT_MAX_WORDS = 80  # a caption is seldom longer
-ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption
+ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption ...
+OPENED_SHARE = 3  # ... unless that one is this many times as long: a paragraph that opens with its headline
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
 
@@ -244,7 +245,7 @@ REJOIN_TOPIC = 0.15  # ... with this share of its words in the body's opening, i
 WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide ...
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
-WRAPPED_MIN_LINES = 10
+WRAPPED_MIN_LINES = 4  # a headline and two wrapped paragraphs are enough to tell (ten left short pages wrapped)
 WRAP_EVIDENCE_WORDS = 4  # a line this long says whether a dump was wrapped; a menu's one-word lines do not
 HYPHEN_END = re.compile(r"[^\W\d_]-$")  # a word broken at its hyphen ...
 HYPHEN_JOINERS = NAME_JOINERS | {"oder", "or", "bis", "sowie", "ou", "o", "to"}  # ... or cut short before "and"
@@ -568,9 +569,16 @@ def _without_alt_text(texts: list[str]) -> list[str]:
 
     return [_without_glued_alt(text, after) for index, (text, after) in enumerate(zip(texts, lines[1:]))
             if not (len(text.split()) >= ALT_MIN_WORDS and after != text
-                    and (after.startswith(text) or not BULLET.match(text)
+                    and (after.startswith(text) and not _opens_paragraph(text, after) or not BULLET.match(text)
                          and _restates(words_of_line(index), words_of_line(index + 1))
                          and (BULLET.match(after) or not ends_sentence(text) or _same_words(text, after))))]
+
+
+def _opens_paragraph(text: str, after: str) -> bool:
+    """Whether a line is a headline that the paragraph under it opens with ("Lorem ipsum dolor sit amet" over
+    "Lorem ipsum dolor sit amet, consectetur ..."): a caption adds a credit or the few words its alt text lost."""
+    words, more = len(text.split()), len(after.split())
+    return words <= HEADLINE_WORDS[1] and more >= OPENED_SHARE * words and more >= 2 * PROSE_WORDS
 
 
 def _without_glued_alt(text: str, caption: str) -> str:
