@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.sources.readers import read_article
-from newsletter.sources.readers.pagedump import classify, split_dump
+from newsletter.sources.readers.pagedump import classify, split_dump, unwrap
 from tests.conftest import benchmark_module
 
 make_dumps = benchmark_module("make_dumps")
@@ -639,3 +639,12 @@ def test_a_short_wrapped_dump_is_unwrapped_and_a_headline_its_paragraph_opens_wi
     parts = split_dump("\n".join(lines) + "\n")
     assert parts.title == headline
     assert [block.text for block in parts.blocks] == [opening, PARAGRAPHS[1]]
+
+
+def test_a_one_paragraph_page_as_w3m_wraps_it_is_one_paragraph_and_a_headline_keeps_its_byline_apart() -> None:
+    lines = wrapped(PARAGRAPHS[1], width=80, indent="")
+    assert 2 <= len(lines) < 4
+    assert [block.text for block in split_dump("\n".join(lines) + "\n").blocks] == [PARAGRAPHS[1]]
+    # two short lines, the first the longer: a headline over its byline, not one wrapped line
+    assert unwrap(["Shared tool shed for the allotment society", "By Ann Example"]) == [
+        "Shared tool shed for the allotment society", "By Ann Example"]

@@ -246,6 +246,8 @@ WRAP_MAX_WIDTH = 100  # hard-wrapped text (mail, terminals) is at most this wide
 WRAPPED_SHARE = 0.75  # ... and at least this share of its lines come this close to the width
 WRAPPED_MIN_SHARE = 0.15
 WRAPPED_MIN_LINES = 4  # a headline and two wrapped paragraphs are enough to tell (ten left short pages wrapped)
+TERMINAL_MIN_WIDTH = 60  # fewer lines say a dump was wrapped when two of them are this long at least ...
+FULL_LINE_SHARE = 0.9  # ... and this close to the longest
 WRAP_EVIDENCE_WORDS = 4  # a line this long says whether a dump was wrapped; a menu's one-word lines do not
 HYPHEN_END = re.compile(r"[^\W\d_]-$")  # a word broken at its hyphen ...
 HYPHEN_JOINERS = NAME_JOINERS | {"oder", "or", "bis", "sowie", "ou", "o", "to"}  # ... or cut short before "and"
@@ -715,7 +717,7 @@ def unwrap(raw: list[str]) -> list[str]:
     lines = [" ".join(line.split()) for line in raw]
     texts = [line for line in lines if line]
     lengths = sorted(len(line) for line in raw if line)
-    if len(lengths) < WRAPPED_MIN_LINES:
+    if len(lengths) < WRAPPED_MIN_LINES and not _few_lines_wrapped(lengths):
         return texts
     width = lengths[int(len(lengths) * 0.95)]
     if width > WRAP_MAX_WIDTH or not _wrapped_at(width, lengths, raw):
@@ -742,6 +744,13 @@ def unwrap(raw: list[str]) -> list[str]:
         hang = hang if text else None
         previous = len(line) if any(ch.isalnum() for ch in text) else 0  # a rule ("____") ends a paragraph
     return ["".join(pieces) for pieces in joined]
+
+
+def _few_lines_wrapped(lengths: list[int]) -> bool:
+    """Whether a dump of a line or three was wrapped: two of them fill a terminal's width (a one-paragraph page as
+    w3m wraps it), which a headline over its byline does not."""
+    return len(lengths) >= 2 and TERMINAL_MIN_WIDTH <= lengths[-1] <= WRAP_MAX_WIDTH and sum(
+        n >= FULL_LINE_SHARE * lengths[-1] for n in lengths) >= 2
 
 
 def _own_dateline(before: str, text: str) -> bool:
