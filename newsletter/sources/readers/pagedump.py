@@ -80,14 +80,15 @@ BOILERPLATE = ShortLinePattern(re.compile(
 # between the headline's date and the text and between paragraphs. (English credits were boilerplate before the
 # learned headline model was fitted, and are read so still.)
 CREDIT = re.compile(r"^(?:bild|foto|fotos|titelbild|grafik)\s*:\s.{0,80}$", re.IGNORECASE)
+# "Read also", as the sets' languages say it: alone, it heads a box of other articles; before a colon, it labels a
+# link to one.
+READ_ALSO = (r"also\s+read|see\s+also|lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|siehe\s+auch"
+             r"|(?:à\s+)?lire\s+(?:aussi|également)|voir\s+aussi|(?:lea|lee|mirá|mira|ver|vea)\s+también|leia\s+também"
+             r"|veja\s+também|leggi\s+anche|lees\s+ook|(?:czytaj|zobacz)\s+(?:też|także|również)")
 # A link to another article set in the text under a label: "Read more: Headline", "Lesen Sie auch: Headline",
 # "Lea también: Titular". Never the article's, whatever its length.
-RELATED_LINK = re.compile(
-    r"^(?:read\s+(?:more|also)|also\s+read|related(?:\s+\w+)?|see\s+also|more\s+on\s+this"
-    r"|lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|weiterlesen|siehe\s+auch"
-    r"|(?:à\s+)?lire\s+(?:aussi|également)|voir\s+aussi|lea(?:\s+también)?|lee\s+también|ver\s+también|mira\s+también"
-    r"|leia\s+(?:também|mais)|veja\s+também|leggi\s+anche|lees\s+ook|czytaj\s+(?:też|także|również)|zobacz\s+(?:też|także))"
-    r"\s*:\s*\S", re.IGNORECASE)
+RELATED_LINK = re.compile(rf"^(?:{READ_ALSO}|read\s+(?:more|also)|related(?:\s+\w+)?|more\s+on\s+this|weiterlesen|lea"
+                          r"|leia\s+mais)\s*:\s*\S", re.IGNORECASE)
 # Words that fill cookie banners, sign-up forms and footers, whatever their length. Few lines hold any of them.
 BOILERPLATE_WORDS = GuardedPattern(re.compile(
     r"\b(?:cookies?|privacy|policy|terms|rights\s+reserved|copyright|trademark|subscri\w+|newsletters?"
@@ -125,34 +126,34 @@ COMMENTS = re.compile(
 COMMENT_COUNT = re.compile(rf"^\W*\d+\s+{COMMENT_WORDS}\W*$", re.IGNORECASE)
 # Headings of page sections that follow an article but are not part of it.
 SECTION = re.compile(
-    r"""^(?:
-        comments? | kommentare | commentaires | comentarios | comentários | commenti | reacties
+    r"^(?:" + READ_ALSO + r"""
+      | comments? | kommentare | commentaires | comentarios | comentários | commenti | reacties
       | related(?:\s+\w+){0,3} | you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested).*
       | (?:more|other)\s+(?:from|on|in|stories|articles|news|posts)\b.{0,40}
       | (?:more\s+)?(?:recommended|popular|trending|similar|latest|top|most\s+\w+)(?:\s+\w+){0,2}
       | read\s+next | what\s+to\s+read\s+next | further\s+reading | recent\s+(?:posts|articles|stories)
       | about\s+the\s+authors? | about\s+(?:us|(?-i:[A-Z])[\w&'.-]*(?:\s+[\w&'.-]+){0,5})
       | contact(?:\s+us)? | get\s+in\s+touch
-      | explore\s+further | keep\s+reading | see\s+also | also\s+read | editor'?s\s+picks?
+      | explore\s+further | keep\s+reading | editor'?s\s+picks?
       | more\s+like\s+this | author | (?:the\s+)?authors?\s+(?:bio|profile)
       # the same headings in the other languages of the evaluation sets
-      | auch\s+interessant | (?:das|dies)\s+könnte\s+(?:dich|dir|sie|ihnen|euch)\s+(?:auch\s+)?(?:interessieren|gefallen)\b.{0,40}
+      | (?:das|dies)\s+könnte\s+(?:dich|dir|sie|ihnen|euch)\s+(?:auch\s+)?(?:interessieren|gefallen)\b.{0,40}
       | (?:diese\s+)?(?:beiträge|artikel)\s+(?:solltest\s+du|sollten\s+sie)\s+nicht\s+verpassen
       | (?:ähnliche|verwandte|weitere|neueste|aktuelle|beliebte)\s+(?:beiträge|artikel|themen|nachrichten|meldungen
           |posts|news)\b.{0,40}
       | mehr\s+(?:zum\s+thema|themen|artikel|beiträge|nachrichten|news)\b.{0,40} | (?:die\s+)?meist(?:gelesen|kommentiert)\w*.{0,40}
-      | lesen\s+sie\s+(?:auch|mehr)\b.{0,40} | zum\s+weiterlesen | weiterführende\s+(?:links|artikel|informationen|literatur)
+      | zum\s+weiterlesen | weiterführende\s+(?:links|artikel|informationen|literatur)
       | über\s+(?:den|die)\s+autor\w*.{0,30} | zum\s+autor\w* | autor(?:\*?in|in)?
-      | sur\s+le\s+même\s+(?:sujet|thème) | à\s+lire\s+(?:aussi|également) | les\s+plus\s+(?:lus|partagés)
+      | sur\s+le\s+même\s+(?:sujet|thème) | les\s+plus\s+(?:lus|partagés)
       | (?:articles?|contenus?)\s+(?:liés|similaires|associés|recommandés) | vous\s+aimerez\s+(?:aussi|également)\b.{0,40}
       | (?:nos\s+)?derniers\s+articles | autres\s+articles\b.{0,40} | dans\s+la\s+même\s+rubrique | auteur
-      | (?:lea|mirá|mira|ver|vea)\s+también | (?:también\s+)?te\s+puede\s+interesar\b.{0,40} | lo\s+más\s+(?:leído|visto)
+      | (?:también\s+)?te\s+puede\s+interesar\b.{0,40} | lo\s+más\s+(?:leído|visto)
       | (?:otras|más|últimas)\s+noticias\b.{0,40} | (?:noticias|artículos|notas)\s+relacionad[oa]s | relacionad[oa]s
-      | leia\s+também | veja\s+também | saiba\s+mais | mais\s+(?:lidas|notícias)
+      | saiba\s+mais | mais\s+(?:lidas|notícias)
       | (?:notícias|matérias|artigos)\s+relacionad[oa]s
       | (?:articoli|notizie)\s+correlat[ie] | (?:ti\s+)?potrebbe\s+(?:anche\s+)?interessar(?:ti|e)\b.{0,40}
-      | gerelateerde\s+(?:artikelen|berichten) | lees\s+ook | meer\s+(?:nieuws|artikelen)\b.{0,40}
-      | (?:czytaj|zobacz)\s+(?:też|także|również) | powiązane\s+artykuły | najczęściej\s+czytane
+      | gerelateerde\s+(?:artikelen|berichten) | meer\s+(?:nieuws|artikelen)\b.{0,40}
+      | powiązane\s+artykuły | najczęściej\s+czytane
     )\s*:?$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -853,12 +854,12 @@ def line_kind(text: str, tokens: list[str], count: int, stops: int) -> str:
     symbols = code_symbols(text)
     if words <= 10 and COMMENTS.match(text):
         return "comments"
+    if words <= MAX_TITLE_WORDS and RELATED_LINK.match(text):
+        return "boilerplate"
     if words <= 8 and SECTION.match(text):
         return "section"
     if words <= 16 and CREDIT.match(text):
         return "picture"
-    if words <= MAX_TITLE_WORDS and RELATED_LINK.match(text):
-        return "boilerplate"
     if words <= 12 and BOILERPLATE.match(text):
         return "boilerplate"
     if not symbols and (not any(ch.isalpha() for ch in text) or words <= 2 and not NUMBERED.match(text)
