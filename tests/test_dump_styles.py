@@ -413,10 +413,11 @@ def test_a_short_numbered_ranking_stays_in_the_article_and_doubled_teasers_do_no
     assert "Seed swap" not in body and "beehives" not in body
 
 
-def test_a_caption_run_into_its_pictures_alt_text_is_said_once() -> None:
+@pytest.mark.parametrize("credited", [" - Jane Example/Plot Notes", ". Photo: Jane Example"])  # lynx: alt, caption
+def test_a_caption_run_into_its_pictures_alt_text_is_said_once(credited: str) -> None:
     caption = "Members carry spades and forks to the plots at the main gate"
     dump = "\n".join(["Shared tool shed for the allotment society", PARAGRAPHS[0],
-                      f"{caption} {caption} - Jane Example/Plot Notes", *PARAGRAPHS[1:], *MORE_PARAGRAPHS]) + "\n"
+                      f"{caption} {caption}{credited}", *PARAGRAPHS[1:], *MORE_PARAGRAPHS]) + "\n"
     body = "\n".join(block.text for block in split_dump(dump).blocks)
     assert body.count("Members carry spades") == 1 and MORE_PARAGRAPHS[-1] in body
 

@@ -1597,11 +1597,11 @@ def _said_twice(text: str) -> str | None:
     photo credit after them, said once: a picture's alt text printed beside its link or caption."""
     opening, padded = " ".join(text.split()[:TEASER_MIN_WORDS]), text + " "
     again = padded.find(" " + opening + " ", len(opening))
-    first = text[:again]
-    if again > 0 and padded[again + 1:].startswith(first + " "):
-        rest = padded[again + 2 + len(first):].strip()
+    first, second = text[:again], padded[again + 1:]
+    if again > 0 and second.startswith(first) and not second[len(first)].isalnum():  # "... gate. Photo: Jane Doe"
+        rest = second[len(first):].strip()
         if len(rest.split()) <= CREDIT_WORDS:
-            return f"{first} {rest}".strip()
+            return f"{first}{' ' if rest[:1].isalnum() else ''}{rest}".strip()
     return None
 
 
