@@ -650,3 +650,12 @@ def test_a_one_paragraph_page_as_w3m_wraps_it_is_one_paragraph_and_a_headline_ke
     # two short lines, the first the longer: a headline over its byline, not one wrapped line
     assert unwrap(["Shared tool shed for the allotment society", "By Ann Example"]) == [
         "Shared tool shed for the allotment society", "By Ann Example"]
+
+
+def test_an_article_opening_with_a_short_sentence_keeps_it() -> None:
+    text = "\n".join(["Home | News | Events", "Shared tool shed for the allotment society", "12 March 2025 · By Ann Example",
+                      "Share on Facebook", "It was a quiet Tuesday.", *PARAGRAPHS, "© 2025 Plot Notes"])
+    parts = split_dump(text + "\n")
+    assert [block.text for block in parts.blocks] == ["It was a quiet Tuesday.", *PARAGRAPHS]
+    assert (parts.title, parts.byline, parts.published) == ("Shared tool shed for the allotment society", "Ann Example",
+                                                           dt.date(2025, 3, 12))

@@ -184,6 +184,8 @@ TEASER_OVERLAP = 0.6  # ... sharing this much of its words
 CREDIT_WORDS = 6  # "- Jane Doe/Getty Images" after a caption
 ALT_MAX_WORDS = 80  # a caption is seldom longer
 ALT_MIN_WORDS = 4  # a line this long that the next one starts with is a photo's alt text above its caption ...
+LEDE_LINES = 2  # an article may open with this many sentences too short to weigh ...
+LEDE_MIN_WORDS = 3  # ... of this many words at least
 OPENED_SHARE = 3  # ... unless that one is this many times as long: a paragraph that opens with its headline
 PLACEHOLDER_WORDS = 3  # bracketed text with this many plain words is an aside
 
@@ -374,6 +376,7 @@ def analyse(text: str, day_first: bool = True, seen: dt.datetime | None = None,
         if not any(run[0] <= row < start for row in header.rows):
             header.body_start = min(run[0], header.body_start)
         end = run[1]
+    header.body_start = _with_lede(lines, header.body_start, header.rows)
     end = promo_tail_cut(lines, header.body_start, end)
     revisions = _revisions(lines, day_first)
     updated = _last_update(header, revisions)
@@ -405,6 +408,22 @@ def _end_lines(text: str) -> list[str]:
     if len(head) < CAPTURE_LINES or len(tail) < CAPTURE_LINES or text.count("\n") < 2 * reach:
         head = tail = [line for line in text.splitlines() if line.strip()]
     return head[:CAPTURE_LINES] + tail[-CAPTURE_LINES:]
+
+
+def _with_lede(lines: list[Line], start: int, header_rows: frozenset[int] | set[int]) -> int:
+    """Where the article starts when it opens with a sentence too short to weigh ("It was a quiet Tuesday."):
+    right above the body, a line or two that end like sentences in the language's words."""
+    for _ in range(LEDE_LINES):
+        above = start - 1
+        if above < 0 or above in header_rows or not _lede_like(lines[above]):
+            break
+        start = above
+    return start
+
+
+def _lede_like(line: Line) -> bool:
+    return (line.kind in ("line", "short") and line.words >= LEDE_MIN_WORDS and line.stops > 0
+            and ends_sentence(line.text) and not line.text.endswith(":"))
 
 
 def _revisions(lines: list[Line], day_first: bool) -> dict[int, dt.date]:
