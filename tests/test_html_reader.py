@@ -143,3 +143,12 @@ def test_json_ld_text_keeps_no_html_character_references() -> None:
     assert article.title == "‘Frost pockets’ & cold corners of the plot"
     assert article.byline == "Renée Ortiz"
     assert article.description == "Where cold air settles – and what to plant there."
+
+
+@pytest.mark.parametrize("byline", ["<p><time>12 March 2025</time> · By Ann Example</p>", "<p>By Ann Example</p>"])
+def test_a_byline_or_dateline_at_the_head_of_the_text_is_no_part_of_it(byline: str) -> None:
+    second = ("<p>Frost pockets are easy to find: walk the plot at dawn after a clear night and look where the "
+              "white lingers longest on the grass and on the leaves of the lowest beds.</p>")
+    article = read_source(Source("frost.html", Path("frost.html"), page(body=byline + BODY + second).encode()))
+    assert article.blocks[0].text.startswith("Cold air slides downhill")
+    assert "Ann Example" not in article.text

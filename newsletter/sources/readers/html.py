@@ -70,7 +70,7 @@ class HtmlReader:
         title = meta.title or (blocks[0].text if blocks and blocks[0].kind == "heading" else None)
         if not title:
             raise SourceError(source.location, "no title found in the page (no <title>, og:title or <h1>)")
-        blocks = drop_repeated_title(blocks, title)
+        blocks = without_leading_byline(drop_repeated_title(blocks, title))
         if not any(block.kind != "heading" for block in blocks):
             raise SourceError(source.location, "no article text found in the page")
         return Article(source=source.location, blocks=tuple(blocks), **(asdict(meta) | {"title": title}))
@@ -172,6 +172,19 @@ def drop_repeated_title(blocks: list[Block], title: str) -> list[Block]:
     """The page's headline repeats the title; the article's text starts after it."""
     if blocks and _same_words(blocks[0].text, title):
         return blocks[1:]
+    return blocks
+
+
+def without_leading_byline(blocks: list[Block]) -> list[Block]:
+    """The article's blocks less the byline or dateline trafilatura left at their head ("· By Jane Doe",
+    "12 March 2025 | Jane Doe"): the page's metadata, read as such, not its text."""
+    from newsletter.sources.dates import MAX_DATELINE_WORDS, dateline
+    from newsletter.sources.readers.pagedump import byline_name
+
+    while (blocks and blocks[0].kind != "heading" and len(blocks[0].text.split()) <= MAX_DATELINE_WORDS
+           and not blocks[0].text.rstrip().endswith((".", "!", "?"))
+           and (byline_name(blocks[0].text.lstrip("·•|-– ")) or dateline(blocks[0].text)[0])):
+        blocks = blocks[1:]
     return blocks
 
 
