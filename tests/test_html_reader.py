@@ -152,3 +152,16 @@ def test_a_byline_or_dateline_at_the_head_of_the_text_is_no_part_of_it(byline: s
     article = read_source(Source("frost.html", Path("frost.html"), page(body=byline + BODY + second).encode()))
     assert article.blocks[0].text.startswith("Cold air slides downhill")
     assert "Ann Example" not in article.text
+
+
+def test_a_short_recipes_lists_are_read_though_trafilaturas_quick_reading_drops_them() -> None:
+    ingredients = ["200 g self-raising flour", "200 g caster sugar", "200 g soft butter", "4 eggs", "Zest of 2 lemons"]
+    steps = ["Heat the oven to 180C and line a loaf tin with baking paper.",
+             "Beat the butter and sugar until pale, then beat in the eggs one at a time.",
+             "Fold in the flour and the zest, then spoon the batter into the tin."]
+    body = ("<p>This lemon cake is the one my grandmother baked for every village fete, and it has never once come "
+            "home with a slice left on the plate.</p><h2>Ingredients</h2><ul>"
+            + "".join(f"<li>{item}</li>" for item in ingredients) + "</ul><h2>Method</h2><ol>"
+            + "".join(f"<li>{step}</li>" for step in steps) + "</ol>")
+    article = read_source(Source("cake.html", Path("cake.html"), page("Lemon cake", body).encode()))
+    assert [block.text for block in article.blocks if block.kind == "item"] == [*ingredients, *steps]
