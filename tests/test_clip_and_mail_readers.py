@@ -153,3 +153,15 @@ def test_a_teaser_card_that_is_one_link_keeps_no_heading_marks() -> None:
     article = _read("wall.md", CLIP.replace("## Share this", card + "\n\n## Share this"))
     assert "#" not in article.text
     assert [paragraph in article.text for paragraph in PARAGRAPHS] == [True] * 4
+
+
+def test_a_clips_numbered_steps_are_items_and_a_number_that_wraps_into_a_line_is_not() -> None:
+    steps = ["1. Mark out the line of the wall with pegs and string.",
+             "2. Lay the largest stones along the bottom, leaning them slightly inwards so the wall\n   sheds the rain.",
+             "3. Fill the gaps with lime mortar."]
+    wrapped = ("The wall was first built in the year\n2019. The volunteers found the date scratched into one of the "
+               "stones, beside the initials of the mason who set it.")
+    clip = CLIP.replace(f"{PARAGRAPHS[3]}\n", f"{PARAGRAPHS[3]}\n\n{wrapped}\n\n" + "\n".join(steps) + "\n")
+    items = [block.text for block in _read("wall.md", clip).blocks if block.kind == "item"]
+    assert items == [" ".join(step.split()) for step in steps]
+    assert " ".join(wrapped.split()) in _read("wall.md", clip).text

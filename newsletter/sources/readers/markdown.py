@@ -42,6 +42,7 @@ HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
 PAIRED_MARKS = re.compile(r"\*\*|__(?!\w)|(?<!\w)__")  # emphasis that a wrapped line split in two
 ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 BULLET = re.compile(r"^(\s*)(?:[*+-]\s+)+")  # "  - * News": a nested list's markers, one kept
+ORDERED_ITEM = re.compile(r"^\s*(\d{1,9})[.)]\s")  # "2. Beat the butter": a step of its own, not the line above's
 ITEM_HEADING = re.compile(r"^(\s*- )#{1,6}\s+")  # "- ## 1/50 Headline": a list item's heading (a gallery's slide)
 BLOCK_MARKS = frozenset("`~[*-_|:=#>+") | {""}  # what a line that is more than text starts with, or a blank line
 # Links and images that a clipper wrapped over lines (html2text wraps at 78 columns, inside a link too).
@@ -86,7 +87,7 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
     """The clip's lines without the markdown layer, and its level-one headings."""
     out: list[str] = []
     headings: list[str] = []
-    fenced = joinable = False
+    fenced = joinable = in_list = False
     for index, line in enumerate(lines):
         if not line.strip():
             joinable = False
@@ -124,6 +125,10 @@ def plain_lines(lines: list[str]) -> tuple[list[str], list[str]]:
                 out.append("\t".join(cell for cell in cells if cell))
                 joinable = False
                 continue
+        # As CommonMark has it, only "1." starts a list inside a paragraph ("... in the year\n2019. The ..." goes on)
+        ordered = ORDERED_ITEM.match(line)
+        in_list = (ordered[1] == "1" or in_list) if ordered else in_list and bool(line.strip())
+        starts_block = starts_block or bool(ordered) and in_list
         text = inline_text(line).rstrip("\\").strip()
         if text and joinable and not starts_block and out and out[-1]:
             out[-1] += " " + text  # a soft line break: the paragraph goes on (clippers wrap at 78 columns)
