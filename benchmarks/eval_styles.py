@@ -6,8 +6,8 @@ page is read as HTML and as a dump in each style of benchmarks/make_dumps.py (a 
 a forward pasted into ``.txt``). Prints, per style: body P/R/F1, the share of pages without a usable body
 (page F1 < 0.5), titles right (the title, less a site suffix, or an ``<h1>``), dates right where the gold
 has one, and pages per second on one core (in process: after one untimed read of a small page of each kind,
-so the libraries' imports and the stoplists' index, a cold start's cost, count against no set). Validation figures are printed only as totals: never page by
-page (they are for measuring, not tuning). "date" is over the pages whose gold has one; "shown" over those
+so the libraries' imports and the stoplists' index, a cold start's cost, count against no set). Validation
+figures are printed only as totals: never page by page (they are for measuring, not tuning). "date" is over the pages whose gold has one; "shown" over those
 whose dump shows that date in a common form at all (a dump cannot give a date it does not show).
 
     python benchmarks/eval_styles.py [--set readability trafilatura] [--side development validation]

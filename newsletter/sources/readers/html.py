@@ -63,9 +63,10 @@ class HtmlReader:
         strip_furniture(tree)  # the page's metadata is read
         mark_listings(tree)
         blocks = extracted_blocks(tree, extraction_options(base_url))
-        if prose_length(blocks) < MISSED_SHARE * text_length(tree):  # else no reading could hold that much more
+        missed = MISSED_SHARE * text_length(tree)  # trafilatura reads the tree without changing it
+        if prose_length(blocks) < missed:  # else no reading could hold that much more
             blocks = max(blocks, extracted_blocks(tree, extraction_options(base_url, recall=True)), key=prose_length)
-        if prose_length(blocks) < MISSED_SHARE * text_length(tree):
+        if prose_length(blocks) < missed:
             every_paragraph = body_blocks(trafilatura.baseline(tree)[0])
             if prose_length(blocks) < MISSED_SHARE * prose_length(every_paragraph):
                 blocks = every_paragraph

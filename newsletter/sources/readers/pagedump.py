@@ -197,9 +197,10 @@ TEX_OPEN, TEX_CLOSE = 'x-tex">', "</annotation>"  # the TeX annotation within a 
 CODE_SYMBOL = re.compile(r"[{}();=<>\[\]│_\\$#@]")
 # A listing's comment line ("-- totals", "// set up"); anchored, so that even a search is linear on a run of spaces.
 LINE_COMMENT = re.compile(r"^\s*+(?:--|//)")
-NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+[^\W\d_]")
-NUMBERED_ITEM = re.compile(r"^\s*\d{1,2}[.)]\s+")
-BULLET = re.compile(r"^\s*(?:[-*•–+·▪►□◦■‣]|\d{1,2}[.)])\s+")
+NUMBER_MARK = r"\d{1,2}[.)]"  # "3." or "3)": a numbered list's mark
+NUMBERED = re.compile(rf"^\s*{NUMBER_MARK}\s+[^\W\d_]")
+NUMBERED_ITEM = re.compile(rf"^\s*{NUMBER_MARK}\s+")
+BULLET = re.compile(rf"^\s*(?:[-*•–+·▪►□◦■‣]|{NUMBER_MARK})\s+")
 TRUNCATED = re.compile(r"(?:…|\.\.\.)\W{0,3}$")
 SENTENCE_END = re.compile(r"[.!?…:।。！？]['\"’”)]?$")  # Hindi and Bengali end one with "।", Chinese with "。"
 
